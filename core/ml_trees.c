@@ -1,0 +1,1013 @@
+#include <string.h>
+
+#include "ml_math.h"
+#include "ml_trees.h"
+
+enum { FORMAT_UNKNOWN = 0, FORMAT_MICROLEARN = 1, FORMAT_EMLEARN = 2 };
+
+// Record types: the first field of a line.
+enum {
+    REC_NONE = 0, REC_MAGIC, REC_HEADER, REC_LABELS, REC_BASELINE, REC_TREE, REC_NODE, REC_LEAF,
+    REC_EM_FEATURES, REC_EM_CLASSES, REC_EM_LEAF_BITS, REC_EM_ROOT, REC_EM_NODE, REC_EM_LEAF,
+    REC_EM_OTHER,
+};
+
+#define MAX_FEATURES (65536u)
+#define MAX_BYTES (0x7fffffffu)
+
+// ---------------------------------------------------------------------------------------------
+// Comparison keys: an int32 per float32 value, in the same order as the floats (-0 just below
+// +0, which only matters for thresholds, and those are never -0: see threshold_key).
+
+static inline int32_t key_from_bits(uint32_t bits) {
+    return (int32_t)(bits & 0x80000000u ? bits ^ 0x7fffffffu : bits);
+}
+
+static inline uint32_t f32_bits(float f) {
+    uint32_t b;
+    memcpy(&b, &f, sizeof(b));
+    return b;
+}
+
+static inline float f32_from_bits(uint32_t b) {
+    float f;
+    memcpy(&f, &b, sizeof(f));
+    return f;
+}
+
+#define KEY_NAN INT32_MIN  // below every float key
+
+// The key of the largest float32 not above t: x <= t exactly when key(x) <= this, for every
+// float32 x (t is a double; NaN thresholds are rejected by the loader).
+static int32_t threshold_key(double t) {
+    float f = (float)t;
+    if ((double)f > t) {
+        // Rounded up: step one float down (towards -inf).
+        uint32_t b = f32_bits(f);
+        if (f == 0.0f) {
+            b = 0x80000001u;  // the largest negative float
+        } else if (b & 0x80000000u) {
+            b++;
+        } else {
+            b--;
+        }
+        f = f32_from_bits(b);
+    }
+    if (f == 0.0f) {
+        f = 0.0f;  // -0 and +0 compare equal as floats: use +0, whose key is above -0's
+    }
+    return key_from_bits(f32_bits(f));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory layout
+
+typedef struct {
+    size_t baseline, acc, keys, threshold, leaf_value, labels, tree_root, tree_output;
+    size_t feature, left, right, missing_left, total;
+    uint8_t feature_bytes, child_bytes;
+} layout_t;
+
+static int plan_layout(const ml_trees_header_t *h, layout_t *lay) {
+    uint64_t off = 0;
+    uint64_t refs = (uint64_t)h->n_nodes + h->n_leaves;
+    lay->feature_bytes = h->n_features <= 256 ? 1 : 2;
+    lay->child_bytes = refs <= 0x100 ? 1 : refs <= 0x10000 ? 2 : 4;
+    #define REGION(name, bytes) do { \
+        lay->name = (size_t)off; \
+        off += ((uint64_t)(bytes) + 7) & ~(uint64_t)7; \
+        if (off > MAX_BYTES) { \
+            return -1; \
+        } \
+} while (0)
+    REGION(baseline, (uint64_t)h->n_outputs * sizeof(double));
+    REGION(acc, (uint64_t)h->n_outputs * sizeof(double));
+    REGION(keys, (uint64_t)h->n_features * sizeof(int32_t));
+    REGION(threshold, (uint64_t)h->n_nodes * sizeof(int32_t));
+    REGION(leaf_value, (uint64_t)h->n_leaves * h->leaf_width * sizeof(float));
+    REGION(labels, (uint64_t)h->n_classes * sizeof(int32_t));
+    REGION(tree_root, (uint64_t)h->n_trees * sizeof(uint32_t));
+    REGION(tree_output, (uint64_t)h->n_trees * sizeof(uint32_t));
+    REGION(feature, (uint64_t)h->n_nodes * lay->feature_bytes);
+    REGION(left, (uint64_t)h->n_nodes * lay->child_bytes);
+    REGION(right, (uint64_t)h->n_nodes * lay->child_bytes);
+    REGION(missing_left, (h->flags & ML_TREES_ACCEPT_NAN) ? ((uint64_t)h->n_nodes + 7) / 8 : 0);
+    #undef REGION
+    lay->total = (size_t)off;
+    return 0;
+}
+
+size_t ml_trees_memory_size(const ml_trees_header_t *h) {
+    layout_t lay;
+    return plan_layout(h, &lay) ? 0 : lay.total;
+}
+
+static void set_child(const ml_trees_t *m, void *arr, uint32_t i, uint32_t ref) {
+    switch (m->child_bytes) {
+        case 1:
+            ((uint8_t *)arr)[i] = (uint8_t)ref;
+            break;
+        case 2:
+            ((uint16_t *)arr)[i] = (uint16_t)ref;
+            break;
+        default:
+            ((uint32_t *)arr)[i] = ref;
+            break;
+    }
+}
+
+static uint32_t get_child(const ml_trees_t *m, const void *arr, uint32_t i) {
+    switch (m->child_bytes) {
+        case 1:
+            return ((const uint8_t *)arr)[i];
+        case 2:
+            return ((const uint16_t *)arr)[i];
+        default:
+            return ((const uint32_t *)arr)[i];
+    }
+}
+
+static uint32_t get_feature(const ml_trees_t *m, uint32_t i) {
+    return m->feature_bytes == 1 ? ((const uint8_t *)m->feature)[i]
+                                 : ((const uint16_t *)m->feature)[i];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loader
+
+void ml_trees_loader_init(ml_trees_loader_t *ld) {
+    memset(ld, 0, sizeof(*ld));
+    ml_fields_init(&ld->fields);
+}
+
+size_t ml_trees_loader_memory_size(const ml_trees_loader_t *ld) {
+    return ml_trees_memory_size(&ld->model.h);
+}
+
+void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
+    layout_t lay;
+    ml_trees_t *m = &ld->model;
+    plan_layout(&m->h, &lay);
+    uint8_t *base = memory;
+    memset(base, 0, lay.total);
+    m->feature_bytes = lay.feature_bytes;
+    m->child_bytes = lay.child_bytes;
+    m->baseline = (double *)(void *)(base + lay.baseline);
+    m->acc = (double *)(void *)(base + lay.acc);
+    m->keys = (int32_t *)(void *)(base + lay.keys);
+    m->threshold = (int32_t *)(void *)(base + lay.threshold);
+    m->leaf_value = (float *)(void *)(base + lay.leaf_value);
+    m->labels = (int32_t *)(void *)(base + lay.labels);
+    m->tree_root = (uint32_t *)(void *)(base + lay.tree_root);
+    m->tree_output = (uint32_t *)(void *)(base + lay.tree_output);
+    m->feature = base + lay.feature;
+    m->left = base + lay.left;
+    m->right = base + lay.right;
+    m->missing_left = (m->h.flags & ML_TREES_ACCEPT_NAN) ? base + lay.missing_left : NULL;
+    for (uint32_t k = 0; k < m->h.n_classes; k++) {
+        m->labels[k] = (int32_t)k;
+    }
+    ld->has_memory = 1;
+}
+
+const ml_trees_t *ml_trees_loader_model(const ml_trees_loader_t *ld) {
+    return &ld->model;
+}
+
+#define FAIL(code, ...) return ml_error_set(err, (code), f->line, __VA_ARGS__)
+
+static int field_uint(ml_trees_loader_t *ld, const char *what, uint32_t min, uint32_t max,
+    uint32_t *out, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    int32_t v;
+    if (ml_parse_int(f->text, &v)) {
+        FAIL(ML_E_FORMAT, "%s: expected an integer, got '%s'", what, f->text);
+    }
+    if (v < 0 || (uint32_t)v < min || (uint32_t)v > max) {
+        FAIL(ML_E_VALUE, "%s: expected %lu to %lu, got %ld", what, (unsigned long)min,
+            (unsigned long)max, (long)v);
+    }
+    *out = (uint32_t)v;
+    return ML_OK;
+}
+
+static int field_double(ml_trees_loader_t *ld, const char *what, double *out, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    if (ml_parse_double(f->text, out)) {
+        FAIL(ML_E_FORMAT, "%s: expected a number, got '%s'", what, f->text);
+    }
+    if (*out != *out) {
+        FAIL(ML_E_VALUE, "%s: NaN is not allowed", what);
+    }
+    return ML_OK;
+}
+
+// A child reference as written in the file: >= 0 a decision node, -1 - i leaf i.
+static int field_child(ml_trees_loader_t *ld, const char *what, uint32_t node, int relative,
+    uint32_t *ref, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    const ml_trees_header_t *h = &ld->model.h;
+    int32_t v;
+    if (ml_parse_int(f->text, &v)) {
+        FAIL(ML_E_FORMAT, "%s: expected an integer, got '%s'", what, f->text);
+    }
+    if (v < 0) {
+        uint32_t leaf = (uint32_t)(-(v + 1));
+        if (leaf >= h->n_leaves) {
+            FAIL(ML_E_VALUE, "%s: leaf %lu does not exist (the model has %lu leaves)", what,
+                (unsigned long)leaf, (unsigned long)h->n_leaves);
+        }
+        *ref = h->n_nodes + leaf;
+        return ML_OK;
+    }
+    // Children come after their parent, so every walk down a tree ends.
+    uint64_t target = relative ? (uint64_t)node + (uint32_t)v : (uint64_t)(uint32_t)v;
+    if (target <= node) {
+        FAIL(ML_E_VALUE, "%s: node %lu refers back to node %lu (children must come after "
+            "their parent)", what, (unsigned long)node, (unsigned long)target);
+    }
+    if (target >= h->n_nodes) {
+        FAIL(ML_E_VALUE, "%s: node %lu does not exist (the model has %lu nodes)", what,
+            (unsigned long)target, (unsigned long)h->n_nodes);
+    }
+    *ref = (uint32_t)target;
+    return ML_OK;
+}
+
+// A tree root as written in the file: a decision node index, or -1 - i for a tree that is leaf i.
+static int field_root(ml_trees_loader_t *ld, uint32_t *ref, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    const ml_trees_header_t *h = &ld->model.h;
+    int32_t v;
+    if (ml_parse_int(f->text, &v)) {
+        FAIL(ML_E_FORMAT, "tree root: expected an integer, got '%s'", f->text);
+    }
+    if (v < 0 && (uint32_t)(-(v + 1)) < h->n_leaves) {
+        *ref = h->n_nodes + (uint32_t)(-(v + 1));
+    } else if (v >= 0 && (uint32_t)v < h->n_nodes) {
+        *ref = (uint32_t)v;
+    } else {
+        FAIL(ML_E_VALUE, "tree root: %ld is neither a node (0 to %ld) nor a leaf (-1 to -%lu)",
+            (long)v, (long)h->n_nodes - 1, (unsigned long)h->n_leaves);
+    }
+    return ML_OK;
+}
+
+static int word_index(const char *text, const char *const *words, int n) {
+    for (int i = 0; i < n; i++) {
+        if (ml_text_equals(text, words[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static const char *const aggregate_words[] = { "mean", "sum" };
+static const char *const link_words[] = { "none", "sigmoid", "softmax" };
+
+static int check_header(ml_trees_loader_t *ld, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    ml_trees_header_t *h = &ld->model.h;
+    if (h->aggregate == ML_TREES_MEAN) {
+        if (h->link != ML_TREES_LINK_NONE) {
+            FAIL(ML_E_VALUE, "header: aggregate 'mean' needs link 'none'");
+        }
+        if (h->leaf_width != h->n_outputs) {
+            FAIL(ML_E_VALUE, "header: aggregate 'mean' needs leaf_width = n_outputs (%lu), got %lu",
+                (unsigned long)h->n_outputs, (unsigned long)h->leaf_width);
+        }
+    } else if (h->leaf_width != 1 && h->leaf_width != h->n_outputs) {
+        FAIL(ML_E_VALUE, "header: leaf_width must be 1 or n_outputs (%lu), got %lu",
+            (unsigned long)h->n_outputs, (unsigned long)h->leaf_width);
+    }
+    if (h->n_classes == 0) {
+        if (h->n_outputs != 1 || h->link != ML_TREES_LINK_NONE) {
+            FAIL(ML_E_VALUE, "header: a regressor (n_classes 0) needs n_outputs 1 and link 'none'");
+        }
+    } else if (h->link == ML_TREES_LINK_SIGMOID) {
+        if (h->n_classes != 2 || h->n_outputs != 1) {
+            FAIL(ML_E_VALUE, "header: link 'sigmoid' needs n_classes 2 and n_outputs 1");
+        }
+    } else if (h->n_outputs != h->n_classes) {
+        FAIL(ML_E_VALUE, "header: a classifier needs n_outputs = n_classes (%lu), got %lu",
+            (unsigned long)h->n_classes, (unsigned long)h->n_outputs);
+    } else if (h->link == ML_TREES_LINK_NONE && h->aggregate == ML_TREES_SUM) {
+        FAIL(ML_E_VALUE, "header: a boosted classifier needs link 'sigmoid' or 'softmax'");
+    }
+    if ((h->flags & ML_TREES_HAS_LABELS) && h->n_classes == 0) {
+        FAIL(ML_E_VALUE, "header: a regressor has no class labels");
+    }
+    if (ml_trees_memory_size(h) == 0) {
+        FAIL(ML_E_VALUE, "header: the model would need more than 2 GiB");
+    }
+    return ML_OK;
+}
+
+static int header_field(ml_trees_loader_t *ld, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    ml_trees_header_t *h = &ld->model.h;
+    switch (f->index) {
+        case 1:
+            return field_uint(ld, "n_features", 1, MAX_FEATURES, &h->n_features, err);
+        case 2:
+            return field_uint(ld, "n_classes", 0, 65535, &h->n_classes, err);
+        case 3:
+            return field_uint(ld, "n_outputs", 1, 65535, &h->n_outputs, err);
+        case 4:
+            return field_uint(ld, "n_trees", 1, 0x7fffffff, &h->n_trees, err);
+        case 5:
+            return field_uint(ld, "n_nodes", 0, 0x7fffffff, &h->n_nodes, err);
+        case 6:
+            return field_uint(ld, "n_leaves", 1, 0x7fffffff, &h->n_leaves, err);
+        case 7:
+            return field_uint(ld, "leaf_width", 1, 65535, &h->leaf_width, err);
+        case 8: {
+            int i = word_index(f->text, aggregate_words, 2);
+            if (i < 0) {
+                FAIL(ML_E_VALUE, "aggregate: expected 'mean' or 'sum', got '%s'", f->text);
+            }
+            h->aggregate = (uint8_t)i;
+            return ML_OK;
+        }
+        case 9: {
+            int i = word_index(f->text, link_words, 3);
+            if (i < 0) {
+                FAIL(ML_E_VALUE, "link: expected 'none', 'sigmoid' or 'softmax', got '%s'", f->text);
+            }
+            h->link = (uint8_t)i;
+            return ML_OK;
+        }
+        case 10: {
+            uint32_t flags;
+            int r = field_uint(ld, "flags", 0, 15, &flags, err);
+            h->flags = (uint8_t)flags;
+            return r;
+        }
+        default:
+            FAIL(ML_E_FORMAT, "header: expected 10 values after 'h', got more");
+    }
+}
+
+static int node_field(ml_trees_loader_t *ld, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    ml_trees_t *m = &ld->model;
+    const uint32_t i = ld->n_nodes;
+    const int em = ld->format == FORMAT_EMLEARN;
+    const uint32_t n_fields = em ? 5 : ((m->h.flags & ML_TREES_ACCEPT_NAN) ? 6 : 5);
+    if (f->index >= n_fields) {
+        FAIL(ML_E_FORMAT, "node: expected %lu fields, got more", (unsigned long)n_fields);
+    }
+    if (!ld->has_memory) {
+        return ML_OK;  // emlearn counting pass: only the syntax is checked
+    }
+    uint32_t v;
+    int r;
+    switch (f->index) {
+        case 1:
+            r = field_uint(ld, "node feature", 0, m->h.n_features - 1, &v, err);
+            if (r) {
+                return r;
+            }
+            if (m->feature_bytes == 1) {
+                ((uint8_t *)m->feature)[i] = (uint8_t)v;
+            } else {
+                ((uint16_t *)m->feature)[i] = (uint16_t)v;
+            }
+            return ML_OK;
+        case 2: {
+            double t;
+            r = field_double(ld, "node threshold", &t, err);
+            if (r) {
+                return r;
+            }
+            if (em) {
+                // emlearn-micropython goes left when x < int(threshold) (int16 features): that
+                // is x <= the float just below that integer.
+                double ti = t < -32768.0 ? -32768.0 : t > 32767.0 ? 32767.0 : (double)(int32_t)t;
+                m->threshold[i] = ti == 0.0 ? -2 : key_from_bits(f32_bits((float)ti)) - 1;
+            } else {
+                m->threshold[i] = threshold_key(t);
+            }
+            return ML_OK;
+        }
+        case 3:
+        case 4: {
+            uint32_t ref = 0;
+            r = field_child(ld, f->index == 3 ? "node left child" : "node right child", i, em,
+                &ref, err);
+            if (r) {
+                return r;
+            }
+            set_child(m, f->index == 3 ? m->left : m->right, i, ref);
+            return ML_OK;
+        }
+        default:
+            r = field_uint(ld, "node missing_left", 0, 1, &v, err);
+            if (r) {
+                return r;
+            }
+            if (v) {
+                m->missing_left[i / 8] |= (uint8_t)(1u << (i % 8));
+            }
+            return ML_OK;
+    }
+}
+
+static int leaf_field(ml_trees_loader_t *ld, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    ml_trees_t *m = &ld->model;
+    const uint32_t width = m->h.leaf_width;
+    const int em = ld->format == FORMAT_EMLEARN;
+    if (f->index > (em ? 1 : width)) {
+        FAIL(ML_E_FORMAT, "leaf: expected %lu values, got more", (unsigned long)(em ? 1 : width));
+    }
+    if (!ld->has_memory) {
+        return ML_OK;
+    }
+    float *leaf = &m->leaf_value[(size_t)ld->n_leaves * width];
+    if (em && ld->emlearn_leaf_bits == 0) {
+        // A majority-vote leaf: the class index, as a one-hot vector.
+        uint32_t c;
+        int r = field_uint(ld, "leaf class", 0, m->h.n_classes - 1, &c, err);
+        if (r) {
+            return r;
+        }
+        leaf[c] = 1.0f;
+        return ML_OK;
+    }
+    double v;
+    int r = field_double(ld, "leaf value", &v, err);
+    if (r) {
+        return r;
+    }
+    float fv = (float)v;
+    if (!ml_isfinitef(fv)) {
+        FAIL(ML_E_VALUE, "leaf value: must be finite as float32, got '%s'", f->text);
+    }
+    leaf[f->index - 1] = fv;
+    return ML_OK;
+}
+
+static int begin_record(ml_trees_loader_t *ld, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    const char *t = f->text;
+    if (ld->format == FORMAT_UNKNOWN) {
+        if (ml_text_equals(t, "microlearn-trees")) {
+            ld->format = FORMAT_MICROLEARN;
+            ld->record = REC_MAGIC;
+            return ML_OK;
+        }
+        if (ml_text_equals(t, "f") || ml_text_equals(t, "c") || ml_text_equals(t, "lb")) {
+            ld->format = FORMAT_EMLEARN;
+            ld->pass = 1;
+        } else {
+            FAIL(ML_E_FORMAT, "not a tree model file: expected 'microlearn-trees' (or an "
+                "emlearn tree CSV), got '%s'", t);
+        }
+    }
+    if (ld->format == FORMAT_EMLEARN) {
+        static const char *const words[] = { "f", "c", "lb", "r", "n", "l" };
+        int i = word_index(t, words, 6);
+        ld->record = (uint8_t)(i < 0 ? REC_EM_OTHER : REC_EM_FEATURES + i);
+        if (ld->record == REC_EM_NODE) {
+            ld->record = REC_NODE;
+        } else if (ld->record == REC_EM_LEAF) {
+            ld->record = REC_LEAF;
+        }
+        const int counted = ld->record == REC_NODE || ld->record == REC_LEAF
+            || ld->record == REC_EM_ROOT;
+        if (counted && (!ld->model.h.n_features || !ld->header_fields)) {
+            FAIL(ML_E_FORMAT, "emlearn CSV: 'f' and 'c' lines must come before '%s' lines", t);
+        }
+        if (counted && ld->has_memory) {
+            const ml_trees_header_t *h = &ld->model.h;
+            int full = ld->record == REC_NODE ? ld->n_nodes >= h->n_nodes
+                : ld->record == REC_LEAF ? ld->n_leaves >= h->n_leaves : ld->n_roots >= h->n_trees;
+            if (full) {
+                FAIL(ML_E_STATE, "the file changed between the two reading passes");
+            }
+        }
+        return ML_OK;
+    }
+    static const char *const words[] = { "h", "k", "b", "t", "n", "l" };
+    int i = word_index(t, words, 6);
+    if (i < 0) {
+        FAIL(ML_E_FORMAT, "unknown record type '%s' (expected h, k, b, t, n or l)", t);
+    }
+    ld->record = (uint8_t)(REC_HEADER + i);
+    if (ld->record == REC_HEADER) {
+        if (ld->header_line) {
+            FAIL(ML_E_FORMAT, "a second header line (the first is line %lu)",
+                (unsigned long)ld->header_line);
+        }
+        ld->header_line = f->line;
+        return ML_OK;
+    }
+    if (!ld->header_line) {
+        FAIL(ML_E_FORMAT, "'%s' line before the header line 'h'", t);
+    }
+    const ml_trees_header_t *h = &ld->model.h;
+    uint32_t have, cap;
+    const char *what;
+    switch (ld->record) {
+        case REC_LABELS:
+            have = ld->n_labels, cap = (h->flags & ML_TREES_HAS_LABELS) ? 1 : 0, what = "labels";
+            break;
+        case REC_BASELINE:
+            have = ld->n_baseline, cap = h->aggregate == ML_TREES_SUM ? 1 : 0, what = "baseline";
+            break;
+        case REC_TREE:
+            have = ld->n_roots, cap = h->n_trees, what = "tree";
+            break;
+        case REC_NODE:
+            have = ld->n_nodes, cap = h->n_nodes, what = "node";
+            break;
+        default:
+            have = ld->n_leaves, cap = h->n_leaves, what = "leaf";
+            break;
+    }
+    if (have >= cap) {
+        FAIL(ML_E_VALUE, "one %s line more than the header (line %lu) declares: %lu", what,
+            (unsigned long)ld->header_line, (unsigned long)cap);
+    }
+    return ML_OK;
+}
+
+static int emlearn_field(ml_trees_loader_t *ld, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    ml_trees_t *m = &ld->model;
+    uint32_t v;
+    int r;
+    if (f->index > 1) {
+        FAIL(ML_E_FORMAT, "expected one value after '%c', got more", ld->record == REC_EM_ROOT
+            ? 'r' : ld->record == REC_EM_FEATURES ? 'f' : ld->record == REC_EM_CLASSES ? 'c' : 'l');
+    }
+    switch (ld->record) {
+        case REC_EM_FEATURES:
+            r = field_uint(ld, "n_features", 1, MAX_FEATURES, &v, err);
+            if (r) {
+                return r;
+            }
+            if (ld->has_memory && v != m->h.n_features) {
+                FAIL(ML_E_STATE, "the file changed between the two reading passes");
+            }
+            m->h.n_features = v;
+            return ML_OK;
+        case REC_EM_CLASSES:
+            r = field_uint(ld, "n_classes", 0, 65535, &v, err);
+            if (r) {
+                return r;
+            }
+            if (!ld->has_memory) {
+                m->h.n_classes = v;
+            }
+            ld->header_fields = 1;
+            return ML_OK;
+        case REC_EM_LEAF_BITS:
+            r = field_uint(ld, "leaf bits", 0, 32, &v, err);
+            if (r) {
+                return r;
+            }
+            if (v != 0 && v != 32) {
+                FAIL(ML_E_VALUE, "emlearn leaf bits %lu is not supported (0 or 32 are)",
+                    (unsigned long)v);
+            }
+            ld->emlearn_leaf_bits = (uint8_t)v;
+            return ML_OK;
+        case REC_EM_ROOT:
+            if (ld->has_memory) {
+                return field_root(ld, &m->tree_root[ld->n_roots], err);
+            }
+            return ML_OK;
+        default:
+            return ML_OK;  // other records of newer emlearn versions are ignored, as it does
+    }
+}
+
+static int on_field(ml_trees_loader_t *ld, int last, ml_error_t *err) {
+    const ml_fields_t *f = &ld->fields;
+    ml_trees_t *m = &ld->model;
+    int r = ML_OK;
+    if (f->too_long) {
+        FAIL(ML_E_FORMAT, "a value longer than %d characters", ML_FIELD_MAX);
+    }
+    if (f->index == 0) {
+        r = begin_record(ld, err);
+        if (r) {
+            return r;
+        }
+    } else {
+        switch (ld->record) {
+            case REC_MAGIC: {
+                uint32_t version;
+                if (f->index > 1) {
+                    FAIL(ML_E_FORMAT, "first line: expected 'microlearn-trees,<version>'");
+                }
+                r = field_uint(ld, "format version", 0, 0xffff, &version, err);
+                if (r) {
+                    return r;
+                }
+                if (version != ML_TREES_FORMAT_VERSION) {
+                    FAIL(ML_E_VALUE, "format version %lu is not supported (this reader knows %d)",
+                        (unsigned long)version, ML_TREES_FORMAT_VERSION);
+                }
+                break;
+            }
+            case REC_HEADER:
+                r = header_field(ld, err);
+                break;
+            case REC_LABELS: {
+                int32_t v;
+                if (f->index > m->h.n_classes) {
+                    FAIL(ML_E_FORMAT, "labels: expected %lu, got more",
+                        (unsigned long)m->h.n_classes);
+                }
+                if (ml_parse_int(f->text, &v)) {
+                    FAIL(ML_E_FORMAT, "label: expected an integer, got '%s'", f->text);
+                }
+                m->labels[f->index - 1] = v;
+                break;
+            }
+            case REC_BASELINE:
+                if (f->index > m->h.n_outputs) {
+                    FAIL(ML_E_FORMAT, "baseline: expected %lu values, got more",
+                        (unsigned long)m->h.n_outputs);
+                }
+                r = field_double(ld, "baseline", &m->baseline[f->index - 1], err);
+                if (!r && !(m->baseline[f->index - 1] - m->baseline[f->index - 1] == 0.0)) {
+                    FAIL(ML_E_VALUE, "baseline: must be finite, got '%s'", f->text);
+                }
+                break;
+            case REC_TREE: {
+                uint32_t v;
+                if (f->index == 1) {
+                    r = field_root(ld, &v, err);
+                    m->tree_root[ld->n_roots] = v;
+                } else if (f->index == 2) {
+                    uint32_t max = m->h.leaf_width == 1 ? m->h.n_outputs - 1 : 0;
+                    r = field_uint(ld, "tree output", 0, max, &v, err);
+                    m->tree_output[ld->n_roots] = v;
+                } else {
+                    FAIL(ML_E_FORMAT, "tree: expected 2 values, got more");
+                }
+                break;
+            }
+            case REC_NODE:
+                r = node_field(ld, err);
+                break;
+            case REC_LEAF:
+                r = leaf_field(ld, err);
+                break;
+            default:
+                r = emlearn_field(ld, err);
+                break;
+        }
+        if (r) {
+            return r;
+        }
+    }
+    if (!last) {
+        return ML_OK;
+    }
+
+    // End of a record: check its length and count it.
+    uint32_t need = 0;
+    const char *what = "";
+    switch (ld->record) {
+        case REC_MAGIC:
+            need = 2, what = "first line";
+            break;
+        case REC_HEADER:
+            need = 11, what = "header";
+            break;
+        case REC_LABELS:
+            need = m->h.n_classes + 1, what = "labels";
+            ld->n_labels++;
+            break;
+        case REC_BASELINE:
+            need = m->h.n_outputs + 1, what = "baseline";
+            ld->n_baseline++;
+            break;
+        case REC_TREE:
+            need = 3, what = "tree";
+            ld->n_roots++;
+            break;
+        case REC_NODE:
+            need = ld->format == FORMAT_EMLEARN ? 5 : (m->h.flags & ML_TREES_ACCEPT_NAN) ? 6 : 5;
+            what = "node";
+            ld->n_nodes++;
+            break;
+        case REC_LEAF:
+            need = ld->format == FORMAT_EMLEARN ? 2 : m->h.leaf_width + 1, what = "leaf";
+            ld->n_leaves++;
+            break;
+        case REC_EM_ROOT:
+            ld->n_roots++;
+            need = 2, what = "root";
+            break;
+        case REC_EM_FEATURES:
+        case REC_EM_CLASSES:
+        case REC_EM_LEAF_BITS:
+            need = 2, what = "metadata";
+            break;
+        default:
+            need = f->index + 1;
+            break;
+    }
+    if (f->index + 1 != need) {
+        FAIL(ML_E_FORMAT, "%s line: expected %lu fields, got %lu", what, (unsigned long)need,
+            (unsigned long)(f->index + 1));
+    }
+    ld->last_line = f->line;
+    if (ld->record == REC_HEADER) {
+        r = check_header(ld, err);
+        return r ? r : ML_TREES_NEED_MEMORY;
+    }
+    return ML_OK;
+}
+
+int ml_trees_loader_feed(ml_trees_loader_t *ld, const char *data, size_t len, size_t *consumed,
+    ml_error_t *err) {
+    size_t i = 0;
+    int r = ML_OK;
+    while (i < len) {
+        ml_field_event_t ev = ml_fields_push(&ld->fields, data[i++]);
+        if (ev != ML_FIELD_NONE) {
+            if (ld->format == FORMAT_MICROLEARN && ld->header_line && !ld->has_memory
+                && ld->record != REC_HEADER) {
+                return ml_error_set(err, ML_E_STATE, ld->fields.line,
+                    "model memory was not provided after the header");
+            }
+            r = on_field(ld, ev == ML_FIELD_LAST, err);
+            if (r) {
+                break;
+            }
+        }
+    }
+    if (consumed) {
+        *consumed = i;
+    }
+    return r;
+}
+
+static int check_model(ml_trees_loader_t *ld, ml_error_t *err) {
+    const ml_trees_t *m = &ld->model;
+    const ml_trees_header_t *h = &m->h;
+    uint32_t line = ld->last_line;
+    #define COUNT(have, need, what) do { \
+        if ((have) != (need)) { \
+            return ml_error_set(err, ML_E_TRUNCATED, line, "expected %lu %s (header line %lu), " \
+                "the file has %lu", (unsigned long)(need), what, (unsigned long)ld->header_line, \
+                (unsigned long)(have)); \
+        } \
+} while (0)
+    COUNT(ld->n_roots, h->n_trees, "trees");
+    COUNT(ld->n_nodes, h->n_nodes, "nodes");
+    COUNT(ld->n_leaves, h->n_leaves, "leaves");
+    COUNT(ld->n_baseline, h->aggregate == ML_TREES_SUM ? 1u : 0u, "baseline lines");
+    COUNT(ld->n_labels, (h->flags & ML_TREES_HAS_LABELS) ? 1u : 0u, "label lines");
+    #undef COUNT
+    return ML_OK;
+}
+
+int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err) {
+    ml_fields_t *f = &ld->fields;
+    if (ml_fields_end(f) != ML_FIELD_NONE) {
+        int r = on_field(ld, 1, err);
+        if (r == ML_TREES_NEED_MEMORY) {
+            return ml_error_set(err, ML_E_TRUNCATED, f->line, "the file ends after the header");
+        }
+        if (r) {
+            return r;
+        }
+    }
+    if (ld->format == FORMAT_UNKNOWN) {
+        return ml_error_set(err, ML_E_TRUNCATED, 0, "the model file is empty");
+    }
+    if (ld->format == FORMAT_MICROLEARN) {
+        if (!ld->header_line) {
+            return ml_error_set(err, ML_E_TRUNCATED, f->line, "no header line 'h' in the file");
+        }
+        return check_model(ld, err);
+    }
+
+    // emlearn CSV
+    ml_trees_header_t *h = &ld->model.h;
+    if (ld->pass == 1) {
+        if (!h->n_features || !ld->header_fields) {
+            return ml_error_set(err, ML_E_TRUNCATED, f->line, "emlearn CSV: no 'f' or 'c' line");
+        }
+        if (!ld->n_roots || !ld->n_leaves) {
+            return ml_error_set(err, ML_E_TRUNCATED, f->line, "emlearn CSV: no %s",
+                ld->n_roots ? "leaves" : "trees");
+        }
+        if (h->n_classes == 0 && ld->emlearn_leaf_bits != 32) {
+            return ml_error_set(err, ML_E_VALUE, f->line,
+                "emlearn CSV: a regressor (c,0) needs leaf bits 32");
+        }
+        if (h->n_classes == 1 || (h->n_classes > 1 && ld->emlearn_leaf_bits != 0)) {
+            return ml_error_set(err, ML_E_VALUE, f->line,
+                "emlearn CSV: classifiers with leaf bits 0 and at least 2 classes are supported");
+        }
+        h->n_trees = ld->n_roots;
+        h->n_nodes = ld->n_nodes;
+        h->n_leaves = ld->n_leaves;
+        h->n_outputs = h->n_classes ? h->n_classes : 1;
+        h->leaf_width = h->n_outputs;
+        h->aggregate = ML_TREES_MEAN;
+        h->link = ML_TREES_LINK_NONE;
+        h->flags = ML_TREES_ACCEPT_INF;
+        if (ml_trees_memory_size(h) == 0) {
+            return ml_error_set(err, ML_E_VALUE, f->line, "the model would need more than 2 GiB");
+        }
+        // Count again while filling, from a fresh tokenizer.
+        uint8_t bits = ld->emlearn_leaf_bits;
+        ld->pass = 2;
+        ld->n_roots = ld->n_nodes = ld->n_leaves = 0;
+        ld->emlearn_leaf_bits = bits;
+        ml_fields_init(f);
+        return ML_TREES_REWIND;
+    }
+    if (ld->n_roots != h->n_trees || ld->n_nodes != h->n_nodes || ld->n_leaves != h->n_leaves) {
+        return ml_error_set(err, ML_E_STATE, f->line,
+            "the file changed between the two reading passes");
+    }
+    return ML_OK;
+}
+
+#undef FAIL
+
+// ---------------------------------------------------------------------------------------------
+// Prediction
+
+// Walks one tree for a sample without NaN. One variant per pair of index widths, so the loop
+// reads its arrays directly.
+#define DEFINE_WALK(name, feature_t, child_t) \
+    static uint32_t name(const ml_trees_t *m, uint32_t ref) { \
+        const feature_t *feature = (const feature_t *)m->feature; \
+        const child_t *left = (const child_t *)m->left; \
+        const child_t *right = (const child_t *)m->right; \
+        const int32_t *threshold = m->threshold; \
+        const int32_t *keys = m->keys; \
+        const uint32_t n_nodes = m->h.n_nodes; \
+        while (ref < n_nodes) { \
+            ref = keys[feature[ref]] <= threshold[ref] ? left[ref] : right[ref]; \
+        } \
+        return ref - n_nodes; \
+    }
+
+DEFINE_WALK(walk_8_8, uint8_t, uint8_t)
+DEFINE_WALK(walk_8_16, uint8_t, uint16_t)
+DEFINE_WALK(walk_8_32, uint8_t, uint32_t)
+DEFINE_WALK(walk_16_8, uint16_t, uint8_t)
+DEFINE_WALK(walk_16_16, uint16_t, uint16_t)
+DEFINE_WALK(walk_16_32, uint16_t, uint32_t)
+
+// Walks one tree for a sample with NaN features (models trained with missing values).
+static uint32_t walk_missing(const ml_trees_t *m, uint32_t ref) {
+    const uint32_t n_nodes = m->h.n_nodes;
+    while (ref < n_nodes) {
+        int32_t k = m->keys[get_feature(m, ref)];
+        int go_left = k == KEY_NAN ? (m->missing_left[ref / 8] >> (ref % 8)) & 1
+                                   : k <= m->threshold[ref];
+        ref = get_child(m, go_left ? m->left : m->right, ref);
+    }
+    return ref - n_nodes;
+}
+
+typedef uint32_t (*walk_fn)(const ml_trees_t *m, uint32_t ref);
+
+static walk_fn choose_walk(const ml_trees_t *m) {
+    if (m->feature_bytes == 1) {
+        return m->child_bytes == 1 ? walk_8_8 : m->child_bytes == 2 ? walk_8_16 : walk_8_32;
+    }
+    return m->child_bytes == 1 ? walk_16_8 : m->child_bytes == 2 ? walk_16_16 : walk_16_32;
+}
+
+static void eval_keys(const ml_trees_t *m, int has_nan) {
+    const ml_trees_header_t *h = &m->h;
+    double *acc = m->acc;
+    for (uint32_t k = 0; k < h->n_outputs; k++) {
+        acc[k] = h->aggregate == ML_TREES_SUM ? m->baseline[k] : 0.0;
+    }
+    walk_fn walk = has_nan ? walk_missing : choose_walk(m);
+    const uint32_t width = h->leaf_width;
+    for (uint32_t t = 0; t < h->n_trees; t++) {
+        uint32_t leaf = walk(m, m->tree_root[t]);
+        const float *v = &m->leaf_value[(size_t)leaf * width];
+        if (width == 1) {
+            acc[m->tree_output[t]] += (double)v[0];
+        } else {
+            for (uint32_t k = 0; k < width; k++) {
+                acc[k] += (double)v[k];
+            }
+        }
+    }
+    if (h->aggregate == ML_TREES_MEAN) {
+        const double n = (double)h->n_trees;
+        for (uint32_t k = 0; k < h->n_outputs; k++) {
+            acc[k] /= n;
+        }
+    }
+}
+
+static ml_status_t check_length(const ml_trees_t *m, size_t n, ml_error_t *err) {
+    if (m->h.n_features == 0 || m->threshold == NULL) {
+        return ml_error_set(err, ML_E_STATE, 0, "the model is not loaded");
+    }
+    if (n != m->h.n_features) {
+        return ml_error_set(err, ML_E_SIZE, 0, "x has %lu values, the model expects %lu features",
+            (unsigned long)n, (unsigned long)m->h.n_features);
+    }
+    return ML_OK;
+}
+
+ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_error_t *err) {
+    ml_status_t r = check_length(m, n, err);
+    if (r) {
+        return r;
+    }
+    int has_nan = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = f32_bits(x[i]);
+        if ((b & 0x7f800000u) == 0x7f800000u) {
+            if (b & 0x007fffffu) {
+                if (!(m->h.flags & ML_TREES_ACCEPT_NAN)) {
+                    return ml_error_set(err, ML_E_INPUT, 0, "x[%lu] is NaN, which this model "
+                        "does not accept (it was trained without missing values)",
+                        (unsigned long)i);
+                }
+                has_nan = 1;
+                m->keys[i] = KEY_NAN;
+                continue;
+            }
+            if (!(m->h.flags & ML_TREES_ACCEPT_INF)) {
+                return ml_error_set(err, ML_E_INPUT, 0, "x[%lu] is %cinf, which this model "
+                    "does not accept", (unsigned long)i, (b & 0x80000000u) ? '-' : '+');
+            }
+        }
+        m->keys[i] = key_from_bits(b);
+    }
+    eval_keys(m, has_nan);
+    return ML_OK;
+}
+
+ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, ml_error_t *err) {
+    ml_status_t r = check_length(m, n, err);
+    if (r) {
+        return r;
+    }
+    for (size_t i = 0; i < n; i++) {
+        m->keys[i] = key_from_bits(f32_bits((float)x[i]));
+    }
+    eval_keys(m, 0);
+    return ML_OK;
+}
+
+static uint32_t argmax(const double *v, uint32_t n) {
+    uint32_t best = 0;
+    for (uint32_t k = 1; k < n; k++) {
+        if (v[k] > v[best]) {
+            best = k;
+        }
+    }
+    return best;
+}
+
+void ml_trees_proba(const ml_trees_t *m, float *out) {
+    const ml_trees_header_t *h = &m->h;
+    const double *acc = m->acc;
+    if (h->link == ML_TREES_LINK_SIGMOID) {
+        double p = 1.0 / (1.0 + ml_exp(-acc[0]));
+        out[0] = (float)(1.0 - p);
+        out[1] = (float)p;
+    } else if (h->link == ML_TREES_LINK_SOFTMAX) {
+        double top = acc[argmax(acc, h->n_outputs)];
+        double sum = 0.0;
+        for (uint32_t k = 0; k < h->n_outputs; k++) {
+            sum += ml_exp(acc[k] - top);
+        }
+        for (uint32_t k = 0; k < h->n_outputs; k++) {
+            out[k] = (float)(ml_exp(acc[k] - top) / sum);
+        }
+    } else {
+        for (uint32_t k = 0; k < h->n_classes; k++) {
+            out[k] = (float)acc[k];
+        }
+    }
+}
+
+uint32_t ml_trees_class_index(const ml_trees_t *m) {
+    if (m->h.link == ML_TREES_LINK_SIGMOID) {
+        return (m->h.flags & ML_TREES_BINARY_GE) ? m->acc[0] >= 0.0 : m->acc[0] > 0.0;
+    }
+    return argmax(m->acc, m->h.n_outputs);
+}
+
+int32_t ml_trees_class_label(const ml_trees_t *m) {
+    return m->labels[ml_trees_class_index(m)];
+}
+
+double ml_trees_value(const ml_trees_t *m) {
+    return m->acc[0];
+}
