@@ -1,0 +1,64 @@
+// Shared glue of the microlearn MicroPython modules: reading model files in chunks, checking
+// array arguments, and turning core errors into exceptions. Compiles as a native module
+// (dynruntime) and into firmware as a user C module.
+#ifndef MICROLEARN_MOD_COMMON_H
+#define MICROLEARN_MOD_COMMON_H
+
+#if MICROPY_ENABLE_DYNRUNTIME
+#include "py/dynruntime.h"
+#else
+#include "py/runtime.h"
+#include "py/objtuple.h"
+#endif
+
+#include "ml_error.h"
+
+// A model file being read: a path we opened, or a stream the caller gave (anything with
+// readinto). Reads go through a small fixed chunk on the C stack.
+#define ML_CHUNK (256)
+typedef struct {
+    mp_obj_t stream;
+    mp_obj_t path;      // the path, or MP_OBJ_NULL for a caller's stream
+    mp_obj_t readinto;  // bound method
+    mp_obj_t chunk_obj; // a bytearray over chunk
+    char chunk[ML_CHUNK];
+} ml_source_t;
+
+void ml_source_open(ml_source_t *src, mp_obj_t source);
+size_t ml_source_read(ml_source_t *src);
+void ml_source_rewind(ml_source_t *src);
+void ml_source_close(ml_source_t *src);
+
+// Raises ValueError "<path> line <n>: <message>" for an error in a model file.
+NORETURN void ml_raise_model_error(const ml_source_t *src, const ml_error_t *err);
+// Raises the exception for an error of a predict/process call; sample is the index of the
+// sample in a batch call (only named when > 0).
+NORETURN void ml_raise_error(const ml_error_t *err, size_t sample);
+
+// Input features: array('f') or array('h'), or a buffer with those typecodes.
+typedef struct {
+    const void *buf;
+    size_t len;  // values
+    char typecode;
+} ml_features_t;
+void ml_get_features(mp_obj_t obj, const char *name, ml_features_t *x);
+
+// ValueError "<name> has <got> values, expected <expected> <what>".
+NORETURN void ml_raise_length(const char *name, size_t got, size_t expected, const char *what);
+void ml_check_length(const char *name, size_t got, size_t expected, const char *what);
+
+// A writable array('f') of exactly n values.
+float *ml_get_float_out(mp_obj_t obj, const char *name, size_t n, const char *what);
+
+// A writable output array of n values for batch results.
+typedef enum { ML_OUT_FLOAT, ML_OUT_INT_OR_FLOAT } ml_out_kind_t;
+typedef struct {
+    void *buf;
+    char typecode;
+    uint8_t size;
+} ml_output_t;
+void ml_get_output(mp_obj_t obj, const char *name, size_t n, ml_out_kind_t kind, ml_output_t *out);
+void ml_output_set_int(const ml_output_t *out, size_t i, int32_t v);
+void ml_output_set_float(const ml_output_t *out, size_t i, double v);
+
+#endif

@@ -1,0 +1,36 @@
+# Builds one microlearn native module (MOD) for one architecture (ARCH) with MicroPython's
+# py/dynruntime.mk. The top-level Makefile runs this from a per-(arch, module) folder under
+# build/natmod/obj, with MPY_DIR, ARCH, MOD and PYTHON set.
+HERE := $(dir $(realpath $(lastword $(MAKEFILE_LIST))))
+ROOT := $(realpath $(HERE)/../..)
+CORE := $(ROOT)/core
+
+# Core sources each module needs (ml_softfp.c is empty except on armv6m).
+CORE_COMMON := ml_error.c ml_text.c ml_math.c ml_softfp.c
+CORE_trees := $(CORE_COMMON) ml_trees.c
+CORE_dsp := $(CORE_COMMON) ml_dsp.c
+
+SRC := $(HERE)mod_$(MOD).c $(HERE)mod_common.c $(addprefix $(CORE)/,$(CORE_$(MOD)))
+
+CFLAGS_EXTRA += -I$(CORE) -I$(HERE) -ffp-contract=off -fno-math-errno
+ifeq ($(ARCH),x86)
+# IEEE single/double arithmetic as on every other target (x87 would round differently).
+CFLAGS_EXTRA += -msse2 -mfpmath=sse
+endif
+
+include $(MPY_DIR)/py/dynruntime.mk
+
+# Link libgcc (soft float, 64-bit division); the core has its own math, so no libm.
+# On armv6m, libgcc's float and double division use absolute relocations that mpy_ld cannot
+# link: a copy without them is used, and core/ml_softfp.c provides both.
+LIBGCC := $(realpath $(shell $(CROSS)gcc $(CFLAGS) --print-libgcc-file-name))
+ifeq ($(ARCH),armv6m)
+$(BUILD)/libgcc.a: $(LIBGCC) | $(BUILD)
+	$(Q)cp $< $@ && $(CROSS)ar d $@ _divsf3.o _divdf3.o divsf3.o divdf3.o 2>/dev/null; true
+LIBGCC := $(BUILD)/libgcc.a
+$(BUILD)/$(MOD).native.mpy: | $(LIBGCC)
+endif
+MPY_LD_FLAGS += -l $(LIBGCC)
+
+# dynruntime.mk only tracks the .c files; rebuild when a header changes too.
+$(SRC_O): $(wildcard $(CORE)/*.h $(HERE)*.h)

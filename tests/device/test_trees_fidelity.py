@@ -1,0 +1,88 @@
+"""Converted tree models predict what scikit-learn predicts, on every target: identical labels,
+probabilities within 1e-6, regression values within 1e-5 (relative), on real datasets."""
+
+import numpy as np
+import pytest
+from sklearn import datasets, ensemble, tree
+from sklearn.model_selection import train_test_split
+
+import microlearn
+from microlearn import verify
+
+CLASSIFICATION = ["digits", "iris", "wine", "breast_cancer"]
+
+
+def estimators(kind):
+    """Sizes chosen to fit a 140 kB heap on the emulated boards with room to spare."""
+    rs = dict(random_state=0)
+    if kind == "classifier":
+        return {
+            "DecisionTree": tree.DecisionTreeClassifier(**rs),
+            "RandomForest": ensemble.RandomForestClassifier(10, max_leaf_nodes=100, **rs),
+            "ExtraTrees": ensemble.ExtraTreesClassifier(10, max_leaf_nodes=100, **rs),
+            "GradientBoosting": ensemble.GradientBoostingClassifier(n_estimators=20, **rs),
+            "HistGradientBoosting": ensemble.HistGradientBoostingClassifier(
+                max_iter=20, max_leaf_nodes=15, **rs),
+        }
+    return {
+        "DecisionTree": tree.DecisionTreeRegressor(max_leaf_nodes=200, **rs),
+        "RandomForest": ensemble.RandomForestRegressor(10, max_leaf_nodes=100, **rs),
+        "ExtraTrees": ensemble.ExtraTreesRegressor(10, max_leaf_nodes=100, **rs),
+        "GradientBoosting": ensemble.GradientBoostingRegressor(**rs),
+        "HistGradientBoosting": ensemble.HistGradientBoostingRegressor(max_iter=50, **rs),
+    }
+
+
+def split(name):
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, random_state=0)
+
+
+_fitted = {}
+
+
+def fitted(kind, name, dataset):
+    key = (kind, name, dataset)
+    if key not in _fitted:
+        Xtr, Xte, ytr, yte = split(dataset)
+        est = estimators(kind)[name].fit(Xtr, ytr)
+        _fitted[key] = est, Xte
+    return _fitted[key]
+
+
+@pytest.mark.parametrize("dataset", CLASSIFICATION)
+@pytest.mark.parametrize("name", list(estimators("classifier")))
+def test_classifier_float32(session, name, dataset):
+    est, Xte = fitted("classifier", name, dataset)
+    model = microlearn.convert(est)
+    res = verify.run_model(model, Xte.astype(np.float32), session.target, session=session)
+    rep = verify.compare(est, Xte, res)
+    assert rep.label_agreement == 1.0, rep
+    assert rep.proba_max_diff <= 1e-6, rep
+    assert rep.batch_agreement, rep
+    assert res.predict_alloc == 0, f"predict allocated {res.predict_alloc} bytes"
+    assert res.model_bytes == model.memory_size()
+
+
+@pytest.mark.parametrize("name", list(estimators("classifier")))
+def test_classifier_int16_digits(session, name):
+    # Digits are pixel counts 0..16: as int16 they are exact, the natural type of sensor data.
+    est, Xte = fitted("classifier", name, "digits")
+    model = microlearn.convert(est)
+    Xi = Xte.astype(np.int16)
+    res = verify.run_model(model, Xi, session.target, session=session)
+    rep = verify.compare(est, Xi, res)
+    assert rep.ok(), rep
+    assert res.predict_alloc == 0
+
+
+@pytest.mark.parametrize("name", list(estimators("regressor")))
+def test_regressor_diabetes(session, name):
+    est, Xte = fitted("regressor", name, "diabetes")
+    model = microlearn.convert(est)
+    res = verify.run_model(model, Xte.astype(np.float32), session.target, session=session)
+    rep = verify.compare(est, Xte, res)
+    assert rep.value_max_rel <= 1e-5, rep
+    assert rep.batch_agreement, rep
+    # predict() returns a float object; predict_many into an array allocates nothing.
+    assert res.predict_alloc == 0, res.predict_alloc
