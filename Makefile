@@ -22,6 +22,7 @@ MP_UNIX := $(MP)/ports/unix/build-standard/micropython
 MPY_CROSS := $(MP)/mpy-cross/build/mpy-cross
 FW_M3 := $(MP)/ports/qemu/build-MPS2_AN385/firmware.elf
 FW_M0 := $(MP)/ports/qemu/build-MICROBIT/firmware.elf
+MP_UNIX_CMOD := $(MP)/ports/unix/build-microlearn/micropython-microlearn
 JOBS ?= $(shell nproc)
 
 # Native modules: every architecture the toolchains here reach; the runner needs the first three.
@@ -83,6 +84,15 @@ $(FW_M0): $(MPY_CROSS)
 	@$(MAKE) -s -C $(MP)/ports/qemu -j$(JOBS) BOARD=MICROBIT FROZEN_MANIFEST= \
 	  CFLAGS_EXTRA="-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0" >$(B)/qemu-m0.log 2>&1 || { tail -30 $(B)/qemu-m0.log; exit 1; }
 
+# The unix port again, with microlearn built in as a user C module (the firmware route).
+CMOD_SRC := $(wildcard core/*.c core/*.h bindings/micropython/*.c bindings/micropython/*.h \
+              bindings/micropython/cmodule/*)
+$(MP_UNIX_CMOD): $(MP_UNIX) $(CMOD_SRC)
+	@echo "micropython: building the unix port with microlearn as a user C module"
+	@$(MAKE) -s -C $(MP)/ports/unix -j$(JOBS) $(MP_UNIX_OPTS) BUILD=build-microlearn \
+	  PROG=micropython-microlearn USER_C_MODULES=$(ROOT)/bindings/micropython >$(B)/unix-cmodule.log 2>&1 \
+	  || { tail -30 $(B)/unix-cmodule.log; exit 1; }
+
 # ---------------------------------------------------------------------------------------------
 # Native modules (.mpy). Each (arch, module) builds in its own folder under build/natmod/obj;
 # the results are staged as build/natmod/<arch>/microlearn/<module>.mpy, an importable package.
@@ -115,7 +125,7 @@ dist: all modules-all
 demo: all
 	@$(PY) -m microlearn.demo
 
-check: all modules-all check-c check-fuzz check-host check-device
+check: all modules-all $(MP_UNIX_CMOD) check-c check-fuzz check-host check-device
 	@echo "check: all passed"
 
 check-c: setup
@@ -127,7 +137,7 @@ check-fuzz: setup
 check-host: all
 	@$(PY) -m pytest -q tests/host
 
-check-device: all
+check-device: all $(MP_UNIX_CMOD)
 	@$(PY) -m pytest -q tests/device
 
 bench: all

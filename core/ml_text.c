@@ -61,7 +61,9 @@ ml_field_event_t ml_fields_push(ml_fields_t *f, char c) {
         return ML_FIELD_NONE;  // leading blanks of a field
     }
     if (f->len < ML_FIELD_MAX) {
-        f->text[f->len++] = c;
+        // A NUL byte would end the field's string early and hide what follows it; stored as '?',
+        // the field reads as what it is: not a number, not a record type.
+        f->text[f->len++] = c ? c : '?';
     } else {
         f->overflow = 1;
     }
@@ -90,12 +92,12 @@ int ml_parse_int(const char *s, int32_t *out) {
     if (!*s) {
         return -1;
     }
-    uint32_t v = 0;
+    uint64_t v = 0;  // at most 2^31 before each step, so v * 10 + 9 cannot wrap
     for (; *s; s++) {
         if (*s < '0' || *s > '9') {
             return -1;
         }
-        v = v * 10 + (uint32_t)(*s - '0');
+        v = v * 10 + (uint64_t)(*s - '0');
         if (v > 0x80000000u) {
             return -1;
         }
@@ -103,7 +105,7 @@ int ml_parse_int(const char *s, int32_t *out) {
     if (!neg && v == 0x80000000u) {
         return -1;
     }
-    *out = neg ? (int32_t)(0u - v) : (int32_t)v;
+    *out = neg ? (int32_t)(0u - (uint32_t)v) : (int32_t)v;
     return 0;
 }
 
@@ -186,14 +188,20 @@ static int parse_hex(const char *s, double *out) {
         }
         e += pe;
     }
-    // Normalise to at most 53 significant bits, rounding to nearest even, so the conversion to
-    // double in scale2 is exact.
+    // Round once, to nearest even, to the bits the double keeps: 53, fewer when the result is
+    // subnormal (no bit below 2^-1074), so scale2 is exact. Rounding to 53 bits and then again
+    // in scale2 could round twice: 0x1.17fffffffffffffp-1070 is below the halfway point.
     int bits = 0;
     for (uint64_t t = m; t; t >>= 1) {
         bits++;
     }
-    if (bits > 53) {
-        int shift = bits - 53;
+    int32_t shift = bits - 53;
+    if (shift < -1074 - e) {
+        shift = -1074 - e;
+    }
+    if (shift > 63) {
+        m = 0;  // below 2^-1075: rounds to zero
+    } else if (shift > 0) {
         uint64_t rest = m & (((uint64_t)1 << shift) - 1);
         uint64_t half = (uint64_t)1 << (shift - 1);
         m >>= shift;

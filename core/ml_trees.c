@@ -538,9 +538,9 @@ static int emlearn_field(ml_trees_loader_t *ld, ml_error_t *err) {
     ml_trees_t *m = &ld->model;
     uint32_t v;
     int r;
-    if (f->index > 1) {
-        FAIL(ML_E_FORMAT, "expected one value after '%c', got more", ld->record == REC_EM_ROOT
-            ? 'r' : ld->record == REC_EM_FEATURES ? 'f' : ld->record == REC_EM_CLASSES ? 'c' : 'l');
+    if (f->index > 1 && ld->record != REC_EM_OTHER) {
+        FAIL(ML_E_FORMAT, "expected one value after '%s', got more", ld->record == REC_EM_ROOT
+            ? "r" : ld->record == REC_EM_FEATURES ? "f" : ld->record == REC_EM_CLASSES ? "c" : "lb");
     }
     switch (ld->record) {
         case REC_EM_FEATURES:
@@ -572,7 +572,11 @@ static int emlearn_field(ml_trees_loader_t *ld, ml_error_t *err) {
                 FAIL(ML_E_VALUE, "emlearn leaf bits %lu is not supported (0 or 32 are)",
                     (unsigned long)v);
             }
-            ld->emlearn_leaf_bits = (uint8_t)v;
+            // As n_classes: the last value of the counting pass holds for the whole file (the
+            // checks at its end are about that value, and leaves are read with it).
+            if (!ld->has_memory) {
+                ld->emlearn_leaf_bits = (uint8_t)v;
+            }
             return ML_OK;
         case REC_EM_ROOT:
             if (ld->has_memory) {
@@ -836,6 +840,50 @@ int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err) {
 }
 
 #undef FAIL
+
+static int give_memory(ml_trees_loader_t *ld, void *memory, size_t memory_size, ml_error_t *err) {
+    size_t need = ml_trees_loader_memory_size(ld);
+    if (need > memory_size) {
+        return ml_error_set(err, ML_E_SIZE, ld->fields.line, "the model needs %lu bytes of "
+            "memory, %lu were given", (unsigned long)need, (unsigned long)memory_size);
+    }
+    ml_trees_loader_set_memory(ld, memory);
+    return ML_OK;
+}
+
+ml_status_t ml_trees_load_text(ml_trees_t *model, const char *text, size_t len, void *memory,
+    size_t memory_size, ml_error_t *err) {
+    ml_trees_loader_t ld;
+    ml_trees_loader_init(&ld);
+    for (int pass = 0; pass < 2; pass++) {
+        size_t done = 0;
+        while (done < len) {
+            size_t used;
+            int r = ml_trees_loader_feed(&ld, text + done, len - done, &used, err);
+            done += used;
+            if (r == ML_TREES_NEED_MEMORY) {
+                r = give_memory(&ld, memory, memory_size, err);
+            }
+            if (r) {
+                return (ml_status_t)r;
+            }
+        }
+        int r = ml_trees_loader_finish(&ld, err);
+        if (r == ML_TREES_REWIND) {
+            r = give_memory(&ld, memory, memory_size, err);
+            if (r) {
+                return (ml_status_t)r;
+            }
+            continue;
+        }
+        if (r) {
+            return (ml_status_t)r;
+        }
+        *model = ld.model;
+        return ML_OK;
+    }
+    return ml_error_set(err, ML_E_STATE, 0, "the model file needs more than two passes");
+}
 
 // ---------------------------------------------------------------------------------------------
 // Prediction

@@ -128,6 +128,11 @@ int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err);
 // block, and can be copied by value.
 const ml_trees_t *ml_trees_loader_model(const ml_trees_loader_t *ld);
 
+// Loads a whole model file held in memory (e.g. a C header made by `microlearn convert
+// --format c`) into memory[memory_size]. Convenience for C users of the core.
+ml_status_t ml_trees_load_text(ml_trees_t *model, const char *text, size_t len, void *memory,
+    size_t memory_size, ml_error_t *err);
+
 // Bytes of memory a model of this shape needs. 0 if the sizes are absurd (over 2 GiB).
 size_t ml_trees_memory_size(const ml_trees_header_t *h);
 

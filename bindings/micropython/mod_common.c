@@ -192,3 +192,51 @@ void ml_output_set_int(const ml_output_t *out, size_t i, int32_t v) {
             break;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for other modules
+
+NORETURN void ml_raise_value(const char *fmt, ...) {
+    char msg[ML_ERROR_MSG_LEN + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = ml_vformat(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    n = n < sizeof(msg) ? n : sizeof(msg) - 1;
+    mp_raise_type_arg(&mp_type_ValueError, mp_obj_new_str(msg, n));
+}
+
+NORETURN void ml_raise_type(const char *fmt, ...) {
+    char msg[ML_ERROR_MSG_LEN + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = ml_vformat(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    n = n < sizeof(msg) ? n : sizeof(msg) - 1;
+    mp_raise_type_arg(&mp_type_TypeError, mp_obj_new_str(msg, n));
+}
+
+void ml_get_array(mp_obj_t obj, const char *name, const char *typecodes, bool writable,
+    ml_array_t *a) {
+    // "array('f') or array('h')" from the accepted typecodes.
+    char want[64];
+    size_t w = 0;
+    for (const char *t = typecodes; *t && w + 16 < sizeof(want); t++) {
+        w += ml_format(want + w, sizeof(want) - w, "%sarray('%c')", t == typecodes ? ""
+            : t[1] ? ", " : " or ", *t);
+    }
+    mp_buffer_info_t info;
+    if (!mp_get_buffer(obj, &info, writable ? MP_BUFFER_WRITE : MP_BUFFER_READ)) {
+        ml_raise_type("%s must be %s%s", name, writable ? "a writable " : "", want);
+    }
+    const char *t = typecodes;
+    while (*t && *t != (char)info.typecode) {
+        t++;
+    }
+    if (!*t) {
+        ml_raise_type("%s must be %s, got typecode '%c'", name, want, (char)info.typecode);
+    }
+    a->buf = info.buf;
+    a->typecode = (char)info.typecode;
+    a->len = info.len / mp_binary_get_size('@', info.typecode, NULL);
+}

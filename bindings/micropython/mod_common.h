@@ -6,9 +6,16 @@
 
 #if MICROPY_ENABLE_DYNRUNTIME
 #include "py/dynruntime.h"
+#define ml_free(ptr, size) m_free(ptr)
 #else
-#include "py/runtime.h"
+#include "py/binary.h"
 #include "py/objtuple.h"
+#include "py/runtime.h"
+#if MICROPY_MALLOC_USES_ALLOCATED_SIZE
+#define ml_free(ptr, size) m_free(ptr, size)
+#else
+#define ml_free(ptr, size) m_free(ptr)
+#endif
 #endif
 
 #include "ml_error.h"
@@ -60,5 +67,19 @@ typedef struct {
 void ml_get_output(mp_obj_t obj, const char *name, size_t n, ml_out_kind_t kind, ml_output_t *out);
 void ml_output_set_int(const ml_output_t *out, size_t i, int32_t v);
 void ml_output_set_float(const ml_output_t *out, size_t i, double v);
+
+// ValueError / TypeError with a message formatted by ml_vformat (the core's conversions).
+NORETURN void ml_raise_value(const char *fmt, ...);
+NORETURN void ml_raise_type(const char *fmt, ...);
+
+// A buffer whose typecode is one of `typecodes` (e.g. "fh"): TypeError naming the argument and
+// the accepted array types otherwise. len counts values; writable asks for a writable buffer.
+typedef struct {
+    void *buf;
+    size_t len;
+    char typecode;
+} ml_array_t;
+void ml_get_array(mp_obj_t obj, const char *name, const char *typecodes, bool writable,
+    ml_array_t *a);
 
 #endif

@@ -74,7 +74,7 @@ static mp_obj_t trees_load(mp_obj_t source) {
     if (status != ML_OK) {
         // Nothing half-built survives: the partial block is freed before raising.
         if (memory) {
-            m_free(memory);
+            ml_free(memory, memory_size);
         }
         ml_raise_model_error(&src, &err);
     }

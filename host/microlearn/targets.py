@@ -56,6 +56,9 @@ class Target:
     qemu_args: tuple = ()
     # qemu boards: spare RAM outside the firmware's memory that holds the files (start, size)
     files_region: tuple = None
+    # unix port: the binary, relative to ports/unix; microlearn built in instead of .mpy files
+    unix_binary: str = "build-standard/micropython"
+    builtin: bool = False
 
     @property
     def is_qemu(self):
@@ -67,29 +70,32 @@ class Target:
     def firmware(self):
         if self.is_qemu:
             return paths.micropython() / "ports/qemu" / f"build-{self.board}" / "firmware.elf"
-        return paths.micropython() / "ports/unix/build-standard/micropython"
+        return paths.micropython() / "ports/unix" / self.unix_binary
 
     def check_built(self):
-        for p in (self.firmware(), self.natmod_dir() / "microlearn"):
+        for p in (self.firmware(), *(() if self.builtin else (self.natmod_dir() / "microlearn",))):
             if not p.exists():
                 raise TargetError(f"target {self.name}: {p} is missing; run `make` first")
 
-    def session(self, timeout=600):
+    def session(self, files=None, timeout=600):
+        """A running MicroPython with `files` ({name: bytes}) readable from its current
+        directory. On the qemu boards these are in place when it boots, like files already in
+        flash; `put` adds more later, over the serial line (slower: about 13 kB/s)."""
         self.check_built()
-        return QemuSession(self, timeout) if self.is_qemu else UnixSession(self, timeout)
+        cls = QemuSession if self.is_qemu else UnixSession
+        return cls(self, dict(files or {}), timeout)
 
     def run(self, script, files=(), timeout=600, stream=None):
         """Runs `script` (source text) with `files` (host paths) readable by base name.
 
         `stream`, if given, is called with each piece of output as it arrives.
         """
-        files = [Path(f) for f in files]
-        for f in files:
+        data = {}
+        for f in map(Path, files):
             if not f.is_file():
                 raise TargetError(f"file to send to {self.name} not found: {f}")
-        with self.session(timeout) as s:
-            for f in files:
-                s.put(f.name, f.read_bytes())
+            data[f.name] = f.read_bytes()
+        with self.session(data, timeout) as s:
             return s.exec(script, stream=stream)
 
 
@@ -97,6 +103,9 @@ TARGETS = {
     t.name: t
     for t in (
         Target("unix", "x64", "MicroPython unix port, x64"),
+        # The same port with microlearn compiled in as a user C module (no .mpy files).
+        Target("unix-cmodule", "x64", "MicroPython unix port, x64, microlearn built in",
+               unix_binary="build-microlearn/micropython-microlearn", builtin=True),
         Target(
             "cortex-m3", "armv7m", "qemu mps2-an385, Cortex-M3, soft float",
             machine="mps2-an385", board="MPS2_AN385",
@@ -138,9 +147,10 @@ def device_modules():
 
 def _package_files(target):
     """(device path, host path) of the modules every script can import."""
-    files = [(f"lib/microlearn/{p.name}", p)
-             for p in sorted((target.natmod_dir() / "microlearn").iterdir())
-             if p.suffix in (".mpy", ".py")]
+    files = [] if target.builtin else [
+        (f"lib/microlearn/{p.name}", p)
+        for p in sorted((target.natmod_dir() / "microlearn").iterdir())
+        if p.suffix in (".mpy", ".py")]
     files += [(f"lib/{p.name}", p) for p in device_modules()]
     return files
 
@@ -155,7 +165,7 @@ def _traceback(text):
 
 
 class UnixSession:
-    def __init__(self, target, timeout):
+    def __init__(self, target, files, timeout):
         self.target = target
         self.timeout = timeout
         self.dir = Path(tempfile.mkdtemp(prefix="microlearn-unix-"))
@@ -164,6 +174,8 @@ class UnixSession:
             dst = self.dir / ("." + name)
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dst)
+        for name, data in files.items():
+            self.put(name, data)
         self.env = dict(os.environ, MICROPYPATH=str(lib))
 
     def put(self, name, data):
@@ -227,11 +239,14 @@ def _pump(proc, chunks, stream, timeout):
 # --------------------------------------------------------------------------------------------
 # qemu port over a pty
 
-# Runs on the board first: a filesystem mounted at /flash (the current directory) whose files
-# live in spare RAM outside the heap, like flash on a real board. A file the host sends is a
-# one-file ROMFS image there, opened through MicroPython's own VfsRom, so reading it is the
-# native, zero-copy file object of a real board. A file the device writes is appended to the
-# same region and read back with the small Python file object below.
+# Runs on the board first: the filesystem mounted at /flash, the current directory. Its files
+# live in spare RAM outside the heap, like flash on a real board:
+# - the files of the session arrive before boot as a ROMFS image (qemu's loader device, like
+#   flashing a filesystem image), read through MicroPython's own VfsRom: native, zero-copy file
+#   objects, as on a board;
+# - a file the host sends later is a one-file ROMFS image written over the serial line;
+# - a file the device writes is appended to the same region and read back with the small Python
+#   file object below.
 _FLASHFS = r"""
 import sys, os, vfs, io, binascii, uctypes
 class _File(io.IOBase):
@@ -274,9 +289,10 @@ class _File(io.IOBase):
     def __exit__(s, *a):
         s.close()
 class _FlashFS:
-    def __init__(s, start, size):
-        s.files, s.dirs, s.cwd = {}, {""}, ""
-        s.top, s.end = start, start + size
+    def __init__(s, rom, start, end):
+        # rom: the boot image; files: {path: VfsRom of one file, or [address, size] written here}
+        s.rom, s.files, s.dirs, s.cwd = rom, {}, {""}, ""
+        s.top, s.end = start, end
     def _p(s, path):
         if not path.startswith("/"):
             path = s.cwd + "/" + path
@@ -287,8 +303,6 @@ class _FlashFS:
             elif x and x != ".":
                 parts.append(x)
         return "/".join(parts)
-    def _size(s, e):
-        return e[1] if isinstance(e, list) else e.stat("f")[6]
     def mount(s, readonly, mkfs):
         pass
     def umount(s):
@@ -299,20 +313,32 @@ class _FlashFS:
         return "/" + s.cwd
     def stat(s, path):
         p = s._p(path)
-        if p in s.files:
-            return (0x8000, 0, 0, 0, 0, 0, s._size(s.files[p]), 0, 0, 0)
+        e = s.files.get(p)
+        if isinstance(e, list):
+            return (0x8000, 0, 0, 0, 0, 0, e[1], 0, 0, 0)
+        if e is not None:
+            return e.stat("f")
         if p in s.dirs:
             return (0x4000, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        raise OSError(2)
+        return s.rom.stat("/" + p)
     def ilistdir(s, path):
         p = s._p(path)
         pre = p + "/" if p else ""
+        seen = set()
         for d in s.dirs:
             if d.startswith(pre) and d != p and "/" not in d[len(pre):]:
+                seen.add(d[len(pre):])
                 yield (d[len(pre):], 0x4000, 0)
         for f in s.files:
             if f.startswith(pre) and "/" not in f[len(pre):]:
-                yield (f[len(pre):], 0x8000, 0, s._size(s.files[f]))
+                seen.add(f[len(pre):])
+                yield (f[len(pre):], 0x8000, 0, s.stat("/" + f)[6])
+        try:
+            for e in s.rom.ilistdir("/" + p):
+                if e[0] not in seen:
+                    yield e
+        except OSError:
+            pass
     def mkdir(s, path):
         p = s._p(path)
         if "/" in p:
@@ -336,7 +362,7 @@ class _FlashFS:
             return _File(s, e, "b" not in mode, 1)
         e = s.files.get(p)
         if e is None:
-            raise OSError(2)
+            return s.rom.open("/" + p, mode)
         if isinstance(e, list):
             return _File(s, e, "b" not in mode, 0)
         return e.open("f", mode)
@@ -347,7 +373,6 @@ class _FlashFS:
             s.mkdir("/" + p.rsplit("/", 1)[0])
         if s.top + size > s.end:
             raise OSError(28)
-        s.files[p] = [s.top, 0]
         s._img = (p, s.top, size)
         s.top = (s.top + size + 3) & ~3
     def chunk(s, off, b64):
@@ -356,7 +381,7 @@ class _FlashFS:
     def done(s):
         p, a, n = s._img
         s.files[p] = vfs.VfsRom(uctypes.bytearray_at(a, n))
-_fs = _FlashFS({start}, {size})
+_fs = _FlashFS(vfs.VfsRom(uctypes.bytearray_at({rom}, {rom_size})), {start}, {end})
 vfs.mount(_fs, "/flash")
 os.chdir("/flash")
 sys.path.insert(0, "/flash/lib")
@@ -365,15 +390,33 @@ sys.path.insert(0, "/flash/lib")
 _CHUNK = 3072  # bytes per raw-REPL transfer (base64 grows it to 4 KiB)
 
 
-def _romfs_image(data):
-    """A ROMFS image holding one file named "f", built with MicroPython's own writer."""
+def _romfs_image(files):
+    """A ROMFS image of {path: bytes}, built with MicroPython's own writer."""
     tools = str(paths.micropython() / "tools/mpremote/mpremote")
     if tools not in sys.path:
         sys.path.insert(0, tools)
     from romfs import VfsRomWriter
 
+    tree = {}
+    for path, data in files.items():
+        *dirs, name = path.split("/")
+        node = tree
+        for d in dirs:
+            node = node.setdefault(d, {})
+        node[name] = data
+
     w = VfsRomWriter()
-    w.mkfile("f", data)
+
+    def add(node):
+        for name, item in sorted(node.items()):
+            if isinstance(item, dict):
+                w.opendir(name)
+                add(item)
+                w.closedir()
+            else:
+                w.mkfile(name, bytes(item))
+
+    add(tree)
     return w.finalise()
 
 
@@ -387,26 +430,42 @@ def _pyboard():
 
 
 class QemuSession:
-    def __init__(self, target, timeout):
+    def __init__(self, target, files, timeout):
         self.target = target
         self.timeout = timeout
         pyboard = _pyboard()
         self._error_type = pyboard.PyboardError
+        boot = {name: path.read_bytes() for name, path in _package_files(target)}
+        boot.update(files)
+        image = _romfs_image(boot)
+        self._image = tempfile.NamedTemporaryFile(prefix="microlearn-romfs-", suffix=".img")
+        self._image.write(image)
+        self._image.flush()
+        start, size = target.files_region
+        if len(image) > size:
+            raise TargetError(f"{target.name}: the files ({len(image)} bytes) do not fit the "
+                              f"{size} bytes of storage")
+        # qemu lives in its own session (pyboard.py starts it so): if this process dies without
+        # closing, setpriv makes the kernel stop qemu too, rather than leave it spinning.
+        guard = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
         cmd = [
-            "qemu-system-arm", "-machine", target.machine, *target.qemu_args,
+            *guard, "qemu-system-arm", "-machine", target.machine, *target.qemu_args,
             "-icount", "shift=0", "-nographic", "-monitor", "null", "-semihosting",
+            "-device", f"loader,file={self._image.name},addr={start:#x},force-raw=on",
             "-serial", "pty", "-kernel", str(target.firmware()),
         ]
         try:
             self.board = pyboard.Pyboard("execpty:" + " ".join(cmd))
         except (Exception, SystemExit) as e:  # qemu did not start, or printed no pty
+            self._image.close()
             raise TargetError(f"could not start {target.name} ({' '.join(cmd)}): {e}") from e
+        self.board.serial = _Pushback(self.board.serial)
         try:
             self.board.enter_raw_repl()
-            start, size = target.files_region
-            self._exec_quiet(_FLASHFS.replace("{start}", str(start)).replace("{size}", str(size)))
-            for name, path in _package_files(target):
-                self.put(name, path.read_bytes())
+            free = (start + len(image) + 0xfff) & ~0xfff
+            self._exec_quiet(_FLASHFS.replace("{rom}", str(start))
+                             .replace("{rom_size}", str(len(image)))
+                             .replace("{start}", str(free)).replace("{end}", str(start + size)))
         except BaseException:
             self.close()
             raise
@@ -418,7 +477,7 @@ class QemuSession:
             raise TargetError(f"{self.target.name}: {e}") from e
 
     def put(self, name, data):
-        image = _romfs_image(data)
+        image = _romfs_image({"f": data})
         self._exec_quiet(f"_fs.put({name!r}, {len(image)})")
         for i in range(0, len(image), _CHUNK):
             b64 = base64.b64encode(image[i:i + _CHUNK]).decode()
@@ -448,12 +507,31 @@ class QemuSession:
             self.board.close()
         except Exception:
             pass
+        self._image.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _Pushback:
+    """The board's serial line, with bytes read too far given back for pyboard.py to read."""
+
+    def __init__(self, serial):
+        self.serial = serial
+        self.pending = b""
+
+    def inWaiting(self):
+        return len(self.pending) + self.serial.inWaiting()
+
+    def read(self, n=1):
+        head, self.pending = self.pending[:n], self.pending[n:]
+        return head + (self.serial.read(n - len(head)) if n > len(head) else b"")
+
+    def __getattr__(self, name):
+        return getattr(self.serial, name)
 
 
 def _follow(board, timeout, stream):
@@ -483,5 +561,6 @@ def _follow(board, timeout, stream):
             if i >= 0:
                 which += 1
                 if which == 2:
+                    board.serial.pending = data + board.serial.pending  # the next prompt
                     return tuple(bytes(p).decode(errors="replace").replace("\r\n", "\n")
                                  for p in parts)

@@ -10,6 +10,11 @@ from microlearn import targets
 TARGETS = os.environ.get("MICROLEARN_TARGETS", "unix,cortex-m3,cortex-m0").split(",")
 
 
+@pytest.fixture(params=TARGETS)
+def target(request):
+    return targets.get(request.param)
+
+
 @pytest.fixture(scope="module", params=TARGETS)
 def session(request):
     """One running MicroPython per target and test module (a qemu boot takes a second)."""

@@ -52,37 +52,34 @@ def fitted(kind, name, dataset):
 
 @pytest.mark.parametrize("dataset", CLASSIFICATION)
 @pytest.mark.parametrize("name", list(estimators("classifier")))
-def test_classifier_float32(session, name, dataset):
+def test_classifier_float32(target, name, dataset):
     est, Xte = fitted("classifier", name, dataset)
     model = microlearn.convert(est)
-    res = verify.run_model(model, Xte.astype(np.float32), session.target, session=session)
-    rep = verify.compare(est, Xte, res)
-    assert rep.label_agreement == 1.0, rep
-    assert rep.proba_max_diff <= 1e-6, rep
-    assert rep.batch_agreement, rep
-    assert res.predict_alloc == 0, f"predict allocated {res.predict_alloc} bytes"
-    assert res.model_bytes == model.memory_size()
+    rep = verify.verify(est, model, Xte.astype(np.float32), target)
+    assert rep.agree == rep.n == len(Xte), rep.summary()
+    assert rep.worst <= 1e-6, rep.summary()
+    assert rep.batch_agree == rep.n, rep.summary()
+    assert rep.predict_alloc == 0, f"predict allocated {rep.predict_alloc} bytes"
+    assert rep.model_bytes == model.memory_size()
 
 
 @pytest.mark.parametrize("name", list(estimators("classifier")))
-def test_classifier_int16_digits(session, name):
+def test_classifier_int16_digits(target, name):
     # Digits are pixel counts 0..16: as int16 they are exact, the natural type of sensor data.
     est, Xte = fitted("classifier", name, "digits")
     model = microlearn.convert(est)
-    Xi = Xte.astype(np.int16)
-    res = verify.run_model(model, Xi, session.target, session=session)
-    rep = verify.compare(est, Xi, res)
-    assert rep.ok(), rep
-    assert res.predict_alloc == 0
+    rep = verify.verify(est, model, Xte.astype(np.int16), target)
+    assert rep.ok(), rep.summary()
+    assert rep.predict_alloc == 0
 
 
 @pytest.mark.parametrize("name", list(estimators("regressor")))
-def test_regressor_diabetes(session, name):
+def test_regressor_diabetes(target, name):
     est, Xte = fitted("regressor", name, "diabetes")
     model = microlearn.convert(est)
-    res = verify.run_model(model, Xte.astype(np.float32), session.target, session=session)
-    rep = verify.compare(est, Xte, res)
-    assert rep.value_max_rel <= 1e-5, rep
-    assert rep.batch_agreement, rep
+    rep = verify.verify(est, model, Xte.astype(np.float32), target)
+    assert rep.agree == rep.n == len(Xte), rep.summary()  # within 1e-5 relative
+    assert rep.worst <= 1e-5, rep.summary()
+    assert rep.batch_agree == rep.n, rep.summary()
     # predict() returns a float object; predict_many into an array allocates nothing.
-    assert res.predict_alloc == 0, res.predict_alloc
+    assert rep.predict_alloc == 0, rep.predict_alloc

@@ -1,0 +1,20 @@
+# microlearn as a user C module for the CMake-based ports (esp32, rp2):
+#   make USER_C_MODULES=<microlearn>/bindings/micropython/cmodule/micropython.cmake
+get_filename_component(MICROLEARN_DIR ${CMAKE_CURRENT_LIST_DIR}/../../.. ABSOLUTE)
+
+add_library(usermod_microlearn INTERFACE)
+target_sources(usermod_microlearn INTERFACE
+    ${MICROLEARN_DIR}/bindings/micropython/cmodule/modmicrolearn.c
+    ${MICROLEARN_DIR}/bindings/micropython/mod_common.c
+    ${MICROLEARN_DIR}/bindings/micropython/mod_trees.c
+    ${MICROLEARN_DIR}/core/ml_error.c
+    ${MICROLEARN_DIR}/core/ml_text.c
+    ${MICROLEARN_DIR}/core/ml_math.c
+    ${MICROLEARN_DIR}/core/ml_trees.c
+)
+target_include_directories(usermod_microlearn INTERFACE
+    ${MICROLEARN_DIR}/core
+    ${MICROLEARN_DIR}/bindings/micropython
+)
+target_compile_options(usermod_microlearn INTERFACE -ffp-contract=off)
+target_link_libraries(usermod INTERFACE usermod_microlearn)

@@ -1,0 +1,12 @@
+# microlearn as a user C module, built into the firmware:
+#   make USER_C_MODULES=<microlearn>/bindings/micropython   (from a MicroPython port folder)
+# The same sources as the native modules; `from microlearn import trees` works the same way.
+MICROLEARN_DIR := $(abspath $(USERMOD_DIR)/../../..)
+
+SRC_USERMOD_C += $(MICROLEARN_DIR)/bindings/micropython/cmodule/modmicrolearn.c
+SRC_USERMOD_C += $(MICROLEARN_DIR)/bindings/micropython/mod_common.c
+SRC_USERMOD_C += $(MICROLEARN_DIR)/bindings/micropython/mod_trees.c
+SRC_USERMOD_C += $(addprefix $(MICROLEARN_DIR)/core/, ml_error.c ml_text.c ml_math.c ml_trees.c)
+
+CFLAGS_USERMOD += -I$(MICROLEARN_DIR)/core -I$(MICROLEARN_DIR)/bindings/micropython
+CFLAGS_USERMOD += -ffp-contract=off -Wno-unused-parameter

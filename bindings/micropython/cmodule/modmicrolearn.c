@@ -1,0 +1,18 @@
+// The `microlearn` package as a built-in module: its attributes are the modules that the
+// native build installs as microlearn/<name>.mpy, so `from microlearn import trees` is the same.
+#include "py/runtime.h"
+
+extern const mp_obj_module_t ml_trees_module;
+
+static const mp_rom_map_elem_t microlearn_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_microlearn) },
+    { MP_ROM_QSTR(MP_QSTR_trees), MP_ROM_PTR(&ml_trees_module) },
+};
+static MP_DEFINE_CONST_DICT(microlearn_globals, microlearn_globals_table);
+
+const mp_obj_module_t microlearn_module = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&microlearn_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR_microlearn, microlearn_module);
