@@ -1,0 +1,68 @@
+"""`make demo`: train, convert and run on the embedded default, with the figures that matter.
+
+Part 1, the classic check: a RandomForest on scikit-learn's digits (10 trees,
+max_leaf_nodes=100), converted and run on the unix port and on an emulated Cortex-M3;
+every test sample's label must equal scikit-learn's.
+"""
+
+import sys
+import time
+
+import numpy as np
+
+from . import convert, paths, verify
+
+TARGETS = ("unix", "cortex-m3")
+
+
+def step(i, n, text):
+    print(f"[{i}/{n}] {text}", flush=True)
+
+
+def digits_forest(targets=TARGETS):
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.model_selection import train_test_split
+
+    n = 2 + len(targets)
+    X, y = load_digits(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0)
+    step(1, n, "training RandomForestClassifier(n_estimators=10, max_leaf_nodes=100) on digits "
+               f"({len(Xtr)} train / {len(Xte)} test samples)")
+    est = RandomForestClassifier(n_estimators=10, max_leaf_nodes=100, random_state=0)
+    est.fit(Xtr, ytr)
+    print(f"      scikit-learn test accuracy: {est.score(Xte.astype(np.float32), yte):.3f}")
+
+    step(2, n, "converting")
+    model = convert(est)
+    out = paths.build() / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "digits_rf.csv"
+    model.save(file=str(path))
+    print(f"      {path.relative_to(paths.root())}: {path.stat().st_size} bytes of file, "
+          f"{model.memory_size()} bytes of RAM when loaded ({model.n_trees} trees, "
+          f"{model.n_nodes} decision nodes, {model.n_leaves} distinct leaves)")
+
+    ok = True
+    for i, target in enumerate(targets, 3):
+        step(i, n, f"running on {target}: every test sample through predict and predict_proba")
+        t0 = time.monotonic()
+        rep = verify.verify(est, model, Xte.astype(np.float32), target)
+        ok &= rep.ok()
+        print(f"      agreement with scikit-learn: {rep.agree}/{rep.n} labels identical, "
+              f"probabilities within {rep.worst:.1g}")
+        print(f"      time per prediction: {rep.predict_time:.0f} {rep.unit}"
+              + (" (emulated: instructions, repeatable)" if rep.unit == "instr" else "")
+              + f"; predict allocates {rep.predict_alloc} bytes; took {time.monotonic() - t0:.0f} s")
+    return ok
+
+
+def main():
+    print(f"microlearn demo on MicroPython {paths.micropython_version()}")
+    ok = digits_forest()
+    print("demo:", "OK, 100% agreement" if ok else "MISMATCH")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""microlearn built into the firmware as a user C module (the unix port built with
+USER_C_MODULES=bindings/micropython) behaves as the native modules do."""
+
+import numpy as np
+import pytest
+from sklearn import datasets, ensemble
+from sklearn.model_selection import train_test_split
+
+import microlearn
+from microlearn import targets, verify
+
+from conftest import run
+
+
+@pytest.fixture
+def firmware():
+    return targets.get("unix-cmodule")
+
+
+@pytest.mark.parametrize("est", [
+    ensemble.RandomForestClassifier(10, max_leaf_nodes=100, random_state=0),
+    ensemble.HistGradientBoostingClassifier(max_iter=20, random_state=0),
+], ids=lambda e: type(e).__name__)
+def test_trees_in_firmware(firmware, est):
+    X, y = datasets.load_digits(return_X_y=True)
+    Xtr, Xte, ytr, _ = train_test_split(X, y, random_state=0)
+    est.fit(Xtr, ytr)
+    rep = verify.verify(est, microlearn.convert(est), Xte.astype(np.float32), firmware)
+    assert rep.ok(), rep.summary()
+    assert rep.predict_alloc == 0
+
+
+def test_builtin_not_mpy(firmware):
+    with firmware.session() as s:
+        out = run(s, "import microlearn\nfrom microlearn import trees\n"
+                     "print(type(microlearn).__name__, hasattr(microlearn, '__file__'), trees)")
+    assert "module False <module 'trees'>" in out
