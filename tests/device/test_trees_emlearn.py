@@ -12,6 +12,11 @@ emlearn = pytest.importorskip("emlearn")
 from conftest import run  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _scratch_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # emlearn compiles its reference model in ./tmp
+
+
 def emlearn_csv(est, tmp_path):
     c = emlearn.convert(est, method="loadable")
     path = tmp_path / "em.csv"
