@@ -35,3 +35,23 @@ def test_builtin_not_mpy(firmware):
         out = run(s, "import microlearn\nfrom microlearn import trees\n"
                      "print(type(microlearn).__name__, hasattr(microlearn, '__file__'), trees)")
     assert "module False <module 'trees'>" in out
+
+
+def test_dsp_in_firmware(firmware):
+    from microlearn import dsp
+
+    rng = np.random.default_rng(0)
+    window = rng.integers(-20000, 20000, size=(128, 3)).astype(np.int16)
+    cfg = dsp.FeatureConfig(length=128, n_axes=3, sample_rate=100, scale=1 / 16384,
+                            magnitude=True, time=("mean", "std", "ptp"),
+                            spectral=dsp.SpectralConfig(fft_length=64, n_bins=4))
+    import json
+    with firmware.session({"w.bin": window.tobytes(), "cfg.json": cfg.to_json().encode()}) as s:
+        out = run(s, "import array, json, binascii\nfrom microlearn import dsp\n"
+                     "fe = dsp.Features(json.load(open('cfg.json')))\n"
+                     "w = array.array('h', open('w.bin', 'rb').read())\n"
+                     "o = array.array('f', bytes(4 * fe.n_features))\n"
+                     "fe.process(w, o)\nprint('F', binascii.hexlify(o).decode())")
+    got = np.frombuffer(bytes.fromhex(out.split("F ")[1].strip()), dtype="<f4")
+    want = dsp.features(window, cfg)
+    assert np.allclose(got, want, rtol=1e-5, atol=1e-4), json.dumps([list(got), list(want)])

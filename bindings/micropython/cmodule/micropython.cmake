@@ -7,10 +7,14 @@ target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/bindings/micropython/cmodule/modmicrolearn.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_common.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_trees.c
+    ${MICROLEARN_DIR}/bindings/micropython/mod_dsp.c
     ${MICROLEARN_DIR}/core/ml_error.c
     ${MICROLEARN_DIR}/core/ml_text.c
     ${MICROLEARN_DIR}/core/ml_math.c
     ${MICROLEARN_DIR}/core/ml_trees.c
+    ${MICROLEARN_DIR}/core/ml_dsp.c
+    ${MICROLEARN_DIR}/core/ml_dsp_fft.c
+    ${MICROLEARN_DIR}/core/ml_dsp_features.c
 )
 target_include_directories(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/core
