@@ -1,0 +1,108 @@
+"""Writes the seed corpus of the tree-loader fuzzer (tests/fuzz/corpus/trees/).
+
+Run once by hand when the model format changes (the output is committed):
+
+    .venv/bin/python tests/fuzz/make_seeds.py
+
+Seeds are small on purpose (well under 1 kB each): libFuzzer mutates them, so a seed only has to
+reach each kind of record and each header combination once. They are: models from
+the converter (every aggregate/link/flag combination it writes), hand-written emlearn tree CSVs,
+and a few broken files that stop at different places of the loader.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from sklearn import ensemble, tree
+
+import microlearn
+
+OUT = Path(__file__).resolve().parent / "corpus" / "trees"
+MAX_SEED = 6000  # bytes; the fuzzer runs with -max_len=8192
+
+
+def data(n_classes, seed=0, nan=False, labels=None):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(80, 3)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) if n_classes == 2 else \
+        np.digitize(X[:, 0], np.linspace(-1, 1, n_classes - 1))
+    if nan:
+        X[rng.random(X.shape) < 0.1] = np.nan
+    if labels is not None:
+        y = np.asarray(labels)[y]
+    return X, y
+
+
+def regression(seed=0, nan=False):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(80, 2)).astype(np.float32)
+    y = X[:, 0] * 3.0 - X[:, 1]
+    if nan:
+        X[rng.random(X.shape) < 0.1] = np.nan
+    return X, y
+
+
+def converted():
+    rs = dict(random_state=0)
+    yield "dt_classifier", tree.DecisionTreeClassifier(max_depth=3, **rs), data(3)
+    yield "dt_labels", tree.DecisionTreeClassifier(max_depth=2, **rs), data(3, labels=[-7, 10, 300])
+    yield "dt_regressor", tree.DecisionTreeRegressor(max_depth=3, **rs), regression()
+    yield "rf_classifier", ensemble.RandomForestClassifier(3, max_depth=2, **rs), data(2)
+    yield "et_regressor", ensemble.ExtraTreesRegressor(2, max_depth=2, **rs), regression(1)
+    yield "gb_binary", ensemble.GradientBoostingClassifier(n_estimators=3, max_depth=2, **rs), \
+        data(2, labels=[3, 5])
+    yield "gb_softmax", ensemble.GradientBoostingClassifier(n_estimators=2, max_depth=2, **rs), \
+        data(3)
+    yield "gb_regressor", ensemble.GradientBoostingRegressor(n_estimators=3, max_depth=2, **rs), \
+        regression(2)
+    yield "hgb_binary_nan", ensemble.HistGradientBoostingClassifier(
+        max_iter=3, max_leaf_nodes=4, **rs), data(2, nan=True)
+    yield "hgb_softmax_nan", ensemble.HistGradientBoostingClassifier(
+        max_iter=2, max_leaf_nodes=3, **rs), data(3, nan=True)
+    yield "hgb_regressor", ensemble.HistGradientBoostingRegressor(
+        max_iter=3, max_leaf_nodes=4, **rs), regression(3, nan=True)
+
+
+# emlearn tree CSVs: f (features), c (classes), lb (leaf bits), l (leaf), r (root), n (node:
+# feature, threshold, left, right; children relative jumps >= 1, or -(leaf + 1)).
+EMLEARN = {
+    "emlearn_classifier.csv": "f,2\nc,3\nlb,0\nl,0\nl,1\nl,2\nr,0\nr,2\n"
+                              "n,0,5,1,-1\nn,1,-3,-2,-3\nn,1,0.5,-3,-1\n",
+    "emlearn_regressor.csv": "f,1\nc,0\nlb,32\nl,1.5\nl,-2.25\nr,0\nn,0,100,-1,-2\n",
+    "emlearn_extra_records.csv": "# an emlearn file\nf,3\nc,2\nlb,0\nv,1,2,3\nl,1\nl,0\n"
+                                 "r,-1\nr,0\nn,2,-32768.5,-2,1\nn,0,40000,-1,-2\n",
+}
+
+BROKEN = {
+    "broken_truncated.csv": "microlearn-trees,1\nh,2,2,2,1,1,2,2,mean,none,0\nt,0,0\nn,0,0x1p-1,-1,",
+    "broken_counts.csv": "microlearn-trees,1\nh,1,0,1,2,1,2,1,mean,none,2\nt,0,0\nn,0,1.5,-1,-2\n"
+                         "l,1\nl,2\n",
+    "broken_cycle.csv": "microlearn-trees,1\nh,1,0,1,1,2,1,1,sum,none,3\nb,0\nt,0,0\n"
+                        "n,0,1,1,-1\nn,0,2,0,-1\nl,0x1.8p+0\n",
+    "broken_emlearn_jump0.csv": "f,1\nc,2\nlb,0\nl,0\nl,1\nr,0\nn,0,1,0,-2\n",
+    "broken_version.csv": "microlearn-trees,2\nh,1,0,1,1,0,1,1,mean,none,0\nt,-1,0\nl,1\n",
+}
+
+
+def main():
+    # Only the seeds below are (re)written: inputs merged in from fuzzing runs (README.md) stay.
+    OUT.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for name, est, (X, y) in converted():
+        est.fit(X, y)
+        text = microlearn.convert(est).to_text()
+        # Keep the repr comment short: it is skipped by the loader, only the format matters.
+        lines = [ln for ln in text.splitlines() if not ln.startswith("#")]
+        text = "\n".join(lines[:1] + ["# " + name] + lines[1:]) + "\n"
+        if len(text) > MAX_SEED:
+            raise SystemExit(f"{name}: {len(text)} bytes, make it smaller")
+        (OUT / f"{name}.csv").write_text(text)
+        total += len(text)
+    for name, text in {**EMLEARN, **BROKEN}.items():
+        (OUT / name).write_text(text)
+        total += len(text)
+    print(f"wrote {total} bytes of seeds into {OUT}")
+
+
+if __name__ == "__main__":
+    main()
