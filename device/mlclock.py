@@ -1,11 +1,12 @@
 # A tick counter for timing code on every target, with one API:
 #
-#   t0 = mlclock.ticks(); ...; dt = mlclock.diff(mlclock.ticks(), t0)
+#   t0 = mlclock.ticks(); ...; dt = mlclock.diff(mlclock.ticks(), t0); mlclock.to_unit(dt)
 #
-# UNIT says what a tick is. On the unix port: microseconds. On the qemu boards there is no
+# UNIT says what to_unit gives. On the unix port: microseconds. On the qemu boards there is no
 # `time` module, so a free-running hardware timer is read through machine.mem32; qemu runs with
 # -icount shift=0 (one instruction per ns of virtual time), so the counts are repeatable and
-# TICK_NS converts them to instructions.
+# to_unit converts them to instructions. Ticks stay below 2**30, so reading them never
+# allocates (they are small ints on 32-bit boards).
 import sys
 
 if sys.platform == "qemu":
@@ -13,33 +14,37 @@ if sys.platform == "qemu":
 
     _m = machine.mem32
     if "mps2" in sys.implementation._machine:
-        # CMSDK APB timer 0: 32-bit down counter at 25 MHz.
-        _T = 0x40000000
-        _m[_T + 8] = 0xFFFFFFFF  # reload
-        _m[_T + 4] = 0xFFFFFFFF  # value
-        _m[_T] = 1  # enable
+        # CMSDK APB timer 0: 32-bit down counter at 25 MHz, reloaded at 2**30 - 1 (43 s).
+        # (Addresses above 2**30 are big ints on a 32-bit board: computed once, here, so that
+        # reading the timer allocates nothing.)
+        _CTRL, _VALUE, _RELOAD = 0x40000000, 0x40000004, 0x40000008
+        _M = 0x3FFFFFFF
+        _m[_RELOAD] = _M
+        _m[_VALUE] = _M
+        _m[_CTRL] = 1  # enable
         TICK_NS = 40
 
         def ticks():
-            return 0xFFFFFFFF - _m[_T + 4]
+            return _M - _m[_VALUE]
 
     else:
-        # nRF51 TIMER0: 32-bit up counter at 16 MHz, read by a capture task.
-        _T = 0x40008000
-        _m[_T + 0x504] = 0  # timer mode
-        _m[_T + 0x508] = 3  # 32 bit
-        _m[_T + 0x510] = 0  # prescaler 1: 16 MHz
-        _m[_T] = 1  # start
+        # nRF51 TIMER0: 24-bit up counter at 16 MHz (wraps after 1 s), read by a capture task.
+        _START, _CAPTURE, _CC0 = 0x40008000, 0x40008040, 0x40008540
+        _M = 0xFFFFFF
+        _m[0x40008504] = 0  # timer mode
+        _m[0x40008508] = 2  # 24 bit
+        _m[0x40008510] = 0  # prescaler 1: 16 MHz
+        _m[_START] = 1
         TICK_NS = 62.5
 
         def ticks():
-            _m[_T + 0x40] = 1  # capture into CC[0]
-            return _m[_T + 0x540]
+            _m[_CAPTURE] = 1  # capture the count into CC[0]
+            return _m[_CC0]
 
     UNIT = "instr"  # instructions, at 1 per ns under -icount shift=0
 
     def diff(a, b):
-        return (a - b) & 0xFFFFFFFF
+        return (a - b) & _M
 
     def to_unit(dt):
         return dt * TICK_NS

@@ -3,6 +3,7 @@
 //   from microlearn import trees
 //   model = trees.load("model.csv")        # a path or an open file (any object with readinto)
 //   model.predict(x)                        # class label (int), or regression value (float)
+//   model.predict(x, proba)                 # the label, and the probabilities into proba
 //   model.predict_proba(x, out)             # out: array('f', n_classes); returns out
 //   model.predict_many(X, out)              # X: N samples back to back; out: N results
 //
@@ -102,18 +103,31 @@ static void eval_sample(trees_obj_t *self, const ml_features_t *x, size_t i) {
     }
 }
 
-static mp_obj_t trees_predict(mp_obj_t self_in, mp_obj_t x_in) {
-    trees_obj_t *self = MP_OBJ_TO_PTR(self_in);
+// predict(x[, proba]): the label (or value); with proba, also the class probabilities, from the
+// same evaluation.
+static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
+    trees_obj_t *self = MP_OBJ_TO_PTR(args[0]);
     ml_features_t x;
-    ml_get_features(x_in, "x", &x);
+    ml_get_features(args[1], "x", &x);
     ml_check_length("x", x.len, self->model.h.n_features, "values (n_features)");
+    float *proba = NULL;
+    if (n_args > 2) {
+        if (!self->model.h.n_classes) {
+            mp_raise_TypeError(MP_ERROR_TEXT("predict: a regressor has no probabilities"));
+        }
+        proba = ml_get_float_out(args[2], "proba", self->model.h.n_classes,
+            "values (n_classes)");
+    }
     eval_sample(self, &x, 0);
+    if (proba) {
+        ml_trees_proba(&self->model, proba);
+    }
     if (self->model.h.n_classes) {
         return mp_obj_new_int(ml_trees_class_label(&self->model));
     }
     return mp_obj_new_float_from_d(ml_trees_value(&self->model));
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(trees_predict_obj, trees_predict);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(trees_predict_obj, 2, 3, trees_predict);
 
 static mp_obj_t trees_predict_proba(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in) {
     trees_obj_t *self = MP_OBJ_TO_PTR(self_in);

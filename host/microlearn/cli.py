@@ -116,6 +116,26 @@ def main(argv=None):
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.set_defaults(func=cmd_verify)
 
+    from . import har
+
+    p = sub.add_parser("har", help="gesture and activity recognition: train, run, tune")
+    hsub = p.add_subparsers(dest="har_command", required=True)
+    q = hsub.add_parser("train", help="train a classifier from a folder of recordings")
+    q.add_argument("dataset", help="folder of <anything>_<label>.npy or .csv recordings")
+    q.add_argument("--out", required=True, help="model folder to write")
+    q.add_argument("--model", default="randomforest", choices=har.MODELS)
+    q.add_argument("--window", type=int, default=har.WINDOW, help="frames per window")
+    q.add_argument("--hop", type=int, default=har.HOP, help="frames between windows")
+    q.set_defaults(func=har.main_train)
+    q = hsub.add_parser("run", help="replay recordings through the device application")
+    q.add_argument("model_dir")
+    q.add_argument("--data", required=True, help="folder of recordings")
+    q.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
+    q.set_defaults(func=har.main_run)
+    q = hsub.add_parser("tune", help="the procedure that chose the default settings")
+    q.add_argument("dataset")
+    q.set_defaults(func=har.main_tune)
+
     args = parser.parse_args(argv)
     return args.func(args)
 

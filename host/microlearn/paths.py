@@ -21,3 +21,10 @@ def micropython_version():
     """The Debian source package version MicroPython was built from, e.g. '1.25.0+ds-1'."""
     f = micropython() / "DEBIAN_VERSION"
     return f.read_text().strip() if f.exists() else "unknown"
+
+
+def gestures():
+    """The shipped gesture recordings: $MICROLEARN_GESTURES, or ../shared/data/gestures next to
+    the checkout."""
+    env = os.environ.get("MICROLEARN_GESTURES")
+    return Path(env) if env else root().parent / "shared" / "data" / "gestures"

@@ -1,0 +1,64 @@
+"""The HAR pipeline on the host: reading datasets (truncated files reported and skipped, the
+recorder's CSV), windows as the device sees them, training output, and the tuning procedure
+that chose the defaults."""
+
+import json
+import numpy as np
+import pytest
+
+from microlearn import dsp, har, paths
+
+
+def gestures_dir():
+    assert paths.gestures().is_dir(), f"the gesture recordings are not at {paths.gestures()}"
+    return paths.gestures()
+
+
+def test_truncated_files_are_reported_and_skipped():
+    logged = []
+    recs, skipped = har.load_dataset(gestures_dir(), log=logged.append)
+    assert len(recs) == 19 and len(skipped) == 5
+    assert all("could only read" in why for _, why in skipped)
+    assert all(r.data.shape == (400, 3) and r.data.dtype == np.int16 for r in recs)
+    assert len(logged) == 5 and all(line.strip().startswith("skipped") for line in logged)
+
+
+def test_recorder_csv_is_read(tmp_path):
+    (tmp_path / "a_wave.csv").write_text("# sample_rate=50 label=wave\nx,y,z\n1,2,3\n-4,5,-6\n")
+    (tmp_path / "b_idle.csv").write_text("x,y,z\n1,2\n")
+    (tmp_path / "c_idle.npy").write_bytes(b"not a npy file")
+    logged = []
+    recs, skipped = har.load_dataset(tmp_path, log=logged.append)
+    assert [r.label for r in recs] == ["wave"] and recs[0].sample_rate == 50
+    assert recs[0].data.tolist() == [[1, 2, 3], [-4, 5, -6]]
+    assert {name for name, _ in skipped} == {"b_idle.csv", "c_idle.npy"}
+    assert any("line 2: 2 values, expected 3" in why for _, why in skipped)
+
+
+def test_windows_are_the_devices():
+    x = np.arange(30).reshape(10, 3)
+    w = dsp.Window(4, 2, n_axes=3)
+    device = [w.window.copy() for k in range(5) if w.push(x[2 * k:2 * k + 2])]
+    W, labels, groups = har.windows_of([har.Recording(None, "a", x, 100)], 4, 2)
+    assert np.array_equal(np.array(device), W)
+
+
+def test_train_writes_what_the_device_needs(tmp_path):
+    acc, est, meta = har.train(gestures_dir(), tmp_path, log=lambda s: None)
+    assert acc >= 0.92
+    for f in ("model.csv", "metadata.json", "estimator.joblib", "confusion.png",
+              "importance.png", "report.txt"):
+        assert (tmp_path / f).stat().st_size > 0, f
+    m = json.loads((tmp_path / "metadata.json").read_text())
+    assert m["classes"] == ["idle", "snake", "updown", "wave"]
+    assert (m["window"], m["hop"]) == (har.WINDOW, har.HOP)
+    assert len(m["feature_names"]) == dsp.FeatureConfig.from_dict(m["features"]).n_features
+    assert len(m["skipped"]) == 5
+
+
+def test_tune_picks_the_defaults():
+    best = har.tune(gestures_dir(), log=lambda s: None)
+    assert (best["window"], best["hop"]) == (har.WINDOW, har.HOP)
+    assert best["time"] == har.TIME_FEATURES
+    assert (best["magnitude"], best["spectral"]) == (har.MAGNITUDE, har.SPECTRAL)
+    assert best["accuracy"] >= 0.92
