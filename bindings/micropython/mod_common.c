@@ -13,24 +13,22 @@ void *memcpy(void *d, const void *s, size_t n) {
 }
 #endif
 
-static NORETURN void raise_value_error(const char *fmt, ...) {
-    char msg[ML_ERROR_MSG_LEN + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    size_t n = ml_vformat(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    n = n < sizeof(msg) ? n : sizeof(msg) - 1;
-    mp_raise_type_arg(&mp_type_ValueError, mp_obj_new_str(msg, n));
+// Exceptions with a message formatted by the core's ml_vformat (%s %d %u %ld %lu %c).
+#define RAISE_FORMATTED(type, fmt) do { \
+        char msg[ML_ERROR_MSG_LEN + 64]; \
+        va_list ap; \
+        va_start(ap, fmt); \
+        size_t n = ml_vformat(msg, sizeof(msg), fmt, ap); \
+        va_end(ap); \
+        mp_raise_type_arg(type, mp_obj_new_str(msg, n < sizeof(msg) ? n : sizeof(msg) - 1)); \
+} while (0)
+
+NORETURN void ml_raise_value(const char *fmt, ...) {
+    RAISE_FORMATTED(&mp_type_ValueError, fmt);
 }
 
-static NORETURN void raise_type_error(const char *fmt, ...) {
-    char msg[ML_ERROR_MSG_LEN + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    size_t n = ml_vformat(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    n = n < sizeof(msg) ? n : sizeof(msg) - 1;
-    mp_raise_type_arg(&mp_type_TypeError, mp_obj_new_str(msg, n));
+NORETURN void ml_raise_type(const char *fmt, ...) {
+    RAISE_FORMATTED(&mp_type_TypeError, fmt);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -90,40 +88,34 @@ void ml_source_close(ml_source_t *src) {
 NORETURN void ml_raise_model_error(const ml_source_t *src, const ml_error_t *err) {
     const char *name = src->path != MP_OBJ_NULL ? mp_obj_str_get_str(src->path) : "model file";
     if (err->line) {
-        raise_value_error("%s line %lu: %s", name, (unsigned long)err->line, err->msg);
+        ml_raise_value("%s line %lu: %s", name, (unsigned long)err->line, err->msg);
     }
-    raise_value_error("%s: %s", name, err->msg);
+    ml_raise_value("%s: %s", name, err->msg);
 }
 
 NORETURN void ml_raise_error(const ml_error_t *err, size_t sample) {
     if (sample) {
-        raise_value_error("sample %lu: %s", (unsigned long)sample, err->msg);
+        ml_raise_value("sample %lu: %s", (unsigned long)sample, err->msg);
     }
-    raise_value_error("%s", err->msg);
+    ml_raise_value("%s", err->msg);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Arrays
 
 void ml_get_features(mp_obj_t obj, const char *name, ml_features_t *x) {
-    mp_buffer_info_t info;
-    if (!mp_get_buffer(obj, &info, MP_BUFFER_READ)) {
-        raise_type_error("%s must be array('f') or array('h')", name);
+    ml_array_t a;
+    ml_get_array(obj, name, "fh", false, &a);
+    if (a.len == 0) {
+        ml_raise_value("%s is empty", name);
     }
-    if (info.typecode != 'f' && info.typecode != 'h') {
-        raise_type_error("%s must be array('f') or array('h'), got typecode '%c'", name,
-            info.typecode);
-    }
-    x->buf = info.buf;
-    x->typecode = (char)info.typecode;
-    x->len = info.len / (info.typecode == 'f' ? sizeof(float) : sizeof(int16_t));
-    if (x->len == 0) {
-        raise_value_error("%s is empty", name);
-    }
+    x->buf = a.buf;
+    x->len = a.len;
+    x->typecode = a.typecode;
 }
 
 NORETURN void ml_raise_length(const char *name, size_t got, size_t expected, const char *what) {
-    raise_value_error("%s has %lu values, expected %lu %s", name, (unsigned long)got,
+    ml_raise_value("%s has %lu values, expected %lu %s", name, (unsigned long)got,
         (unsigned long)expected, what);
 }
 
@@ -136,7 +128,7 @@ void ml_check_length(const char *name, size_t got, size_t expected, const char *
 float *ml_get_float_out(mp_obj_t obj, const char *name, size_t n, const char *what) {
     mp_buffer_info_t info;
     if (!mp_get_buffer(obj, &info, MP_BUFFER_WRITE) || info.typecode != 'f') {
-        raise_type_error("%s must be a writable array('f')", name);
+        ml_raise_type("%s must be a writable array('f')", name);
     }
     ml_check_length(name, info.len / sizeof(float), n, what);
     return info.buf;
@@ -145,14 +137,14 @@ float *ml_get_float_out(mp_obj_t obj, const char *name, size_t n, const char *wh
 void ml_get_output(mp_obj_t obj, const char *name, size_t n, ml_out_kind_t kind, ml_output_t *out) {
     mp_buffer_info_t info;
     if (!mp_get_buffer(obj, &info, MP_BUFFER_WRITE)) {
-        raise_type_error("%s must be a writable array", name);
+        ml_raise_type("%s must be a writable array", name);
     }
     char t = (char)info.typecode;
     int is_float = t == 'f' || t == 'd';
     int is_int = t == 'b' || t == 'B' || t == 'h' || t == 'H' || t == 'i' || t == 'I'
         || t == 'l' || t == 'L';
     if (kind == ML_OUT_FLOAT ? !is_float : !(is_float || is_int)) {
-        raise_type_error(kind == ML_OUT_FLOAT ? "%s must be array('f') or array('d'), got "
+        ml_raise_type(kind == ML_OUT_FLOAT ? "%s must be array('f') or array('d'), got "
             "typecode '%c'" : "%s must be an int or float array, got typecode '%c'", name, t);
     }
     size_t size = mp_binary_get_size('@', t, NULL);
@@ -194,27 +186,7 @@ void ml_output_set_int(const ml_output_t *out, size_t i, int32_t v) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers for other modules
-
-NORETURN void ml_raise_value(const char *fmt, ...) {
-    char msg[ML_ERROR_MSG_LEN + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    size_t n = ml_vformat(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    n = n < sizeof(msg) ? n : sizeof(msg) - 1;
-    mp_raise_type_arg(&mp_type_ValueError, mp_obj_new_str(msg, n));
-}
-
-NORETURN void ml_raise_type(const char *fmt, ...) {
-    char msg[ML_ERROR_MSG_LEN + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    size_t n = ml_vformat(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    n = n < sizeof(msg) ? n : sizeof(msg) - 1;
-    mp_raise_type_arg(&mp_type_TypeError, mp_obj_new_str(msg, n));
-}
+// Typed buffers
 
 void ml_get_array(mp_obj_t obj, const char *name, const char *typecodes, bool writable,
     ml_array_t *a) {
