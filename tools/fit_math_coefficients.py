@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Derive the polynomial coefficients used by core/ml_math.c.
+"""Derive the polynomial coefficients used by core/ml_math_*.c.
 
 Each kernel is written as  F(x) = head(x) + scale(x) * P(x)  where head/scale are the exact
 leading terms (e.g. exp(r) = 1 + r + r^2 * P(r)) and P is a polynomial fitted to

@@ -6,9 +6,10 @@ ROOT := $(realpath $(HERE)/../..)
 CORE := $(ROOT)/core
 
 # Core sources each module needs (ml_softfp.c is empty except on armv6m).
-CORE_COMMON := ml_error.c ml_text.c ml_math.c ml_softfp.c
+CORE_COMMON := ml_error.c ml_text.c ml_math_exp.c ml_softfp.c
 CORE_trees := $(CORE_COMMON) ml_trees.c
-CORE_dsp := $(CORE_COMMON) ml_dsp.c ml_dsp_fft.c ml_dsp_features.c
+CORE_dsp := $(CORE_COMMON) ml_math_log.c ml_math_sqrt.c ml_math_trig.c ml_dsp.c \
+            ml_dsp_fft.c ml_dsp_features.c
 
 SRC := $(HERE)mod_$(MOD).c $(HERE)mod_common.c $(addprefix $(CORE)/,$(CORE_$(MOD)))
 

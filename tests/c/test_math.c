@@ -1,4 +1,4 @@
-// Accuracy of core/ml_math.c against the C library.  Each float function is compared with
+// Accuracy of core/ml_math_*.c against the C library.  Each float function is compared with
 // the double-precision libm result: "ulp" is the distance in representable floats to that
 // result rounded to float (what the bounds in ml_math.h refer to), "exact" the error
 // against the unrounded double result, in units of the float ulp there.

@@ -10,7 +10,10 @@ target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/bindings/micropython/mod_dsp.c
     ${MICROLEARN_DIR}/core/ml_error.c
     ${MICROLEARN_DIR}/core/ml_text.c
-    ${MICROLEARN_DIR}/core/ml_math.c
+    ${MICROLEARN_DIR}/core/ml_math_exp.c
+    ${MICROLEARN_DIR}/core/ml_math_log.c
+    ${MICROLEARN_DIR}/core/ml_math_sqrt.c
+    ${MICROLEARN_DIR}/core/ml_math_trig.c
     ${MICROLEARN_DIR}/core/ml_trees.c
     ${MICROLEARN_DIR}/core/ml_dsp.c
     ${MICROLEARN_DIR}/core/ml_dsp_fft.c
