@@ -23,18 +23,6 @@ static inline int32_t key_from_bits(uint32_t bits) {
     return (int32_t)(bits & 0x80000000u ? bits ^ 0x7fffffffu : bits);
 }
 
-static inline uint32_t f32_bits(float f) {
-    uint32_t b;
-    memcpy(&b, &f, sizeof(b));
-    return b;
-}
-
-static inline float f32_from_bits(uint32_t b) {
-    float f;
-    memcpy(&f, &b, sizeof(f));
-    return f;
-}
-
 #define KEY_NAN INT32_MIN  // below every float key
 
 // The key of the largest float32 not above t: x <= t exactly when key(x) <= this, for every
@@ -43,7 +31,7 @@ static int32_t threshold_key(double t) {
     float f = (float)t;
     if ((double)f > t) {
         // Rounded up: step one float down (towards -inf).
-        uint32_t b = f32_bits(f);
+        uint32_t b = ml_float_to_bits(f);
         if (f == 0.0f) {
             b = 0x80000001u;  // the largest negative float
         } else if (b & 0x80000000u) {
@@ -51,12 +39,12 @@ static int32_t threshold_key(double t) {
         } else {
             b--;
         }
-        f = f32_from_bits(b);
+        f = ml_float_from_bits(b);
     }
     if (f == 0.0f) {
         f = 0.0f;  // -0 and +0 compare equal as floats: use +0, whose key is above -0's
     }
-    return key_from_bits(f32_bits(f));
+    return key_from_bits(ml_float_to_bits(f));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,8 +235,9 @@ static int field_root(ml_trees_loader_t *ld, uint32_t *ref, ml_error_t *err) {
     } else if (v >= 0 && (uint32_t)v < h->n_nodes) {
         *ref = (uint32_t)v;
     } else {
-        FAIL(ML_E_VALUE, "tree root: %ld is neither a node (0 to %ld) nor a leaf (-1 to -%lu)",
-            (long)v, (long)h->n_nodes - 1, (unsigned long)h->n_leaves);
+        FAIL(ML_E_VALUE, "tree root: %ld is neither one of the %lu nodes nor one of the %lu "
+            "leaves (-1 to -%lu)", (long)v, (unsigned long)h->n_nodes, (unsigned long)h->n_leaves,
+            (unsigned long)h->n_leaves);
     }
     return ML_OK;
 }
@@ -384,7 +373,7 @@ static int node_field(ml_trees_loader_t *ld, ml_error_t *err) {
                 // emlearn-micropython goes left when x < int(threshold) (int16 features): that
                 // is x <= the float just below that integer.
                 double ti = t < -32768.0 ? -32768.0 : t > 32767.0 ? 32767.0 : (double)(int32_t)t;
-                m->threshold[i] = ti == 0.0 ? -2 : key_from_bits(f32_bits((float)ti)) - 1;
+                m->threshold[i] = ti == 0.0 ? -2 : key_from_bits(ml_float_to_bits((float)ti)) - 1;
             } else {
                 m->threshold[i] = threshold_key(t);
             }
@@ -679,7 +668,7 @@ static int on_field(ml_trees_loader_t *ld, int last, ml_error_t *err) {
     const char *what = "";
     switch (ld->record) {
         case REC_MAGIC:
-            need = 2, what = "first line";
+            need = 2, what = "first";
             break;
         case REC_HEADER:
             need = 11, what = "header";
@@ -977,7 +966,7 @@ ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_
     }
     int has_nan = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t b = f32_bits(x[i]);
+        uint32_t b = ml_float_to_bits(x[i]);
         if ((b & 0x7f800000u) == 0x7f800000u) {
             if (b & 0x007fffffu) {
                 if (!(m->h.flags & ML_TREES_ACCEPT_NAN)) {
@@ -1006,7 +995,7 @@ ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, m
         return r;
     }
     for (size_t i = 0; i < n; i++) {
-        m->keys[i] = key_from_bits(f32_bits((float)x[i]));
+        m->keys[i] = key_from_bits(ml_float_to_bits((float)x[i]));
     }
     eval_keys(m, 0);
     return ML_OK;
@@ -1053,7 +1042,7 @@ uint32_t ml_trees_class_index(const ml_trees_t *m) {
 }
 
 int32_t ml_trees_class_label(const ml_trees_t *m) {
-    return m->labels[ml_trees_class_index(m)];
+    return m->h.n_classes ? m->labels[ml_trees_class_index(m)] : 0;
 }
 
 double ml_trees_value(const ml_trees_t *m) {
