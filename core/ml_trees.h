@@ -138,7 +138,8 @@ size_t ml_trees_memory_size(const ml_trees_header_t *h);
 
 // ---------------------------------------------------------------------------------------------
 // Predicting one sample. x has n_features values; typed entry points for float32 and int16.
-// The result lands in model->acc: n_outputs summed (or averaged) values, before the link.
+// The result lands in model->acc: per output, the baseline plus the sum over the trees, before
+// the averaging (forests) or link (boosting) that the functions below apply.
 
 ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_error_t *err);
 ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, ml_error_t *err);

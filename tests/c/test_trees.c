@@ -483,6 +483,15 @@ static void test_classes(void) {
     const ml_trees_t *m;
     char text[512];
 
+    // A forest picks the first largest of the means, as scikit-learn does: class 1's sum is one
+    // ulp above class 0's, but both divided by 3 trees round to the same mean, so class 0.
+    LOAD_OK(&L, "microlearn-trees,1\nh,1,2,2,3,0,3,2,mean,none,0\nt,-1,0\nt,-2,0\nt,-3,0\n"
+        "l,0x1.808314p+0,0x1.808314p+0\nl,0,0x1p-52\nl,0,0\n", 0);
+    m = model_of(&L);
+    CHECK(label_f(m, 0.0f, 0.0f) == 0, "near-tie of the means goes to the first class");
+    CHECK(m->acc[1] > m->acc[0] && m->acc[1] / 3.0 == m->acc[0] / 3.0, "the case is a near-tie");
+    unload(&L);
+
     // Without flag 8 the labels are the class indices; with it, the listed ones (any int32).
     LOAD_OK(&L, "microlearn-trees,1\nh,1,3,3,1,1,2,3,mean,none,0\nt,0,0\nn,0,0,-1,-2\n"
         "l,0,0,1\nl,0,1,0\n", 0);
