@@ -137,11 +137,20 @@ check-fuzz: setup
 check-host: all
 	@$(PY) -m pytest -q tests/host
 
-check-device: all $(MP_UNIX_CMOD)
+check-device: all $(MP_UNIX_CMOD) $(STAMP)/venv-bench
 	@$(PY) -m pytest -q tests/device
 
-bench: all
-	@$(PY) -m microlearn.bench
+# Benchmarks (host/microlearn/bench.py): microlearn against plain Python, m2cgen and
+# everywhereml, on the unix port, x64 under callgrind and the emulated boards. The comparison
+# packages go into .venv for this only (requirements-bench.txt, without their heavy deps).
+# `make bench BENCH_ARGS="--quick --out /tmp/b"`: the reduced run CI does (tests/device).
+$(STAMP)/venv-bench: requirements-bench.txt | $(STAMP)/venv
+	@echo "venv: installing the benchmark's comparison packages (requirements-bench.txt)"
+	@$(PY) -m pip install -q --no-deps -r requirements-bench.txt
+	@mkdir -p $(@D) && touch $@
+
+bench: all modules-all $(STAMP)/venv-bench
+	@$(PY) -m microlearn.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(NATMOD) $(B)/tests-c $(B)/fuzz dist

@@ -20,10 +20,8 @@ a 4th-order IIR (two sections) over a float32 block; a real FFT.
 
 import argparse
 import csv
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -405,17 +403,10 @@ def run_timing(target_name, ops, sizes):
 
 def callgrind_count(script_text, workdir):
     """Instructions (Ir) the unix port executes for a script, under callgrind."""
-    mp = paths.micropython() / "ports/unix/build-standard/micropython"
-    path = Path(workdir) / "bench.py"
-    path.write_text(script_text)
-    env = dict(os.environ, MICROPYPATH=str(paths.build() / "natmod" / "x64"))
-    out = subprocess.run(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={workdir}/cg.out", str(mp),
-         str(path)], env=env, capture_output=True, text=True, timeout=600)
-    if out.returncode != 0:
-        raise RuntimeError(f"callgrind failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
-    m = re.search(r"Collected\s*:\s*(\d+)", out.stderr)
-    return int(m.group(1))
+    from . import bench_common
+
+    return bench_common.callgrind_count(script_text, workdir, path=str(paths.build() / "natmod"
+                                                                       / "x64"))
 
 
 def run_callgrind(ops, sizes, k=8):
