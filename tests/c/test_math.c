@@ -11,26 +11,14 @@
 #include "check.h"
 #include "ml_math.h"
 
-static float f_from(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof(f));
-    return f;
-}
-
-static uint32_t f_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof(u));
-    return u;
-}
-
 // Floats mapped to integers in increasing order (-0 and +0 both map to 0).
 static int64_t f_ord(float f) {
-    uint32_t u = f_bits(f);
+    uint32_t u = ml_float_to_bits(f);
     return (u >> 31) ? -(int64_t)(u & 0x7fffffffu) : (int64_t)u;
 }
 
 static float f_unord(int64_t o) {
-    return o < 0 ? f_from((uint32_t)(-o) | 0x80000000u) : f_from((uint32_t)o);
+    return o < 0 ? ml_float_from_bits((uint32_t)(-o) | 0x80000000u) : ml_float_from_bits((uint32_t)o);
 }
 
 static int64_t d_ord(double d) {
@@ -185,10 +173,10 @@ static void test_sqrt(void) {
     long mismatches = 0;
     long points = 0;
     for (uint64_t u = 0; u <= 0xffffffffu; u += 32771) {
-        float x = f_from((uint32_t)u);
+        float x = ml_float_from_bits((uint32_t)u);
         float y = ml_sqrtf(x);
         float want = sqrtf(x);
-        bool same = isnan(want) ? (bool)isnan(y) : f_bits(y) == f_bits(want);
+        bool same = isnan(want) ? (bool)isnan(y) : ml_float_to_bits(y) == ml_float_to_bits(want);
         points++;
         if (!same && mismatches++ < 5) {
             fprintf(stderr, "ml_sqrtf(%a) = %a, want %a\n", (double)x, (double)y, (double)want);
@@ -196,23 +184,23 @@ static void test_sqrt(void) {
     }
     // All mantissas of two binades (even and odd exponent) and the subnormals' start.
     for (uint32_t u = 0x3f800000u - 0x00400000u; u < 0x3f800000u + 0x00400000u; u += 97) {
-        float x = f_from(u);
+        float x = ml_float_from_bits(u);
         points++;
-        if (f_bits(ml_sqrtf(x)) != f_bits(sqrtf(x)) && mismatches++ < 5) {
+        if (ml_float_to_bits(ml_sqrtf(x)) != ml_float_to_bits(sqrtf(x)) && mismatches++ < 5) {
             fprintf(stderr, "ml_sqrtf(%a) wrong\n", (double)x);
         }
     }
     for (uint32_t u = 0; u < 0x00100000u; u += 61) {
-        float x = f_from(u);
+        float x = ml_float_from_bits(u);
         points++;
-        if (f_bits(ml_sqrtf(x)) != f_bits(sqrtf(x)) && mismatches++ < 5) {
+        if (ml_float_to_bits(ml_sqrtf(x)) != ml_float_to_bits(sqrtf(x)) && mismatches++ < 5) {
             fprintf(stderr, "ml_sqrtf(%a) wrong\n", (double)x);
         }
     }
     printf("%-12s max 0 ulp (correctly rounded): %ld mismatches over %ld points\n", "ml_sqrtf",
         mismatches, points);
     CHECK(mismatches == 0, "ml_sqrtf: %ld mismatches", mismatches);
-    CHECK(f_bits(ml_sqrtf(-0.0f)) == 0x80000000u, "sqrt(-0) must be -0");
+    CHECK(ml_float_to_bits(ml_sqrtf(-0.0f)) == 0x80000000u, "sqrt(-0) must be -0");
     CHECK(isnan(ml_sqrtf(-1.0f)) && isnan(ml_sqrtf(-INFINITY)) && isnan(ml_sqrtf(NAN)), "sqrt NaN");
     CHECK(ml_sqrtf(INFINITY) == INFINITY, "sqrt(inf)");
 }
@@ -275,17 +263,17 @@ static void test_special_values(void) {
     CHECK(ml_logf(0.0f) == -INFINITY && ml_logf(-0.0f) == -INFINITY, "log(0)");
     CHECK(isnan(ml_logf(-1.0f)) && isnan(ml_logf(-INFINITY)) && isnan(ml_logf(-0x1p-149f)),
         "log(negative)");
-    CHECK(ml_logf(INFINITY) == INFINITY && f_bits(ml_logf(1.0f)) == 0, "log(inf), log(1)");
+    CHECK(ml_logf(INFINITY) == INFINITY && ml_float_to_bits(ml_logf(1.0f)) == 0, "log(inf), log(1)");
     CHECK(ml_log10f(1.0f) == 0.0f && ml_log2f(1.0f) == 0.0f, "log2(1), log10(1)");
     for (int k = -149; k <= 127; k++) {
         float x = ldexpf(1.0f, k);
         CHECK(ml_log2f(x) == (float)k, "log2(2^%d) = %a", k, (double)ml_log2f(x));
     }
-    CHECK(f_bits(ml_sinf(-0.0f)) == 0x80000000u && ml_cosf(0.0f) == 1.0f, "sin(-0), cos(0)");
+    CHECK(ml_float_to_bits(ml_sinf(-0.0f)) == 0x80000000u && ml_cosf(0.0f) == 1.0f, "sin(-0), cos(0)");
     CHECK(ml_sinf(0x1p-149f) == 0x1p-149f, "sin(subnormal)");
     CHECK(isnan(ml_sinf(INFINITY)) && isnan(ml_cosf(-INFINITY)), "sin(inf), cos(inf)");
     CHECK(ml_tanhf(INFINITY) == 1.0f && ml_tanhf(-INFINITY) == -1.0f, "tanh(+-inf)");
-    CHECK(f_bits(ml_tanhf(-0.0f)) == 0x80000000u && ml_tanhf(20.0f) == 1.0f, "tanh(-0), tanh(20)");
+    CHECK(ml_float_to_bits(ml_tanhf(-0.0f)) == 0x80000000u && ml_tanhf(20.0f) == 1.0f, "tanh(-0), tanh(20)");
     CHECK(ml_sigmoidf(0.0f) == 0.5f && ml_sigmoidf(INFINITY) == 1.0f, "sigmoid(0), sigmoid(inf)");
     CHECK(ml_sigmoidf(-INFINITY) == 0.0f && ml_sigmoidf(-200.0f) == 0.0f, "sigmoid(-inf)");
     CHECK(ml_sigmoidf(100.0f) == 1.0f && ml_sigmoidf(-100.0f) > 0.0f, "sigmoid(+-100)");
@@ -300,9 +288,9 @@ static void test_special_values(void) {
 static void test_bit_helpers(void) {
     long bad = 0;
     for (uint64_t u = 0; u <= 0xffffffffu; u += 19997) {
-        float x = f_from((uint32_t)u);
-        bool ok = isnan(x) ? isnan(ml_floorf(x)) : f_bits(ml_floorf(x)) == f_bits(floorf(x));
-        ok = ok && f_bits(ml_fabsf(x)) == f_bits(fabsf(x));
+        float x = ml_float_from_bits((uint32_t)u);
+        bool ok = isnan(x) ? isnan(ml_floorf(x)) : ml_float_to_bits(ml_floorf(x)) == ml_float_to_bits(floorf(x));
+        ok = ok && ml_float_to_bits(ml_fabsf(x)) == ml_float_to_bits(fabsf(x));
         ok = ok && ml_isnanf(x) == (bool)isnan(x) && ml_isinff(x) == (bool)isinf(x);
         ok = ok && ml_isfinitef(x) == (bool)isfinite(x);
         if (!ok && bad++ < 5) {
@@ -314,11 +302,11 @@ static void test_bit_helpers(void) {
         float base = (float)i;
         float xs[3] = {nextafterf(base, -INFINITY), base, nextafterf(base, INFINITY)};
         for (int j = 0; j < 3; j++) {
-            bad += f_bits(ml_floorf(xs[j])) != f_bits(floorf(xs[j]));
+            bad += ml_float_to_bits(ml_floorf(xs[j])) != ml_float_to_bits(floorf(xs[j]));
         }
     }
     CHECK(bad == 0, "%ld bit helper mismatches", bad);
-    CHECK(f_bits(ml_floorf(-0.0f)) == 0x80000000u && ml_floorf(-0.5f) == -1.0f, "floor(-0)");
+    CHECK(ml_float_to_bits(ml_floorf(-0.0f)) == 0x80000000u && ml_floorf(-0.5f) == -1.0f, "floor(-0)");
 }
 
 int main(void) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "ml_math.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
@@ -17,18 +18,6 @@ static uint64_t rng(void) {
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return rng_state;
-}
-
-static float f_from(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof(f));
-    return f;
-}
-
-static uint32_t f_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof(u));
-    return u;
 }
 
 static double d_from(uint64_t u) {
@@ -46,10 +35,10 @@ static uint64_t d_bits(double d) {
 static long f_tested, f_mismatch, d_tested, d_mismatch;
 
 static void check_f(uint32_t a, uint32_t b) {
-    float n = f_from(a);
-    float d = f_from(b);
-    uint32_t want = f_bits(n / d);
-    uint32_t got = f_bits(ml_soft_fdiv(n, d));
+    float n = ml_float_from_bits(a);
+    float d = ml_float_from_bits(b);
+    uint32_t want = ml_float_to_bits(n / d);
+    uint32_t got = ml_float_to_bits(ml_soft_fdiv(n, d));
     bool want_nan = (want & 0x7fffffffu) > 0x7f800000u;
     bool got_nan = (got & 0x7fffffffu) > 0x7f800000u;
     bool ok = want_nan ? got_nan : got == want;
@@ -140,10 +129,10 @@ static void test_float(int n_random) {
                 break;
             case 4: {
                 // exact quotient: a = q * b with q and b short enough for an exact product
-                float q = (float)(rng() % 255 + 1) * f_from(rand_range(100, 150) << 23);
-                float bf = f_from((b & 0x80ffff00u) | (rand_range(60, 190) << 23));
-                a = f_bits(q * bf);
-                b = f_bits(bf);
+                float q = (float)(rng() % 255 + 1) * ml_float_from_bits(rand_range(100, 150) << 23);
+                float bf = ml_float_from_bits((b & 0x80ffff00u) | (rand_range(60, 190) << 23));
+                a = ml_float_to_bits(q * bf);
+                b = ml_float_to_bits(bf);
                 break;
             }
             case 5:
