@@ -104,22 +104,6 @@ static void set_child(const ml_trees_t *m, void *arr, uint32_t i, uint32_t ref) 
     }
 }
 
-static uint32_t get_child(const ml_trees_t *m, const void *arr, uint32_t i) {
-    switch (m->child_bytes) {
-        case 1:
-            return ((const uint8_t *)arr)[i];
-        case 2:
-            return ((const uint16_t *)arr)[i];
-        default:
-            return ((const uint32_t *)arr)[i];
-    }
-}
-
-static uint32_t get_feature(const ml_trees_t *m, uint32_t i) {
-    return m->feature_bytes == 1 ? ((const uint8_t *)m->feature)[i]
-                                 : ((const uint16_t *)m->feature)[i];
-}
-
 // ---------------------------------------------------------------------------------------------
 // Loader
 
@@ -904,10 +888,10 @@ DEFINE_WALK(walk_16_32, uint16_t, uint32_t)
 static uint32_t walk_missing(const ml_trees_t *m, uint32_t ref) {
     const uint32_t n_nodes = m->h.n_nodes;
     while (ref < n_nodes) {
-        int32_t k = m->keys[get_feature(m, ref)];
+        int32_t k = m->keys[ml_trees_node_feature(m, ref)];
         int go_left = k == KEY_NAN ? (m->missing_left[ref / 8] >> (ref % 8)) & 1
                                    : k <= m->threshold[ref];
-        ref = get_child(m, go_left ? m->left : m->right, ref);
+        ref = ml_trees_node_child(m, go_left, ref);
     }
     return ref - n_nodes;
 }

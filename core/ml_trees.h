@@ -83,6 +83,24 @@ typedef struct {
 
 // A child reference r is a decision node when r < n_nodes, else leaf r - n_nodes.
 
+// Node i's feature index, and its left or right child reference, whatever their widths.
+static inline uint32_t ml_trees_node_feature(const ml_trees_t *m, uint32_t i) {
+    return m->feature_bytes == 1 ? ((const uint8_t *)m->feature)[i]
+                                 : ((const uint16_t *)m->feature)[i];
+}
+
+static inline uint32_t ml_trees_node_child(const ml_trees_t *m, int left, uint32_t i) {
+    const void *arr = left ? m->left : m->right;
+    switch (m->child_bytes) {
+        case 1:
+            return ((const uint8_t *)arr)[i];
+        case 2:
+            return ((const uint16_t *)arr)[i];
+        default:
+            return ((const uint32_t *)arr)[i];
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Loading from a model file (our format, or emlearn's tree CSV), fed in chunks of any size.
 //

@@ -166,22 +166,6 @@ static float key_float(int32_t k) {
     return f;
 }
 
-static uint32_t child_at(const ml_trees_t *m, const void *arr, uint32_t i) {
-    switch (m->child_bytes) {
-        case 1:
-            return ((const uint8_t *)arr)[i];
-        case 2:
-            return ((const uint16_t *)arr)[i];
-        default:
-            return ((const uint32_t *)arr)[i];
-    }
-}
-
-static uint32_t feature_at(const ml_trees_t *m, uint32_t i) {
-    return m->feature_bytes == 1 ? ((const uint8_t *)m->feature)[i]
-                                 : ((const uint16_t *)m->feature)[i];
-}
-
 static void reference_eval(const ml_trees_t *m, const float *x, double *acc) {
     const ml_trees_header_t *h = &m->h;
     for (uint32_t k = 0; k < h->n_outputs; k++) {
@@ -193,7 +177,7 @@ static void reference_eval(const ml_trees_t *m, const float *x, double *acc) {
         uint32_t steps = 0;
         while (ref < h->n_nodes) {
             REQUIRE(steps++ <= h->n_nodes);
-            uint32_t f = feature_at(m, ref);
+            uint32_t f = ml_trees_node_feature(m, ref);
             REQUIRE(f < h->n_features);
             float t32 = key_float(m->threshold[ref]);
             REQUIRE(!isnan(t32));
@@ -204,7 +188,7 @@ static void reference_eval(const ml_trees_t *m, const float *x, double *acc) {
             } else {
                 left = x[f] <= t32;
             }
-            uint32_t next = child_at(m, left ? m->left : m->right, ref);
+            uint32_t next = ml_trees_node_child(m, left, ref);
             REQUIRE(next > ref && next < h->n_nodes + h->n_leaves);
             ref = next;
         }
@@ -364,7 +348,7 @@ static void predict_all(const ml_trees_t *m, const uint8_t *data, size_t size) {
     for (uint32_t j = 0; j < nodes; j++) {
         uint32_t node = (uint32_t)(((uint64_t)j * h->n_nodes) / nodes);
         float t = key_float(m->threshold[node]);
-        uint32_t f = feature_at(m, node);
+        uint32_t f = ml_trees_node_feature(m, node);
         for (int side = -1; side <= 1; side++) {
             for (uint32_t i = 0; i < n; i++) {
                 float ti = key_float(m->threshold[(node + i) % h->n_nodes]);
