@@ -56,11 +56,24 @@ QEMU_TARGETS = ("cortex-m3", "cortex-m0")
 # Runs on every target. Measures, in this order: the heap growth of the import and of the load
 # (after gc.collect), the predictions on the test samples, the heap a prediction allocates, and
 # the cost of one prediction, of `len(x)` and of an empty loop iteration. Prints "R ..." lines.
+# In both kernels, the timed calls cycle through the first BATCH test samples (views into one
+# buffer, made before timing): always the same sample would favour the branch predictor of a
+# real CPU. predict_many gets all BATCH in one call, into `out`.
+SAMPLES = r'''
+def samples():
+    X = array.array('f', bytes(4 * NF * BATCH))
+    with open(MODEL + '_X.bin', 'rb') as fx:
+        fx.readinto(X)
+    mv = memoryview(X)
+    return X, [mv[i * NF:(i + 1) * NF] for i in range(BATCH)], array.array('i', bytes(4 * BATCH))
+'''
+
 KERNEL = r'''
 import gc, array, mlclock
 MODEL, NF, N = {model!r}, {nf}, {n}
 MIN, KMAX, TRIALS, BATCH, CHECK, TIMING = {min_ticks}, {kmax}, {trials}, {batch}, {check}, {timing}
 {prelude}
+{samples}
 def loop0(k):
     for _ in range(k):
         pass
@@ -157,14 +170,7 @@ def main():
         E = None
         with open(MODEL + '_X.bin', 'rb') as fx:
             fx.readinto(x)
-    # The timed calls cycle through the first BATCH test samples (views into one buffer):
-    # always the same sample would favour the branch predictor of a real CPU.
-    X = array.array('f', bytes(4 * NF * BATCH))
-    with open(MODEL + '_X.bin', 'rb') as fx:
-        fx.readinto(X)
-    mv = memoryview(X)
-    xs = [mv[i * NF:(i + 1) * NF] for i in range(BATCH)]
-    out = array.array('i', bytes(4 * BATCH))
+    X, xs, out = samples()
     gc.collect()
     a = gc.mem_alloc()
     if MANY:
@@ -212,16 +218,12 @@ MODEL, NF, BATCH = {model!r}, {nf}, {batch}
 x = array.array('f', bytes(4 * NF))
 with open(MODEL + '_X.bin', 'rb') as fx:
     fx.readinto(x)
+{samples}
 def main():
 {imp}
 {load}
 {fn}
-    X = array.array('f', bytes(4 * NF * BATCH))
-    with open(MODEL + '_X.bin', 'rb') as fx:
-        fx.readinto(X)
-    mv = memoryview(X)
-    xs = [mv[i * NF:(i + 1) * NF] for i in range(BATCH)]
-    out = array.array('i', bytes(4 * BATCH))
+    X, xs, out = samples()
     r = f(X, out) if MANY else f(x)
     collect = gc.collect
     if {loop}:
@@ -362,7 +364,8 @@ def kernel(b, impl, variant, target_kind, check, timing, quick=False):
         min_ticks, kmax, trials = 25000, 1 << 16, 1  # 1 M instructions on M3, 1.6 M on M0
     return KERNEL.format(model=b.spec.name, nf=b.X.shape[1], n=len(b.X), min_ticks=min_ticks,
                          kmax=kmax, trials=trials, batch=BATCH, check=check,
-                         timing=int(timing), prelude=prelude, imp=imp, load=load, fn=fn)
+                         timing=int(timing), prelude=prelude, samples=SAMPLES, imp=imp, load=load,
+                         fn=fn)
 
 
 def cg_kernel(b, impl, k, loop):
@@ -370,7 +373,7 @@ def cg_kernel(b, impl, k, loop):
     ind = "    "
     imp, load, fn = (textwrap.indent(textwrap.dedent(s), ind) for s in (imp, load, fn))
     return CG_KERNEL.format(model=b.spec.name, nf=b.X.shape[1], batch=BATCH, prelude="",
-                            imp=imp, load=load, fn=fn, loop=int(loop), k=k)
+                            samples=SAMPLES, imp=imp, load=load, fn=fn, loop=int(loop), k=k)
 
 
 def heap_kernel(b, impl, variant):
