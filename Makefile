@@ -140,7 +140,7 @@ check-host: all
 check-device: all $(MP_UNIX_CMOD) $(STAMP)/venv-bench
 	@$(PY) -m pytest -q tests/device
 
-# Benchmarks (host/microlearn/bench.py): microlearn against plain Python, m2cgen and
+# Benchmarks (benchmarks/trees.py): microlearn against plain Python, m2cgen and
 # everywhereml, on the unix port, x64 under callgrind and the emulated boards. The comparison
 # packages go into .venv for this only (requirements-bench.txt, without their heavy deps).
 # `make bench BENCH_ARGS="--quick --out /tmp/b"`: the reduced run CI does (tests/device).
@@ -150,7 +150,7 @@ $(STAMP)/venv-bench: requirements-bench.txt | $(STAMP)/venv
 	@mkdir -p $(@D) && touch $@
 
 bench: all modules-all $(STAMP)/venv-bench
-	@$(PY) -m microlearn.bench $(BENCH_ARGS)
+	@$(PY) -m benchmarks.trees $(BENCH_ARGS)
 
 clean:
 	rm -rf $(NATMOD) $(B)/tests-c $(B)/fuzz dist

@@ -1,4 +1,4 @@
-"""The benchmark suite (microlearn.bench) in its reduced --quick form, so that it cannot rot:
+"""The benchmark suite (benchmarks.trees) in its reduced --quick form, so that it cannot rot:
 it must run to the end and write a well-formed report, CSV and plots. Its numbers are not
 asserted (they are timings), except that every implementation that claims to be microlearn's
 or mltrees_py's predicts what scikit-learn predicts.
@@ -14,15 +14,16 @@ import sys
 import pytest
 
 from conftest import TARGETS
+from microlearn import paths
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     boards = [t for t in TARGETS if t == "cortex-m3"]
-    cmd = [sys.executable, "-m", "microlearn.bench", "--quick", "--out", str(out),
+    cmd = [sys.executable, "-m", "benchmarks.trees", "--quick", "--out", str(out),
            "--work", str(out / "work"), "--targets", ",".join(boards)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=paths.root())
     assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
     return out, boards, r.stderr
 

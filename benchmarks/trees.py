@@ -1,10 +1,10 @@
 """Benchmarks: microlearn.trees against what a MicroPython user would otherwise pick, on the same
 trained models and test data, in one run.
 
-    .venv/bin/python -m microlearn.bench                  # docs/benchmarks.{md,csv}, plots
-    .venv/bin/python -m microlearn.bench --quick --out D  # reduced run (CI), into folder D
+    .venv/bin/python -m benchmarks.trees                  # docs/benchmarks.{md,csv}, plots
+    .venv/bin/python -m benchmarks.trees --quick --out D  # reduced run (CI), into folder D
 
-Implementations (microlearn.bench_gen makes the models and the generated code):
+Implementations (benchmarks.trees_gen makes the models and the generated code):
 - microlearn: `trees.load` + `predict` (one sample per call) and `predict_many` (per sample);
 - mltrees_py: device/mltrees_py.py, the same model file read and evaluated in plain Python;
 - m2cgen: `m2cgen.export_to_python` -> `score(x)`, label = index of the largest score;
@@ -36,7 +36,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-from . import bench_common, bench_gen, paths, targets
+from microlearn import paths, targets
+
+from . import common, trees_gen
 
 IMPLS = ("microlearn", "microlearn_many", "mltrees_py", "m2cgen", "everywhereml")
 IMPL_TITLES = {
@@ -410,11 +412,11 @@ class Workspace:
     def __init__(self, root):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.built = {}  # name -> bench_gen.Built
+        self.built = {}  # name -> trees_gen.Built
         self.notes = {}  # (impl, model) -> note (e.g. mpy-cross needed a larger heap)
         self.mpy_failed = {}  # (impl, model) -> reason
         shutil.copyfile(paths.root() / "device" / "mltrees_py.py", self.root / "mltrees_src.py")
-        (self.root / "time_shim.py").write_text(bench_gen.everywhereml_time_shim())
+        (self.root / "time_shim.py").write_text(trees_gen.everywhereml_time_shim())
 
     def add(self, b):
         name = b.spec.name
@@ -428,7 +430,7 @@ class Workspace:
             src = self.root / (module_name(impl, name, "py") + ".py")
             src.write_text(g.code)
             try:
-                note = bench_gen.mpy_cross(src, self.root / (module_name(impl, name, "mpy")
+                note = trees_gen.mpy_cross(src, self.root / (module_name(impl, name, "mpy")
                                                              + ".mpy"))
                 if note:
                     self.notes[(impl, name)] = note
@@ -555,7 +557,7 @@ def unix_runs(res, ws, plan, quick):
     for model, impl, variant, check, timing in plan:
         b = ws.built[model]
         script = kernel(b, impl, variant, "unix", check, timing, quick)
-        rc, out = bench_common.run_unix(script, ws.root, timeout=600)
+        rc, out = common.run_unix(script, ws.root, timeout=600)
         if rc != 0 and "R fail" not in out:
             log(f"unix {model} {impl} {variant}: failed:\n{out[-1500:]}")
         record_kernel(res, "unix", b, impl, variant, out, timing)
@@ -601,16 +603,16 @@ def callgrind_runs(res, ws, plan, builtin_k=20000, jobs=2):
     def one(item):
         kind, model, impl, k = item
         if kind == "builtin":
-            a = bench_common.callgrind_count(CG_BUILTIN.format(loop=1, k=k), tmp,
+            a = common.callgrind_count(CG_BUILTIN.format(loop=1, k=k), tmp,
                                              name="cg_builtin_1.py")
-            z = bench_common.callgrind_count(CG_BUILTIN.format(loop=0, k=k), tmp,
+            z = common.callgrind_count(CG_BUILTIN.format(loop=0, k=k), tmp,
                                              name="cg_builtin_0.py")
             return item, (a - z) / (10 * k), None
         b = ws.built[model]
         try:
-            a = bench_common.callgrind_count(cg_kernel(b, impl, k, True), tmp,
+            a = common.callgrind_count(cg_kernel(b, impl, k, True), tmp,
                                              name=f"cg_{model}_{impl}_{k}_1.py")
-            z = bench_common.callgrind_count(cg_kernel(b, impl, k, False), tmp,
+            z = common.callgrind_count(cg_kernel(b, impl, k, False), tmp,
                                              name=f"cg_{model}_{impl}_{k}_0.py")
         except RuntimeError as e:
             return item, None, str(e).strip().splitlines()[-1][:200]
@@ -639,10 +641,10 @@ def heap_runs(res, ws, plan, resolution):
     for model, impl, variant in plan:
         b = ws.built[model]
         if model not in base:
-            base[model] = bench_common.min_heap(
+            base[model] = common.min_heap(
                 HEAP_BASELINE.format(model=model, nf=b.X.shape[1]), ws.root,
                 resolution=resolution)
-        h = bench_common.min_heap(heap_kernel(b, impl, variant), ws.root, resolution=resolution)
+        h = common.min_heap(heap_kernel(b, impl, variant), ws.root, resolution=resolution)
         if h is None:
             res.add("ram", "unix", model, impl, variant, "min_heap", 0, "B", "fails at 64 MB")
             continue
@@ -721,17 +723,17 @@ def run(args):
 
     # Models
     if quick:
-        main_specs = [s for s in bench_gen.MAIN if s.name == "small_rf"]
-        scaling = bench_gen.scaling_specs(trees=(1, 5), depths=(2, 6))
+        main_specs = [s for s in trees_gen.MAIN if s.name == "small_rf"]
+        scaling = trees_gen.scaling_specs(trees=(1, 5), depths=(2, 6))
     else:
-        main_specs = list(bench_gen.MAIN)
-        scaling = bench_gen.scaling_specs()
-    overhead = list(bench_gen.OVERHEAD)
-    anatomy = bench_gen.anatomy_specs()
+        main_specs = list(trees_gen.MAIN)
+        scaling = trees_gen.scaling_specs()
+    overhead = list(trees_gen.OVERHEAD)
+    anatomy = trees_gen.anatomy_specs()
     log(f"training and converting {len(main_specs) + len(scaling) + len(overhead)} models, "
         f"running the code generators; {len(anatomy)} synthetic models")
     for s in main_specs + overhead + scaling + anatomy:
-        ws.add(bench_gen.build(s))
+        ws.add(trees_gen.build(s))
     main_names = [s.spec.name for s in ws.built.values() if s.spec.group == "main"]
     ov_names = [s.name for s in overhead]
     an_names = [s.name for s in anatomy]
@@ -785,7 +787,7 @@ def run(args):
     done("heap bisection")
 
     # callgrind
-    if args.callgrind and bench_common.callgrind_available():
+    if args.callgrind and common.callgrind_available():
         if quick:
             cplan = [(m, i, cg_k(res, m, i)) for m in ov_names for i in ("microlearn",
                                                                           "mltrees_py")]
@@ -821,14 +823,14 @@ def run(args):
 
     flash_rows(res, ws)
     elapsed = time.monotonic() - t_start
-    command = "python -m microlearn.bench" + (" --quick" if quick else "")
+    command = "python -m benchmarks.trees" + (" --quick" if quick else "")
     version = paths.micropython_version()
     res.add("run", "-", "-", "-", "-", "elapsed", round(elapsed), "s", command)
     res.add("run", "-", "-", "-", "-", "micropython", 0, "", version)
     res.write_csv(out / "benchmarks.csv")
-    from . import bench_report
+    from . import trees_report
 
-    bench_report.write(res, ws, out, command, version, elapsed, quick)
+    trees_report.write(res, ws, out, command, version, elapsed, quick)
     log(f"wrote {out}/benchmarks.md, benchmarks.csv, benchmarks-*.png in {elapsed:.0f} s")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
@@ -853,29 +855,29 @@ def render(args):
     shutil.rmtree(work, ignore_errors=True)
     ws = Workspace(work)
     names = {r["model"] for r in res.rows if r["section"] == "model"}
-    specs = (bench_gen.MAIN + bench_gen.OVERHEAD + bench_gen.anatomy_specs()
-             + bench_gen.scaling_specs())
+    specs = (trees_gen.MAIN + trees_gen.OVERHEAD + trees_gen.anatomy_specs()
+             + trees_gen.scaling_specs())
     for s in specs:
         if s.name in names:
-            ws.add(bench_gen.build(s))
+            ws.add(trees_gen.build(s))
     run_row = res.find(section="run", metric="elapsed")
     version = (res.find(section="run", metric="micropython")
                or [{"note": paths.micropython_version()}])[0]["note"]
-    command = run_row[0]["note"] if run_row else "python -m microlearn.bench"
+    command = run_row[0]["note"] if run_row else "python -m benchmarks.trees"
     elapsed = run_row[0]["value"] if run_row else float("nan")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from . import bench_report
+    from . import trees_report
 
     if Path(args.from_csv).resolve() != (out / "benchmarks.csv").resolve():
         res.write_csv(out / "benchmarks.csv")
-    bench_report.write(res, ws, out, command, version, elapsed, quick)
+    trees_report.write(res, ws, out, command, version, elapsed, quick)
     shutil.rmtree(work, ignore_errors=True)
     log(f"wrote {out}/benchmarks.md and plots from {args.from_csv}")
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m microlearn.bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m benchmarks.trees", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="reduced run for CI (about a minute): a small model, the stumps, 4 "

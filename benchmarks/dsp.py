@@ -13,8 +13,8 @@ Operations, at lengths 32..1024: rms of an int16 window; conversion of raw int16
 scaled float32 (a sensor FIFO read); a window buffer push of a quarter-window hop (copy/slide);
 a 4th-order IIR (two sections) over a float32 block; a real FFT.
 
-    .venv/bin/python -m microlearn.bench_dsp            # writes docs/dsp-benchmarks.{md,csv,png}
-    .venv/bin/python -m microlearn.bench_dsp --quick    # fewer sizes, no callgrind (CI):
+    .venv/bin/python -m benchmarks.dsp            # writes docs/dsp-benchmarks.{md,csv,png}
+    .venv/bin/python -m benchmarks.dsp --quick    # fewer sizes, no callgrind (CI):
                                                          # ~20 s, writes build/bench-dsp/
 """
 
@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import paths, targets
+from microlearn import paths, targets
 
 OPS = ("rms", "convert", "window", "iir", "iir_q15", "fft")
 IMPLS = ("python", "native", "viper", "c")
@@ -403,9 +403,9 @@ def run_timing(target_name, ops, sizes):
 
 def callgrind_count(script_text, workdir):
     """Instructions (Ir) the unix port executes for a script, under callgrind."""
-    from . import bench_common
+    from . import common
 
-    return bench_common.callgrind_count(script_text, workdir, path=str(paths.build() / "natmod"
+    return common.callgrind_count(script_text, workdir, path=str(paths.build() / "natmod"
                                                                        / "x64"))
 
 
@@ -495,7 +495,7 @@ def write_markdown(rows, path, command, version, png_name, elapsed):
         "",
         f"Produced by `{command}` with MicroPython {version} (Debian source package), "
         f"in {elapsed:.0f} s. Raw numbers: [dsp-benchmarks.csv](dsp-benchmarks.csv); "
-        f"how they are measured: `host/microlearn/bench_dsp.py`.",
+        f"how they are measured: `benchmarks/dsp.py`.",
         "",
         "Each operation is implemented in plain Python, with `@micropython.native`, with "
         "`@micropython.viper` where viper applies (integer arithmetic and raw 32-bit copies: "
@@ -608,7 +608,7 @@ def headline(rows):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m microlearn.bench_dsp", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m benchmarks.dsp", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="sizes 32 and 256 only, unix and cortex-m3, no callgrind")
@@ -621,14 +621,14 @@ def main(argv=None):
 
     sizes = (32, 256) if args.quick else (32, 64, 128, 256, 512, 1024)
     cg_sizes = (32, 256) if args.quick else (32, 128, 512, 1024)
-    command = "python -m microlearn.bench_dsp" + (" --quick" if args.quick else "")
+    command = "python -m benchmarks.dsp" + (" --quick" if args.quick else "")
     t0 = time.monotonic()
     rows = []
     for t in args.targets.split(","):
-        print(f"bench_dsp: timing on {t} ...", file=sys.stderr)
+        print(f"dsp benchmark: timing on {t} ...", file=sys.stderr)
         rows += run_timing(t, OPS, sizes)
     if not (args.quick or args.no_callgrind) and shutil.which("valgrind"):
-        print("bench_dsp: counting instructions with callgrind ...", file=sys.stderr)
+        print("dsp benchmark: counting instructions with callgrind ...", file=sys.stderr)
         rows += run_callgrind(OPS, cg_sizes)
     add_ratios(rows)
     elapsed = time.monotonic() - t0
@@ -643,7 +643,7 @@ def main(argv=None):
                    elapsed)
     for line in headline(rows):
         print(line)
-    print(f"bench_dsp: wrote {out}/dsp-benchmarks.md, .csv, .png in {elapsed:.0f} s",
+    print(f"dsp benchmark: wrote {out}/dsp-benchmarks.md, .csv, .png in {elapsed:.0f} s",
           file=sys.stderr)
     return 0
 

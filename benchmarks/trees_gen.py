@@ -1,4 +1,4 @@
-"""The models of the benchmarks (microlearn.bench) and what each alternative makes of them.
+"""The models of the benchmarks (benchmarks.trees) and what each alternative makes of them.
 
 Every model is trained once; then the same fitted estimator goes to
 - microlearn.convert -> the model file, read by microlearn.trees (C) and by device/mltrees_py.py
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths
+from microlearn import paths
 
 # --------------------------------------------------------------------------------------------
 # Models
@@ -60,7 +60,7 @@ MAIN = [
 
 
 def _har():
-    from . import har
+    from microlearn import har
 
     return har
 
@@ -86,7 +86,7 @@ ANATOMY = (("chain1", 1, 1, False), ("chain64", 1, 64, False), ("forest64", 64, 
 def synthetic(n_trees, depth, pure):
     """A TreesModel: n_trees trees, each a chain of `depth` nodes that every sample walks to
     the end (x <= 3e38 always), then the one leaf."""
-    from .trees import MEAN, TreesModel
+    from microlearn.trees import MEAN, TreesModel
 
     feature, left = [], []
     trees = []
@@ -149,7 +149,7 @@ def gesture_split():
     """The features of microlearn.har (its default window, hop and feature set) on the shipped
     gesture recordings; the test split is the last recording of each gesture, as in
     `make demo`, so no test window overlaps a training one."""
-    from . import dsp
+    from microlearn import dsp
 
     har = _har()
     recs, _ = har.load_dataset(paths.gestures(), log=lambda s: None)
@@ -193,7 +193,7 @@ class Built:
 
 def build(spec, generators=True):
     """Trains the model, converts it, and runs the generators."""
-    from . import convert
+    from microlearn import convert
 
     Xtr, Xte, ytr, _ = split(spec.dataset)
     if spec.group == "anatomy":

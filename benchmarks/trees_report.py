@@ -1,10 +1,10 @@
-"""docs/benchmarks.md and its plots, from the rows microlearn.bench measured."""
+"""docs/benchmarks.md and its plots, from the rows benchmarks.trees measured."""
 
 import os
 import platform
 from pathlib import Path
 
-from . import bench_gen
+from . import trees_gen
 
 TARGET_TITLES = {
     "x64-callgrind": "x64, callgrind (instructions)",
@@ -243,7 +243,7 @@ def write(res, ws, out, command, version, elapsed, quick):
         + (" — **quick mode: reduced models and targets, for CI; not the published figures**"
            if quick else "")
         + ". Raw results: [benchmarks.csv](benchmarks.csv); how they are measured: "
-        "`host/microlearn/bench.py` (`make bench` runs it).",
+        "`benchmarks/trees.py` (`make bench` runs it).",
         "",
         "Ratios carry the conclusions: absolute figures depend on the machine, ratios measured "
         "in the same run do not (much). The instruction counts (callgrind on x64, qemu "
@@ -361,9 +361,9 @@ def compared_section(view, ws, models):
          "cost per sample |",
          "| plain Python (`device/mltrees_py.py`) | `mltrees_py.mpy` + the same model file | "
          "`model.predict(x)`: the model in typed arrays, walked in Python |",
-         f"| m2cgen {bench_gen.m2cgen_version() or '(not installed)'} | the generated module "
+         f"| m2cgen {trees_gen.m2cgen_version() or '(not installed)'} | the generated module "
          "(.mpy) | `score(x)`, then the index of the largest score |",
-         f"| everywhereml {bench_gen.everywhereml_version() or '(not installed)'} | the "
+         f"| everywhereml {trees_gen.everywhereml_version() or '(not installed)'} | the "
          "generated module (.mpy) | `RandomForestClassifier().predict(x)` |",
          "", "Models (scikit-learn's digits: 64 features, 10 classes; 1347 training and 450 "
          "test samples. `gesture_rf`: the features `microlearn har` computes on the shipped "
@@ -841,7 +841,7 @@ def limits_section(view, ws, models):
         "the emulated boards include it.",
         "- everywhereml's module imports `ticks_us`/`ticks_diff` from `time`, which the qemu "
         "port lacks: the emulated boards get a `time.py` binding both to builtins of the same "
-        "arity (bench_gen.everywhereml_time_shim), close to what a board's native functions "
+        "arity (trees_gen.everywhereml_time_shim), close to what a board's native functions "
         "cost. Its export needs pandas only for an import it does not use: the benchmark "
         "installs it without pandas (requirements-bench.txt) and stands in an empty module.",
         "",

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import paths, targets
+from microlearn import paths, targets
 
 
 def unix_binary():
