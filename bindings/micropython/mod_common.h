@@ -18,6 +18,7 @@
 #endif
 #endif
 
+#include "ml_blob.h"
 #include "ml_error.h"
 
 // A model file being read: a path we opened, or a stream the caller gave (anything with
@@ -35,6 +36,26 @@ void ml_source_open(ml_source_t *src, mp_obj_t source);
 size_t ml_source_read(ml_source_t *src);
 void ml_source_rewind(ml_source_t *src);
 void ml_source_close(ml_source_t *src);
+
+// Binary models (core/ml_blob.h; mod_blob.c): used in place from a buffer, or read once into a
+// block of exactly their size.
+typedef struct {
+    ml_blob_t blob;
+    void *block;        // the block the model was copied into, or NULL when used in place
+    size_t block_size;
+    mp_obj_t buffer;    // the caller's buffer used in place (the model must keep it alive)
+} ml_blob_load_t;
+
+// Opens a binary model of `kind` from `source`: a buffer object (bytes, bytearray, memoryview,
+// e.g. the bytes constant of an imported .mpy or a file in ROMFS) is used in place, or copied
+// once if its address is not 4-byte aligned; a path or a readable stream is read into one
+// exact-size block. Raises ValueError naming the source; nothing stays allocated then.
+void ml_blob_load(mp_obj_t source, uint16_t kind, uint16_t max_version, ml_blob_load_t *out);
+// The same for a model file of which the first `have` bytes are already in src->chunk (for a
+// loader that looked at the start to tell binary from text). Returns the error instead of
+// raising, so that the caller closes the file first (then ml_raise_model_error).
+ml_status_t ml_blob_load_rest(ml_source_t *src, size_t have, uint16_t kind,
+    uint16_t max_version, ml_blob_load_t *out, ml_error_t *err);
 
 // Raises ValueError "<path> line <n>: <message>" for an error in a model file.
 NORETURN void ml_raise_model_error(const ml_source_t *src, const ml_error_t *err);

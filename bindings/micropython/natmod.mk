@@ -11,7 +11,11 @@ CORE_trees := $(CORE_COMMON) ml_trees.c
 CORE_dsp := $(CORE_COMMON) ml_math_log.c ml_math_sqrt.c ml_math_trig.c ml_dsp.c \
             ml_dsp_fft.c ml_dsp_features.c
 
-SRC := $(HERE)mod_$(MOD).c $(HERE)mod_common.c $(addprefix $(CORE)/,$(CORE_$(MOD)))
+# Binding glue beyond mod_common.c (mod_blob.c: binary models in place) and the core's
+# container (ml_blob.c), for the modules that read binary models: GLUE_<mod> := mod_blob.c and
+# ml_blob.c in CORE_<mod>.
+SRC := $(HERE)mod_$(MOD).c $(HERE)mod_common.c $(addprefix $(HERE),$(GLUE_$(MOD))) \
+       $(addprefix $(CORE)/,$(CORE_$(MOD)))
 
 CFLAGS_EXTRA += -I$(CORE) -I$(HERE) -ffp-contract=off -fno-math-errno
 ifeq ($(ARCH),x86)

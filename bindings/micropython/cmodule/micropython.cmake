@@ -6,9 +6,11 @@ add_library(usermod_microlearn INTERFACE)
 target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/bindings/micropython/cmodule/modmicrolearn.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_common.c
+    ${MICROLEARN_DIR}/bindings/micropython/mod_blob.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_trees.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_dsp.c
     ${MICROLEARN_DIR}/core/ml_error.c
+    ${MICROLEARN_DIR}/core/ml_blob.c
     ${MICROLEARN_DIR}/core/ml_text.c
     ${MICROLEARN_DIR}/core/ml_math_exp.c
     ${MICROLEARN_DIR}/core/ml_math_log.c
