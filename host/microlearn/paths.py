@@ -28,3 +28,8 @@ def gestures():
     the checkout."""
     env = os.environ.get("MICROLEARN_GESTURES")
     return Path(env) if env else root().parent / "shared" / "data" / "gestures"
+
+
+def data():
+    """The datasets shipped with the repository (data/<name>/, each with its README)."""
+    return root() / "data"
