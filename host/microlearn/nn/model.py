@@ -40,7 +40,7 @@ N_PARAMS = 8
 
 # The TFLite operators (and options) this converter takes.
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D",
-             "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "SQUEEZE", "SOFTMAX", "QUANTIZE",
+             "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "QUANTIZE",
              "DEQUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU")
 
 ALIGN = 8
@@ -574,12 +574,18 @@ class _Lowering:
         x, y = self.tensor(op.inputs[0]), self.tensor(op.outputs[0])
         q = self._types(op, x, y)
         tx, ty = self.tensors[x], self.tensors[y]
-        axis = self.weights(op, 1).data.reshape(-1)
-        axis = sorted({int(a) % 4 for a in axis}) if len(tx.shape) == 4 else None
-        if axis != [1, 2]:
-            self.fail(op, f"only the mean over height and width of a 4-D tensor (global "
-                          f"average pooling) is supported, got axes "
-                          f"{list(self.weights(op, 1).data.reshape(-1))} of shape {tx.shape}")
+        raw_axis = [int(a) for a in self.weights(op, 1).data.reshape(-1)]
+        axis = sorted({a % len(tx.shape) for a in raw_axis})
+        if len(tx.shape) == 3 and axis == [1]:
+            # GlobalAveragePooling1D: (n, length, c) seen as (n, length, 1, c), shared bytes
+            t4 = Tensor(tx.name + "/4d", tx.type, (tx.shape[0], tx.shape[1], 1, tx.shape[2]),
+                        ARENA, 0, tx.scale, tx.zero_point)
+            self.tensors.append(t4)
+            self.emit(OP_COPY, [x], len(self.tensors) - 1, [], None, "(as 4-D)")
+            x, tx, axis = len(self.tensors) - 1, t4, [1, 2]
+        if len(tx.shape) != 4 or axis != [1, 2]:
+            self.fail(op, f"only the mean over the spatial axes (global average pooling) is "
+                          f"supported, got axes {raw_axis} of shape {tx.shape}")
         n, h, w, c = tx.shape
         if ty.count != n * c:
             self.fail(op, f"output shape {ty.shape}, expected {n * c} values")
@@ -608,6 +614,7 @@ class _Lowering:
 
     op_reshape = _alias
     op_squeeze = _alias
+    op_expand_dims = _alias
 
     def op_softmax(self, op):
         x, y = self.tensor(op.inputs[0]), self.tensor(op.outputs[0])
@@ -724,7 +731,8 @@ def _prune(g, ops):
         if not any(t in needed for t in op.outputs):
             continue
         keep.append(op)
-        data_inputs = op.inputs[:1] if op.name in ("RESHAPE", "SQUEEZE") else op.inputs
+        data_inputs = op.inputs[:1] if op.name in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS") \
+            else op.inputs
         needed.update(t for t in data_inputs if t >= 0)
     return keep[::-1]
 

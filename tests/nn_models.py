@@ -1,0 +1,122 @@
+"""The neural networks the nn tests run: each TFLite operator and option alone, and whole
+networks, built with Keras, converted by TensorFlow, with inputs and TFLite's reference
+outputs (BUILTIN_REF). Built once and cached under build/nn-test-models/ (TensorFlow's import
+and the conversions take most of a minute); the cache key holds the case definitions and the
+package versions.
+"""
+
+import hashlib
+import inspect
+import json
+import os
+import pickle
+
+import numpy as np
+
+from microlearn import paths
+
+N_INPUTS = 6
+
+
+def _cases():
+    import keras
+
+    L = keras.layers
+    S = keras.Sequential
+
+    def seq(shape, *layers):
+        return lambda: S([keras.Input(shape)] + list(layers))
+
+    int8 = {
+        "conv_same": seq((8, 8, 3), L.Conv2D(4, 3, padding="same")),
+        "conv_valid_stride2_relu": seq((9, 9, 2), L.Conv2D(5, 3, strides=2, activation="relu")),
+        "conv_dilated_relu6": seq((10, 10, 2), L.Conv2D(3, 3, dilation_rate=2, padding="same",
+                                                        activation="relu6")),
+        "conv_5x3_stride_2x1": seq((9, 8, 4), L.Conv2D(3, (5, 3), strides=(2, 1), padding="same")),
+        "depthwise_same": seq((8, 8, 3), L.DepthwiseConv2D(3, padding="same")),
+        "depthwise_mult2_stride2": seq((9, 9, 3), L.DepthwiseConv2D(3, strides=2, padding="same",
+                                                                    depth_multiplier=2)),
+        "depthwise_dilated_relu": seq((9, 9, 2), L.DepthwiseConv2D(3, dilation_rate=2,
+                                                                   activation="relu")),
+        "dense_flatten": seq((4, 4, 2), L.Flatten(), L.Dense(7)),
+        "dense_relu": seq((12,), L.Dense(5, activation="relu")),
+        "max_pool": seq((8, 8, 3), L.MaxPooling2D(2)),
+        "max_pool_same_3x3_s2": seq((9, 9, 2), L.MaxPooling2D(3, strides=2, padding="same")),
+        "average_pool_same": seq((9, 9, 3), L.AveragePooling2D(3, strides=2, padding="same")),
+        "average_pool_valid": seq((8, 8, 2), L.AveragePooling2D(2)),
+        "mean": seq((5, 5, 4), L.GlobalAveragePooling2D()),
+        "softmax": seq((6,), L.Dense(10), L.Softmax()),
+        "logistic": seq((6,), L.Dense(8, activation="sigmoid")),
+        "tanh": seq((6,), L.Dense(8, activation="tanh")),
+        "leaky_relu": seq((6,), L.Dense(8), L.LeakyReLU(0.2)),
+        "relu6": seq((6,), L.Dense(8), L.ReLU(6.0)),
+        "conv1d": seq((20, 3), L.Conv1D(4, 3, activation="relu"), L.MaxPooling1D(2),
+                      L.GlobalAveragePooling1D(), L.Dense(3)),
+        "cnn": seq((12, 12, 1), L.Conv2D(6, 3, padding="same", activation="relu"),
+                   L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu"),
+                   L.Conv2D(8, 1, activation="relu"), L.MaxPooling2D(2),
+                   L.GlobalAveragePooling2D(), L.Dense(10), L.Softmax()),
+    }
+    float32 = {
+        "float_cnn": seq((10, 10, 2), L.Conv2D(4, 3, padding="same", activation="relu"),
+                         L.DepthwiseConv2D(3, strides=2, padding="same"),
+                         L.AveragePooling2D(2), L.MaxPooling2D(1), L.Conv2D(5, 1),
+                         L.GlobalAveragePooling2D(), L.Dense(6, activation="relu6"),
+                         L.Dense(4), L.Softmax()),
+        "float_dense": seq((16,), L.Dense(12, activation="relu"), L.Dense(5)),
+    }
+    return int8, float32
+
+
+def _key():
+    import importlib.metadata as md
+
+    src = inspect.getsource(_cases) + inspect.getsource(build)
+    versions = [md.version(p) for p in ("tensorflow-cpu", "keras", "ai-edge-litert", "numpy")]
+    return hashlib.sha256((src + json.dumps(versions)).encode()).hexdigest()[:16]
+
+
+def reference_outputs(tflite_bytes, xs):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    it = Interpreter(model_content=tflite_bytes,
+                     experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    i, o = it.get_input_details()[0], it.get_output_details()[0]
+    out = []
+    for x in xs:
+        it.set_tensor(i["index"], x.reshape(i["shape"]).astype(i["dtype"]))
+        it.invoke()
+        out.append(it.get_tensor(o["index"]).copy())
+    return np.stack(out)
+
+
+def build():
+    """{name: dict(tflite=bytes, x=inputs (N, ...), y=TFLite BUILTIN_REF outputs, quantized)}"""
+    cache = paths.build() / "nn-test-models" / f"models-{_key()}.pkl"
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from microlearn.nn.from_keras import to_tflite
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    int8, float32 = _cases()
+    models = {}
+    for quantized, cases in ((True, int8), (False, float32)):
+        for name, make in cases.items():
+            model = make()
+            shape = tuple(model.inputs[0].shape[1:])
+            calib = rng.normal(size=(200,) + shape).astype(np.float32)
+            tfl = to_tflite(model, "int8" if quantized else None, calib if quantized else None)
+            if quantized:
+                xs = rng.integers(-128, 128, size=(N_INPUTS,) + shape).astype(np.int8)
+            else:
+                xs = rng.normal(size=(N_INPUTS,) + shape).astype(np.float32)
+            models[name] = dict(tflite=tfl, x=xs, y=reference_outputs(tfl, xs),
+                                quantized=quantized)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps(models))
+    return models
