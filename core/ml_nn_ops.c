@@ -59,6 +59,12 @@ int32_t ml_nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift) 
     return (int32_t)(r >> total);
 }
 
+// int32 addition that wraps (as the int32 accumulators of TFLite do in practice) instead of
+// being undefined: a model file can hold any bias.
+static inline int32_t wrap_add(int32_t a, int32_t b) {
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
 static inline int8_t clamp8(int32_t v, int32_t lo, int32_t hi) {
     return (int8_t)(v < lo ? lo : v > hi ? hi : v);
 }
@@ -148,8 +154,8 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
                             const int8_t *row = xb + ((size_t)(iy0 + (int32_t)ky * g.dh) * g.iw
                                                       + ix0) * g.ic;
                             for (uint32_t kx = 0; kx < g.kw; kx++) {
-                                acc += dot_i8(row + (size_t)kx * g.dw * g.ic,
-                                    wc + (ky * g.kw + kx) * g.ic, g.ic);
+                                acc = wrap_add(acc, dot_i8(row + (size_t)kx * g.dw * g.ic,
+                                    wc + (ky * g.kw + kx) * g.ic, g.ic));
                             }
                         }
                     } else {
@@ -167,13 +173,15 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
                                 }
                                 const int8_t *px = xb + ((size_t)iy * g.iw + ix) * g.ic;
                                 const int8_t *pw = wc + (ky * g.kw + kx) * g.ic;
+                                int32_t dot = 0;  // at most 65535 * 255 * 128: no overflow
                                 for (uint32_t i = 0; i < g.ic; i++) {
-                                    acc += (px[i] - zx) * pw[i];
+                                    dot += (px[i] - zx) * pw[i];
                                 }
+                                acc = wrap_add(acc, dot);
                             }
                         }
                     }
-                    y[c] = clamp8(ml_nn_requantize(acc, mult[c], shift[c]) + zy, lo, hi);
+                    y[c] = clamp8(wrap_add(ml_nn_requantize(acc, mult[c], shift[c]), zy), lo, hi);
                 }
             }
         }
@@ -214,10 +222,10 @@ static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
                                 continue;
                             }
                             int32_t v = xb[((size_t)iy * g.iw + ix) * g.ic + ci];
-                            acc += (inside ? v : v - zx) * w[(ky * g.kw + kx) * g.oc + c];
+                            acc = wrap_add(acc, (inside ? v : v - zx) * w[(ky * g.kw + kx) * g.oc + c]);
                         }
                     }
-                    y[c] = clamp8(ml_nn_requantize(acc, mult[c], shift[c]) + zy, lo, hi);
+                    y[c] = clamp8(wrap_add(ml_nn_requantize(acc, mult[c], shift[c]), zy), lo, hi);
                 }
             }
         }
@@ -282,8 +290,9 @@ static void fully_connected(ml_nn_t *m, const ml_nn_op_t *op) {
         const int32_t *shift = mult + n_out, *folded = shift + n_out;
         for (uint32_t b = 0; b < batches; b++, x += n_in, y += n_out) {
             for (uint32_t o = 0; o < n_out; o++) {
-                int32_t acc = folded[o] + dot_i8(x, w + (size_t)o * n_in, n_in);
-                y[o] = clamp8(ml_nn_requantize_single(acc, mult[o], shift[o]) + ty->zero_point,
+                int32_t acc = wrap_add(folded[o], dot_i8(x, w + (size_t)o * n_in, n_in));
+                y[o] = clamp8(wrap_add(ml_nn_requantize_single(acc, mult[o], shift[o]),
+                    ty->zero_point),
                     op->params[6], op->params[7]);
             }
         }
@@ -368,12 +377,13 @@ static void mean(ml_nn_t *m, const ml_nn_op_t *op) {
         for (uint32_t c = 0; c < ch; c++) {
             if (ty->type == ML_NN_INT8) {
                 const int8_t *x = (const int8_t *)AT(m, tx) + (size_t)b * hw * ch + c;
-                int32_t sum = 0;
+                uint32_t sum = 0;
                 for (uint32_t i = 0; i < hw; i++) {
-                    sum += x[(size_t)i * ch];
+                    sum += (uint32_t)(int32_t)x[(size_t)i * ch];
                 }
-                sum -= tx->zero_point * (int32_t)hw;
-                int32_t v = ml_nn_requantize(sum, op->params[1], op->params[2]) + ty->zero_point;
+                sum -= (uint32_t)tx->zero_point * hw;
+                int32_t v = wrap_add(ml_nn_requantize((int32_t)sum, op->params[1], op->params[2]),
+                    ty->zero_point);
                 ((int8_t *)AT(m, ty))[b * ch + c] = clamp8(v, -128, 127);
             } else {
                 const float *x = (const float *)AT(m, tx) + (size_t)b * hw * ch + c;
@@ -456,7 +466,7 @@ static void softmax_i8(const int8_t *x, int8_t *y, uint32_t depth, const int32_t
         int32_t d = x[i] - max;
         if (d >= diff_min) {
             int32_t scaled = srdhm((int32_t)((uint32_t)d << shift), mult);
-            sum += rdbpot(exp_on_negative_q5(scaled), 12);
+            sum = wrap_add(sum, rdbpot(exp_on_negative_q5(scaled), 12));
         }
     }
     int headroom_plus_one = clz32((uint32_t)sum);
