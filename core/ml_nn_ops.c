@@ -45,18 +45,34 @@ static inline int32_t sat_shift_left(int32_t x, int e) {
     return (int32_t)((uint32_t)x << e);
 }
 
-// MultiplyByQuantizedMultiplier, double rounding: the left shift wraps as TFLite's does.
+// MultiplyByQuantizedMultiplier, double rounding: the left shift wraps as TFLite's does. For a
+// multiplier >= 0 (ml_nn_open checks it), gemmlowp's SaturatingRoundingDoublingHighMul never
+// saturates and equals floor((a * m + 2^30) / 2^31): its nudge (1 - 2^30 below zero) and its
+// truncating division give that floor on both signs. RoundingDivideByPOT by e >= 1 equals
+// floor((t + 2^(e-1) - (t < 0)) / 2^e), computed here without overflowing 32 bits.
 int32_t ml_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
-    int left = shift > 0 ? shift : 0;
-    int right = shift > 0 ? 0 : -shift;
-    return rdbpot(srdhm((int32_t)((uint32_t)acc << left), multiplier), right);
+    if (shift > 0) {
+        acc = (int32_t)((uint32_t)acc << shift);
+    }
+    int32_t t = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
+    if (shift >= 0) {
+        return t;
+    }
+    int e = -shift;
+    uint32_t half = (uint32_t)1 << (e - 1);
+    return t >= 0 ? (int32_t)(((uint32_t)t + half) >> e) : (t + (int32_t)(half - 1)) >> e;
 }
 
-// The single-rounding form FULLY_CONNECTED goes through: round half up in 64 bits.
+// The single-rounding form FULLY_CONNECTED goes through: round half up in 64 bits,
+// floor((acc * m + 2^(s-1)) / 2^s) with s = 31 - shift. For s > 32 (the usual multipliers
+// below 1/2) the low word cannot change the result: the high word alone, in 32 bits.
 int32_t ml_nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift) {
     int total = 31 - shift;
-    int64_t r = (int64_t)acc * multiplier + ((int64_t)1 << (total - 1));
-    return (int32_t)(r >> total);
+    int64_t p = (int64_t)acc * multiplier;
+    if (total > 32) {
+        return ((int32_t)(p >> 32) + (1 << (total - 33))) >> (total - 32);
+    }
+    return (int32_t)((p + ((int64_t)1 << (total - 1))) >> total);
 }
 
 // int32 addition that wraps (as the int32 accumulators of TFLite do in practice) instead of
