@@ -8,6 +8,17 @@
 #include "ml_math.h"
 #include "ml_nn_ops.h"
 
+// The inner loops stay functions of their own: inlined into the loops around them, they would
+// run out of registers and spill (as GCC does at -Os).
+// And the requantization of each output is inlined where it is used.
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define NOINLINE
+#define ALWAYS_INLINE inline
+#endif
+
 #define T(m, i) (&(m)->tensors[(i)])
 #define AT(m, t) ((m)->arena + (t)->offset)
 #define CONST_AT(m, t) ((m)->data + (t)->offset)
@@ -48,9 +59,9 @@ static inline int32_t sat_shift_left(int32_t x, int e) {
 // MultiplyByQuantizedMultiplier, double rounding: the left shift wraps as TFLite's does. For a
 // multiplier >= 0 (ml_nn_open checks it), gemmlowp's SaturatingRoundingDoublingHighMul never
 // saturates and equals floor((a * m + 2^30) / 2^31): its nudge (1 - 2^30 below zero) and its
-// truncating division give that floor on both signs. RoundingDivideByPOT by e >= 1 equals
-// floor((t + 2^(e-1) - (t < 0)) / 2^e), computed here without overflowing 32 bits.
-int32_t ml_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
+// truncating division give that floor on both signs. RoundingDivideByPOT by e >= 1 rounds
+// half away from zero: done on the magnitude, which fits 32 unsigned bits with the half added.
+static ALWAYS_INLINE int32_t requantize(int32_t acc, int32_t multiplier, int32_t shift) {
     if (shift > 0) {
         acc = (int32_t)((uint32_t)acc << shift);
     }
@@ -58,21 +69,30 @@ int32_t ml_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
     if (shift >= 0) {
         return t;
     }
-    int e = -shift;
-    uint32_t half = (uint32_t)1 << (e - 1);
-    return t >= 0 ? (int32_t)(((uint32_t)t + half) >> e) : (t + (int32_t)(half - 1)) >> e;
+    uint32_t sign = (uint32_t)(t >> 31);  // all ones below zero
+    uint32_t mag = ((uint32_t)t ^ sign) - sign;
+    mag = (mag + ((uint32_t)1 << (-shift - 1))) >> -shift;
+    return (int32_t)((mag ^ sign) - sign);
 }
 
 // The single-rounding form FULLY_CONNECTED goes through: round half up in 64 bits,
 // floor((acc * m + 2^(s-1)) / 2^s) with s = 31 - shift. For s > 32 (the usual multipliers
 // below 1/2) the low word cannot change the result: the high word alone, in 32 bits.
-int32_t ml_nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift) {
+static ALWAYS_INLINE int32_t requantize_single(int32_t acc, int32_t multiplier, int32_t shift) {
     int total = 31 - shift;
     int64_t p = (int64_t)acc * multiplier;
     if (total > 32) {
         return ((int32_t)(p >> 32) + (1 << (total - 33))) >> (total - 32);
     }
     return (int32_t)((p + ((int64_t)1 << (total - 1))) >> total);
+}
+
+int32_t ml_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
+    return requantize(acc, multiplier, shift);
+}
+
+int32_t ml_nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift) {
+    return requantize_single(acc, multiplier, shift);
 }
 
 // int32 addition that wraps (as the int32 accumulators of TFLite do in practice) instead of
@@ -82,7 +102,8 @@ static inline int32_t wrap_add(int32_t a, int32_t b) {
 }
 
 static inline int8_t clamp8(int32_t v, int32_t lo, int32_t hi) {
-    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+    v = v < lo ? lo : v;
+    return (int8_t)(v > hi ? hi : v);
 }
 
 static inline float clampf(float v, float lo, float hi) {
@@ -121,23 +142,179 @@ static void conv_geometry(const ml_nn_t *m, const ml_nn_op_t *op, geometry_t *g)
     g->pl = op->params[5];
 }
 
-// Whether the window at (iy0, ix0) lies wholly inside the input.
-static inline int window_inside(const geometry_t *g, int32_t iy0, int32_t ix0) {
-    return iy0 >= 0 && ix0 >= 0 && iy0 + (int32_t)(g->kh - 1) * g->dh < (int32_t)g->ih
-           && ix0 + (int32_t)(g->kw - 1) * g->dw < (int32_t)g->iw;
+// The part of a convolution window that lies inside the input, as the kernels walk it: `rows`
+// rows of `runs` runs of `len` contiguous input bytes, rows row_step bytes apart, runs run_step
+// apart. Each output channel's weights follow the same order, with w_skip weights to pass over
+// after each row (the kernel columns a border window lacks; 0 inside).
+typedef struct {
+    const int8_t *x;
+    uint32_t rows, runs, len, row_step, run_step, w_skip;
+    uint32_t first_tap, cols;  // its first kernel tap (ky * kw + kx), its kernel columns
+} window_t;
+
+// The window of the output pixel whose kernel's top-left tap is at (iy0, ix0) of image xb,
+// clipped to the input; returns whether it lies wholly inside (no padded pixel).
+static int conv_window(const geometry_t *g, const int8_t *xb, int32_t iy0, int32_t ix0,
+    window_t *win) {
+    uint32_t ky0 = 0, ky1 = g->kh, kx0 = 0, kx1 = g->kw;
+    while (ky0 < ky1 && iy0 + (int32_t)ky0 * g->dh < 0) {
+        ky0++;
+    }
+    while (ky1 > ky0 && iy0 + (int32_t)(ky1 - 1) * g->dh >= (int32_t)g->ih) {
+        ky1--;
+    }
+    while (kx0 < kx1 && ix0 + (int32_t)kx0 * g->dw < 0) {
+        kx0++;
+    }
+    while (kx1 > kx0 && ix0 + (int32_t)(kx1 - 1) * g->dw >= (int32_t)g->iw) {
+        kx1--;
+    }
+    uint32_t cols = kx1 - kx0;
+    win->rows = ky1 - ky0;
+    win->runs = g->dw == 1 ? (cols ? 1 : 0) : cols;
+    win->len = g->dw == 1 ? cols * g->ic : g->ic;
+    win->row_step = (uint32_t)g->dh * g->iw * g->ic;
+    win->run_step = (uint32_t)g->dw * g->ic;
+    win->w_skip = (g->kw - cols) * g->ic;
+    win->first_tap = ky0 * g->kw + kx0;
+    win->cols = cols;
+    win->x = xb + ((size_t)(iy0 + (int32_t)ky0 * g->dh) * g->iw
+                   + (size_t)(ix0 + (int32_t)kx0 * g->dw)) * g->ic;
+    return ky0 == 0 && kx0 == 0 && ky1 == g->kh && kx1 == g->kw;
 }
 
-// Dot product of n int8 values, unrolled by four.
-static inline int32_t dot_i8(const int8_t *a, const int8_t *b, uint32_t n) {
-    int32_t acc = 0;
-    uint32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        acc += a[i] * b[i] + a[i + 1] * b[i + 1] + a[i + 2] * b[i + 2] + a[i + 3] * b[i + 3];
+// acc[j] += sum over i < n of p[i] * w[j * ws + i], n >= 1, for four output channels ws bytes
+// apart: each input byte is loaded once for the four. The accumulators wrap (uint32_t) as
+// TFLite's int32 ones do in practice. This loop is where the time goes; written so, without
+// unrolling (which compilers at -Os reassociate into more instructions), it is 11 instructions
+// for 4 MACs on a Cortex-M3 (5 loads, 4 multiply-accumulates, compare and branch).
+NOINLINE static void dot4_run(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w,
+    uint32_t ws) {
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *w0 = w, *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
+    const int8_t *end = p + n;
+    do {
+        int32_t v = *p++;
+        a0 += (uint32_t)(v * *w0++);
+        a1 += (uint32_t)(v * *w1++);
+        a2 += (uint32_t)(v * *w2++);
+        a3 += (uint32_t)(v * *w3++);
+    } while (p != end);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+// The same with the input's zero point subtracted: sum of (p[i] - zx) * w[j * ws + i].
+NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
+    const int8_t *w, uint32_t ws, int32_t zx) {
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *w0 = w, *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
+    const int8_t *end = p + n;
+    do {
+        int32_t v = *p++ - zx;
+        a0 += (uint32_t)(v * *w0++);
+        a1 += (uint32_t)(v * *w1++);
+        a2 += (uint32_t)(v * *w2++);
+        a3 += (uint32_t)(v * *w3++);
+    } while (p != end);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+// acc[j] += the sum over a window of x * w_j (inside: the input offset is in the bias) or of
+// (x - zx) * w_j (at the border: the padded pixels, which hold the zero point, add nothing),
+// for the output channels whose weights start at w + j * ws.
+static void dot4(const window_t *win, const int8_t *w, uint32_t ws, int inside, int32_t zx,
+    uint32_t *acc) {
+    const int8_t *row = win->x;
+    if (!win->len) {
+        return;
     }
-    for (; i < n; i++) {
-        acc += a[i] * b[i];
+    for (uint32_t r = 0; r < win->rows; r++, row += win->row_step, w += win->w_skip) {
+        const int8_t *run = row;
+        for (uint32_t k = 0; k < win->runs; k++, run += win->run_step, w += win->len) {
+            if (inside) {
+                dot4_run(acc, run, win->len, w, ws);
+            } else {
+                dot4_run_offset(acc, run, win->len, w, ws, zx);
+            }
+        }
     }
-    return acc;
+}
+
+// The per-channel arrays ml_nn_open checked in aux: multipliers, shifts, and the biases with the
+// input offset folded in (bias - x_zero_point * sum(weights)).
+typedef struct {
+    const int32_t *mult, *shift, *folded, *bias;
+    int32_t zy, lo, hi;
+} requant_t;
+
+static void requant_params(const ml_nn_t *m, const ml_nn_op_t *op, uint32_t n, requant_t *q) {
+    q->mult = (const int32_t *)(m->data + op->aux);
+    q->shift = q->mult + n;
+    q->folded = q->shift + n;
+    q->bias = (const int32_t *)CONST_AT(m, T(m, op->inputs[2]));
+    q->zy = T(m, op->output)->zero_point;
+    q->lo = op->params[6];
+    q->hi = op->params[7];
+}
+
+// The outputs of channels c .. c + n - 1 from their accumulators, requantized and clamped.
+static void outputs(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc, int8_t *y) {
+    const int32_t *mult = q->mult + c, *shift = q->shift + c;
+    const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
+    for (y += c; n; n--) {
+        *y++ = clamp8(wrap_add(requantize((int32_t)*acc++, *mult++, *shift++), zy), lo, hi);
+    }
+}
+
+// The same with FULLY_CONNECTED's single rounding.
+static void outputs_single(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc,
+    int8_t *y) {
+    const int32_t *mult = q->mult + c, *shift = q->shift + c;
+    const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
+    for (y += c; n; n--) {
+        *y++ = clamp8(wrap_add(requantize_single((int32_t)*acc++, *mult++, *shift++), zy), lo,
+            hi);
+    }
+}
+
+// One output pixel of CONV_2D or FULLY_CONNECTED (single rounding) over a window; w: output
+// channel 0's first weight the window uses, wstride bytes per channel. Output channels four at
+// a time, the last group shifted back to end at the last channel; with fewer than four
+// channels, one at a time (the four sums of one channel).
+static void conv_pixel(const window_t *win, int inside, const int8_t *w, uint32_t wstride,
+    uint32_t oc, int32_t zx, const requant_t *q, int single, int8_t *y) {
+    const int32_t *bias = inside ? q->folded : q->bias;
+    uint32_t acc[4];
+    if (oc < 4) {
+        for (uint32_t c = 0; c < oc; c++) {
+            acc[0] = acc[1] = acc[2] = acc[3] = (uint32_t)bias[c];
+            dot4(win, w + c * wstride, 0, inside, zx, acc);
+            (single ? outputs_single : outputs)(q, c, 1, acc, y);
+        }
+        return;
+    }
+    for (uint32_t c = 0;;) {
+        acc[0] = (uint32_t)bias[c];
+        acc[1] = (uint32_t)bias[c + 1];
+        acc[2] = (uint32_t)bias[c + 2];
+        acc[3] = (uint32_t)bias[c + 3];
+        if (inside && win->rows == 1 && win->runs == 1) {
+            dot4_run(acc, win->x, win->len, w + c * wstride, wstride);  // 1x1, dense
+        } else {
+            dot4(win, w + c * wstride, wstride, inside, zx, acc);
+        }
+        (single ? outputs_single : outputs)(q, c, 4, acc, y);
+        if (c + 4 == oc) {
+            return;
+        }
+        c = c + 8 <= oc ? c + 4 : oc - 4;
+    }
 }
 
 static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
@@ -145,63 +322,65 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     conv_geometry(m, op, &g);
     const int8_t *x = (const int8_t *)AT(m, T(m, op->inputs[0]));
     const int8_t *w = (const int8_t *)CONST_AT(m, T(m, op->inputs[1]));
-    const int32_t *bias = (const int32_t *)CONST_AT(m, T(m, op->inputs[2]));
-    const ml_nn_tensor_t *ty = T(m, op->output);
-    int8_t *y = (int8_t *)AT(m, ty);
-    const int32_t *mult = (const int32_t *)(m->data + op->aux);
-    const int32_t *shift = mult + g.oc, *folded = shift + g.oc;
-    const int32_t zx = T(m, op->inputs[0])->zero_point, zy = ty->zero_point;
-    const int32_t lo = op->params[6], hi = op->params[7];
+    int8_t *y = (int8_t *)AT(m, T(m, op->output));
+    requant_t q;
+    requant_params(m, op, g.oc, &q);
+    const int32_t zx = T(m, op->inputs[0])->zero_point;
     const uint32_t wstride = g.kh * g.kw * g.ic;
     for (uint32_t b = 0; b < g.n; b++) {
         const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
         for (uint32_t oy = 0; oy < g.oh; oy++) {
             int32_t iy0 = (int32_t)oy * g.sh - g.pt;
             for (uint32_t ox = 0; ox < g.ow; ox++, y += g.oc) {
-                int32_t ix0 = (int32_t)ox * g.sw - g.pl;
-                int inside = window_inside(&g, iy0, ix0);
-                for (uint32_t c = 0; c < g.oc; c++) {
-                    const int8_t *wc = w + (size_t)c * wstride;
-                    int32_t acc;
-                    if (inside) {
-                        // The input offset is folded into the bias: sum(x * w) only.
-                        acc = folded[c];
-                        for (uint32_t ky = 0; ky < g.kh; ky++) {
-                            const int8_t *row = xb + ((size_t)(iy0 + (int32_t)ky * g.dh) * g.iw
-                                                      + ix0) * g.ic;
-                            for (uint32_t kx = 0; kx < g.kw; kx++) {
-                                acc = wrap_add(acc, dot_i8(row + (size_t)kx * g.dw * g.ic,
-                                    wc + (ky * g.kw + kx) * g.ic, g.ic));
-                            }
-                        }
-                    } else {
-                        // At the borders, padded pixels are skipped (they hold the zero point).
-                        acc = bias[c];
-                        for (uint32_t ky = 0; ky < g.kh; ky++) {
-                            int32_t iy = iy0 + (int32_t)ky * g.dh;
-                            if (iy < 0 || iy >= (int32_t)g.ih) {
-                                continue;
-                            }
-                            for (uint32_t kx = 0; kx < g.kw; kx++) {
-                                int32_t ix = ix0 + (int32_t)kx * g.dw;
-                                if (ix < 0 || ix >= (int32_t)g.iw) {
-                                    continue;
-                                }
-                                const int8_t *px = xb + ((size_t)iy * g.iw + ix) * g.ic;
-                                const int8_t *pw = wc + (ky * g.kw + kx) * g.ic;
-                                int32_t dot = 0;  // at most 65535 * 255 * 128: no overflow
-                                for (uint32_t i = 0; i < g.ic; i++) {
-                                    dot += (px[i] - zx) * pw[i];
-                                }
-                                acc = wrap_add(acc, dot);
-                            }
-                        }
-                    }
-                    y[c] = clamp8(wrap_add(ml_nn_requantize(acc, mult[c], shift[c]), zy), lo, hi);
-                }
+                window_t win;
+                int inside = conv_window(&g, xb, iy0, (int32_t)ox * g.sw - g.pl, &win);
+                conv_pixel(&win, inside, w + win.first_tap * g.ic, wstride, g.oc, zx, &q, 0, y);
             }
         }
     }
+}
+
+// DEPTHWISE_CONV_2D with depth multiplier 1, four channels at a time: a tap of the window is
+// four contiguous input bytes and four contiguous weights (weights: kh x kw x oc). Here the
+// window's runs are its taps (kernel columns), run_step bytes apart, and w_skip counts weights.
+static void depthwise4(const window_t *win, const int8_t *w, uint32_t oc, uint32_t *acc) {
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *row = win->x;
+    for (uint32_t r = 0; r < win->rows; r++, row += win->row_step) {
+        const int8_t *p = row;
+        for (uint32_t k = win->runs; k; k--, p += win->run_step, w += oc) {
+            a0 += (uint32_t)(p[0] * w[0]);
+            a1 += (uint32_t)(p[1] * w[1]);
+            a2 += (uint32_t)(p[2] * w[2]);
+            a3 += (uint32_t)(p[3] * w[3]);
+        }
+        w += win->w_skip;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+// The same at the border, subtracting the input's zero point.
+static void depthwise4_border(const window_t *win, const int8_t *w, uint32_t oc, int32_t zx,
+    uint32_t *acc) {
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *row = win->x;
+    for (uint32_t r = 0; r < win->rows; r++, row += win->row_step) {
+        const int8_t *p = row;
+        for (uint32_t k = win->runs; k; k--, p += win->run_step, w += oc) {
+            a0 += (uint32_t)((p[0] - zx) * w[0]);
+            a1 += (uint32_t)((p[1] - zx) * w[1]);
+            a2 += (uint32_t)((p[2] - zx) * w[2]);
+            a3 += (uint32_t)((p[3] - zx) * w[3]);
+        }
+        w += win->w_skip;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
 static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
@@ -209,39 +388,54 @@ static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     conv_geometry(m, op, &g);
     const int8_t *x = (const int8_t *)AT(m, T(m, op->inputs[0]));
     const int8_t *w = (const int8_t *)CONST_AT(m, T(m, op->inputs[1]));
-    const int32_t *bias = (const int32_t *)CONST_AT(m, T(m, op->inputs[2]));
-    const ml_nn_tensor_t *ty = T(m, op->output);
-    int8_t *y = (int8_t *)AT(m, ty);
-    const int32_t *mult = (const int32_t *)(m->data + op->aux);
-    const int32_t *shift = mult + g.oc, *folded = shift + g.oc;
-    const int32_t zx = T(m, op->inputs[0])->zero_point, zy = ty->zero_point;
-    const int32_t lo = op->params[6], hi = op->params[7];
+    int8_t *y = (int8_t *)AT(m, T(m, op->output));
+    requant_t q;
+    requant_params(m, op, g.oc, &q);
+    const int32_t zx = T(m, op->inputs[0])->zero_point;
     const uint32_t dm = g.oc / g.ic;
     for (uint32_t b = 0; b < g.n; b++) {
         const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
         for (uint32_t oy = 0; oy < g.oh; oy++) {
             int32_t iy0 = (int32_t)oy * g.sh - g.pt;
             for (uint32_t ox = 0; ox < g.ow; ox++, y += g.oc) {
-                int32_t ix0 = (int32_t)ox * g.sw - g.pl;
-                int inside = window_inside(&g, iy0, ix0);
-                for (uint32_t c = 0; c < g.oc; c++) {
-                    uint32_t ci = c / dm;
-                    int32_t acc = inside ? folded[c] : bias[c];
-                    for (uint32_t ky = 0; ky < g.kh; ky++) {
-                        int32_t iy = iy0 + (int32_t)ky * g.dh;
-                        if (iy < 0 || iy >= (int32_t)g.ih) {
-                            continue;
-                        }
-                        for (uint32_t kx = 0; kx < g.kw; kx++) {
-                            int32_t ix = ix0 + (int32_t)kx * g.dw;
-                            if (ix < 0 || ix >= (int32_t)g.iw) {
-                                continue;
-                            }
-                            int32_t v = xb[((size_t)iy * g.iw + ix) * g.ic + ci];
-                            acc = wrap_add(acc, (inside ? v : v - zx) * w[(ky * g.kw + kx) * g.oc + c]);
-                        }
+                window_t win;
+                int inside = conv_window(&g, xb, iy0, (int32_t)ox * g.sw - g.pl, &win);
+                // The window in taps: those of tap (ky, kx) are at (ky * kw + kx) * oc.
+                uint32_t cols = win.cols;
+                const int8_t *wt = w + win.first_tap * g.oc;
+                win.runs = cols;
+                win.run_step = (uint32_t)g.dw * g.ic;
+                win.w_skip = (g.kw - cols) * g.oc;
+                const int8_t *xw = win.x;
+                uint32_t c = 0;
+                for (; dm == 1 && c + 4 <= g.oc; c += 4) {
+                    uint32_t acc[4];
+                    for (int j = 0; j < 4; j++) {
+                        acc[j] = (uint32_t)(inside ? q.folded[c + j] : q.bias[c + j]);
                     }
-                    y[c] = clamp8(wrap_add(ml_nn_requantize(acc, mult[c], shift[c]), zy), lo, hi);
+                    win.x = xw + c;
+                    if (inside) {
+                        depthwise4(&win, wt + c, g.oc, acc);
+                    } else {
+                        depthwise4_border(&win, wt + c, g.oc, zx, acc);
+                    }
+                    for (int j = 0; j < 4; j++) {
+                        y[c + j] = clamp8(wrap_add(requantize((int32_t)acc[j], q.mult[c + j], q.shift[c + j]), q.zy), q.lo, q.hi);
+                    }
+                }
+                for (; c < g.oc; c++) {
+                    // One channel at a time: the last ones, or all with a depth multiplier.
+                    uint32_t acc = (uint32_t)(inside ? q.folded[c] : q.bias[c]);
+                    int32_t z = inside ? 0 : zx;
+                    const int8_t *row = xw + c / dm, *wc = wt + c;
+                    for (uint32_t r = 0; r < win.rows; r++, row += win.row_step) {
+                        const int8_t *p = row;
+                        for (uint32_t k = 0; k < cols; k++, p += win.run_step, wc += g.oc) {
+                            acc += (uint32_t)((p[0] - z) * wc[0]);
+                        }
+                        wc += win.w_skip;
+                    }
+                    y[c] = clamp8(wrap_add(requantize((int32_t)acc, q.mult[c], q.shift[c]), q.zy), q.lo, q.hi);
                 }
             }
         }
@@ -299,18 +493,15 @@ static void fully_connected(ml_nn_t *m, const ml_nn_op_t *op) {
     const ml_nn_tensor_t *ty = T(m, op->output);
     const uint32_t n_out = tw->dims[0], n_in = tw->dims[1], batches = tx->count / n_in;
     if (ty->type == ML_NN_INT8) {
-        const int8_t *x = (const int8_t *)AT(m, tx);
+        // Each batch row is a window of one run of n_in bytes; the single rounding of TFLite's
+        // int8 reference instead of conv's double rounding.
         const int8_t *w = (const int8_t *)CONST_AT(m, tw);
         int8_t *y = (int8_t *)AT(m, ty);
-        const int32_t *mult = (const int32_t *)(m->data + op->aux);
-        const int32_t *shift = mult + n_out, *folded = shift + n_out;
-        for (uint32_t b = 0; b < batches; b++, x += n_in, y += n_out) {
-            for (uint32_t o = 0; o < n_out; o++) {
-                int32_t acc = wrap_add(folded[o], dot_i8(x, w + (size_t)o * n_in, n_in));
-                y[o] = clamp8(wrap_add(ml_nn_requantize_single(acc, mult[o], shift[o]),
-                    ty->zero_point),
-                    op->params[6], op->params[7]);
-            }
+        requant_t q;
+        requant_params(m, op, n_out, &q);
+        window_t win = { (const int8_t *)AT(m, tx), 1, 1, n_in, 0, 0, 0, 0, 1 };
+        for (uint32_t b = 0; b < batches; b++, win.x += n_in, y += n_out) {
+            conv_pixel(&win, 1, w, n_in, n_out, 0, &q, 1, y);
         }
         return;
     }
@@ -398,7 +589,7 @@ static void mean(ml_nn_t *m, const ml_nn_op_t *op) {
                     sum += (uint32_t)(int32_t)x[(size_t)i * ch];
                 }
                 sum -= (uint32_t)tx->zero_point * hw;
-                int32_t v = wrap_add(ml_nn_requantize((int32_t)sum, op->params[1], op->params[2]),
+                int32_t v = wrap_add(requantize((int32_t)sum, op->params[1], op->params[2]),
                     ty->zero_point);
                 ((int8_t *)AT(m, ty))[b * ch + c] = clamp8(v, -128, 127);
             } else {
