@@ -311,18 +311,25 @@ class Results:
 
 
 def run_targets(res, files, converted, refs, target_names, quick):
+    """Every model on every target: on the unix port in one process, on the boards one boot per
+    model (a fresh heap: the larger arenas need one contiguous block)."""
     names = list(converted)
     for tname in target_names:
         t = targets.get(tname)
         log(f"running on {tname}")
-        script = device_script(names, True, quick, t.is_qemu)
-        try:
-            with t.session(files, timeout=900) as s:
-                r = s.exec(script)
-            out = r.output
-        except targets.TargetError as e:
-            out = f"TargetError: {e}"
-        got = parse(out)
+        batches = [[n] for n in names] if t.is_qemu else [names]
+        got, outs = {}, []
+        for batch in batches:
+            script = device_script(batch, True, quick, t.is_qemu)
+            mine = {k: v for k, v in files.items() if k.rsplit(".", 1)[0] in batch}
+            try:
+                with t.session(mine, timeout=900) as s:
+                    out = s.exec(script).output
+            except targets.TargetError as e:
+                out = f"TargetError: {e}"
+            got.update(parse(out))
+            outs.append(out)
+        out = "\n".join(outs)
         for name in names:
             g = got.get(name)
             if not g or "time" not in g:

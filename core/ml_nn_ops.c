@@ -61,18 +61,32 @@ static inline int32_t sat_shift_left(int32_t x, int e) {
 // saturates and equals floor((a * m + 2^30) / 2^31): its nudge (1 - 2^30 below zero) and its
 // truncating division give that floor on both signs. RoundingDivideByPOT by e >= 1 rounds
 // half away from zero: done on the magnitude, which fits 32 unsigned bits with the half added.
-static ALWAYS_INLINE int32_t requantize(int32_t acc, int32_t multiplier, int32_t shift) {
-    if (shift > 0) {
-        acc = (int32_t)((uint32_t)acc << shift);
-    }
-    int32_t t = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
-    if (shift >= 0) {
-        return t;
-    }
+// requant_channel prepares a channel's multiplier and shift once for requantize_with.
+typedef struct {
+    int32_t mult;
+    uint32_t left, right, half;
+} channel_t;
+
+static ALWAYS_INLINE void requant_channel(channel_t *ch, int32_t multiplier, int32_t shift) {
+    ch->mult = multiplier;
+    ch->left = shift > 0 ? (uint32_t)shift : 0;
+    ch->right = shift < 0 ? (uint32_t)-shift : 0;
+    ch->half = ch->right ? (uint32_t)1 << (ch->right - 1) : 0;
+}
+
+static ALWAYS_INLINE int32_t requantize_with(const channel_t *ch, int32_t acc) {
+    acc = (int32_t)((uint32_t)acc << ch->left);
+    int32_t t = (int32_t)(((int64_t)acc * ch->mult + ((int64_t)1 << 30)) >> 31);
     uint32_t sign = (uint32_t)(t >> 31);  // all ones below zero
     uint32_t mag = ((uint32_t)t ^ sign) - sign;
-    mag = (mag + ((uint32_t)1 << (-shift - 1))) >> -shift;
+    mag = (mag + ch->half) >> ch->right;
     return (int32_t)((mag ^ sign) - sign);
+}
+
+static ALWAYS_INLINE int32_t requantize(int32_t acc, int32_t multiplier, int32_t shift) {
+    channel_t ch;
+    requant_channel(&ch, multiplier, shift);
+    return requantize_with(&ch, acc);
 }
 
 // The single-rounding form FULLY_CONNECTED goes through: round half up in 64 bits,
@@ -225,6 +239,44 @@ NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
     acc[3] = a3;
 }
 
+#if !defined(__ARM_ARCH_6M__)
+// acc[0], acc[1] += sum of p[i] * w[i], w[ws + i]; acc[4], acc[5] the same for p[xoff + i]:
+// two pixels by two channels, each byte loaded once for two products, 10 instructions for 4
+// MACs on a Cortex-M3.
+NOINLINE static void dot2x2_run(uint32_t *acc, const int8_t *p, uint32_t xoff, uint32_t n,
+    const int8_t *w, uint32_t ws) {
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[4], a3 = acc[5];
+    const int8_t *w0 = w, *w1 = w + ws;
+    const int8_t *end = p + n;
+    do {
+        int32_t u = p[xoff], v = *p++, s = *w0++, t = *w1++;
+        a0 += (uint32_t)(v * s);
+        a1 += (uint32_t)(v * t);
+        a2 += (uint32_t)(u * s);
+        a3 += (uint32_t)(u * t);
+    } while (p != end);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[4] = a2;
+    acc[5] = a3;
+}
+#endif
+
+// Two pixels (x0, x1: n contiguous bytes each) by four channels (weights w + j * ws): acc[4 * k
+// + j] += sum of xk[i] * w[j * ws + i]. The Cortex-M0 has 8 registers for arithmetic: four
+// accumulators, a pixel at a time; the others hold four accumulators, two pixels by two
+// channels.
+static void dot2x4(uint32_t *acc, const int8_t *x0, const int8_t *x1, uint32_t n,
+    const int8_t *w, uint32_t ws) {
+    #if defined(__ARM_ARCH_6M__)
+    dot4_run(acc, x0, n, w, ws);
+    dot4_run(acc + 4, x1, n, w, ws);
+    #else
+    dot2x2_run(acc, x0, (uint32_t)(x1 - x0), n, w, ws);
+    dot2x2_run(acc + 2, x0, (uint32_t)(x1 - x0), n, w + 2 * ws, ws);
+    #endif
+}
+
 // acc[j] += the sum over a window of x * w_j (inside: the input offset is in the bias) or of
 // (x - zx) * w_j (at the border: the padded pixels, which hold the zero point, add nothing),
 // for the output channels whose weights start at w + j * ws.
@@ -269,6 +321,18 @@ static void outputs(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *
     const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
     for (y += c; n; n--) {
         *y++ = clamp8(wrap_add(requantize((int32_t)*acc++, *mult++, *shift++), zy), lo, hi);
+    }
+}
+
+// The outputs of channels c .. c + n - 1 of two pixels (accumulators acc[j], acc[4 + j]).
+static void outputs2(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc, int8_t *y0,
+    int8_t *y1) {
+    const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
+    for (uint32_t j = 0; j < n; j++, c++) {
+        channel_t ch;
+        requant_channel(&ch, q->mult[c], q->shift[c]);
+        y0[c] = clamp8(wrap_add(requantize_with(&ch, (int32_t)acc[j]), zy), lo, hi);
+        y1[c] = clamp8(wrap_add(requantize_with(&ch, (int32_t)acc[4 + j]), zy), lo, hi);
     }
 }
 
@@ -317,6 +381,92 @@ static void conv_pixel(const window_t *win, int inside, const int8_t *w, uint32_
     }
 }
 
+// Windows of up to this many bytes are gathered into contiguous buffers on the stack (two, for
+// two output pixels at a time), the padded taps filled with the input's zero point.
+#define GATHER_MAX (256)
+
+// Copies n bytes, a word at a time where both are aligned (the rows of a window usually are).
+static void copy_bytes(int8_t *dst, const int8_t *src, uint32_t n) {
+    if (!(((uintptr_t)dst | (uintptr_t)src) & 3)) {
+        for (; n >= 4; n -= 4, dst += 4, src += 4) {
+            *(uint32_t *)dst = *(const uint32_t *)src;
+        }
+    }
+    while (n--) {
+        *dst++ = *src++;
+    }
+}
+
+// The window of the output pixel whose top-left tap is at (iy0, ix0), as kh x kw x ic
+// contiguous bytes in buf (padded taps hold zx); or, when it is one contiguous run of the
+// input already (a 1x1 kernel), a pointer into the input.
+static const int8_t *gather(const geometry_t *g, const int8_t *xb, int32_t iy0, int32_t ix0,
+    int8_t zx, int8_t *buf) {
+    const uint32_t row = g->kw * g->ic;
+    if (g->kh == 1 && g->kw == 1 && iy0 >= 0 && ix0 >= 0 && iy0 < (int32_t)g->ih
+        && ix0 < (int32_t)g->iw) {
+        return xb + ((size_t)iy0 * g->iw + (size_t)ix0) * g->ic;
+    }
+    int8_t *out = buf;
+    for (uint32_t ky = 0; ky < g->kh; ky++, out += row) {
+        int32_t iy = iy0 + (int32_t)ky * g->dh;
+        if (iy < 0 || iy >= (int32_t)g->ih) {
+            memset(out, zx, row);
+            continue;
+        }
+        const int8_t *in = xb + (size_t)iy * g->iw * g->ic;
+        if (g->dw == 1 && ix0 >= 0 && ix0 + (int32_t)g->kw <= (int32_t)g->iw) {
+            copy_bytes(out, in + (size_t)ix0 * g->ic, row);
+            continue;
+        }
+        for (uint32_t kx = 0; kx < g->kw; kx++) {
+            int32_t ix = ix0 + (int32_t)kx * g->dw;
+            if (ix < 0 || ix >= (int32_t)g->iw) {
+                memset(out + kx * g->ic, zx, g->ic);
+            } else {
+                copy_bytes(out + kx * g->ic, in + (size_t)ix * g->ic, g->ic);
+            }
+        }
+    }
+    return buf;
+}
+
+// CONV_2D over gathered windows: two output pixels by four output channels at a time (the last
+// pixel of an odd count paired with itself, the last channels with a group shifted back, or
+// with fewer than four channels each channel alone). Every window holds its padded taps at the
+// zero point, so the bias with the input offset folded in serves at the borders too.
+static void conv_gathered(const geometry_t *g, const int8_t *x, const int8_t *w,
+    const requant_t *q, int32_t zx, int8_t *y) {
+    uint32_t buf[2][GATHER_MAX / 4];  // words: aligned
+    const uint32_t k = g->kh * g->kw * g->ic, pixels = g->oh * g->ow, oc = g->oc;
+    for (uint32_t b = 0; b < g->n; b++) {
+        const int8_t *xb = x + (size_t)b * g->ih * g->iw * g->ic;
+        int8_t *yb = y + (size_t)b * pixels * oc;
+        for (uint32_t pix = 0; pix < pixels; pix += 2) {
+            uint32_t p1 = pix + 1 < pixels ? pix + 1 : pix;
+            const int8_t *x0 = gather(g, xb, (int32_t)(pix / g->ow) * g->sh - g->pt,
+                (int32_t)(pix % g->ow) * g->sw - g->pl, (int8_t)zx, (int8_t *)buf[0]);
+            const int8_t *x1 = gather(g, xb, (int32_t)(p1 / g->ow) * g->sh - g->pt,
+                (int32_t)(p1 % g->ow) * g->sw - g->pl, (int8_t)zx, (int8_t *)buf[1]);
+            int8_t *y0 = yb + (size_t)pix * oc, *y1 = yb + (size_t)p1 * oc;
+            for (uint32_t c = 0; c < oc;) {
+                uint32_t acc[8], ws = k, c0 = c + 4 <= oc ? c : oc - 4;
+                if (oc < 4) {
+                    c0 = c;  // one channel, four times
+                    ws = 0;
+                }
+                for (int j = 0; j < 4; j++) {
+                    acc[j] = acc[4 + j] = (uint32_t)q->folded[c0 + (ws ? j : 0)];
+                }
+                dot2x4(acc, x0, x1, k, w + (size_t)c0 * k, ws);
+                uint32_t n = ws ? 4 : 1;
+                outputs2(q, c0, n, acc, y0, y1);
+                c = c0 + n;
+            }
+        }
+    }
+}
+
 static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     geometry_t g;
     conv_geometry(m, op, &g);
@@ -327,6 +477,10 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     requant_params(m, op, g.oc, &q);
     const int32_t zx = T(m, op->inputs[0])->zero_point;
     const uint32_t wstride = g.kh * g.kw * g.ic;
+    if (wstride <= GATHER_MAX || (g.kh == 1 && g.kw == 1 && !g.pt && !g.pl)) {
+        conv_gathered(&g, x, w, &q, zx, y);
+        return;
+    }
     for (uint32_t b = 0; b < g.n; b++) {
         const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
         for (uint32_t oy = 0; oy < g.oh; oy++) {
