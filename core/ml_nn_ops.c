@@ -240,40 +240,46 @@ NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
 }
 
 #if !defined(__ARM_ARCH_6M__)
-// acc[0], acc[1] += sum of p[i] * w[i], w[ws + i]; acc[4], acc[5] the same for p[xoff + i]:
-// two pixels by two channels, each byte loaded once for two products, 10 instructions for 4
-// MACs on a Cortex-M3.
+// Two pixels by two channels, n <= 255: acc[0], acc[1] += sum of p[i] * w[i], p[i] * w[ws + i];
+// acc[4], acc[5] the same for u = p[xoff + i]. The two pixels share one word, x = v + u * 2^23
+// (exact in 32 bits), and each product x * w accumulates in 64 bits (one multiply-accumulate
+// instruction for two MACs): the sum is A + B * 2^23 with A = sum of v * w, B = sum of u * w.
+// Each |v * w| <= 2^14, so over at most 255 terms |A| < 2^22: A is the sum's low 23 bits sign
+// extended, and B = (sum - A) / 2^23. 9 instructions for 4 MACs on a Cortex-M3.
 NOINLINE static void dot2x2_run(uint32_t *acc, const int8_t *p, uint32_t xoff, uint32_t n,
     const int8_t *w, uint32_t ws) {
-    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[4], a3 = acc[5];
     const int8_t *w0 = w, *w1 = w + ws;
     const int8_t *end = p + n;
+    int64_t s0 = 0, s1 = 0;
     do {
-        int32_t u = p[xoff], v = *p++, s = *w0++, t = *w1++;
-        a0 += (uint32_t)(v * s);
-        a1 += (uint32_t)(v * t);
-        a2 += (uint32_t)(u * s);
-        a3 += (uint32_t)(u * t);
+        int32_t x = *p + (int32_t)((uint32_t)p[xoff] << 23);
+        p++;
+        s0 += (int64_t)x * *w0++;
+        s1 += (int64_t)x * *w1++;
     } while (p != end);
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[4] = a2;
-    acc[5] = a3;
+    int32_t a0 = (int32_t)((uint32_t)s0 << 9) >> 9, a1 = (int32_t)((uint32_t)s1 << 9) >> 9;
+    acc[0] += (uint32_t)a0;
+    acc[1] += (uint32_t)a1;
+    acc[4] += (uint32_t)((s0 - a0) >> 23);
+    acc[5] += (uint32_t)((s1 - a1) >> 23);
 }
 #endif
 
 // Two pixels (x0, x1: n contiguous bytes each) by four channels (weights w + j * ws): acc[4 * k
-// + j] += sum of xk[i] * w[j * ws + i]. The Cortex-M0 has 8 registers for arithmetic: four
-// accumulators, a pixel at a time; the others hold four accumulators, two pixels by two
-// channels.
+// + j] += sum of xk[i] * w[j * ws + i]. The Cortex-M0 has 8 registers for arithmetic and no
+// 64-bit multiply-accumulate: four accumulators, a pixel at a time; the others two pixels by two
+// channels, in runs of 255.
 static void dot2x4(uint32_t *acc, const int8_t *x0, const int8_t *x1, uint32_t n,
     const int8_t *w, uint32_t ws) {
     #if defined(__ARM_ARCH_6M__)
     dot4_run(acc, x0, n, w, ws);
     dot4_run(acc + 4, x1, n, w, ws);
     #else
-    dot2x2_run(acc, x0, (uint32_t)(x1 - x0), n, w, ws);
-    dot2x2_run(acc + 2, x0, (uint32_t)(x1 - x0), n, w + 2 * ws, ws);
+    for (uint32_t i = 0; i < n; i += 255) {
+        uint32_t m = n - i < 255 ? n - i : 255;
+        dot2x2_run(acc, x0 + i, (uint32_t)(x1 - x0), m, w + i, ws);
+        dot2x2_run(acc + 2, x0 + i, (uint32_t)(x1 - x0), m, w + 2 * ws + i, ws);
+    }
     #endif
 }
 
