@@ -171,6 +171,20 @@ typedef struct {
 static int conv_window(const geometry_t *g, const int8_t *xb, int32_t iy0, int32_t ix0,
     window_t *win) {
     uint32_t ky0 = 0, ky1 = g->kh, kx0 = 0, kx1 = g->kw;
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + (int32_t)(g->kh - 1) * g->dh < (int32_t)g->ih
+        && ix0 + (int32_t)(g->kw - 1) * g->dw < (int32_t)g->iw) {
+        // Wholly inside (the common case): the window is the kernel's.
+        win->rows = g->kh;
+        win->cols = g->kw;
+        win->first_tap = 0;
+        win->w_skip = 0;
+        win->x = xb + ((size_t)iy0 * g->iw + (size_t)ix0) * g->ic;
+        win->row_step = (uint32_t)g->dh * g->iw * g->ic;
+        win->run_step = (uint32_t)g->dw * g->ic;
+        win->runs = g->dw == 1 ? 1 : g->kw;
+        win->len = g->dw == 1 ? g->kw * g->ic : g->ic;
+        return 1;
+    }
     while (ky0 < ky1 && iy0 + (int32_t)ky0 * g->dh < 0) {
         ky0++;
     }
@@ -503,7 +517,8 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
 // DEPTHWISE_CONV_2D with depth multiplier 1, four channels at a time: a tap of the window is
 // four contiguous input bytes and four contiguous weights (weights: kh x kw x oc). Here the
 // window's runs are its taps (kernel columns), run_step bytes apart, and w_skip counts weights.
-static void depthwise4(const window_t *win, const int8_t *w, uint32_t oc, uint32_t *acc) {
+NOINLINE static void depthwise4(const window_t *win, const int8_t *w, uint32_t oc,
+    uint32_t *acc) {
     uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const int8_t *row = win->x;
     for (uint32_t r = 0; r < win->rows; r++, row += win->row_step) {
@@ -523,8 +538,8 @@ static void depthwise4(const window_t *win, const int8_t *w, uint32_t oc, uint32
 }
 
 // The same at the border, subtracting the input's zero point.
-static void depthwise4_border(const window_t *win, const int8_t *w, uint32_t oc, int32_t zx,
-    uint32_t *acc) {
+NOINLINE static void depthwise4_border(const window_t *win, const int8_t *w, uint32_t oc,
+    int32_t zx, uint32_t *acc) {
     uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const int8_t *row = win->x;
     for (uint32_t r = 0; r < win->rows; r++, row += win->row_step) {
@@ -543,6 +558,21 @@ static void depthwise4_border(const window_t *win, const int8_t *w, uint32_t oc,
     acc[3] = a3;
 }
 
+// The window of a DEPTHWISE_CONV_2D output pixel in taps (see depthwise4); the weights of its
+// first tap in *wt.
+static int depthwise_window(const geometry_t *g, const int8_t *xb, uint32_t pixel,
+    const int8_t *w, window_t *win, const int8_t **wt) {
+    int inside = conv_window(g, xb, (int32_t)(pixel / g->ow) * g->sh - g->pt,
+        (int32_t)(pixel % g->ow) * g->sw - g->pl, win);
+    *wt = w + win->first_tap * g->oc;
+    win->runs = win->cols;
+    win->run_step = (uint32_t)g->dw * g->ic;
+    win->w_skip = (g->kw - win->cols) * g->oc;
+    return inside;
+}
+
+// Channel by channel (four at a time with depth multiplier 1), every pixel: a channel's
+// requantization is prepared once.
 static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     geometry_t g;
     conv_geometry(m, op, &g);
@@ -552,51 +582,47 @@ static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     requant_t q;
     requant_params(m, op, g.oc, &q);
     const int32_t zx = T(m, op->inputs[0])->zero_point;
-    const uint32_t dm = g.oc / g.ic;
-    for (uint32_t b = 0; b < g.n; b++) {
-        const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
-        for (uint32_t oy = 0; oy < g.oh; oy++) {
-            int32_t iy0 = (int32_t)oy * g.sh - g.pt;
-            for (uint32_t ox = 0; ox < g.ow; ox++, y += g.oc) {
+    const uint32_t dm = g.oc / g.ic, pixels = g.oh * g.ow;
+    const uint32_t grouped = dm == 1 ? g.oc & ~3u : 0;
+    for (uint32_t c = 0; c < g.oc; c += c < grouped ? 4 : 1) {
+        channel_t ch[4];
+        for (uint32_t j = 0; j < 4 && c + j < g.oc; j++) {
+            requant_channel(&ch[j], q.mult[c + j], q.shift[c + j]);
+        }
+        for (uint32_t b = 0; b < g.n; b++) {
+            const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
+            int8_t *yc = y + (size_t)b * pixels * g.oc + c;
+            for (uint32_t pix = 0; pix < pixels; pix++, yc += g.oc) {
                 window_t win;
-                int inside = conv_window(&g, xb, iy0, (int32_t)ox * g.sw - g.pl, &win);
-                // The window in taps: those of tap (ky, kx) are at (ky * kw + kx) * oc.
-                uint32_t cols = win.cols;
-                const int8_t *wt = w + win.first_tap * g.oc;
-                win.runs = cols;
-                win.run_step = (uint32_t)g.dw * g.ic;
-                win.w_skip = (g.kw - cols) * g.oc;
-                const int8_t *xw = win.x;
-                uint32_t c = 0;
-                for (; dm == 1 && c + 4 <= g.oc; c += 4) {
-                    uint32_t acc[4];
-                    for (int j = 0; j < 4; j++) {
-                        acc[j] = (uint32_t)(inside ? q.folded[c + j] : q.bias[c + j]);
-                    }
-                    win.x = xw + c;
+                const int8_t *wt;
+                int inside = depthwise_window(&g, xb, pix, w, &win, &wt);
+                const int32_t *bias = inside ? q.folded : q.bias;
+                if (c < grouped) {
+                    uint32_t acc[4] = { (uint32_t)bias[c], (uint32_t)bias[c + 1],
+                                        (uint32_t)bias[c + 2], (uint32_t)bias[c + 3] };
+                    win.x += c;
                     if (inside) {
                         depthwise4(&win, wt + c, g.oc, acc);
                     } else {
                         depthwise4_border(&win, wt + c, g.oc, zx, acc);
                     }
                     for (int j = 0; j < 4; j++) {
-                        y[c + j] = clamp8(wrap_add(requantize((int32_t)acc[j], q.mult[c + j], q.shift[c + j]), q.zy), q.lo, q.hi);
+                        yc[j] = clamp8(wrap_add(requantize_with(&ch[j], (int32_t)acc[j]), q.zy),
+                            q.lo, q.hi);
+                    }
+                    continue;
+                }
+                // One channel alone: the last ones, or all with a depth multiplier.
+                uint32_t acc = (uint32_t)bias[c];
+                int32_t z = inside ? 0 : zx;
+                const int8_t *row = win.x + c / dm, *wc = wt + c;
+                for (uint32_t r = 0; r < win.rows; r++, row += win.row_step, wc += win.w_skip) {
+                    const int8_t *p = row;
+                    for (uint32_t k = 0; k < win.cols; k++, p += win.run_step, wc += g.oc) {
+                        acc += (uint32_t)((p[0] - z) * wc[0]);
                     }
                 }
-                for (; c < g.oc; c++) {
-                    // One channel at a time: the last ones, or all with a depth multiplier.
-                    uint32_t acc = (uint32_t)(inside ? q.folded[c] : q.bias[c]);
-                    int32_t z = inside ? 0 : zx;
-                    const int8_t *row = xw + c / dm, *wc = wt + c;
-                    for (uint32_t r = 0; r < win.rows; r++, row += win.row_step) {
-                        const int8_t *p = row;
-                        for (uint32_t k = 0; k < cols; k++, p += win.run_step, wc += g.oc) {
-                            acc += (uint32_t)((p[0] - z) * wc[0]);
-                        }
-                        wc += win.w_skip;
-                    }
-                    y[c] = clamp8(wrap_add(requantize((int32_t)acc, q.mult[c], q.shift[c]), q.zy), q.lo, q.hi);
-                }
+                yc[0] = clamp8(wrap_add(requantize_with(&ch[0], (int32_t)acc), q.zy), q.lo, q.hi);
             }
         }
     }
