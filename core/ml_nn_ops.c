@@ -71,7 +71,7 @@ static ALWAYS_INLINE void requant_channel(channel_t *ch, int32_t multiplier, int
     ch->mult = multiplier;
     ch->left = shift > 0 ? (uint32_t)shift : 0;
     ch->right = shift < 0 ? (uint32_t)-shift : 0;
-    ch->half = ch->right ? (uint32_t)1 << (ch->right - 1) : 0;
+    ch->half = ((uint32_t)1 << ch->right) >> 1;
 }
 
 static ALWAYS_INLINE int32_t requantize_with(const channel_t *ch, int32_t acc) {
@@ -344,16 +344,25 @@ static void outputs(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *
     }
 }
 
-// The outputs of channels c .. c + n - 1 of two pixels (accumulators acc[j], acc[4 + j]).
-static void outputs2(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc, int8_t *y0,
-    int8_t *y1) {
+// The outputs of channels c .. c + n - 1 (n >= 1) of two pixels (accumulators acc[j],
+// acc[4 + j]): each channel's requantization prepared once for both.
+NOINLINE static void outputs2(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc,
+    int8_t *y0, int8_t *y1) {
     const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
-    for (uint32_t j = 0; j < n; j++, c++) {
+    const int32_t *mult = q->mult + c, *shift = q->shift + c;
+    y0 += c;
+    y1 += c;
+    do {
         channel_t ch;
-        requant_channel(&ch, q->mult[c], q->shift[c]);
-        y0[c] = clamp8(wrap_add(requantize_with(&ch, (int32_t)acc[j]), zy), lo, hi);
-        y1[c] = clamp8(wrap_add(requantize_with(&ch, (int32_t)acc[4 + j]), zy), lo, hi);
-    }
+        requant_channel(&ch, *mult++, *shift++);
+        int32_t v0 = wrap_add(requantize_with(&ch, (int32_t)acc[0]), zy);
+        int32_t v1 = wrap_add(requantize_with(&ch, (int32_t)acc[4]), zy);
+        v0 = v0 < lo ? lo : v0;
+        v1 = v1 < lo ? lo : v1;
+        *y0++ = (int8_t)(v0 > hi ? hi : v0);
+        *y1++ = (int8_t)(v1 > hi ? hi : v1);
+        acc++;
+    } while (--n);
 }
 
 // The same with FULLY_CONNECTED's single rounding.
@@ -711,6 +720,46 @@ static void fully_connected(ml_nn_t *m, const ml_nn_op_t *op) {
 // ---------------------------------------------------------------------------------------------
 // Pooling and mean
 
+// int8 MAX_POOL_2D: the output pixel starts as the window's first input pixel, and every other
+// pixel of the window raises it channel by channel (contiguous bytes: no index arithmetic per
+// value); the fused activation's clamp last.
+static void max_pool_i8(ml_nn_t *m, const ml_nn_op_t *op) {
+    const ml_nn_tensor_t *tx = T(m, op->inputs[0]), *ty = T(m, op->output);
+    const uint32_t n = tx->dims[0], ih = tx->dims[1], iw = tx->dims[2], ch = tx->dims[3];
+    const uint32_t oh = ty->dims[1], ow = ty->dims[2];
+    const int32_t sh = op->params[0], sw = op->params[1], fh = op->params[2];
+    const int32_t fw = op->params[3], pt = op->params[4], pl = op->params[5];
+    const int32_t lo = op->params[6], hi = op->params[7];
+    const int8_t *x = (const int8_t *)AT(m, tx);
+    int8_t *y = (int8_t *)AT(m, ty);
+    for (uint32_t b = 0; b < n; b++, x += (size_t)ih * iw * ch) {
+        for (uint32_t oy = 0; oy < oh; oy++) {
+            int32_t y0 = (int32_t)oy * sh - pt;
+            int32_t ys = y0 < 0 ? 0 : y0, ye = y0 + fh > (int32_t)ih ? (int32_t)ih : y0 + fh;
+            for (uint32_t ox = 0; ox < ow; ox++, y += ch) {
+                int32_t x0 = (int32_t)ox * sw - pl;
+                int32_t xs = x0 < 0 ? 0 : x0, xe = x0 + fw > (int32_t)iw ? (int32_t)iw : x0 + fw;
+                memcpy(y, x + ((size_t)ys * iw + (size_t)xs) * ch, ch);
+                for (int32_t iy = ys; iy < ye; iy++) {
+                    for (int32_t ix = iy == ys ? xs + 1 : xs; ix < xe; ix++) {
+                        const int8_t *p = x + ((size_t)iy * iw + (size_t)ix) * ch;
+                        for (uint32_t c = 0; c < ch; c++) {
+                            if (p[c] > y[c]) {
+                                y[c] = p[c];
+                            }
+                        }
+                    }
+                }
+                if (lo > -128 || hi < 127) {
+                    for (uint32_t c = 0; c < ch; c++) {
+                        y[c] = clamp8(y[c], lo, hi);
+                    }
+                }
+            }
+        }
+    }
+}
+
 static void pool(ml_nn_t *m, const ml_nn_op_t *op, int is_max) {
     const ml_nn_tensor_t *tx = T(m, op->inputs[0]), *ty = T(m, op->output);
     const uint32_t n = tx->dims[0], ih = tx->dims[1], iw = tx->dims[2], ch = tx->dims[3];
@@ -965,8 +1014,10 @@ void ml_nn_run_op(ml_nn_t *m, const ml_nn_op_t *op) {
             fully_connected(m, op);
             break;
         case ML_NN_OP_MAX_POOL_2D:
+            q ? max_pool_i8(m, op) : pool(m, op, 1);
+            break;
         case ML_NN_OP_AVERAGE_POOL_2D:
-            pool(m, op, op->code == ML_NN_OP_MAX_POOL_2D);
+            pool(m, op, 0);
             break;
         case ML_NN_OP_MEAN:
             mean(m, op);
