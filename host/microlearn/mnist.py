@@ -175,7 +175,9 @@ for k in range(3):
     m.run(x, y)
     t.append(mlclock.diff(mlclock.ticks(), t0))
 print('TIME', mlclock.to_unit(min(t)), mlclock.UNIT)
-print('RAM', m.arena, m.memory)
+with open(MODEL, 'rb') as f:
+    in_place = nn.load(f.read())  # a bytes object: used where it lies, as a file in flash would be
+print('RAM', m.arena, m.memory, in_place.memory)
 """
 
 
@@ -183,7 +185,9 @@ def run_on_target(model_bytes, inputs, target, batch=500, log=None):
     """Runs a converted model (its file's bytes) on `inputs` (N, 784) int8 on a target
     ("unix", "cortex-m3", "cortex-m0"), in batches of `batch` images per boot on the emulated
     boards (their file storage is limited). Returns dict(outputs=(N, 10) int8, time=per image
-    (microseconds on unix, instructions on the boards, the call included), unit, arena, memory)."""
+    (microseconds on unix, instructions on the boards, the call included), unit, arena, memory
+    (RAM the model takes loaded from a file: arena, copy of the file, object), memory_in_place
+    (used in place from a buffer: arena and object))."""
     from . import targets
 
     t = targets.get(target)
@@ -207,7 +211,8 @@ def run_on_target(model_bytes, inputs, target, batch=500, log=None):
         info = dict(time=float(words[words.index("TIME") + 1]),
                     unit=words[words.index("TIME") + 2],
                     arena=int(words[words.index("RAM") + 1]),
-                    memory=int(words[words.index("RAM") + 2]))
+                    memory=int(words[words.index("RAM") + 2]),
+                    memory_in_place=int(words[words.index("RAM") + 3]))
         if log:
             log(f"{target}: {start + len(chunk)}/{n} images")
     return dict(outputs=np.stack(outputs), **info)
