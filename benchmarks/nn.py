@@ -47,6 +47,8 @@ QEMU_TARGETS = ("cortex-m3", "cortex-m0")
 ARCHS = ("x64", "x86", "armv6m", "armv7m", "armv7emsp", "armv7emdp")
 # TinyMaix-based emlearn-micropython on the same emulated Cortex-M3 (issue 9's figures).
 EMLEARN_M3 = dict(instructions=760040, macs=51228, ram=15.8 * 1024)
+# The kernels before the work on instructions per MAC (docs/nn-benchmarks-baseline.csv).
+BASELINE_COMMIT = "4122cc0"
 
 TITLES = {
     "mnist_cnn": "MNIST CNN (make demo)",
@@ -153,12 +155,14 @@ def tflite_reference(tfl, x):
     return it.get_tensor(o["index"]).reshape(-1).copy()
 
 
-def tflite_time(tfl, x, min_seconds):
-    """Seconds per inference of TFLite's interpreter (default kernels, one thread): set the
-    input, invoke, read the output, as the MicroPython side does; best of 3."""
-    from ai_edge_litert.interpreter import Interpreter
+def tflite_time(tfl, x, min_seconds, reference=False):
+    """Seconds per inference of TFLite's interpreter (default kernels, or its reference kernels,
+    one thread): set the input, invoke, read the output, as the MicroPython side does; best of
+    3."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    it = Interpreter(model_content=tfl, num_threads=1)
+    kw = dict(experimental_op_resolver_type=OpResolverType.BUILTIN_REF) if reference else {}
+    it = Interpreter(model_content=tfl, num_threads=1, **kw)
     it.allocate_tensors()
     i, o = it.get_input_details()[0], it.get_output_details()[0]
     xi = x.reshape(i["shape"]).astype(i["dtype"])
@@ -412,6 +416,10 @@ def run(args):
                         0.05 if args.quick else 0.5)
         res.add("time", "x64-tflite", name, "microseconds", s * 1e6, "us",
                 "ai-edge-litert Interpreter, default kernels, num_threads=1")
+        s = tflite_time(models[name]["tflite"], models[name]["x"],
+                        0.05 if args.quick else 0.5, reference=True)
+        res.add("time", "x64-tflite-ref", name, "microseconds", s * 1e6, "us",
+                "ai-edge-litert Interpreter, BUILTIN_REF kernels, num_threads=1")
     for arch in ARCHS:
         p = paths.build() / "natmod" / arch / "microlearn" / "nn.mpy"
         if p.exists():
@@ -442,7 +450,7 @@ def fmt(v, digits=0):
     return f"{v:,.{digits}f}"
 
 
-def render(res, command, version):
+def render(res, command, version, baseline=None):
     g = res.get
     names = [r["model"] for r in res.rows if r["section"] == "model" and r["metric"] == "macs"]
     boards = [t for t in ("cortex-m3", "cortex-m0")
@@ -492,14 +500,21 @@ def render(res, command, version):
         "`Interpreter` with its default kernels and one thread, called from CPython (set the "
         "input, invoke, get the output).",
         "",
-        "| model | microlearn (unix port) µs | TFLite µs | microlearn / TFLite |",
-        "| --- | ---: | ---: | ---: |",
+        "| model | microlearn (unix port) µs | TFLite µs | microlearn / TFLite | TFLite "
+        "reference kernels µs | microlearn / reference |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n in names:
         a = g(section="time", target="unix", model=n, metric="microseconds")
         b = g(section="time", target="x64-tflite", model=n, metric="microseconds")
+        c = g(section="time", target="x64-tflite-ref", model=n, metric="microseconds")
         out.append(f"| {TITLES.get(n, n)} | {fmt(a, 1)} | {fmt(b, 1)} | "
-                   f"{fmt(a / b if a and b else None, 2)} |")
+                   f"{fmt(a / b if a and b else None, 2)} | {fmt(c, 1)} | "
+                   f"{fmt(a / c if a and c else None, 2)} |")
+    out += ["", "TFLite's default kernels are vectorized (XNNPACK, SSE/AVX) for x64; microlearn's "
+            "are scalar C written for microcontrollers without SIMD, built with -Os as every "
+            "native module is: the unix-port figure is there for the ratio to TFLite's reference "
+            "kernels, which compute the same bytes."]
     out += [
         "",
         "## RAM and flash",
@@ -528,6 +543,22 @@ def render(res, command, version):
     if flash:
         out += ["", "`nn.mpy` (the native module): " + ", ".join(
             f"{a} {v / 1024:.1f} kB" for a, v in flash) + "."]
+    if baseline is not None:
+        out += ["", "## Before and after the kernel work", "",
+                f"Instructions per MAC before ({BASELINE_COMMIT}, the first C core: one output "
+                "channel at a time, the zero point tested per tap, the requantization as "
+                "gemmlowp writes it) and now, same models, same harness "
+                "(`docs/nn-benchmarks-baseline.csv`).", "",
+                "| model | " + " | ".join(f"{t} before | now" for t in boards + ["x64-callgrind"])
+                + " |",
+                "| --- | " + " | ".join("---: | ---:" for _ in boards + ["x64-callgrind"]) + " |"]
+        for n in names:
+            cells = [TITLES.get(n, n)]
+            for t in boards + ["x64-callgrind"]:
+                cells.append(fmt(baseline.get(section="time", target=t, model=n,
+                                              metric="per_mac"), 2))
+                cells.append(fmt(g(section="time", target=t, model=n, metric="per_mac"), 2))
+            out.append("| " + " | ".join(cells) + " |")
     fails = [r for r in res.rows if r["section"] == "fail"]
     if fails:
         out += ["", "## Not measured", ""]
@@ -562,7 +593,10 @@ def main(argv=None):
     else:
         res = run(args)
         res.write_csv(out / "nn-benchmarks.csv")
-    (out / "nn-benchmarks.md").write_text(render(res, command, paths.micropython_version()))
+    base = paths.root() / "docs" / "nn-benchmarks-baseline.csv"
+    baseline = Results.read_csv(base) if base.exists() and not args.quick else None
+    (out / "nn-benchmarks.md").write_text(render(res, command, paths.micropython_version(),
+                                                 baseline))
     log(f"wrote {out}/nn-benchmarks.md, .csv")
     return 0
 
