@@ -428,13 +428,16 @@ static void copy_bytes(int8_t *dst, const int8_t *src, uint32_t n) {
 
 // The window of the output pixel whose top-left tap is at (iy0, ix0), as kh x kw x ic
 // contiguous bytes in buf (padded taps hold zx); or, when it is one contiguous run of the
-// input already (a 1x1 kernel), a pointer into the input.
+// input already (a 1x1 kernel), a pointer into the input; NULL if it would not fit the buffer.
 static const int8_t *gather(const geometry_t *g, const int8_t *xb, int32_t iy0, int32_t ix0,
     int8_t zx, int8_t *buf) {
     const uint32_t row = g->kw * g->ic;
     if (g->kh == 1 && g->kw == 1 && iy0 >= 0 && ix0 >= 0 && iy0 < (int32_t)g->ih
         && ix0 < (int32_t)g->iw) {
         return xb + ((size_t)iy0 * g->iw + (size_t)ix0) * g->ic;
+    }
+    if (g->kh * row > GATHER_MAX) {
+        return NULL;
     }
     int8_t *out = buf;
     for (uint32_t ky = 0; ky < g->kh; ky++, out += row) {
@@ -478,6 +481,17 @@ static void conv_gathered(const geometry_t *g, const int8_t *x, const int8_t *w,
             const int8_t *x1 = gather(g, xb, (int32_t)(p1 / g->ow) * g->sh - g->pt,
                 (int32_t)(p1 % g->ow) * g->sw - g->pl, (int8_t)zx, (int8_t *)buf[1]);
             int8_t *y0 = yb + (size_t)pix * oc, *y1 = yb + (size_t)p1 * oc;
+            if (!x0 || !x1) {
+                // A 1x1 window over more than GATHER_MAX channels partly in the padding.
+                for (uint32_t p = pix; p <= p1; p++) {
+                    window_t win;
+                    int inside = conv_window(g, xb, (int32_t)(p / g->ow) * g->sh - g->pt,
+                        (int32_t)(p % g->ow) * g->sw - g->pl, &win);
+                    conv_pixel(&win, inside, w + win.first_tap * g->ic, k, oc, zx, q, 0,
+                        yb + (size_t)p * oc);
+                }
+                continue;
+            }
             for (uint32_t c = 0; c < oc;) {
                 uint32_t acc[8], ws = k, c0 = c + 4 <= oc ? c : oc - 4;
                 if (oc < 4) {
