@@ -206,6 +206,12 @@ static int conv_window(const geometry_t *g, const int8_t *xb, int32_t iy0, int32
     win->w_skip = (g->kw - cols) * g->ic;
     win->first_tap = ky0 * g->kw + kx0;
     win->cols = cols;
+    if (!win->rows || !cols) {
+        // Wholly in the padding (a file may ask for it): nothing to read.
+        win->rows = win->runs = win->len = win->cols = 0;
+        win->x = xb;
+        return 0;
+    }
     win->x = xb + ((size_t)(iy0 + (int32_t)ky0 * g->dh) * g->iw
                    + (size_t)(ix0 + (int32_t)kx0 * g->dw)) * g->ic;
     return ky0 == 0 && kx0 == 0 && ky1 == g->kh && kx1 == g->kw;
@@ -260,7 +266,7 @@ NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
 // instruction for two MACs): the sum is A + B * 2^23 with A = sum of v * w, B = sum of u * w.
 // Each |v * w| <= 2^14, so over at most 255 terms |A| < 2^22: A is the sum's low 23 bits sign
 // extended, and B = (sum - A) / 2^23. 9 instructions for 4 MACs on a Cortex-M3.
-NOINLINE static void dot2x2_run(uint32_t *acc, const int8_t *p, uint32_t xoff, uint32_t n,
+NOINLINE static void dot2x2_run(uint32_t *acc, const int8_t *p, ptrdiff_t xoff, uint32_t n,
     const int8_t *w, uint32_t ws) {
     const int8_t *w0 = w, *w1 = w + ws;
     const int8_t *end = p + n;
@@ -291,8 +297,8 @@ static void dot2x4(uint32_t *acc, const int8_t *x0, const int8_t *x1, uint32_t n
     #else
     for (uint32_t i = 0; i < n; i += 255) {
         uint32_t m = n - i < 255 ? n - i : 255;
-        dot2x2_run(acc, x0 + i, (uint32_t)(x1 - x0), m, w + i, ws);
-        dot2x2_run(acc + 2, x0 + i, (uint32_t)(x1 - x0), m, w + 2 * ws + i, ws);
+        dot2x2_run(acc, x0 + i, x1 - x0, m, w + i, ws);
+        dot2x2_run(acc + 2, x0 + i, x1 - x0, m, w + 2 * ws + i, ws);
     }
     #endif
 }
@@ -491,6 +497,14 @@ static void conv_gathered(const geometry_t *g, const int8_t *x, const int8_t *w,
                         yb + (size_t)p * oc);
                 }
                 continue;
+            }
+            // Both in the input or both in the buffers: the kernel reads x1 at x0 + (x1 - x0).
+            if ((x0 == (int8_t *)buf[0]) != (x1 == (int8_t *)buf[1])) {
+                if (x0 != (int8_t *)buf[0]) {
+                    x0 = memcpy(buf[0], x0, k);
+                } else {
+                    x1 = memcpy(buf[1], x1, k);
+                }
             }
             for (uint32_t c = 0; c < oc;) {
                 uint32_t acc[8], ws = k, c0 = c + 4 <= oc ? c : oc - 4;
