@@ -121,7 +121,8 @@ def main(argv=None):
     p = sub.add_parser("har", help="gesture and activity recognition: train, run, tune")
     hsub = p.add_subparsers(dest="har_command", required=True)
     q = hsub.add_parser("train", help="train a classifier from a folder of recordings")
-    q.add_argument("dataset", help="folder of <anything>_<label>.npy or .csv recordings")
+    q.add_argument("dataset", nargs="?", help="folder of <anything>_<label>.npy or .csv "
+                   "recordings (default: $MICROLEARN_GESTURES, else the shipped data/gestures)")
     q.add_argument("--out", required=True, help="model folder to write")
     q.add_argument("--model", default="randomforest", choices=har.MODELS)
     q.add_argument("--window", type=int, default=har.WINDOW, help="frames per window")
@@ -129,11 +130,11 @@ def main(argv=None):
     q.set_defaults(func=har.main_train)
     q = hsub.add_parser("run", help="replay recordings through the device application")
     q.add_argument("model_dir")
-    q.add_argument("--data", required=True, help="folder of recordings")
+    q.add_argument("--data", help="folder of recordings (default: as for train)")
     q.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
     q.set_defaults(func=har.main_run)
     q = hsub.add_parser("tune", help="the procedure that chose the default settings")
-    q.add_argument("dataset")
+    q.add_argument("dataset", nargs="?", help="folder of recordings (default: as for train)")
     q.set_defaults(func=har.main_tune)
 
     args = parser.parse_args(argv)

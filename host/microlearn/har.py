@@ -3,6 +3,8 @@
     microlearn har train DATASET_DIR --out MODEL_DIR
     microlearn har run MODEL_DIR --data DATASET_DIR --target cortex-m3
 
+DATASET_DIR defaults to $MICROLEARN_GESTURES, else to the recordings shipped in data/gestures.
+
 A dataset is a folder of recordings named `<anything>_<label>.npy` (int16, shape (n, axes)) or
 `<anything>_<label>.csv` (what the device recorder writes, device/mlhar.py). Each recording is
 cut into overlapping windows exactly as the device's dsp.Window sees a stream; each window
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dsp
+from . import dsp, paths
 
 SAMPLE_RATE = 100.0  # Hz, the shipped recordings' rate; a recorder CSV carries its own
 
@@ -454,7 +456,8 @@ def report_run(run, log=print):
 
 
 def main_train(args):
-    train(args.dataset, args.out, model=args.model, window=args.window, hop=args.hop)
+    train(args.dataset or paths.gestures(), args.out, model=args.model, window=args.window,
+          hop=args.hop)
     return 0
 
 
@@ -462,6 +465,7 @@ def main_run(args):
     from . import targets
 
     log = print
+    args.data = args.data or paths.gestures()
     log(f"[1/2] reading recordings from {args.data}")
     recordings, _ = load_dataset(args.data, log=log)
     log(f"[2/2] replaying {len(recordings)} recordings through the device application on "
@@ -476,5 +480,5 @@ def main_run(args):
 
 
 def main_tune(args):
-    tune(args.dataset)
+    tune(args.dataset or paths.gestures())
     return 0

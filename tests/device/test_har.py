@@ -14,14 +14,14 @@ from conftest import run
 @pytest.fixture(scope="module")
 def gesture_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("har")
-    acc, _, meta = har.train(paths.gestures(), out, log=lambda s: None)
+    acc, _, meta = har.train(paths.shipped_gestures(), out, log=lambda s: None)
     return out, acc
 
 
 def test_device_agrees_with_host_on_every_window(target, gesture_model):
     model_dir, acc = gesture_model
     assert acc >= 0.92
-    r = har.run_device(model_dir, paths.gestures(), target, log=lambda s: None)
+    r = har.run_device(model_dir, paths.shipped_gestures(), target, log=lambda s: None)
     assert r.windows == 19 * ((400 - har.WINDOW) // har.HOP + 1)
     assert r.agree == r.windows, f"{r.disagreements}"
     assert r.steady_alloc == 0, f"{r.steady_alloc} bytes allocated in the steady state"
@@ -31,7 +31,7 @@ def test_device_agrees_with_host_on_every_window(target, gesture_model):
 
 
 def test_recorder_files_read_back(session):
-    rec = sorted(p for p in paths.gestures().glob("*_wave.npy"))[0]
+    rec = sorted(p for p in paths.shipped_gestures().glob("*_wave.npy"))[0]
     data = np.load(rec)
     session.put("src.npy", rec.read_bytes())
     run(session, """

@@ -10,8 +10,8 @@ from microlearn import dsp, har, paths
 
 
 def gestures_dir():
-    assert paths.gestures().is_dir(), f"the gesture recordings are not at {paths.gestures()}"
-    return paths.gestures()
+    assert paths.shipped_gestures().is_dir(), f"the gesture recordings are not at {paths.shipped_gestures()}"
+    return paths.shipped_gestures()
 
 
 def test_truncated_files_are_reported_and_skipped():
