@@ -156,6 +156,9 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
     ml_output_t out;
     ml_get_output(out_in, "out", n, self->model.h.n_classes ? ML_OUT_INT_OR_FLOAT : ML_OUT_FLOAT,
         &out);
+    // Results are written sample by sample while X is still being read.
+    ml_check_no_overlap("X", x.buf, x.len * (x.typecode == 'f' ? 4 : 2), "out", out.buf,
+        n * out.size);
     for (size_t i = 0; i < n; i++) {
         eval_sample(self, &x, i);
         if (self->model.h.n_classes) {

@@ -348,7 +348,7 @@ print('ay', binascii.hexlify(ay).decode())
 
 @pytest.mark.parametrize("call,exc,frags", [
     ("dsp.Window(16, 32)", "ValueError", ["hop is 32", "longer than the window length 16"]),
-    ("dsp.Window(0, 1)", "ValueError", ["length 0"]),
+    ("dsp.Window(0, 1)", "ValueError", ["length is 0", "expected 1..65535"]),
     ("w.push(array.array('f', range(4)))", "ValueError", ["x has 4 values", "expected 12"]),
     ("w.push([1, 2, 3])", "TypeError", ["x must be array('f') or array('h')"]),
     ("dsp.decode(b'123', zeros('h', 2))", "ValueError", ["data has 3 bytes", "expected 4"]),
