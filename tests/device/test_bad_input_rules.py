@@ -1,5 +1,6 @@
-"""Issue 14 on every target: the defects a hostile pass found in microlearn.dsp and the shared
-bindings glue, and their classes, as the rules of docs/dsp.md ("Bad input") state them:
+"""Issue 14 on every target: the defects a hostile pass found in microlearn.dsp and in the
+bindings glue both modules share (argument checks, messages), and their classes, as the rules
+of docs/dsp.md ("Bad input") state them:
 
 - NaN or inf in any float input raises ValueError "<arg>[i] is not finite" (never 0.0 or a
   plausible number); a float32 result that overflows raises "... overflows float32".
@@ -318,4 +319,18 @@ X = array.array('f', [5.1, 3.5, 1.4, 0.2] * 2); XV = memoryview(X)
         ("tm.predict_many(XV[0:8], XV[6:8])", err("X and out overlap")),
         ("list(tm.predict_many(X, array.array('f', [0, 0])))",
          ok([float(v) for v in model.predict(np.array([[5.1, 3.5, 1.4, 0.2]] * 2))])),
+    ])
+
+
+def test_messages_quoting_file_bytes_stay_valueerrors(session):
+    # A model file saved in Latin-1 (Excel on Windows) or plain garbage: the loader quotes the
+    # bytes it found; the message was a bare UnicodeError, it is a ValueError saying what.
+    files = {"latin1.csv": b"h\xe9llo,world\n", "garbage.csv": b"\xff\xfe,1\n",
+             "cut.csv": b"\xc3(abc,1\n"}
+    for name, data in files.items():
+        session.put(name, data)
+    run_cases(session, "from microlearn import trees", [
+        ("trees.load('latin1.csv')", err("latin1.csv line 1: not a tree model file", "h?llo")),
+        ("trees.load('garbage.csv')", err("garbage.csv line 1: not a tree model file")),
+        ("trees.load('cut.csv')", err("cut.csv line 1: not a tree model file")),
     ])
