@@ -19,11 +19,26 @@ def _load_estimator(path):
         raise SystemExit(f"microlearn: cannot read an estimator from {path}: {e}")
 
 
+def _fail(command, message):
+    """A command that cannot do its job says why in one line (no traceback), status 2."""
+    print(f"microlearn {command}: {message}", file=sys.stderr)
+    return 2
+
+
+def _os_error(e):
+    return f"{e.filename}: {e.strerror}" if e.filename else str(e)
+
+
 def cmd_run(args):
     from . import targets
 
-    target = targets.get(args.target)
-    script = Path(args.script).read_text()
+    try:
+        target = targets.get(args.target)
+        script = Path(args.script).read_text()
+    except targets.TargetError as e:
+        return _fail("run", e)
+    except OSError as e:
+        return _fail("run", f"cannot read the script: {_os_error(e)}")
     try:
         result = target.run(script, files=args.file, timeout=args.timeout,
                             stream=lambda s: (sys.stdout.write(s), sys.stdout.flush()))
@@ -44,7 +59,12 @@ def cmd_convert(args):
         print(f"microlearn convert: {e}", file=sys.stderr)
         return 2
     fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else "csv")
-    model.save(file=args.output, name=args.name, format=fmt)
+    try:
+        model.save(file=args.output, name=args.name, format=fmt)
+    except ConversionError as e:
+        return _fail("convert", e)
+    except OSError as e:
+        return _fail("convert", f"cannot write the model: {_os_error(e)}")
     print(f"{args.output}: {type(est).__name__}, {model.n_trees} trees, {model.n_nodes} nodes, "
           f"{model.n_leaves} leaves, {Path(args.output).stat().st_size} bytes of file, "
           f"{model.memory_size()} bytes of RAM when loaded")
@@ -58,10 +78,21 @@ def cmd_verify(args):
     from .trees import ConversionError
 
     est = _load_estimator(args.model)
-    X = np.load(args.X)
+    try:
+        X = np.load(args.X, allow_pickle=False)
+    except OSError as e:
+        return _fail("verify", f"cannot read samples: {_os_error(e)}")
+    except ValueError as e:  # a truncated or foreign file
+        return _fail("verify", f"{args.X} is not a readable .npy file ({e})")
+    n_features = getattr(est, "n_features_in_", None)
+    if X.ndim != 2 or X.dtype.kind not in "iuf" or (n_features and X.shape[1] != n_features):
+        return _fail("verify", f"{args.X} holds {X.dtype} samples of shape {X.shape}, expected "
+                               f"numbers of shape (n_samples, {n_features or 'n_features'})")
     if X.dtype != np.int16:
         X = X.astype(np.float32)
-    if args.limit:
+    if args.limit is not None:
+        if args.limit < 1:
+            return _fail("verify", f"--limit is {args.limit}, expected at least 1")
         X = X[:args.limit]
     try:
         model = convert(est)

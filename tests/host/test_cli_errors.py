@@ -1,6 +1,8 @@
-"""`microlearn har train/run/tune` with datasets and model folders they cannot use (issue 14,
-items 9 and 10): each prints one line naming the file or folder and what was expected, exits
-with status 2, and prints no traceback; nothing silently trains a useless model."""
+"""The command line with input it cannot use (issue 14, items 9 and 10, and the same class in
+convert, verify and run): `har train/run/tune` with datasets and model folders that cannot
+work, unwritable outputs, unreadable samples. Each prints one line naming the file or folder
+and what was expected, exits with status 2, and prints no traceback; nothing silently trains a
+useless model."""
 
 import json
 import shutil
@@ -34,7 +36,7 @@ def one_line_error(capsys, argv, *fragments):
     assert rc == 2, f"{argv}: exit status {rc}, expected 2\n{out}{err}"
     lines = err.strip().splitlines()
     assert len(lines) == 1, f"{argv}: expected one line on stderr, got:\n{err}"
-    assert "Traceback" not in err and lines[0].startswith("microlearn har ")
+    assert "Traceback" not in err and lines[0].startswith("microlearn ")
     for f in fragments:
         assert f in lines[0], f"{argv}: {lines[0]!r} lacks {f!r}"
     return lines[0]
@@ -161,3 +163,31 @@ def test_the_command_itself_exits_2_without_a_traceback(tmp_path):
     assert p.stderr.strip().splitlines() == [
         f"microlearn har train: {one}: only one class ('idle', 2 recordings): a classifier "
         f"needs recordings of at least two classes (<anything>_<label>.npy)"]
+
+
+def test_convert_verify_run_errors(tmp_path, capsys):
+    import joblib
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_iris(return_X_y=True)
+    pkl = tmp_path / "m.pkl"
+    joblib.dump(DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y), pkl)
+    np.save(tmp_path / "X3.npy", X[:5, :3])
+    np.save(tmp_path / "X.npy", X[:5])
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "X.npy").read_bytes()[:100])
+    one_line_error(capsys, ["convert", str(pkl), "-o", str(tmp_path / "no" / "m.csv")],
+                   "cannot write the model", "No such file or directory")
+    one_line_error(capsys, ["convert", str(pkl), "-o", str(tmp_path / "m.h"), "--name", "1x"],
+                   "C identifier")
+    one_line_error(capsys, ["verify", str(pkl), str(tmp_path / "none.npy")],
+                   "cannot read samples", "none.npy")
+    one_line_error(capsys, ["verify", str(pkl), str(tmp_path / "X3.npy")],
+                   "shape (5, 3), expected numbers of shape (n_samples, 4)")
+    one_line_error(capsys, ["verify", str(pkl), str(tmp_path / "cut.npy")],
+                   "cut.npy is not a readable .npy file")
+    one_line_error(capsys, ["verify", str(pkl), str(tmp_path / "X.npy"), "--limit", "-3"],
+                   "--limit is -3")  # was: the first 2 samples, silently
+    one_line_error(capsys, ["run", "--target", "nope", str(tmp_path / "s.py")],
+                   "unknown target 'nope'")
+    one_line_error(capsys, ["run", str(tmp_path / "s.py")], "cannot read the script")
