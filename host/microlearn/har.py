@@ -103,7 +103,7 @@ class Recording:
 
 def _label_of(path):
     stem = path.stem
-    if "_" not in stem:
+    if "_" not in stem or not stem.rsplit("_", 1)[1]:
         raise ValueError("the file name has no _<label> suffix")
     return stem.rsplit("_", 1)[1]
 
@@ -120,12 +120,17 @@ def read_recording(path, sample_rate=SAMPLE_RATE):
         sample_rate = float(meta.get("sample_rate", sample_rate))
     else:
         raise ValueError(f"unknown file type {path.suffix}")
-    if data.ndim != 2 or data.shape[0] == 0:
-        raise ValueError(f"expected a (frames, axes) array, got shape {data.shape}")
+    if data.ndim != 2 or data.shape[0] == 0 or not 1 <= data.shape[1] <= dsp.MAX_AXES:
+        raise ValueError(f"expected a (frames, axes) array with 1..{dsp.MAX_AXES} axes, got "
+                         f"shape {data.shape}")
     if data.dtype != np.int16:
-        if not np.issubdtype(data.dtype, np.integer) or np.abs(data).max() > 32767:
-            raise ValueError(f"expected int16 samples, got {data.dtype}")
+        if not np.issubdtype(data.dtype, np.integer) or data.min() < -32768 or data.max() > 32767:
+            raise ValueError(f"expected int16 samples, got {data.dtype}"
+                             + (f" from {data.min()} to {data.max()}"
+                                if np.issubdtype(data.dtype, np.integer) else ""))
         data = data.astype(np.int16)
+    if not (np.isfinite(sample_rate) and sample_rate > 0):
+        raise ValueError(f"sample_rate is {sample_rate}, expected a positive number")
     return Recording(path, label, data, sample_rate)
 
 
