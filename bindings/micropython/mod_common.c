@@ -185,6 +185,32 @@ void ml_get_output(mp_obj_t obj, const char *name, size_t n, ml_out_kind_t kind,
     out->size = (uint8_t)size;
 }
 
+void ml_check_output_range(const ml_output_t *out, const char *name, int64_t lo, int64_t hi,
+    const char *what) {
+    int64_t min, max;
+    switch (out->typecode) {
+        case 'b': min = -128, max = 127; break;
+        case 'B': min = 0, max = 255; break;
+        case 'h': min = -32768, max = 32767; break;
+        case 'H': min = 0, max = 65535; break;
+        case 'f': min = -(1 << 24), max = 1 << 24; break;  // integers a float32 holds exactly
+        case 'd': return;
+        default:
+            if (out->size >= 8) {
+                return;
+            }
+            min = out->typecode == 'I' || out->typecode == 'L' ? 0 : INT32_MIN;
+            max = out->typecode == 'I' || out->typecode == 'L' ? (int64_t)UINT32_MAX : INT32_MAX;
+            break;
+    }
+    if (lo < min || hi > max) {
+        char got[16];
+        ml_format(got, sizeof(got), "array('%c')", out->typecode);
+        ml_raise_value("%s is %s, which cannot hold %s %ld..%ld: use array('i')", name, got,
+            what, (long)lo, (long)hi);
+    }
+}
+
 void ml_output_set_float(const ml_output_t *out, size_t i, double v) {
     if (out->typecode == 'f') {
         ((float *)out->buf)[i] = (float)v;

@@ -66,6 +66,10 @@ typedef struct {
 } ml_output_t;
 void ml_get_output(mp_obj_t obj, const char *name, size_t n, ml_out_kind_t kind, ml_output_t *out);
 void ml_output_set_int(const ml_output_t *out, size_t i, int32_t v);
+// ValueError unless every integer in lo..hi fits the output's type exactly (an int8 array
+// would wrap a label 200 into -56, a float32 one round 16777217): what names the values.
+void ml_check_output_range(const ml_output_t *out, const char *name, int64_t lo, int64_t hi,
+    const char *what);
 void ml_output_set_float(const ml_output_t *out, size_t i, double v);
 
 // ValueError / TypeError with a message formatted by ml_vformat (the core's conversions).

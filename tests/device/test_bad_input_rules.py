@@ -334,3 +334,26 @@ def test_messages_quoting_file_bytes_stay_valueerrors(session):
         ("trees.load('garbage.csv')", err("garbage.csv line 1: not a tree model file")),
         ("trees.load('cut.csv')", err("cut.csv line 1: not a tree model file")),
     ])
+
+
+def test_batch_outputs_hold_every_label(session):
+    # An array('b') would wrap the label 200 into -56, silently; a float32 array would round a
+    # label beyond 2**24. The output's type must hold every label of the model.
+    X, y = load_iris(return_X_y=True)
+    model = microlearn.convert(DecisionTreeClassifier(max_depth=2, random_state=0).fit(
+        X, y * 100))
+    session.put("labels.csv", model.to_text().encode())
+    two = np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
+    want = [int(v) for v in model.predict(two)]
+    setup = """
+from microlearn import trees
+lm = trees.load('labels.csv')
+X = array.array('f', [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3])
+"""
+    run_cases(session, setup, [
+        ("lm.predict_many(X, array.array('b', [0, 0]))",
+         err("out is array('b'), which cannot hold the labels 0..200")),
+        ("list(lm.predict_many(X, array.array('B', [0, 0])))", ok(want)),
+        ("list(lm.predict_many(X, array.array('h', [0, 0])))", ok(want)),
+        ("list(lm.predict_many(X, array.array('f', [0, 0])))", ok([float(v) for v in want])),
+    ])

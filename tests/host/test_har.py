@@ -10,8 +10,9 @@ from microlearn import dsp, har, paths
 
 
 def gestures_dir():
-    assert paths.shipped_gestures().is_dir(), f"the gesture recordings are not at {paths.shipped_gestures()}"
-    return paths.shipped_gestures()
+    d = paths.shipped_gestures()
+    assert d.is_dir(), f"the gesture recordings are not at {d}"
+    return d
 
 
 def test_truncated_files_are_reported_and_skipped():
