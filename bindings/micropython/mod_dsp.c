@@ -132,6 +132,26 @@ static void check_len(const char *name, size_t got, size_t expected, const char 
     ml_check_length(name, got, expected, what);
 }
 
+// A list or tuple argument: TypeError naming it otherwise (not MicroPython's bare
+// "expected tuple/list").
+static void list_arg(mp_obj_t o, const char *name, size_t *len, mp_obj_t **items) {
+    if (!mp_obj_is_type(o, &mp_type_tuple) && !mp_obj_is_type(o, &mp_type_list)) {
+        char got[32];
+        ml_describe(o, got, sizeof(got));
+        ml_raise_type("%s must be a list or tuple, got %s", name, got);
+    }
+    mp_obj_get_array(o, len, items);
+}
+
+static double sos_value(mp_obj_t o) {
+    if (!is_number(o)) {
+        char got[32];
+        ml_describe(o, got, sizeof(got));
+        ml_raise_type("sos values must be numbers, got %s", got);
+    }
+    return mp_obj_get_float_to_d(o);
+}
+
 // A list or tuple of numbers, or an array('d') / array('f'), into doubles (allocated).
 static double *doubles_from(mp_obj_t o, const char *name, size_t *n) {
     mp_buffer_info_t info;
@@ -153,31 +173,37 @@ static double *doubles_from(mp_obj_t o, const char *name, size_t *n) {
     }
     size_t len;
     mp_obj_t *items;
+    if (!mp_obj_is_type(o, &mp_type_tuple) && !mp_obj_is_type(o, &mp_type_list)) {
+        char got[32];
+        ml_describe(o, got, sizeof(got));
+        ml_raise_type("%s must be array('d'), array('f') or a list of numbers, got %s", name,
+            got);
+    }
     mp_obj_get_array(o, &len, &items);
     // Rows (a list of lists, like sos.tolist()) or a flat list.
     size_t width = 1;
     if (len && !is_number(items[0])) {
         size_t rl;
         mp_obj_t *row;
-        mp_obj_get_array(items[0], &rl, &row);
+        list_arg(items[0], "sos rows", &rl, &row);
         width = rl;
     }
     *n = len * width;
     double *v = m_new(double, *n ? *n : 1);
     for (size_t i = 0; i < len; i++) {
         if (width == 1) {
-            v[i] = mp_obj_get_float_to_d(items[i]);
+            v[i] = sos_value(items[i]);
             continue;
         }
         size_t rl;
         mp_obj_t *row;
-        mp_obj_get_array(items[i], &rl, &row);
+        list_arg(items[i], "sos rows", &rl, &row);
         if (rl != width) {
             ml_raise_value("%s row %lu has %lu values, expected %lu", name, (unsigned long)i,
                 (unsigned long)rl, (unsigned long)width);
         }
         for (size_t j = 0; j < width; j++) {
-            v[i * width + j] = mp_obj_get_float_to_d(row[j]);
+            v[i * width + j] = sos_value(row[j]);
         }
     }
     return v;
@@ -903,7 +929,7 @@ static mp_obj_t features_make_new(const mp_obj_type_t *type, size_t n_args, size
     if (a[F_TIME].u_obj != mp_const_none) {
         size_t n;
         mp_obj_t *items;
-        mp_obj_get_array(a[F_TIME].u_obj, &n, &items);
+        list_arg(a[F_TIME].u_obj, "time", &n, &items);
         if (n > ML_DSP_N_TIME_FEATURES) {
             ml_raise_value("time lists %lu features, there are %lu", (unsigned long)n,
                 (unsigned long)ML_DSP_N_TIME_FEATURES);
@@ -931,7 +957,7 @@ static mp_obj_t features_make_new(const mp_obj_type_t *type, size_t n_args, size
     if (a[F_AXES].u_obj != mp_const_none) {
         size_t n;
         mp_obj_t *items;
-        mp_obj_get_array(a[F_AXES].u_obj, &n, &items);
+        list_arg(a[F_AXES].u_obj, "axes", &n, &items);
         if (n != c.n_axes) {
             ml_raise_length("axes", n, c.n_axes, "names (n_axes)");
         }
