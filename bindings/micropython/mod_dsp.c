@@ -400,9 +400,10 @@ static mp_obj_t dsp_decode(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     } else {
         ml_check_no_overlap("data", data.buf, data.len, "out", arr.buf, BYTES(arr));
     }
+    float scales[ML_DSP_MAX_AXES], offsets[ML_DSP_MAX_AXES];  // n_axes <= ML_DSP_MAX_AXES here
     for (size_t k = 0; k < n_axes; k++) {
-        float scale = per_axis(a[A_SCALE].u_obj, k, n_axes, "scale");
-        float offset = per_axis(a[A_OFFSET].u_obj, k, n_axes, "offset");
+        float scale = scales[k] = per_axis(a[A_SCALE].u_obj, k, n_axes, "scale");
+        float offset = offsets[k] = per_axis(a[A_OFFSET].u_obj, k, n_axes, "offset");
         bool to_float;
         if (per_axis_out) {
             if (outs[k] == mp_const_none) {
@@ -420,8 +421,7 @@ static mp_obj_t dsp_decode(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
         }
     }
     for (size_t k = 0; k < n_axes; k++) {
-        float scale = per_axis(a[A_SCALE].u_obj, k, n_axes, "scale");
-        float offset = per_axis(a[A_OFFSET].u_obj, k, n_axes, "offset");
+        const float scale = scales[k], offset = offsets[k];
         size_t stride = n_axes;
         void *dst;
         char tc;
