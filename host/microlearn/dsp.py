@@ -287,6 +287,8 @@ def sliding_windows(x, length, hop):
     x = np.asarray(x)
     if x.ndim == 1:
         x = x[:, None]
+    length = _int_arg(length, "length", 1, MAX_LENGTH)
+    hop = _int_arg(hop, "hop", 1, MAX_LENGTH)
     if hop > length:
         raise ValueError(f"hop is {hop}, longer than the window length {length}")
     first = -(-length // hop) * hop  # the first push count * hop that fills a window

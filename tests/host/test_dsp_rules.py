@@ -39,6 +39,8 @@ def test_non_finite_input(call, msg):
     (lambda: dsp.LogMel(16000, 256, n_mels=2**64), ValueError, "n_mels is"),
     (lambda: dsp.LogMel(16000, 256).frames(-1), ValueError, "n is -1"),
     (lambda: dsp.decode(b"1234", n_axes=2**64 + 1), ValueError, "n_axes is"),
+    (lambda: dsp.sliding_windows(np.zeros(10), 4, 0), ValueError, "hop is 0"),  # was / by 0
+    (lambda: dsp.sliding_windows(np.zeros(10), 4.0, 2), TypeError, "length must be an int"),
     (lambda: dsp.butter(2, np.nan, 100.0), ValueError, "cutoff is not finite"),
     (lambda: dsp.FeatureConfig(length=16, scale=np.inf, time=("mean",)), ValueError,
      "scale is not finite"),
