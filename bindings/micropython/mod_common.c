@@ -154,9 +154,7 @@ void ml_check_length(const char *name, size_t got, size_t expected, const char *
 float *ml_get_float_out(mp_obj_t obj, const char *name, size_t n, const char *what) {
     mp_buffer_info_t info;
     if (!mp_get_buffer(obj, &info, MP_BUFFER_WRITE) || info.typecode != 'f') {
-        char got[32];
-        ml_describe(obj, got, sizeof(got));
-        ml_raise_type("%s must be a writable array('f'), got %s", name, got);
+        ml_raise_type_got(obj, name, "a writable array('f')");
     }
     ml_check_length(name, info.len / sizeof(float), n, what);
     return info.buf;
@@ -164,19 +162,16 @@ float *ml_get_float_out(mp_obj_t obj, const char *name, size_t n, const char *wh
 
 void ml_get_output(mp_obj_t obj, const char *name, size_t n, ml_out_kind_t kind, ml_output_t *out) {
     mp_buffer_info_t info;
-    char got[32];
     if (!mp_get_buffer(obj, &info, MP_BUFFER_WRITE)) {
-        ml_describe(obj, got, sizeof(got));
-        ml_raise_type("%s must be a writable array, got %s", name, got);
+        ml_raise_type_got(obj, name, "a writable array");
     }
     char t = (char)info.typecode;
     int is_float = t == 'f' || t == 'd';
     int is_int = t == 'b' || t == 'B' || t == 'h' || t == 'H' || t == 'i' || t == 'I'
         || t == 'l' || t == 'L';
     if (kind == ML_OUT_FLOAT ? !is_float : !(is_float || is_int)) {
-        ml_describe(obj, got, sizeof(got));
-        ml_raise_type(kind == ML_OUT_FLOAT ? "%s must be array('f') or array('d'), got %s"
-            : "%s must be an int or float array, got %s", name, got);
+        ml_raise_type_got(obj, name, kind == ML_OUT_FLOAT ? "array('f') or array('d')"
+            : "an int or float array");
     }
     size_t size = mp_binary_get_size('@', t, NULL);
     ml_check_length(name, info.len / size, n, "(one per sample)");
@@ -281,15 +276,19 @@ void ml_describe(mp_obj_t obj, char *buf, size_t size) {
     }
 }
 
+NORETURN void ml_raise_type_got(mp_obj_t obj, const char *name, const char *expected) {
+    char got[32];
+    ml_describe(obj, got, sizeof(got));
+    ml_raise_type("%s must be %s, got %s", name, expected, got);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
 mp_int_t ml_get_int_in(mp_obj_t obj, const char *name, mp_int_t lo, mp_int_t hi,
     const char *expected) {
     if (!mp_obj_is_int(obj)) {
-        char got[32];
-        ml_describe(obj, got, sizeof(got));
-        ml_raise_type("%s must be an int, got %s", name, got);
+        ml_raise_type_got(obj, name, "an int");
     }
     char range[48];
     if (!expected) {
@@ -337,25 +336,21 @@ void ml_check_no_overlap(const char *in_name, const void *in, size_t in_bytes,
 void ml_get_array(mp_obj_t obj, const char *name, const char *typecodes, bool writable,
     ml_array_t *a) {
     // "array('f') or array('h')" from the accepted typecodes.
-    char want[64];
-    size_t w = 0;
-    for (const char *t = typecodes; *t && w + 16 < sizeof(want); t++) {
-        w += ml_format(want + w, sizeof(want) - w, "%sarray('%c')", t == typecodes ? ""
-            : t[1] ? ", " : " or ", *t);
-    }
     mp_buffer_info_t info;
-    char got[32];
-    if (!mp_get_buffer(obj, &info, writable ? MP_BUFFER_WRITE : MP_BUFFER_READ)) {
-        ml_describe(obj, got, sizeof(got));
-        ml_raise_type("%s must be %s%s, got %s", name, writable ? "a writable " : "", want, got);
-    }
+    bool ok = mp_get_buffer(obj, &info, writable ? MP_BUFFER_WRITE : MP_BUFFER_READ);
     const char *t = typecodes;
-    while (*t && *t != (char)info.typecode) {
+    while (ok && *t && *t != (char)info.typecode) {
         t++;
     }
-    if (!*t) {
-        ml_describe(obj, got, sizeof(got));
-        ml_raise_type("%s must be %s, got %s", name, want, got);
+    if (!ok || !*t) {
+        // "array('f') or array('h')" from the accepted typecodes.
+        char want[80];
+        size_t w = ml_format(want, sizeof(want), "%s", ok || !writable ? "" : "a writable ");
+        for (t = typecodes; *t && w + 16 < sizeof(want); t++) {
+            w += ml_format(want + w, sizeof(want) - w, "%sarray('%c')", t == typecodes ? ""
+                : t[1] ? ", " : " or ", *t);
+        }
+        ml_raise_type_got(obj, name, want);
     }
     a->buf = info.buf;
     a->typecode = (char)info.typecode;

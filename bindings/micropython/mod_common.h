@@ -90,6 +90,8 @@ void ml_get_array(mp_obj_t obj, const char *name, const char *typecodes, bool wr
 // that also gives an array's or memoryview's typecode ("array('i')").
 const char *ml_type_name(mp_obj_t obj);
 void ml_describe(mp_obj_t obj, char *buf, size_t size);
+// TypeError "<name> must be <expected>, got <what obj is>".
+NORETURN void ml_raise_type_got(mp_obj_t obj, const char *name, const char *expected);
 
 // An int argument in lo..hi: TypeError if obj is not an int, ValueError naming the argument if
 // it is out of range (big ints included: never truncated to a machine word).

@@ -96,9 +96,7 @@ static mp_int_t int_arg(mp_obj_t o, const char *name, mp_int_t lo, mp_int_t hi) 
 // make every output NaN or inf without a word.
 static double number_arg(mp_obj_t o, const char *name) {
     if (!is_number(o)) {
-        char got[32];
-        ml_describe(o, got, sizeof(got));
-        ml_raise_type("%s must be a number, got %s", name, got);
+        ml_raise_type_got(o, name, "a number");
     }
     double v = mp_obj_get_float_to_d(o);
     if (!(v == v && v - v == 0.0)) {
@@ -132,22 +130,22 @@ static void check_len(const char *name, size_t got, size_t expected, const char 
     ml_check_length(name, got, expected, what);
 }
 
+static bool is_list(mp_obj_t o) {
+    return mp_obj_is_type(o, &mp_type_tuple) || mp_obj_is_type(o, &mp_type_list);
+}
+
 // A list or tuple argument: TypeError naming it otherwise (not MicroPython's bare
 // "expected tuple/list").
 static void list_arg(mp_obj_t o, const char *name, size_t *len, mp_obj_t **items) {
-    if (!mp_obj_is_type(o, &mp_type_tuple) && !mp_obj_is_type(o, &mp_type_list)) {
-        char got[32];
-        ml_describe(o, got, sizeof(got));
-        ml_raise_type("%s must be a list or tuple, got %s", name, got);
+    if (!is_list(o)) {
+        ml_raise_type_got(o, name, "a list or tuple");
     }
     mp_obj_get_array(o, len, items);
 }
 
 static double sos_value(mp_obj_t o) {
     if (!is_number(o)) {
-        char got[32];
-        ml_describe(o, got, sizeof(got));
-        ml_raise_type("sos values must be numbers, got %s", got);
+        ml_raise_type_got(o, "sos values", "numbers");
     }
     return mp_obj_get_float_to_d(o);
 }
@@ -157,10 +155,7 @@ static double *doubles_from(mp_obj_t o, const char *name, size_t *n) {
     mp_buffer_info_t info;
     if (mp_get_buffer(o, &info, MP_BUFFER_READ)) {
         if (info.typecode != 'd' && info.typecode != 'f') {
-            char got[32];
-            ml_describe(o, got, sizeof(got));
-            ml_raise_type("%s must be array('d'), array('f') or a list of numbers, got %s",
-                name, got);
+            ml_raise_type_got(o, name, "array('d'), array('f') or a list of numbers");
         }
         size_t size = info.typecode == 'd' ? 8 : 4;
         *n = info.len / size;
@@ -173,11 +168,8 @@ static double *doubles_from(mp_obj_t o, const char *name, size_t *n) {
     }
     size_t len;
     mp_obj_t *items;
-    if (!mp_obj_is_type(o, &mp_type_tuple) && !mp_obj_is_type(o, &mp_type_list)) {
-        char got[32];
-        ml_describe(o, got, sizeof(got));
-        ml_raise_type("%s must be array('d'), array('f') or a list of numbers, got %s", name,
-            got);
+    if (!is_list(o)) {
+        ml_raise_type_got(o, name, "array('d'), array('f') or a list of numbers");
     }
     mp_obj_get_array(o, &len, &items);
     // Rows (a list of lists, like sos.tolist()) or a flat list.
@@ -288,10 +280,8 @@ static float per_axis(mp_obj_t o, size_t axis, size_t n_axes, const char *name) 
     if (is_number(o)) {
         return (float)number_arg(o, name);
     }
-    if (!mp_obj_is_type(o, &mp_type_tuple) && !mp_obj_is_type(o, &mp_type_list)) {
-        char got[32];
-        ml_describe(o, got, sizeof(got));
-        ml_raise_type("%s must be a number, or a list of one per axis, got %s", name, got);
+    if (!is_list(o)) {
+        ml_raise_type_got(o, name, "a number, or a list of one per axis");
     }
     size_t len;
     mp_obj_t *items;
@@ -327,17 +317,15 @@ static mp_obj_t dsp_decode(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     }
     mp_obj_t out = a[A_OUT].u_obj;
     mp_obj_t n_axes_obj = a[A_N_AXES].u_obj;
-    size_t n_axes, n_frames;
-    bool per_axis_out = mp_obj_is_type(out, &mp_type_tuple) || mp_obj_is_type(out, &mp_type_list);
-    mp_obj_t *outs = NULL;
-    ml_array_t arr;
-    if (per_axis_out) {
+    // Each axis's destination: an array of its own (stride 1), a column of the interleaved
+    // out (stride n_axes), or none.
+    ml_array_t dst[ML_DSP_MAX_AXES];
+    size_t n_axes, n_frames = (size_t)-1, stride = 1;
+    if (is_list(out)) {
+        mp_obj_t *outs;
         mp_obj_get_array(out, &n_axes, &outs);
-        if (n_axes < 1) {
-            ml_raise_value("out is empty, expected one array (or None) per axis");
-        }
-        if (n_axes > ML_DSP_MAX_AXES) {
-            ml_raise_value("out has %lu arrays, expected at most %lu (one per axis)",
+        if (n_axes < 1 || n_axes > ML_DSP_MAX_AXES) {
+            ml_raise_value("out has %lu arrays, expected 1..%lu (one array or None per axis)",
                 (unsigned long)n_axes, (unsigned long)ML_DSP_MAX_AXES);
         }
         if (n_axes_obj != mp_const_none
@@ -345,17 +333,17 @@ static mp_obj_t dsp_decode(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
             ml_raise_value("n_axes is %ld but out has %lu arrays (one per axis)",
                 (long)mp_obj_get_int(n_axes_obj), (unsigned long)n_axes);
         }
-        n_frames = (size_t)-1;
         for (size_t k = 0; k < n_axes; k++) {
+            dst[k].buf = NULL;
             if (outs[k] == mp_const_none) {
                 continue;
             }
-            ml_get_array(outs[k], "out[axis]", "fh", true, &arr);
+            ml_get_array(outs[k], "out[axis]", "fh", true, &dst[k]);
             if (n_frames == (size_t)-1) {
-                n_frames = arr.len;
-            } else if (arr.len != n_frames) {
+                n_frames = dst[k].len;
+            } else if (dst[k].len != n_frames) {
                 ml_raise_value("out[%lu] has %lu values, expected %lu like the other axes",
-                    (unsigned long)k, (unsigned long)arr.len, (unsigned long)n_frames);
+                    (unsigned long)k, (unsigned long)dst[k].len, (unsigned long)n_frames);
             }
         }
         if (n_frames == (size_t)-1) {
@@ -364,11 +352,17 @@ static mp_obj_t dsp_decode(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     } else {
         n_axes = n_axes_obj == mp_const_none ? 1
             : (size_t)int_arg(n_axes_obj, "n_axes", 1, ML_DSP_MAX_AXES);
-        ml_get_array(out, "out", "fh", true, &arr);
-        if (arr.len % n_axes) {
-            ml_raise_length("out", arr.len, n_axes, "a multiple of n_axes (interleaved frames)");
+        ml_get_array(out, "out", "fh", true, &dst[0]);
+        if (dst[0].len % n_axes) {
+            ml_raise_length("out", dst[0].len, n_axes,
+                "a multiple of n_axes (interleaved frames)");
         }
-        n_frames = arr.len / n_axes;
+        n_frames = dst[0].len / n_axes;
+        stride = n_axes;
+        for (size_t k = 1; k < n_axes; k++) {
+            dst[k] = dst[0];
+            dst[k].buf = (uint8_t *)dst[0].buf + k * (dst[0].typecode == 'f' ? 4 : 2);
+        }
     }
     if (data.len != 2 * n_frames * n_axes) {
         ml_raise_value("data has %lu bytes, expected %lu (%lu frames of %lu int16 values)",
@@ -376,71 +370,35 @@ static mp_obj_t dsp_decode(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
             (unsigned long)n_frames, (unsigned long)n_axes);
     }
     // Everything is checked before anything is written: the outputs must not share memory
-    // with the data or with each other (each axis is written in turn), and every scale and
-    // offset must be finite and keep a float output finite.
-    if (per_axis_out) {
-        for (size_t k = 0; k < n_axes; k++) {
-            if (outs[k] == mp_const_none) {
-                continue;
-            }
-            ml_array_t ak;
-            ml_get_array(outs[k], "out[axis]", "fh", true, &ak);
-            ml_check_no_overlap("data", data.buf, data.len, "out", ak.buf, BYTES(ak));
-            for (size_t j = 0; j < k; j++) {
-                ml_array_t aj;
-                if (outs[j] != mp_const_none) {
-                    ml_get_array(outs[j], "out[axis]", "fh", true, &aj);
-                    if (ml_overlap(aj.buf, BYTES(aj), ak.buf, BYTES(ak))) {
-                        ml_raise_value("out[%lu] and out[%lu] overlap in memory: pass "
-                            "separate arrays", (unsigned long)j, (unsigned long)k);
-                    }
-                }
-            }
-        }
-    } else {
-        ml_check_no_overlap("data", data.buf, data.len, "out", arr.buf, BYTES(arr));
-    }
-    float scales[ML_DSP_MAX_AXES], offsets[ML_DSP_MAX_AXES];  // n_axes <= ML_DSP_MAX_AXES here
+    // with the data or with each other (axes are written in turn), and every scale and offset
+    // must be finite and keep a float output finite.
+    float scales[ML_DSP_MAX_AXES], offsets[ML_DSP_MAX_AXES];
     for (size_t k = 0; k < n_axes; k++) {
-        float scale = scales[k] = per_axis(a[A_SCALE].u_obj, k, n_axes, "scale");
-        float offset = offsets[k] = per_axis(a[A_OFFSET].u_obj, k, n_axes, "offset");
-        bool to_float;
-        if (per_axis_out) {
-            if (outs[k] == mp_const_none) {
-                continue;
+        scales[k] = per_axis(a[A_SCALE].u_obj, k, n_axes, "scale");
+        offsets[k] = per_axis(a[A_OFFSET].u_obj, k, n_axes, "offset");
+        if (!dst[k].buf) {
+            continue;
+        }
+        const size_t bytes = stride == 1 ? BYTES(dst[k]) : BYTES(dst[0]);
+        ml_check_no_overlap("data", data.buf, data.len, "out", dst[k].buf, bytes);
+        for (size_t j = 0; j < k && stride == 1; j++) {
+            if (dst[j].buf && ml_overlap(dst[j].buf, BYTES(dst[j]), dst[k].buf, bytes)) {
+                ml_raise_value("out[%lu] and out[%lu] overlap in memory: pass separate arrays",
+                    (unsigned long)j, (unsigned long)k);
             }
-            ml_array_t ak;
-            ml_get_array(outs[k], "out[axis]", "fh", true, &ak);
-            to_float = ak.typecode == 'f';
-        } else {
-            to_float = arr.typecode == 'f';
         }
         ml_error_t err;
-        if (ml_dsp_decode_check(scale, offset, to_float, &err) != ML_OK) {
+        if (ml_dsp_decode_check(scales[k], offsets[k], dst[k].typecode == 'f', &err) != ML_OK) {
             ml_raise_value("axis %lu: %s", (unsigned long)k, err.msg);
         }
     }
     for (size_t k = 0; k < n_axes; k++) {
-        const float scale = scales[k], offset = offsets[k];
-        size_t stride = n_axes;
-        void *dst;
-        char tc;
-        if (per_axis_out) {
-            if (outs[k] == mp_const_none) {
-                continue;
-            }
-            ml_get_array(outs[k], "out[axis]", "fh", true, &arr);
-            dst = arr.buf;
-            tc = arr.typecode;
-            stride = 1;
-        } else {
-            tc = arr.typecode;
-            dst = tc == 'f' ? (void *)((float *)arr.buf + k) : (void *)((int16_t *)arr.buf + k);
-        }
-        if (tc == 'f') {
-            ml_dsp_decode_f32(data.buf, n_frames, n_axes, k, big, scale, offset, dst, stride);
-        } else {
-            ml_dsp_decode_i16(data.buf, n_frames, n_axes, k, big, scale, offset, dst, stride);
+        if (dst[k].buf && dst[k].typecode == 'f') {
+            ml_dsp_decode_f32(data.buf, n_frames, n_axes, k, big, scales[k], offsets[k],
+                dst[k].buf, stride);
+        } else if (dst[k].buf) {
+            ml_dsp_decode_i16(data.buf, n_frames, n_axes, k, big, scales[k], offsets[k],
+                dst[k].buf, stride);
         }
     }
     return MP_OBJ_NEW_SMALL_INT(n_frames);
