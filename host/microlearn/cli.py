@@ -19,11 +19,26 @@ def _load_estimator(path):
         raise SystemExit(f"microlearn: cannot read an estimator from {path}: {e}")
 
 
+def _fail(command, message):
+    """A command that cannot do its job says why in one line (no traceback), status 2."""
+    print(f"microlearn {command}: {message}", file=sys.stderr)
+    return 2
+
+
+def _os_error(e):
+    return f"{e.filename}: {e.strerror}" if e.filename else str(e)
+
+
 def cmd_run(args):
     from . import targets
 
-    target = targets.get(args.target)
-    script = Path(args.script).read_text()
+    try:
+        target = targets.get(args.target)
+        script = Path(args.script).read_text()
+    except targets.TargetError as e:
+        return _fail("run", e)
+    except OSError as e:
+        return _fail("run", f"cannot read the script: {_os_error(e)}")
     try:
         result = target.run(script, files=args.file, timeout=args.timeout,
                             stream=lambda s: (sys.stdout.write(s), sys.stdout.flush()))
@@ -44,7 +59,12 @@ def cmd_convert(args):
         print(f"microlearn convert: {e}", file=sys.stderr)
         return 2
     fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else "csv")
-    model.save(file=args.output, name=args.name, format=fmt)
+    try:
+        model.save(file=args.output, name=args.name, format=fmt)
+    except ConversionError as e:
+        return _fail("convert", e)
+    except OSError as e:
+        return _fail("convert", f"cannot write the model: {_os_error(e)}")
     print(f"{args.output}: {type(est).__name__}, {model.n_trees} trees, {model.n_nodes} nodes, "
           f"{model.n_leaves} leaves, {Path(args.output).stat().st_size} bytes of file, "
           f"{model.memory_size()} bytes of RAM when loaded")
@@ -58,10 +78,21 @@ def cmd_verify(args):
     from .trees import ConversionError
 
     est = _load_estimator(args.model)
-    X = np.load(args.X)
+    try:
+        X = np.load(args.X, allow_pickle=False)
+    except OSError as e:
+        return _fail("verify", f"cannot read samples: {_os_error(e)}")
+    except ValueError as e:  # a truncated or foreign file
+        return _fail("verify", f"{args.X} is not a readable .npy file ({e})")
+    n_features = getattr(est, "n_features_in_", None)
+    if X.ndim != 2 or X.dtype.kind not in "iuf" or (n_features and X.shape[1] != n_features):
+        return _fail("verify", f"{args.X} holds {X.dtype} samples of shape {X.shape}, expected "
+                               f"numbers of shape (n_samples, {n_features or 'n_features'})")
     if X.dtype != np.int16:
         X = X.astype(np.float32)
-    if args.limit:
+    if args.limit is not None:
+        if args.limit < 1:
+            return _fail("verify", f"--limit is {args.limit}, expected at least 1")
         X = X[:args.limit]
     try:
         model = convert(est)
@@ -121,7 +152,8 @@ def main(argv=None):
     p = sub.add_parser("har", help="gesture and activity recognition: train, run, tune")
     hsub = p.add_subparsers(dest="har_command", required=True)
     q = hsub.add_parser("train", help="train a classifier from a folder of recordings")
-    q.add_argument("dataset", help="folder of <anything>_<label>.npy or .csv recordings")
+    q.add_argument("dataset", nargs="?", help="folder of <anything>_<label>.npy or .csv "
+                   "recordings (default: $MICROLEARN_GESTURES, else the shipped data/gestures)")
     q.add_argument("--out", required=True, help="model folder to write")
     q.add_argument("--model", default="randomforest", choices=har.MODELS)
     q.add_argument("--window", type=int, default=har.WINDOW, help="frames per window")
@@ -129,11 +161,11 @@ def main(argv=None):
     q.set_defaults(func=har.main_train)
     q = hsub.add_parser("run", help="replay recordings through the device application")
     q.add_argument("model_dir")
-    q.add_argument("--data", required=True, help="folder of recordings")
+    q.add_argument("--data", help="folder of recordings (default: as for train)")
     q.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
     q.set_defaults(func=har.main_run)
     q = hsub.add_parser("tune", help="the procedure that chose the default settings")
-    q.add_argument("dataset")
+    q.add_argument("dataset", nargs="?", help="folder of recordings (default: as for train)")
     q.set_defaults(func=har.main_tune)
 
     args = parser.parse_args(argv)
