@@ -529,7 +529,7 @@ class _Lowering:
             aux = np.concatenate([mult, shift, folded]).astype(np.int32)
         macs = n * oh * ow * oc * kh * kw * (1 if depthwise else ic)
         self.emit(OP_DEPTHWISE_CONV_2D if depthwise else OP_CONV_2D, [x, wi, bi], y,
-                  [sh, sw, dh, dw, pt, pl, lo, hi], aux, op.name, macs)
+                  [sh, sw, dh, dw, pt, pl, lo, hi], aux, op.options.get("source", op.name), macs)
 
     def op_conv_2d(self, op):
         self._conv_common(op, False)
@@ -899,7 +899,7 @@ def _fuse_pad(g, ops):
                 fused = copy.deepcopy(op)
                 fused.inputs = [pad_op.inputs[0]] + op.inputs[1:]
                 fused.options["explicit_padding"] = (pt, pl, oh, ow)
-                fused.name = op.name
+                fused.options["source"] = "PAD+" + op.name
                 out.append(fused)
                 continue
             out.append(pad_op)  # too much padding for the device's convolution: keep the PAD
