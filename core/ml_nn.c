@@ -351,13 +351,15 @@ static ml_status_t check_op(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
         case ML_NN_OP_CONCATENATION: {
             // x is rows of p[1] values, placed at p[3] in y's rows of p[2].
             uint64_t rows = (uint32_t)p[0], in_row = (uint32_t)p[1], out_row = (uint32_t)p[2];
-            if (x->type != y->type || p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 0
-                || rows * in_row != x->count || rows * out_row != y->count
-                || (uint64_t)(uint32_t)p[3] + in_row > out_row) {
-                return OP_FAIL("input of %lu values as %ld rows of %ld at %ld does not fit the "
-                    "output's %lu values in rows of %ld (or the types differ)", (unsigned long)
-                    x->count, (long)p[0], (long)p[1], (long)p[3], (unsigned long)y->count,
-                    (long)p[2]);
+            if (x->type != y->type) {
+                return OP_FAIL("input %s, output %s (expected one type)", type_name(x->type),
+                    type_name(y->type));
+            }
+            if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 0 || rows * in_row != x->count
+                || rows * out_row != y->count || (uint64_t)(uint32_t)p[3] + in_row > out_row) {
+                return OP_FAIL("%lu values as %ld rows of %ld at %ld do not fit %lu in rows of "
+                    "%ld", (unsigned long)x->count, (long)p[0], (long)p[1], (long)p[3],
+                    (unsigned long)y->count, (long)p[2]);
             }
             break;
         }
@@ -379,8 +381,8 @@ static ml_status_t check_op(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
         case ML_NN_OP_ACTIVATION:
             if (x->type != ML_NN_FLOAT32 || y->type != ML_NN_FLOAT32 || x->count != y->count
                 || p[0] < 1 || p[0] >= ML_NN_ACT_COUNT) {
-                return OP_FAIL("expected float32 input and output of the same size and an "
-                    "activation kind of 1 to %d, got kind %ld", ML_NN_ACT_COUNT - 1, (long)p[0]);
+                return OP_FAIL("expected float32 input and output of one size, kind 1 to %d "
+                    "(got %ld)", ML_NN_ACT_COUNT - 1, (long)p[0]);
             }
             break;
     }
