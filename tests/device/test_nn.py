@@ -123,7 +123,7 @@ def test_in_place_and_bad_input(session, models):
                                     -128, 127))
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v3_block", "float_mobilenet_v3_block"])
+@pytest.mark.parametrize("name", ["cnn", "float_dense"])
 def test_verify(session, models, name):
     """microlearn's verify: float samples quantized as TFLite users do, TFLite's reference
     outputs, the device's agreement, memory, allocation and time."""
