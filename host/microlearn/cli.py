@@ -107,7 +107,9 @@ def cmd_verify_nn(args):
           f"({rep.labels / max(rep.n, 1):.2%})")
     for i, got, want, diff in rep.mismatches:
         print(f"  sample {i}: device label {got}, TFLite label {want}, difference {diff:g}")
-    per_mac = f" ({rep.time / rep.macs:.2f} per MAC)" if rep.macs else ""
+    per_mac = ""
+    if rep.macs and rep.unit == "instr":  # instructions on the emulated boards
+        per_mac = f" ({rep.time / rep.macs:.2f} per MAC)"
     print(f"time per inference: {rep.time:,.1f} {rep.unit}{per_mac}, mean of {rep.repeats}")
     print(f"RAM: arena {rep.arena:,} bytes; model {rep.model_bytes:,} bytes loaded from a file "
           f"(in place from a buffer: arena + object); allocated by run and predict: "

@@ -258,7 +258,8 @@ static void test_add_mul_i8(void) {
         binary_i8(ML_NN_OP_MUL, p_mul, y);
         for (int i = 0; i < 6; i++) {
             int32_t v = (add_a[i] - 1) * (add_b[i % 3] + 2);
-            int32_t r = k == 1 ? v : k == 0 ? half_round_up(v) : round_div_pow2(half_round_up(v), 1);
+            int32_t r = k == 1 ? v : k == 0 ? half_round_up(v)
+                        : round_div_pow2(half_round_up(v), 1);
             int32_t want = clampi(r + 5, -128, 127);
             CHECK(y[i] == want, "MUL %d shift %ld: %d, expected %d", i, (long)shifts[k], y[i],
                 want);
@@ -504,7 +505,8 @@ static void test_conv_case(const conv_case_t *c) {
                 int64_t acc = bias[o];
                 for (int ky = 0; ky < c->kh; ky++) {
                     for (int kx = 0; kx < c->kw; kx++) {
-                        int iy = oy * c->sh - c->pt + ky * c->dh, ix = ox * c->sw - c->pl + kx * c->dw;
+                        int iy = oy * c->sh - c->pt + ky * c->dh;
+                        int ix = ox * c->sw - c->pl + kx * c->dw;
                         if (iy < 0 || iy >= c->ih || ix < 0 || ix >= c->iw) {
                             continue;
                         }

@@ -114,7 +114,9 @@ class Report:
     def summary(self):
         what = ("outputs identical to TFLite" if self.quantized
                 else f"outputs within {TOLERANCE:g} of TFLite")
-        per_mac = f" ({self.time / self.macs:.2f} per MAC)" if self.macs else ""
+        per_mac = ""
+        if self.macs and self.unit == "instr":
+            per_mac = f" ({self.time / self.macs:.2f} per MAC)"
         return (f"{self.target}: {what} {self.agree}/{self.n}, labels {self.labels}/{self.n}; "
                 f"{self.time:,.1f} {self.unit} per inference{per_mac}; arena {self.arena} "
                 f"bytes; run allocates {self.alloc} bytes")
