@@ -7,10 +7,12 @@
 #if MICROPY_ENABLE_DYNRUNTIME
 #include "py/dynruntime.h"
 #define ml_free(ptr, size) m_free(ptr)
+#define ml_malloc_maybe(n) m_realloc_maybe(NULL, (n), false)
 #else
 #include "py/binary.h"
 #include "py/objtuple.h"
 #include "py/runtime.h"
+#define ml_malloc_maybe(n) m_malloc_maybe(n)
 #if MICROPY_MALLOC_USES_ALLOCATED_SIZE
 #define ml_free(ptr, size) m_free(ptr, size)
 #else

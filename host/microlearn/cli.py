@@ -1,7 +1,9 @@
 """The `microlearn` command line.
 
     microlearn convert model.pkl -o model.csv        # a pickled/joblib scikit-learn estimator
+    microlearn convert model.tflite -o model.nn      # a TensorFlow Lite network
     microlearn verify model.pkl X.npy --target cortex-m3
+    microlearn verify model.tflite X.npy --target cortex-m3
     microlearn run --target cortex-m0 --file model.csv script.py
 """
 
@@ -48,10 +50,36 @@ def cmd_run(args):
     return 0 if result.ok else 1
 
 
+def _is_tflite(path):
+    return str(path).endswith(".tflite")
+
+
+def cmd_convert_nn(args):
+    from .nn import ConversionError, convert_tflite
+
+    try:
+        model = convert_tflite(args.model)
+    except (ConversionError, OSError) as e:
+        print(f"microlearn convert: {e}", file=sys.stderr)
+        return 2
+    fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else "bin")
+    model.save(file=args.output, name=args.name, format=fmt)
+    print(model.summary())
+    print(f"{args.output}: {Path(args.output).stat().st_size} bytes of file, "
+          f"{model.memory_size()} bytes of RAM with the file in place "
+          f"({model.memory_size(in_place=False)} loaded from a file)")
+    return 0
+
+
 def cmd_convert(args):
     from . import convert
     from .trees import ConversionError
 
+    if _is_tflite(args.model):
+        return cmd_convert_nn(args)
+    if args.format == "bin":
+        print("microlearn convert: --format bin is for .tflite models", file=sys.stderr)
+        return 2
     est = _load_estimator(args.model)
     try:
         model = convert(est)
@@ -71,12 +99,54 @@ def cmd_convert(args):
     return 0
 
 
+def cmd_verify_nn(args):
+    import numpy as np
+
+    from .nn import ConversionError, convert_tflite
+    from .nn.verify import TOLERANCE, verify
+
+    X = np.load(args.X)
+    if args.limit:
+        X = X[:args.limit]
+    try:
+        model = convert_tflite(args.model)
+        print(f"verify: {args.model} ({model.input_type} {model.input_shape} -> "
+              f"{model.output_type} {model.output_shape}, {model.macs():,} MACs) on {len(X)} "
+              f"samples, target {args.target}")
+        rep = verify(model, X, args.target)
+    except (ConversionError, ValueError, RuntimeError, OSError) as e:
+        print(f"microlearn verify: {e}", file=sys.stderr)
+        return 2
+    if rep.quantized:
+        print(f"outputs identical to TFLite (reference kernels): {rep.agree}/{rep.n}"
+              + ("" if rep.agree == rep.n else f", largest difference {rep.worst:g} steps"))
+    else:
+        print(f"outputs within {TOLERANCE:g} of TFLite (relative to the largest output): "
+              f"{rep.agree}/{rep.n}, largest relative difference {rep.worst:.2g}")
+    print(f"labels (largest output) identical: {rep.labels}/{rep.n} "
+          f"({rep.labels / max(rep.n, 1):.2%})")
+    for i, got, want, diff in rep.mismatches:
+        print(f"  sample {i}: device label {got}, TFLite label {want}, difference {diff:g}")
+    per_mac = ""
+    if rep.macs and rep.unit == "instr":  # instructions on the emulated boards
+        per_mac = f" ({rep.time / rep.macs:.2f} per MAC)"
+    print(f"time per inference: {rep.time:,.1f} {rep.unit}{per_mac}, mean of {rep.repeats}")
+    print(f"RAM: arena {rep.arena:,} bytes; model {rep.model_bytes:,} bytes loaded from a file "
+          f"(in place from a buffer: arena + object); allocated by run and predict: "
+          f"{rep.alloc} bytes")
+    ok = rep.ok()
+    print("verify:", "OK" if ok else "MISMATCH")
+    return 0 if ok else 1
+
+
 def cmd_verify(args):
     import numpy as np
 
     from . import convert, targets, verify
     from .trees import ConversionError
 
+    if _is_tflite(args.model):
+        return cmd_verify_nn(args)
     est = _load_estimator(args.model)
     try:
         X = np.load(args.X, allow_pickle=False)
@@ -133,16 +203,21 @@ def main(argv=None):
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("convert", help="convert a trained model into a microlearn model file")
-    p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle")
-    p.add_argument("-o", "--output", required=True, help="model file (.csv) or C header (.h)")
-    p.add_argument("--format", choices=["csv", "c"], help="default: from the output's suffix")
+    p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle, or a "
+                                 ".tflite file")
+    p.add_argument("-o", "--output", required=True,
+                   help="model file (.csv for trees, .nn for networks) or C header (.h)")
+    p.add_argument("--format", choices=["csv", "bin", "c"],
+                   help="default: from the output's suffix")
     p.add_argument("--name", help="C identifier for --format c (default: the file's stem)")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("verify", help="run a converted model on a target, compare with the "
                                       "original")
-    p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle")
-    p.add_argument("X", help="samples, a .npy file (float or int16)")
+    p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle, or a "
+                                 ".tflite file (compared with TFLite's reference kernels)")
+    p.add_argument("X", help="samples, a .npy file (float or int16; for networks float, "
+                             "quantized with the input's scale, or of the input's type)")
     p.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.set_defaults(func=cmd_verify)

@@ -4,11 +4,13 @@
 
 extern const mp_obj_module_t ml_trees_module;
 extern const mp_obj_module_t ml_dsp_module;
+extern const mp_obj_module_t ml_nn_module;
 
 static const mp_rom_map_elem_t microlearn_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_microlearn) },
     { MP_ROM_QSTR(MP_QSTR_trees), MP_ROM_PTR(&ml_trees_module) },
     { MP_ROM_QSTR(MP_QSTR_dsp), MP_ROM_PTR(&ml_dsp_module) },
+    { MP_ROM_QSTR(MP_QSTR_nn), MP_ROM_PTR(&ml_nn_module) },
 };
 static MP_DEFINE_CONST_DICT(microlearn_globals, microlearn_globals_table);
 
