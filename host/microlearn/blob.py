@@ -17,7 +17,17 @@ ALIGN = 8
 # Model kinds, as in core/ml_blob.h.
 TREES = 1
 NN = 2
-KIND_NAMES = {TREES: "trees", NN: "nn"}
+LINEAR = 3
+SVM = 4
+NEIGHBORS = 5
+NAIVE_BAYES = 6
+MIXTURE = 7
+CLUSTER = 8
+ISOLATION = 9
+COVARIANCE = 10
+KIND_NAMES = {TREES: "trees", NN: "nn", LINEAR: "linear_model", SVM: "svm",
+              NEIGHBORS: "neighbors", NAIVE_BAYES: "naive_bayes", MIXTURE: "mixture",
+              CLUSTER: "cluster", ISOLATION: "ensemble", COVARIANCE: "covariance"}
 
 
 def _pad(n):
