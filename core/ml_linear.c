@@ -29,7 +29,7 @@ ml_status_t ml_linear_open(ml_linear_t *m, const ml_blob_t *b, ml_error_t *err) 
             (unsigned long)est->variant);
     }
     uint64_t size = (uint64_t)m->n_rows * est->n_inputs;
-    if ((r = ml_blob_section(b, SECTION_COEF, 8, 0, 0xffffffffu, &p, &n, err)) != ML_OK) {
+    if ((r = ml_blob_section(b, SECTION_COEF, 8, 1, 0xffffffffu, &p, &n, err)) != ML_OK) {
         return r;
     }
     if (n != size) {

@@ -36,8 +36,9 @@ ml_status_t ml_neighbors_open(ml_neighbors_t *m, const ml_blob_t *b, ml_error_t 
     m->weights = h[3];
     m->f32 = h[4];
     uint32_t variant = est->variant;
-    int classifier = variant != ML_NEIGHBORS_KNN_REGRESSOR;
-    if (variant > ML_NEIGHBORS_NEAREST_CENTROID || m->metric > ML_NEIGHBORS_CHEBYSHEV
+    int classifier = variant == ML_NEIGHBORS_KNN_CLASSIFIER
+        || variant == ML_NEIGHBORS_NEAREST_CENTROID;
+    if (variant > ML_NEIGHBORS_LOF || m->metric > ML_NEIGHBORS_CHEBYSHEV
         || m->weights > 1 || m->f32 > 1 || m->n_samples == 0 || m->n_samples > ML_EST_MAX_DIM
         || m->n_neighbors == 0 || m->n_neighbors > m->n_samples || m->n_neighbors > 1024
         || classifier != !!(est->flags & ML_EST_CLASSIFIER)) {
@@ -68,7 +69,28 @@ ml_status_t ml_neighbors_open(ml_neighbors_t *m, const ml_blob_t *b, ml_error_t 
         }
         m->fit_norms = p;
     }
-    m->fit_class = m->fit_value = NULL;
+    m->fit_class = m->fit_value = m->lof_kdist = m->lof_lrd = NULL;
+    if (variant == ML_NEIGHBORS_LOF) {
+        if (est->flags != ML_EST_INT_PREDICT) {
+            return ml_error_set(err, ML_E_FORMAT, 0, "estm: a LocalOutlierFactor predicts +1/-1");
+        }
+        if ((r = exact(b, ML_BLOB_ID('l', 'o', 'f', 'k'), 8, m->n_samples, &p, err)) != ML_OK) {
+            return r;
+        }
+        m->lof_kdist = p;
+        if ((r = exact(b, ML_BLOB_ID('l', 'o', 'f', 'r'), 8, m->n_samples, &p, err)) != ML_OK) {
+            return r;
+        }
+        m->lof_lrd = p;
+        if ((r = exact(b, ML_BLOB_ID('l', 'o', 'f', 'o'), 8, 1, &p, err)) != ML_OK) {
+            return r;
+        }
+        m->lof_offset = ml_f64(p, 0);
+        est->width[ML_PREDICT] = est->width[ML_DECISION_FUNCTION] = 1;
+        est->width[ML_SCORE_SAMPLES] = 1;
+        est->scratch_doubles = 2 * m->n_neighbors;
+        return ML_OK;
+    }
     if (classifier) {
         if ((r = exact(b, SECTION_FYCL, 4, m->n_samples, &p, err)) != ML_OK) {
             return r;
@@ -195,8 +217,28 @@ ml_status_t ml_neighbors_run(ml_neighbors_t *m, ml_method_t method, const double
     // The indices live in the doubles after the distances (k doubles hold k uint32).
     uint32_t *idx = (uint32_t *)(est->scratch + k);
     double *score = est->scratch + 2 * k;
-    if (method != ML_PREDICT && !(method == ML_PREDICT_PROBA && est->width[method])) {
+    if (method >= ML_N_METHODS || !est->width[method]) {
         return ml_error_set(err, ML_E_STATE, 0, "this model has no such method");
+    }
+    if (est->variant == ML_NEIGHBORS_LOF) {
+        // scikit-learn's LocalOutlierFactor.score_samples: the mean ratio of the neighbours'
+        // local reachability density to the sample's.
+        nearest(m, x, k, dist, idx);
+        double reach = 0.0;
+        for (uint32_t i = 0; i < k; i++) {
+            double d = true_distance(m, dist[i]), kd = ml_f64(m->lof_kdist, idx[i]);
+            reach += d > kd ? d : kd;
+        }
+        double lrd = 1.0 / (reach / (double)k + 1e-10);
+        double ratios = 0.0;
+        for (uint32_t i = 0; i < k; i++) {
+            ratios += ml_f64(m->lof_lrd, idx[i]) / lrd;
+        }
+        double lof_score = -(ratios / (double)k);
+        double decision = lof_score - m->lof_offset;
+        est->out[0] = method == ML_SCORE_SAMPLES ? lof_score : method == ML_DECISION_FUNCTION
+            ? decision : decision < 0.0 ? -1.0 : 1.0;
+        return ML_OK;
     }
     if (est->variant == ML_NEIGHBORS_NEAREST_CENTROID) {
         nearest(m, x, 1, dist, idx);

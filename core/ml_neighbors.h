@@ -10,7 +10,9 @@
 //   'fxnn'  f64[n_samples]  squared norms of the samples (ML_NEIGHBORS_EUCLIDEAN_GEMM)
 //   'fycl'  u32[n_samples]  class index of each sample (classifiers, NearestCentroid)
 //   'fyvl'  f64[n_samples]  target of each sample (regressors)
-// variant: ML_NEIGHBORS_KNN_CLASSIFIER, _KNN_REGRESSOR, _NEAREST_CENTROID.
+//   'lofk', 'lofr'  f64[n_samples]  k-distance and local reachability density of each sample,
+//   'lofo'  f64[1]  offset_ (LocalOutlierFactor(novelty=True))
+// variant: ML_NEIGHBORS_KNN_CLASSIFIER, _KNN_REGRESSOR, _NEAREST_CENTROID, _LOF.
 //
 // Neighbours are the n_neighbors samples of smallest distance; of samples at an equal
 // distance the one stored first is taken, as scikit-learn's brute-force search does.
@@ -25,6 +27,7 @@ enum {
     ML_NEIGHBORS_KNN_CLASSIFIER = 0,
     ML_NEIGHBORS_KNN_REGRESSOR,
     ML_NEIGHBORS_NEAREST_CENTROID,
+    ML_NEIGHBORS_LOF,
 };
 
 enum {
@@ -48,6 +51,8 @@ typedef struct {
     const uint32_t *fit_norms;
     const uint32_t *fit_class;
     const uint32_t *fit_value;
+    const uint32_t *lof_kdist, *lof_lrd;
+    double lof_offset;
 } ml_neighbors_t;
 
 ml_status_t ml_neighbors_open(ml_neighbors_t *m, const ml_blob_t *b, ml_error_t *err);

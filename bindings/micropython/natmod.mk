@@ -23,6 +23,10 @@ CORE_mixture := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_mixture.c
 GLUE_mixture := $(GLUE_EST)
 CORE_svm := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_svm.c
 GLUE_svm := $(GLUE_EST)
+CORE_ensemble := $(CORE_EST) ml_isolation.c
+GLUE_ensemble := $(GLUE_EST)
+CORE_covariance := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_covariance.c
+GLUE_covariance := $(GLUE_EST)
 CORE_dsp := $(CORE_COMMON) ml_math_log.c ml_math_sqrt.c ml_math_trig.c ml_dsp.c \
             ml_dsp_fft.c ml_dsp_features.c
 

@@ -10,7 +10,8 @@ __version__ = "0.1.0"
 
 
 # The converters of the binary-file families: (module, names of the estimators it takes).
-FAMILIES = ("linear_model", "neighbors", "naive_bayes", "cluster", "mixture", "svm")
+FAMILIES = ("linear_model", "neighbors", "naive_bayes", "cluster", "mixture", "svm",
+            "ensemble", "covariance")
 
 
 def supported():

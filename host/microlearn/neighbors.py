@@ -6,11 +6,12 @@ import struct
 import numpy as np
 
 from . import blob
-from .estimators import CLASSIFIER, ConversionError, EstimatorModel, classes_and_labels, f64
+from .estimators import CLASSIFIER, INT_PREDICT, ConversionError, EstimatorModel, classes_and_labels, f64
 
-SUPPORTED = ("KNeighborsClassifier", "KNeighborsRegressor", "NearestCentroid")
+SUPPORTED = ("KNeighborsClassifier", "KNeighborsRegressor", "NearestCentroid",
+             "LocalOutlierFactor")
 
-KNN_CLASSIFIER, KNN_REGRESSOR, NEAREST_CENTROID = 0, 1, 2
+KNN_CLASSIFIER, KNN_REGRESSOR, NEAREST_CENTROID, LOF = 0, 1, 2, 3
 EUCLIDEAN, EUCLIDEAN_GEMM, MANHATTAN, MINKOWSKI, CHEBYSHEV = 0, 1, 2, 3, 4
 METRICS = ("euclidean", "manhattan", "minkowski", "chebyshev")
 
@@ -61,6 +62,13 @@ def convert(est, steps, name):
         metric, p = _metric(est, brute=True)
         fit_y = np.arange(len(est.classes_))
         n_classes, labels = classes_and_labels(est)
+    elif kind == "LocalOutlierFactor":
+        if not est.novelty:
+            raise ConversionError("LocalOutlierFactor needs novelty=True to predict new "
+                                  "samples (as in scikit-learn)")
+        fit_x, k, weights, variant = est._fit_X, int(est.n_neighbors_), 0, LOF
+        metric, p = _metric(est, brute=est._fit_method == "brute")
+        fit_y, n_classes, labels = None, 0, None
     else:
         if est._fit_method not in ("brute", "kd_tree", "ball_tree"):
             raise ConversionError(f"{kind}: algorithm {est._fit_method!r} is not supported")
@@ -93,12 +101,19 @@ def convert(est, steps, name):
         sections.append((b"fxnn", f64(np.einsum("ij,ij->i", x, x)).tobytes()))
     if variant == KNN_REGRESSOR:
         sections.append((b"fyvl", f64(fit_y).tobytes()))
+    elif variant == LOF:
+        sections += [(b"lofk", f64(est._distances_fit_X_[:, k - 1]).tobytes()),
+                     (b"lofr", f64(est._lrd).tobytes()), (b"lofo", f64([est.offset_]).tobytes())]
     else:
         sections.append((b"fycl", np.asarray(fit_y, dtype="<u4").tobytes()))
     widths = {"predict": 1}
     if variant == KNN_CLASSIFIER:
         widths["predict_proba"] = n_classes
+    if variant == LOF:
+        widths["decision_function"] = widths["score_samples"] = 1
+    flags = {KNN_CLASSIFIER: CLASSIFIER, NEAREST_CENTROID: CLASSIFIER, KNN_REGRESSOR: 0,
+             LOF: INT_PREDICT}[variant]
     return EstimatorModel(
         blob.NEIGHBORS, name, n_features, n_inputs, n_classes=n_classes, variant=variant,
-        flags=CLASSIFIER if variant != KNN_REGRESSOR else 0, labels=labels, steps=steps,
+        flags=flags, labels=labels, steps=steps,
         sections=sections, widths=widths, scratch=2 * k + n_classes)

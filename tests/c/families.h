@@ -4,6 +4,8 @@
 #define MICROLEARN_TESTS_FAMILIES_H
 
 #include "ml_cluster.h"
+#include "ml_covariance.h"
+#include "ml_isolation.h"
 #include "ml_linear.h"
 #include "ml_mixture.h"
 #include "ml_naive_bayes.h"
@@ -34,6 +36,8 @@ FAMILY(neighbors, ML_BLOB_KIND_NEIGHBORS, ML_NEIGHBORS_FORMAT_VERSION)
 FAMILY(naive_bayes, ML_BLOB_KIND_NAIVE_BAYES, ML_NAIVE_BAYES_FORMAT_VERSION)
 FAMILY(mixture, ML_BLOB_KIND_MIXTURE, ML_MIXTURE_FORMAT_VERSION)
 FAMILY(cluster, ML_BLOB_KIND_CLUSTER, ML_CLUSTER_FORMAT_VERSION)
+FAMILY(isolation, ML_BLOB_KIND_ISOLATION, ML_ISOLATION_FORMAT_VERSION)
+FAMILY(covariance, ML_BLOB_KIND_COVARIANCE, ML_COVARIANCE_FORMAT_VERSION)
 
 // The largest family struct, for a buffer any of them fits in.
 typedef union {
@@ -43,6 +47,8 @@ typedef union {
     ml_naive_bayes_t naive_bayes;
     ml_mixture_t mixture;
     ml_cluster_t cluster;
+    ml_isolation_t isolation;
+    ml_covariance_t covariance;
 } any_model_t;
 
 static const family_t families[] = {
@@ -56,6 +62,10 @@ static const family_t families[] = {
       run_mixture },
     { ML_BLOB_KIND_CLUSTER, ML_CLUSTER_FORMAT_VERSION, sizeof(ml_cluster_t), open_cluster,
       run_cluster },
+    { ML_BLOB_KIND_ISOLATION, ML_ISOLATION_FORMAT_VERSION, sizeof(ml_isolation_t),
+      open_isolation, run_isolation },
+    { ML_BLOB_KIND_COVARIANCE, ML_COVARIANCE_FORMAT_VERSION, sizeof(ml_covariance_t),
+      open_covariance, run_covariance },
 };
 
 static inline const family_t *family_of(uint16_t kind) {

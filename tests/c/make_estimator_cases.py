@@ -17,8 +17,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn import (cluster, datasets, decomposition, linear_model, mixture, naive_bayes,
-                     neighbors, pipeline, preprocessing, svm)
+from sklearn import (cluster, covariance, datasets, decomposition, ensemble, linear_model,
+                     mixture, naive_bayes, neighbors, pipeline, preprocessing, svm)
 
 import microlearn
 from microlearn.estimators import METHODS
@@ -55,6 +55,10 @@ def models():
         yield f"gmm_{cov}", mixture.GaussianMixture(2, covariance_type=cov,
                                                     random_state=0).fit(X)
     yield "kmeans", cluster.KMeans(3, n_init=1, random_state=0).fit(X)
+    yield "isolation_forest", ensemble.IsolationForest(
+        n_estimators=4, max_samples=16, max_features=0.75, random_state=0).fit(X)
+    yield "elliptic_envelope", covariance.EllipticEnvelope(random_state=0).fit(X)
+    yield "lof_novelty", neighbors.LocalOutlierFactor(5, novelty=True).fit(X)
 
 
 def main():

@@ -16,6 +16,8 @@ target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/bindings/micropython/mod_naive_bayes.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_mixture.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_cluster.c
+    ${MICROLEARN_DIR}/bindings/micropython/mod_ensemble.c
+    ${MICROLEARN_DIR}/bindings/micropython/mod_covariance.c
     ${MICROLEARN_DIR}/core/ml_error.c
     ${MICROLEARN_DIR}/core/ml_blob.c
     ${MICROLEARN_DIR}/core/ml_text.c
@@ -35,6 +37,8 @@ target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/core/ml_naive_bayes.c
     ${MICROLEARN_DIR}/core/ml_mixture.c
     ${MICROLEARN_DIR}/core/ml_cluster.c
+    ${MICROLEARN_DIR}/core/ml_isolation.c
+    ${MICROLEARN_DIR}/core/ml_covariance.c
 )
 target_include_directories(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/core

@@ -10,6 +10,8 @@ extern const mp_obj_module_t ml_neighbors_module;
 extern const mp_obj_module_t ml_naive_bayes_module;
 extern const mp_obj_module_t ml_mixture_module;
 extern const mp_obj_module_t ml_cluster_module;
+extern const mp_obj_module_t ml_ensemble_module;
+extern const mp_obj_module_t ml_covariance_module;
 
 static const mp_rom_map_elem_t microlearn_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_microlearn) },
@@ -21,6 +23,8 @@ static const mp_rom_map_elem_t microlearn_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_naive_bayes), MP_ROM_PTR(&ml_naive_bayes_module) },
     { MP_ROM_QSTR(MP_QSTR_mixture), MP_ROM_PTR(&ml_mixture_module) },
     { MP_ROM_QSTR(MP_QSTR_cluster), MP_ROM_PTR(&ml_cluster_module) },
+    { MP_ROM_QSTR(MP_QSTR_ensemble), MP_ROM_PTR(&ml_ensemble_module) },
+    { MP_ROM_QSTR(MP_QSTR_covariance), MP_ROM_PTR(&ml_covariance_module) },
 };
 static MP_DEFINE_CONST_DICT(microlearn_globals, microlearn_globals_table);
 
