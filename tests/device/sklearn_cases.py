@@ -2,6 +2,7 @@
 split them, and the checks every converted model must pass on every target."""
 
 import numpy as np
+import pytest
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
@@ -43,3 +44,10 @@ def check(est, model, X, session, reference_X=None, board_samples=BOARD_SAMPLES)
     assert rep.model_bytes in (model.memory_size(), model.work_size()), \
         (rep.model_bytes, model.memory_size(), model.work_size())
     return rep
+
+
+def boards_run(session, representative):
+    """The unix port runs every case; the emulated boards (slow serial line, soft-float) only
+    the representative ones, which cover every estimator and code path once."""
+    if session.target.is_qemu and not representative:
+        pytest.skip("unix port only: the boards run a representative subset")

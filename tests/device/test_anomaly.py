@@ -7,7 +7,16 @@ import pytest
 from sklearn import covariance, datasets, ensemble, neighbors, pipeline, preprocessing, svm
 
 import microlearn
-from sklearn_cases import check, split
+from microlearn import targets
+from sklearn_cases import boards_run, check, split
+
+
+@pytest.fixture(params=__import__("conftest").TARGETS)
+def session(request):
+    """A session per test: the four detector modules together would not fit the boards' heap
+    (a native module's code stays in it once imported)."""
+    with targets.get(request.param).session() as s:
+        yield s
 
 
 def outlier_data():
@@ -46,6 +55,7 @@ def test_outlier_data(session, name):
 
 @pytest.mark.parametrize("name", ["IsolationForest", "EllipticEnvelope", "OneClassSVM"])
 def test_wine(session, name):
+    boards_run(session, False)
     Xtr, Xte, _, _ = split("wine")
     est = DETECTORS[name]().fit(Xtr)
     check(est, microlearn.convert(est), Xte.astype(np.float32), session)

@@ -7,7 +7,7 @@ import pytest
 from sklearn import decomposition, linear_model, multiclass, pipeline, preprocessing, svm
 
 import microlearn
-from sklearn_cases import check, split
+from sklearn_cases import boards_run, check, split
 
 CLASSIFIERS = {
     "LogisticRegression": lambda: linear_model.LogisticRegression(max_iter=5000),
@@ -49,6 +49,8 @@ REGRESSORS = {
 @pytest.mark.parametrize("dataset", ["iris", "wine", "breast_cancer", "digits"])
 @pytest.mark.parametrize("name", list(CLASSIFIERS))
 def test_classifier(session, name, dataset):
+    boards_run(session, dataset == "wine" or (dataset == "digits"
+                                              and name == "Scaled+LogisticRegression"))
     Xtr, Xte, ytr, _ = split(dataset)
     est = CLASSIFIERS[name]().fit(Xtr, ytr)
     model = microlearn.convert(est)
@@ -60,6 +62,8 @@ def test_classifier(session, name, dataset):
 
 @pytest.mark.parametrize("name", list(REGRESSORS))
 def test_regressor_diabetes(session, name):
+    boards_run(session, name in ("LinearRegression", "Scaled+SGDRegressor",
+                                 "PCA+LinearRegression"))
     Xtr, Xte, ytr, _ = split("diabetes")
     est = REGRESSORS[name]().fit(Xtr, ytr)
     check(est, microlearn.convert(est), Xte.astype(np.float32), session)

@@ -13,7 +13,7 @@ import pytest
 from sklearn import neighbors, pipeline, preprocessing
 
 import microlearn
-from sklearn_cases import check, split
+from sklearn_cases import boards_run, check, split
 
 CLASSIFIERS = {
     "KNN": lambda: neighbors.KNeighborsClassifier(algorithm="brute"),
@@ -30,6 +30,7 @@ CLASSIFIERS = {
 @pytest.mark.parametrize("dataset", ["iris", "wine", "breast_cancer", "digits"])
 @pytest.mark.parametrize("name", list(CLASSIFIERS))
 def test_classifier(session, name, dataset):
+    boards_run(session, dataset == "wine" or (dataset == "digits" and name == "KNN"))
     Xtr, Xte, ytr, _ = split(dataset, f32_train=True)
     est = CLASSIFIERS[name]().fit(Xtr, ytr)
     model = microlearn.convert(est)
@@ -42,6 +43,7 @@ def test_classifier(session, name, dataset):
 
 @pytest.mark.parametrize("dataset", ["iris", "wine", "breast_cancer"])
 def test_minkowski(session, dataset):
+    boards_run(session, dataset == "iris")
     Xtr, Xte, ytr, _ = split(dataset, f32_train=True)
     est = neighbors.KNeighborsClassifier(4, p=3, algorithm="brute").fit(Xtr, ytr)
     check(est, microlearn.convert(est), Xte.astype(np.float32), session, board_samples=30)
@@ -61,6 +63,7 @@ def test_kd_tree_wine(session):
         preprocessing.StandardScaler(), neighbors.KNeighborsRegressor(5, p=1))),
 ])
 def test_regressor_diabetes(session, name, make):
+    boards_run(session, name == "KNN(distance)")
     Xtr, Xte, ytr, _ = split("diabetes")
     est = make().fit(Xtr, ytr)
     check(est, microlearn.convert(est), Xte.astype(np.float32), session)

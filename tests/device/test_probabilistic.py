@@ -11,11 +11,12 @@ import pytest
 from sklearn import cluster, mixture, naive_bayes, pipeline, preprocessing
 
 import microlearn
-from sklearn_cases import check, split
+from sklearn_cases import boards_run, check, split
 
 
 @pytest.mark.parametrize("dataset", ["iris", "wine", "breast_cancer", "digits"])
 def test_gaussian_nb(session, dataset):
+    boards_run(session, dataset in ("wine", "digits"))
     Xtr, Xte, ytr, _ = split(dataset)
     est = naive_bayes.GaussianNB().fit(Xtr, ytr)
     model = microlearn.convert(est)
@@ -35,6 +36,7 @@ def test_gaussian_nb_pipeline(session):
 @pytest.mark.parametrize("cov", ["full", "tied", "diag"])
 @pytest.mark.parametrize("dataset", ["iris", "wine", "breast_cancer"])
 def test_gaussian_mixture(session, cov, dataset):
+    boards_run(session, dataset == "wine")
     Xtr, Xte, _, _ = split(dataset)
     est = pipeline.make_pipeline(preprocessing.StandardScaler(),
                                  mixture.GaussianMixture(3, covariance_type=cov,
@@ -49,6 +51,7 @@ def test_gaussian_mixture(session, cov, dataset):
                                   lambda: cluster.MiniBatchKMeans(8, n_init=3, random_state=0)])
 @pytest.mark.parametrize("dataset", ["iris", "wine", "digits"])
 def test_kmeans(session, make, dataset):
+    boards_run(session, dataset == "digits")
     Xtr, Xte, _, _ = split(dataset)
     est = make().fit(Xtr)
     model = microlearn.convert(est)
@@ -61,6 +64,7 @@ def test_kmeans(session, make, dataset):
 
 @pytest.mark.parametrize("dataset", ["iris", "wine", "breast_cancer"])
 def test_gaussian_mixture_spherical(session, dataset):
+    boards_run(session, dataset == "wine")
     # scikit-learn sums |x|^2 of float32 input in float32, in numpy's SIMD order (which depends
     # on the host CPU); microlearn sums in float64, so it is compared with scikit-learn on the
     # same values in float64.

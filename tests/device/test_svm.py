@@ -6,7 +6,7 @@ import pytest
 from sklearn import pipeline, preprocessing, svm
 
 import microlearn
-from sklearn_cases import check, split
+from sklearn_cases import boards_run, check, split
 
 KERNELS = {
     "linear": dict(kernel="linear"),
@@ -23,6 +23,7 @@ def scaled(est):
 @pytest.mark.parametrize("dataset", ["iris", "wine", "breast_cancer", "digits"])
 @pytest.mark.parametrize("kernel", list(KERNELS))
 def test_svc(session, kernel, dataset):
+    boards_run(session, dataset == "wine" or (dataset == "digits" and kernel == "rbf"))
     Xtr, Xte, ytr, _ = split(dataset)
     est = scaled(svm.SVC(probability=dataset != "digits", random_state=0,
                          **KERNELS[kernel])).fit(Xtr, ytr)
@@ -43,6 +44,7 @@ def test_svc_ovo_nusvc(session):
 
 @pytest.mark.parametrize("kernel", list(KERNELS))
 def test_svr_diabetes(session, kernel):
+    boards_run(session, kernel == "rbf")
     Xtr, Xte, ytr, _ = split("diabetes")
     est = scaled(svm.SVR(C=50, **KERNELS[kernel])).fit(Xtr, ytr)
     check(est, microlearn.convert(est), Xte.astype(np.float32), session)
