@@ -179,15 +179,6 @@ def timed(fn, arg, *rest):
         fn(arg, *rest)
     return mlclock.to_unit(mlclock.diff(mlclock.ticks(), t0)) / REPEAT
 print("time", timed(m.predict, x), timed(m.predict_many, Xk, outk) / k, mlclock.UNIT)
-# Unload the module for the next model of the session (the unix port frees its native code;
-# the Cortex-M ports keep native code for good, so tests import few modules per session).
-import sys, microlearn
-del m, fam, fns
-sys.modules.pop("microlearn.{module}", None)
-try:
-    delattr(microlearn, "{module}")
-except (AttributeError, TypeError):
-    pass  # built into the firmware
 """
 
 
