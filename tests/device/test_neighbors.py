@@ -35,10 +35,12 @@ def test_classifier(session, name, dataset):
     est = CLASSIFIERS[name]().fit(Xtr, ytr)
     model = microlearn.convert(est)
     assert model.module == "neighbors"
-    check(est, model, Xte.astype(np.float32), session)
+    # digits: 1347 stored samples of 64 values, 17 M instructions a prediction on a Cortex-M0
+    n = 15 if dataset == "digits" else 60
+    check(est, model, Xte.astype(np.float32), session, board_samples=n)
     if dataset == "digits":
         X16 = Xte.astype(np.int16)
-        check(est, model, X16, session, reference_X=X16.astype(np.float32))
+        check(est, model, X16, session, reference_X=X16.astype(np.float32), board_samples=n)
 
 
 @pytest.mark.parametrize("dataset", ["iris", "wine", "breast_cancer"])
