@@ -77,24 +77,33 @@ def cmd_convert(args):
 
     if _is_tflite(args.model):
         return cmd_convert_nn(args)
-    if args.format == "bin":
-        print("microlearn convert: --format bin is for .tflite models", file=sys.stderr)
-        return 2
     est = _load_estimator(args.model)
     try:
         model = convert(est)
     except ConversionError as e:
         print(f"microlearn convert: {e}", file=sys.stderr)
         return 2
-    fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else "csv")
+    binary = hasattr(model, "to_bytes")  # the scikit-learn families' binary model file
+    fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else
+                          "bin" if binary else "csv")
+    if binary and fmt == "csv":
+        return _fail("convert", f"{model.name} is written as a binary model file or a C "
+                                "header (.h), not csv")
     try:
         model.save(file=args.output, name=args.name, format=fmt)
     except ConversionError as e:
         return _fail("convert", e)
     except OSError as e:
         return _fail("convert", f"cannot write the model: {_os_error(e)}")
+    size = Path(args.output).stat().st_size
+    if binary:
+        print(f"{args.output}: {model.describe()}, {size} bytes of file, "
+              f"{model.memory_size()} bytes of RAM when loaded from a file "
+              f"({model.work_size()} when used in place); load it with "
+              f"microlearn.{model.module}.load")
+        return 0
     print(f"{args.output}: {type(est).__name__}, {model.n_trees} trees, {model.n_nodes} nodes, "
-          f"{model.n_leaves} leaves, {Path(args.output).stat().st_size} bytes of file, "
+          f"{model.n_leaves} leaves, {size} bytes of file, "
           f"{model.memory_size()} bytes of RAM when loaded")
     return 0
 
@@ -172,8 +181,12 @@ def cmd_verify(args):
         print(f"microlearn verify: {e}", file=sys.stderr)
         return 2
     what = "labels identical" if rep.is_classifier else "values within 1e-5 (relative)"
+    if rep.scores_compared:
+        what = "predictions identical and every score, probability or distance within 1e-5"
     print(f"{what}: {rep.agree}/{rep.n} ({rep.agreement:.2%})")
-    if rep.is_classifier:
+    if rep.scores_compared:
+        print(f"scores: max relative difference {rep.worst:.2g}")
+    elif rep.is_classifier:
         print(f"probabilities: max |difference| {rep.worst:.2g}")
     else:
         print(f"values: max relative difference {rep.worst:.2g}")
@@ -206,7 +219,8 @@ def main(argv=None):
     p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle, or a "
                                  ".tflite file")
     p.add_argument("-o", "--output", required=True,
-                   help="model file (.csv for trees, .nn for networks) or C header (.h)")
+                   help="model file (.csv for trees, .bin for networks and the other "
+                        "families) or C header (.h)")
     p.add_argument("--format", choices=["csv", "bin", "c"],
                    help="default: from the output's suffix")
     p.add_argument("--name", help="C identifier for --format c (default: the file's stem)")

@@ -88,3 +88,24 @@ def test_nn_in_firmware(firmware):
         assert bytes.fromhex(hexes) == w.tobytes() and int(k) == int(np.argmax(w))
         assert alloc == "0", "run or predict allocated"
     assert int(out.split("MEM ")[1].split()[0]) == len(data)
+def test_sklearn_families_in_firmware(firmware):
+    # One model of each scikit-learn family module, built into the firmware.
+    from sklearn import cluster, linear_model, mixture, naive_bayes, neighbors, svm
+
+    X, y = datasets.load_iris(return_X_y=True)
+    Xtr, Xte, ytr, _ = train_test_split(X, y, random_state=0)
+    with firmware.session() as s:
+        for est in (linear_model.LogisticRegression(max_iter=1000).fit(Xtr, ytr),
+                    svm.SVC(probability=True, random_state=0).fit(Xtr, ytr),
+                    neighbors.KNeighborsClassifier().fit(Xtr.astype(np.float32), ytr),
+                    naive_bayes.GaussianNB().fit(Xtr, ytr),
+                    mixture.GaussianMixture(3, random_state=0).fit(Xtr)):
+            rep = verify.verify(est, microlearn.convert(est), Xte.astype(np.float32), firmware,
+                                session=s)
+            assert rep.ok() and rep.predict_alloc == 0, rep.summary()
+        km = cluster.KMeans(3, n_init=1, random_state=0).fit(Xtr)
+        model = microlearn.convert(km)
+        X32 = Xte.astype(np.float32)
+        rep = verify.run(model, X32, verify.expected_estimator_bytes(km, model, X32.astype(
+            np.float64)), firmware, session=s)
+        assert rep.ok(), rep.summary()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import blob
 from . import fixedpoint as fp
 from . import kernels
 from .tflite import ACTIVATIONS, FLOAT32, INT8, INT32, UINT8, PADDINGS, TYPE_NAMES
@@ -178,8 +179,6 @@ class NNModel:
         return "\n".join(lines)
 
     def to_bytes(self):
-        from .. import blob
-
         head = HEADER.pack(self.arena_size, len(self.tensors), len(self.ops), self.input_index,
                            self.output_index, 0, 0)
         tens = b"".join(self._tensor_bytes(t) for t in self.tensors)
@@ -200,14 +199,11 @@ class NNModel:
         from pathlib import Path
 
         name = name or Path(file).stem.replace("-", "_").replace(".", "_")
-        rows = [", ".join(f"0x{b:02x}" for b in data[i:i + 16]) for i in range(0, len(data), 16)]
-        text = (f"// microlearn nn model: {self.input_type} {self.input_shape} -> "
-                f"{self.output_type} {self.output_shape}, arena {self.arena_size} bytes.\n"
-                f"// Load with ml_nn_open(&model, {name}, sizeof({name}), &err) (core/ml_nn.h).\n"
-                f"#include <stdint.h>\n\n"
-                f"#define {name.upper()}_ARENA_SIZE ({self.arena_size})\n\n"
-                f"static const uint8_t {name}[{len(data)}] __attribute__((aligned(8))) = {{\n    "
-                + ",\n    ".join(rows) + "\n};\n")
+        text = blob.c_array(
+            data, name, f"microlearn nn model: {self.input_type} {self.input_shape} -> "
+            f"{self.output_type} {self.output_shape}, arena {self.arena_size} bytes.\n"
+            f"// Load with ml_nn_open(&model, {name}, sizeof({name}), &err) (core/ml_nn.h).",
+            f"#define {name.upper()}_ARENA_SIZE ({self.arena_size})\n\n")
         with open(file, "w") as f:
             f.write(text)
 
