@@ -7,7 +7,8 @@
 
 static const char *const op_names[ML_NN_OP_COUNT] = {
     "?", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D",
-    "MEAN", "SOFTMAX", "COPY", "QUANTIZE", "DEQUANTIZE", "LUT",
+    "MEAN", "SOFTMAX", "COPY", "QUANTIZE", "DEQUANTIZE", "LUT", "ADD", "MUL", "CONCATENATION",
+    "PAD", "ACTIVATION",
 };
 
 static uint32_t type_size(uint8_t type) {
@@ -120,9 +121,63 @@ static int requant_ok(const ml_nn_t *m, const ml_nn_op_t *op, uint32_t n) {
     return 1;
 }
 
+// A tensor's dimension d of 4, its shape aligned at the right (missing leading axes are 1).
+static uint32_t dim4(const ml_nn_tensor_t *t, int d) {
+    int k = d - (4 - t->ndim);
+    return k >= 0 ? t->dims[k] : 1;
+}
+
+static int int8_or_float(uint8_t type) {
+    return type == ML_NN_INT8 || type == ML_NN_FLOAT32;
+}
+
+static int act_range_ok(const int32_t *p) {
+    return p[6] >= -128 && p[6] <= p[7] && p[7] <= 127;
+}
+
+// ADD, MUL: both inputs broadcast to the output (each axis equal, or 1 in one input).
+static ml_status_t check_binary(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
+    const ml_nn_op_t *op = &m->ops[k];
+    const ml_nn_tensor_t *a = &m->tensors[op->inputs[0]], *b = &m->tensors[op->inputs[1]];
+    const ml_nn_tensor_t *y = &m->tensors[op->output];
+    const int32_t *p = op->params;
+    if (a->type != y->type || b->type != y->type || !int8_or_float(y->type)) {
+        return OP_FAIL("inputs %s and %s, output %s (expected all int8 or all float32)",
+            type_name(a->type), type_name(b->type), type_name(y->type));
+    }
+    if (a->ndim > y->ndim || b->ndim > y->ndim) {
+        return OP_FAIL("an input has more dimensions than the output");
+    }
+    for (int d = 0; d < 4; d++) {
+        uint32_t da = dim4(a, d), db = dim4(b, d), dy = dim4(y, d);
+        if ((da != dy && da != 1) || (db != dy && db != 1) || (da != dy && db != dy)) {
+            return OP_FAIL("axis %d: inputs of %lu and %lu do not broadcast to the output's %lu",
+                d, (unsigned long)da, (unsigned long)db, (unsigned long)dy);
+        }
+    }
+    if (y->type != ML_NN_INT8) {
+        return ML_OK;
+    }
+    int n_mult = op->code == ML_NN_OP_ADD ? 3 : 1;
+    for (int i = 0; i < n_mult; i++) {
+        // ADD's multipliers are below one (shifts <= 0): the 2**20 headroom stays in int32.
+        int32_t max_shift = op->code == ML_NN_OP_ADD ? 0 : 30;
+        if (p[2 * i] < 0 || p[2 * i + 1] < -31 || p[2 * i + 1] > max_shift) {
+            return OP_FAIL("multiplier %ld, shift %ld out of range", (long)p[2 * i],
+                (long)p[2 * i + 1]);
+        }
+    }
+    if (!act_range_ok(p)) {
+        return OP_FAIL("activation range %ld to %ld is not within int8", (long)p[6], (long)p[7]);
+    }
+    return ML_OK;
+}
+
 static ml_status_t check_op(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
     const ml_nn_op_t *op = &m->ops[k];
-    static const uint8_t n_inputs[ML_NN_OP_COUNT] = { 0, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 };
+    static const uint8_t n_inputs[ML_NN_OP_COUNT] = {
+        0, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1, 1,
+    };
     if (op->code == 0 || op->code >= ML_NN_OP_COUNT) {
         return OP_FAIL("unknown operator code %u", op->code);
     }
@@ -288,6 +343,46 @@ static ml_status_t check_op(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
                 || y->type != ML_NN_INT8 || !aux_ok(m, op, 256)) {
                 return OP_FAIL("expected an 8-bit input, an int8 output of the same size and a "
                     "256-byte table");
+            }
+            break;
+        case ML_NN_OP_ADD:
+        case ML_NN_OP_MUL:
+            return check_binary(m, k, err);
+        case ML_NN_OP_CONCATENATION: {
+            // x is rows of p[1] values, placed at p[3] in y's rows of p[2].
+            uint64_t rows = (uint32_t)p[0], in_row = (uint32_t)p[1], out_row = (uint32_t)p[2];
+            if (x->type != y->type) {
+                return OP_FAIL("input %s, output %s (expected one type)", type_name(x->type),
+                    type_name(y->type));
+            }
+            if (p[0] < 1 || p[1] < 1 || p[2] < 1 || p[3] < 0 || rows * in_row != x->count
+                || rows * out_row != y->count || (uint64_t)(uint32_t)p[3] + in_row > out_row) {
+                return OP_FAIL("%lu values as %ld rows of %ld at %ld do not fit %lu in rows of "
+                    "%ld", (unsigned long)x->count, (long)p[0], (long)p[1], (long)p[3],
+                    (unsigned long)y->count, (long)p[2]);
+            }
+            break;
+        }
+        case ML_NN_OP_PAD:
+            if (x->type != y->type || !int8_or_float(y->type)) {
+                return OP_FAIL("input %s and output %s (expected both int8 or float32)",
+                    type_name(x->type), type_name(y->type));
+            }
+            for (int d = 0; d < 4; d++) {
+                if (p[2 * d] < 0 || p[2 * d + 1] < 0
+                    || (uint64_t)dim4(x, d) + (uint32_t)p[2 * d] + (uint32_t)p[2 * d + 1]
+                    != dim4(y, d)) {
+                    return OP_FAIL("axis %d: %lu values padded by %ld and %ld do not make the "
+                        "output's %lu", d, (unsigned long)dim4(x, d), (long)p[2 * d],
+                        (long)p[2 * d + 1], (unsigned long)dim4(y, d));
+                }
+            }
+            break;
+        case ML_NN_OP_ACTIVATION:
+            if (x->type != ML_NN_FLOAT32 || y->type != ML_NN_FLOAT32 || x->count != y->count
+                || p[0] < 1 || p[0] >= ML_NN_ACT_COUNT) {
+                return OP_FAIL("expected float32 input and output of one size, kind 1 to %d "
+                    "(got %ld)", ML_NN_ACT_COUNT - 1, (long)p[0]);
             }
             break;
     }

@@ -45,7 +45,17 @@ enum { ML_NN_ARENA = 0, ML_NN_CONST = 1 };
 //   COPY: the input's bytes to the output (RESHAPE; a no-op when the arena shares them).
 //   QUANTIZE (float32 to int8): scale, zero point.  DEQUANTIZE (int8 to float32): same.
 //   LUT (8-bit to int8 through a 256-byte table in aux, indexed by the input byte): the
-//     quantized activations (LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU) and requantization.
+//     quantized activations (LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH) and
+//     requantization.
+//   ADD, MUL (two inputs broadcast to the output's shape, numpy style; the second may be a
+//     constant): int8 ADD: multiplier, shift of input 1, of input 2, of the sum, act_min,
+//     act_max (inputs scaled by 2**20 first); int8 MUL: multiplier, shift, 0 x 4, act_min,
+//     act_max; float32: params[6..7] act_min, act_max.
+//   CONCATENATION (one input into its place in the output; one operator per input): outer
+//     (rows), the input's row and the output's row in elements, the offset in the output's row.
+//   PAD (4-D, the shapes aligned at the right): before and after of each axis; padded with the
+//     output's zero point (int8) or 0.
+//   ACTIVATION (float32, element-wise): kind (ML_NN_ACT_*), alpha (LEAKY_RELU).
 enum {
     ML_NN_OP_CONV_2D = 1,
     ML_NN_OP_DEPTHWISE_CONV_2D = 2,
@@ -58,8 +68,27 @@ enum {
     ML_NN_OP_QUANTIZE = 9,
     ML_NN_OP_DEQUANTIZE = 10,
     ML_NN_OP_LUT = 11,
-    ML_NN_OP_COUNT = 12,
+    ML_NN_OP_ADD = 12,
+    ML_NN_OP_MUL = 13,
+    ML_NN_OP_CONCATENATION = 14,
+    ML_NN_OP_PAD = 15,
+    ML_NN_OP_ACTIVATION = 16,
+    ML_NN_OP_COUNT = 17,
 };
+
+// Kinds of the float32 ACTIVATION operator (params[0]).
+enum {
+    ML_NN_ACT_RELU = 1,
+    ML_NN_ACT_RELU6 = 2,
+    ML_NN_ACT_LEAKY_RELU = 3,
+    ML_NN_ACT_LOGISTIC = 4,
+    ML_NN_ACT_TANH = 5,
+    ML_NN_ACT_HARD_SWISH = 6,
+    ML_NN_ACT_COUNT = 7,
+};
+
+// ADD scales both int8 inputs by 2**20 before rescaling them (TFLite's left shift for 8 bits).
+#define ML_NN_ADD_LEFT_SHIFT (20)
 
 #define ML_NN_NO_TENSOR (0xffff)
 #define ML_NN_NO_AUX (0xffffffffu)

@@ -1018,6 +1018,156 @@ void ml_nn_dequantize(const int8_t *q, float *x, size_t n, float scale, int32_t 
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// ADD, MUL: numpy broadcasting over the output's 4-D shape
+
+// The bytes of a tensor, in the arena or in the constant data.
+static inline const uint8_t *tensor_data(const ml_nn_t *m, const ml_nn_tensor_t *t) {
+    return t->storage == ML_NN_CONST ? CONST_AT(m, t) : AT(m, t);
+}
+
+// Dimension d of the 4-D shape a tensor's shape aligns to at the right.
+static inline uint32_t dim4(const ml_nn_tensor_t *t, int d) {
+    int k = d - (4 - t->ndim);
+    return k >= 0 ? t->dims[k] : 1;
+}
+
+// Element strides of t seen with the output's 4-D shape: 0 along its axes of size 1.
+static void broadcast_strides(const ml_nn_tensor_t *t, uint32_t s[4]) {
+    uint32_t stride = 1;
+    for (int d = 3; d >= 0; d--) {
+        uint32_t n = dim4(t, d);
+        s[d] = n == 1 ? 0 : stride;
+        stride *= n;
+    }
+}
+
+// TFLite's int8 ADD: both inputs on a common scale with 20 bits of headroom, summed, rescaled.
+static inline int8_t add_i8(int32_t a, int32_t b, const int32_t *p, int32_t zy) {
+    int32_t sa = ml_nn_requantize((int32_t)((uint32_t)a << ML_NN_ADD_LEFT_SHIFT), p[0], p[1]);
+    int32_t sb = ml_nn_requantize((int32_t)((uint32_t)b << ML_NN_ADD_LEFT_SHIFT), p[2], p[3]);
+    return clamp8(wrap_add(ml_nn_requantize(sa + sb, p[4], p[5]), zy), p[6], p[7]);
+}
+
+static inline int8_t mul_i8(int32_t a, int32_t b, const int32_t *p, int32_t zy) {
+    return clamp8(wrap_add(ml_nn_requantize(a * b, p[0], p[1]), zy), p[6], p[7]);
+}
+
+static void binary(ml_nn_t *m, const ml_nn_op_t *op) {
+    const ml_nn_tensor_t *ta = T(m, op->inputs[0]), *tb = T(m, op->inputs[1]);
+    const ml_nn_tensor_t *ty = T(m, op->output);
+    const int add = op->code == ML_NN_OP_ADD, q = ty->type == ML_NN_INT8;
+    const int32_t *p = op->params;
+    const int32_t za = ta->zero_point, zb = tb->zero_point, zy = ty->zero_point;
+    const float lo = param_f(p[6]), hi = param_f(p[7]);
+    uint32_t sa[4], sb[4], n[4];
+    broadcast_strides(ta, sa);
+    broadcast_strides(tb, sb);
+    for (int d = 0; d < 4; d++) {
+        n[d] = dim4(ty, d);
+    }
+    const uint8_t *a = tensor_data(m, ta), *b = tensor_data(m, tb);
+    uint8_t *y = AT(m, ty);
+    size_t i = 0;
+    for (uint32_t i0 = 0; i0 < n[0]; i0++) {
+        for (uint32_t i1 = 0; i1 < n[1]; i1++) {
+            for (uint32_t i2 = 0; i2 < n[2]; i2++) {
+                size_t ja = (size_t)i0 * sa[0] + (size_t)i1 * sa[1] + (size_t)i2 * sa[2];
+                size_t jb = (size_t)i0 * sb[0] + (size_t)i1 * sb[1] + (size_t)i2 * sb[2];
+                for (uint32_t i3 = 0; i3 < n[3]; i3++, i++, ja += sa[3], jb += sb[3]) {
+                    if (q) {
+                        int32_t va = ((const int8_t *)a)[ja] - za;
+                        int32_t vb = ((const int8_t *)b)[jb] - zb;
+                        ((int8_t *)y)[i] = add ? add_i8(va, vb, p, zy) : mul_i8(va, vb, p, zy);
+                    } else {
+                        float va = ((const float *)a)[ja], vb = ((const float *)b)[jb];
+                        ((float *)y)[i] = clampf(add ? va + vb : va * vb, lo, hi);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CONCATENATION, PAD: moving bytes
+
+// One input of a concatenation, row by row into its columns of the output.
+static void concatenation(ml_nn_t *m, const ml_nn_op_t *op) {
+    const ml_nn_tensor_t *tx = T(m, op->inputs[0]), *ty = T(m, op->output);
+    const uint32_t size = ml_nn_tensor_bytes(tx) / tx->count;
+    const size_t in_row = (size_t)op->params[1] * size, out_row = (size_t)op->params[2] * size;
+    const uint8_t *x = AT(m, tx);
+    uint8_t *y = AT(m, ty) + (size_t)op->params[3] * size;
+    for (int32_t r = 0; r < op->params[0]; r++, x += in_row, y += out_row) {
+        memmove(y, x, in_row);  // memmove: a model file may let them overlap
+    }
+}
+
+static void pad(ml_nn_t *m, const ml_nn_op_t *op) {
+    const ml_nn_tensor_t *tx = T(m, op->inputs[0]), *ty = T(m, op->output);
+    const int32_t *p = op->params;
+    uint8_t *y = AT(m, ty);
+    if (ty->type == ML_NN_INT8) {
+        memset(y, (uint8_t)ty->zero_point, ty->count);
+    } else {
+        for (uint32_t i = 0; i < ty->count; i++) {
+            ((float *)y)[i] = 0.0f;
+        }
+    }
+    uint32_t nx[4], ny[4];
+    for (int d = 0; d < 4; d++) {
+        nx[d] = dim4(tx, d);
+        ny[d] = dim4(ty, d);
+    }
+    const uint32_t size = ml_nn_tensor_bytes(tx) / tx->count;
+    const size_t row = (size_t)nx[3] * size;
+    const uint8_t *x = AT(m, tx);
+    for (uint32_t i0 = 0; i0 < nx[0]; i0++) {
+        for (uint32_t i1 = 0; i1 < nx[1]; i1++) {
+            for (uint32_t i2 = 0; i2 < nx[2]; i2++, x += row) {
+                size_t at = (((size_t)(i0 + p[0]) * ny[1] + i1 + p[2]) * ny[2] + i2 + p[4])
+                            * ny[3] + p[6];
+                memmove(y + at * size, x, row);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// float32 element-wise activations (int8 ones are LUT)
+
+static void activation_f32(ml_nn_t *m, const ml_nn_op_t *op) {
+    const ml_nn_tensor_t *tx = T(m, op->inputs[0]);
+    const float *x = (const float *)AT(m, tx);
+    float *y = (float *)AT(m, T(m, op->output));
+    const float alpha = param_f(op->params[1]);
+    for (uint32_t i = 0; i < tx->count; i++) {
+        float v = x[i], r;
+        switch (op->params[0]) {
+            case ML_NN_ACT_RELU:
+                r = v > 0.0f ? v : 0.0f;
+                break;
+            case ML_NN_ACT_RELU6:
+                r = clampf(v, 0.0f, 6.0f);
+                break;
+            case ML_NN_ACT_LEAKY_RELU:
+                r = v > 0.0f ? v : v * alpha;
+                break;
+            case ML_NN_ACT_LOGISTIC:
+                r = ml_sigmoidf(v);
+                break;
+            case ML_NN_ACT_TANH:
+                r = ml_tanhf(v);
+                break;
+            default:  // ML_NN_ACT_HARD_SWISH, as TFLite orders it: x * relu6(x + 3) / 6
+                r = v * clampf(v + 3.0f, 0.0f, 6.0f) / 6.0f;
+                break;
+        }
+        y[i] = r;
+    }
+}
+
 static void lut(ml_nn_t *m, const ml_nn_op_t *op) {
     const ml_nn_tensor_t *tx = T(m, op->inputs[0]);
     const uint8_t *x = AT(m, tx);
@@ -1068,6 +1218,19 @@ void ml_nn_run_op(ml_nn_t *m, const ml_nn_op_t *op) {
             break;
         case ML_NN_OP_LUT:
             lut(m, op);
+            break;
+        case ML_NN_OP_ADD:
+        case ML_NN_OP_MUL:
+            binary(m, op);
+            break;
+        case ML_NN_OP_CONCATENATION:
+            concatenation(m, op);
+            break;
+        case ML_NN_OP_PAD:
+            pad(m, op);
+            break;
+        case ML_NN_OP_ACTIVATION:
+            activation_f32(m, op);
             break;
     }
 }

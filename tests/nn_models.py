@@ -16,6 +16,8 @@ import numpy as np
 from microlearn import paths
 
 N_INPUTS = 6
+# Calibration data scaled for a case (a narrow input range takes HARD_SWISH's right-shift path).
+CALIBRATION_SCALE = {"hard_swish_small": 0.1}
 
 
 def _cases():
@@ -26,6 +28,48 @@ def _cases():
 
     def seq(shape, *layers):
         return lambda: S([keras.Input(shape)] + list(layers))
+
+    def graph(shape, body):
+        """A functional model: body(input) gives the output."""
+        def make():
+            x = keras.Input(shape)
+            return keras.Model(x, body(x))
+        return make
+
+    def hard_swish(x):
+        return L.Activation("hard_swish")(x)
+
+    def residual(x):
+        y = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+        y = L.Conv2D(4, 3, padding="same")(y)
+        return L.ReLU()(L.Add()([x, y]))
+
+    def branches(x):
+        a = L.Conv2D(3, 1, activation="relu")(x)
+        b = L.Conv2D(2, 3, padding="same")(x)
+        c = L.MaxPooling2D(3, strides=1, padding="same")(x)
+        y = L.Concatenate()([a, b, c])
+        return L.Concatenate(axis=1)([y, L.Conv2D(9, 1)(x)])
+
+    def mobilenet_v3_block(x):
+        # stem, inverted residual with squeeze-and-excitation, hard-swish (MobileNetV3)
+        x = L.ZeroPadding2D(((0, 1), (0, 1)))(x)
+        x = hard_swish(L.Conv2D(8, 3, strides=2)(x))
+        y = hard_swish(L.Conv2D(16, 1)(x))
+        y = hard_swish(L.DepthwiseConv2D(3, padding="same")(y))
+        s = L.GlobalAveragePooling2D(keepdims=True)(y)
+        s = L.Conv2D(4, 1, activation="relu")(s)
+        s = L.Conv2D(16, 1, activation="hard_sigmoid")(s)
+        y = L.Multiply()([y, s])
+        y = L.Conv2D(8, 1)(y)
+        x = L.Add()([x, y])
+        x = L.GlobalAveragePooling2D()(x)
+        return L.Softmax()(L.Dense(5)(x))
+
+    def float_activations(x):
+        acts = [L.ReLU()(x), L.ReLU(6.0)(x), L.LeakyReLU(0.3)(x),
+                L.Activation("sigmoid")(x), L.Activation("tanh")(x), hard_swish(x)]
+        return L.Dense(4)(L.Concatenate()(acts))
 
     int8 = {
         "conv_same": seq((8, 8, 3), L.Conv2D(4, 3, padding="same")),
@@ -52,6 +96,21 @@ def _cases():
         "relu6": seq((6,), L.Dense(8), L.ReLU(6.0)),
         "conv1d": seq((20, 3), L.Conv1D(4, 3, activation="relu"), L.MaxPooling1D(2),
                       L.GlobalAveragePooling1D(), L.Dense(3)),
+        "add_residual": graph((6, 6, 4), residual),
+        "add_broadcast": graph((5, 5, 3), lambda x: L.Add()(
+            [x, L.GlobalAveragePooling2D(keepdims=True)(x)])),
+        "mul_broadcast": graph((5, 5, 3), lambda x: L.Multiply()(
+            [x, L.Conv2D(3, 1)(L.GlobalAveragePooling2D(keepdims=True)(x))])),
+        "mul_relu": graph((10,), lambda x: L.ReLU()(L.Multiply()([x, L.Dense(10)(x)]))),
+        "concatenation": graph((6, 6, 4), branches),
+        "pad_conv": seq((7, 6, 3), L.ZeroPadding2D(((1, 0), (2, 1))), L.Conv2D(4, 3, strides=2)),
+        "pad_depthwise": seq((6, 6, 3), L.ZeroPadding2D(1), L.DepthwiseConv2D(3, strides=2)),
+        "pad_pool": seq((6, 5, 2), L.ZeroPadding2D(((2, 1), (0, 3))), L.MaxPooling2D(2)),
+        "hard_swish_all": seq((256,), L.Activation("hard_swish")),
+        "hard_swish_small": seq((256,), L.Activation("hard_swish")),
+        "hard_swish_dense": seq((8,), L.Dense(12), L.Activation("hard_swish")),
+        "mobilenet_v3_block": graph((9, 9, 3), mobilenet_v3_block),
+        "rescaling": seq((6, 6, 2), L.Rescaling(0.5, offset=-0.25), L.MaxPooling2D(2)),
         "cnn": seq((12, 12, 1), L.Conv2D(6, 3, padding="same", activation="relu"),
                    L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu"),
                    L.Conv2D(8, 1, activation="relu"), L.MaxPooling2D(2),
@@ -64,6 +123,12 @@ def _cases():
                          L.GlobalAveragePooling2D(), L.Dense(6, activation="relu6"),
                          L.Dense(4), L.Softmax()),
         "float_dense": seq((16,), L.Dense(12, activation="relu"), L.Dense(5)),
+        "float_activations": graph((16,), float_activations),
+        "float_residual": graph((6, 6, 4), residual),
+        "float_branches": graph((6, 6, 4), branches),
+        "float_pad_pool": seq((6, 5, 2), L.ZeroPadding2D(((2, 1), (0, 3))), L.MaxPooling2D(2)),
+        "float_mobilenet_v3_block": graph((9, 9, 3), mobilenet_v3_block),
+        "float_rescaling": seq((6, 6, 2), L.Rescaling(0.5, offset=-0.25), L.MaxPooling2D(2)),
     }
     return int8, float32
 
@@ -71,7 +136,7 @@ def _cases():
 def _key():
     import importlib.metadata as md
 
-    src = inspect.getsource(_cases) + inspect.getsource(build)
+    src = inspect.getsource(_cases) + inspect.getsource(build) + repr(CALIBRATION_SCALE)
     versions = [md.version(p) for p in ("tensorflow-cpu", "keras", "ai-edge-litert", "numpy")]
     return hashlib.sha256((src + json.dumps(versions)).encode()).hexdigest()[:16]
 
@@ -110,9 +175,12 @@ def build():
             model = make()
             shape = tuple(model.inputs[0].shape[1:])
             calib = rng.normal(size=(200,) + shape).astype(np.float32)
+            calib *= CALIBRATION_SCALE.get(name, 1.0)
             tfl = to_tflite(model, "int8" if quantized else None, calib if quantized else None)
             if quantized:
                 xs = rng.integers(-128, 128, size=(N_INPUTS,) + shape).astype(np.int8)
+                if shape == (256,):  # an element-wise operator on the input: every int8 value
+                    xs[0] = np.arange(-128, 128)
             else:
                 xs = rng.normal(size=(N_INPUTS,) + shape).astype(np.float32)
             models[name] = dict(tflite=tfl, x=xs, y=reference_outputs(tfl, xs),

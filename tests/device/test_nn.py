@@ -121,3 +121,17 @@ def test_in_place_and_bad_input(session, models):
     tin = m.input
     assert int(q[1]) == int(np.clip(np.round(0.5 / np.float32(tin.scale)) + tin.zero_point,
                                     -128, 127))
+
+
+@pytest.mark.parametrize("name", ["cnn", "float_dense"])
+def test_verify(session, models, name):
+    """microlearn's verify: float samples quantized as TFLite users do, TFLite's reference
+    outputs, the device's agreement, memory, allocation and time."""
+    from microlearn.nn.verify import verify
+
+    m = convert_tflite(models[name]["tflite"])
+    X = np.random.default_rng(1).normal(size=(8,) + m.input_shape[1:]).astype(np.float32)
+    rep = verify(m, X, session.target, session=session, repeat=3)
+    assert rep.ok(), rep.summary() + "\n" + rep.output
+    assert rep.n == 8 and rep.arena == m.arena_size and rep.time > 0 and rep.repeats >= 1
+    assert rep.unit == ("us" if session.target.name == "unix" else "instr")

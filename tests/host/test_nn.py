@@ -84,3 +84,48 @@ def test_fixed_point_helpers():
     assert fp.quantize_multiplier(0.5) == (1 << 30, 0)
     assert fp.quantize_multiplier(1.0) == (1 << 30, 1)
     assert list(fp.clz32(np.array([0, 1, 0x80000000, 0x7fffffff]))) == [32, 31, 0, 1]
+
+
+def test_cli_convert_and_verify(models, tmp_path):
+    """`microlearn convert model.tflite` and `microlearn verify model.tflite X.npy`."""
+    import subprocess
+
+    case = models["mobilenet_v3_block"]
+    (tmp_path / "m.tflite").write_bytes(case["tflite"])
+    X = np.random.default_rng(2).normal(size=(5, 9, 9, 3)).astype(np.float32)
+    np.save(tmp_path / "X.npy", X)
+    cli = [sys.executable, "-m", "microlearn.cli"]
+    out = subprocess.run(cli + ["convert", str(tmp_path / "m.tflite"), "-o",
+                                str(tmp_path / "m.nn")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "PAD+CONV_2D" in out.stdout and "ADD" in out.stdout and "bytes of RAM" in out.stdout
+    assert (tmp_path / "m.nn").read_bytes() == convert_tflite(case["tflite"]).to_bytes()
+    out = subprocess.run(cli + ["verify", str(tmp_path / "m.tflite"), str(tmp_path / "X.npy"),
+                                "--target", "unix"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for text in ("outputs identical to TFLite (reference kernels): 5/5",
+                 "labels (largest output) identical: 5/5", "time per inference:",
+                 "allocated by run and predict: 0 bytes", "verify: OK"):
+        assert text in out.stdout, out.stdout
+    # samples of the wrong size are refused with what was expected
+    np.save(tmp_path / "bad.npy", X[:, :8])
+    out = subprocess.run(cli + ["verify", str(tmp_path / "m.tflite"), str(tmp_path / "bad.npy"),
+                                "--target", "unix"], capture_output=True, text=True)
+    assert out.returncode == 2 and "expected samples of 243 values" in out.stderr
+
+
+def test_verify_reports_a_wrong_model(models):
+    """A model whose weights differ from the .tflite file's is reported, not passed."""
+    from microlearn.nn.model import OP_FULLY_CONNECTED
+    from microlearn.nn.verify import verify
+
+    m = convert_tflite(models["dense_relu"]["tflite"])
+    fc = next(op for op in m.ops if op.code == OP_FULLY_CONNECTED)
+    w = m.tensors[fc.inputs[1]]
+    data = bytearray(m.data)
+    for i in range(w.offset, w.offset + w.nbytes):
+        data[i] = (data[i] + 64) & 0xFF
+    m.data = bytes(data)
+    X = models["dense_relu"]["x"]
+    rep = verify(m, X, "unix")
+    assert not rep.ok() and rep.agree < rep.n and rep.mismatches

@@ -67,7 +67,75 @@ def activation_lut(kind, tx, ty, alpha=0.0):
             r = zy + int(fp.mbqm(d, mi, si) if d >= 0 else fp.mbqm(d, ma, sa))
             return min(max(r, -128), 127)
         return _lut_from(f, tx)
+    if kind == "hard_swish":
+        return hard_swish_lut(tx, ty)
     raise ValueError(kind)
+
+
+# -- int16 fixed point, as TFLite's quantized HARD_SWISH computes ----------------------------
+
+def _wrap16(x):
+    return ((int(x) + (1 << 15)) & 0xFFFF) - (1 << 15)
+
+
+def _srdhm16(a, b):
+    """SaturatingRoundingDoublingHighMul on int16: round(a * b / 2**15)."""
+    if a == b == -(1 << 15):
+        return (1 << 15) - 1
+    ab = a * b
+    nudge = (1 << 14) if ab >= 0 else 1 - (1 << 14)
+    return _wrap16(int((ab + nudge) / (1 << 15)))  # C division truncates toward zero
+
+
+def _sdhm16(a, b):
+    """The same, truncating instead of rounding."""
+    if a == b == -(1 << 15):
+        return (1 << 15) - 1
+    return _wrap16(int(a * b / (1 << 15)))
+
+
+def _sat_shift16(x, n):
+    return min(max(x * (1 << n), -(1 << 15)), (1 << 15) - 1)
+
+
+def _rdbpot(x, e):
+    mask = (1 << e) - 1
+    return (x >> e) + ((x & mask) > (mask >> 1) + (x < 0))
+
+
+def _multiplier16(m):
+    """DownScaleInt32ToInt16Multiplier: a Q31 multiplier rounded to Q15."""
+    if m >= (1 << 31) - 1 - (1 << 15):
+        return (1 << 15) - 1
+    return (m + (1 << 15)) >> 16
+
+
+def hard_swish_lut(tx, ty):
+    """The int8 table of HARD_SWISH: x * relu6(x + 3) / 6 in TFLite's int16 fixed point, from
+    multipliers it derives in float32 from the scales."""
+    hires = _f32(_f32(1.0 / 128.0) * _f32(tx.scale))
+    out_m, out_e = fp.quantize_multiplier(float(_f32(hires / _f32(ty.scale))))
+    if out_e > 0:
+        raise ValueError("the output scale is below 1/128 of the input scale (TFLite requires "
+                         "it to be at least that)")
+    relu_m, relu_e = fp.quantize_multiplier(float(_f32(hires / _f32(_f32(3.0) / _f32(32768.0)))))
+    out_m, relu_m = _multiplier16(out_m), _multiplier16(relu_m)
+
+    def f(v):
+        hi_res = (v - tx.zero_point) * 128  # fits int16: |v - zp| <= 255
+        on_output_scale = _srdhm16(hi_res, out_m)
+        r = hi_res
+        if relu_e > 0:
+            r = _sat_shift16(r, relu_e - 1)
+        r = _srdhm16(r, relu_m)
+        if relu_e > 0:
+            r = _sat_shift16(r, 1)
+        if relu_e < 0:
+            r = _rdbpot(r, -relu_e)
+        r = (r + (1 << 15)) >> 1  # [-1, 1] to [0, 1]
+        out = _wrap16(_rdbpot(_sdhm16(r, on_output_scale), -out_e) + ty.zero_point)
+        return min(max(out, -128), 127)
+    return _lut_from(f, tx)
 
 
 def requantize_lut(tx, ty):
@@ -227,6 +295,67 @@ def _dequantize(m, op):
     return (scale * (xv - op.params[1]).astype(np.float64)).astype(np.float32)
 
 
+def _operand(m, i):
+    """An operator input's values: computed, or a constant."""
+    t = m.tensors[i]
+    return t.data.reshape(t.shape) if t.storage == M.CONST else _values[i]
+
+
+def _binary(m, op):
+    ta, tb, y = m.tensors[op.inputs[0]], m.tensors[op.inputs[1]], m.tensors[op.output]
+    a, b = _operand(m, op.inputs[0]), _operand(m, op.inputs[1])
+    p = op.params
+    if y.type == M.T_INT8:
+        va = a.astype(np.int64) - ta.zero_point
+        vb = b.astype(np.int64) - tb.zero_point
+        if op.code == M.OP_ADD:
+            sa = fp.mbqm(va << M.ADD_LEFT_SHIFT, p[0], p[1])
+            sb = fp.mbqm(vb << M.ADD_LEFT_SHIFT, p[2], p[3])
+            r = fp.mbqm(sa + sb, p[4], p[5])
+        else:
+            r = fp.mbqm(va * vb, p[0], p[1])
+        return np.clip(r + y.zero_point, p[6], p[7]).astype(np.int8)
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    r = a + b if op.code == M.OP_ADD else a * b
+    return np.clip(r, M.bits_f32(p[6]), M.bits_f32(p[7])).astype(np.float32)
+
+
+def _concatenation(m, op):
+    y = m.tensors[op.output]
+    rows, in_row, out_row, offset = op.params[:4]
+    out = _values.get(op.output)
+    out = np.zeros(y.count, y.dtype) if out is None else out.reshape(-1).copy()
+    out.reshape(rows, out_row)[:, offset:offset + in_row] = \
+        _values[op.inputs[0]].reshape(rows, in_row)
+    return out
+
+
+def _pad(m, op):
+    x, y = m.tensors[op.inputs[0]], m.tensors[op.output]
+    xv = _values[op.inputs[0]].reshape((1,) * (4 - len(x.shape)) + tuple(x.shape))
+    value = y.zero_point if y.type == M.T_INT8 else 0
+    return np.pad(xv, np.reshape(op.params, (4, 2)), constant_values=value)
+
+
+def _activation(m, op):
+    x = _values[op.inputs[0]].astype(np.float32)
+    kind = op.params[0]
+    K = M.ACT_KINDS
+    if kind == K["relu"]:
+        return np.maximum(x, np.float32(0))
+    if kind == K["relu6"]:
+        return np.clip(x, np.float32(0), np.float32(6))
+    if kind == K["leaky_relu"]:
+        return np.where(x > 0, x, x * np.float32(M.bits_f32(op.params[1])))
+    if kind == K["logistic"]:
+        return (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(np.float32)
+    if kind == K["tanh"]:
+        return np.tanh(x.astype(np.float64)).astype(np.float32)
+    if kind == K["hard_swish"]:
+        return x * np.clip(x + np.float32(3), np.float32(0), np.float32(6)) / np.float32(6)
+    raise ValueError(f"unknown activation kind {kind}")
+
+
 def _lut(m, op):
     xv = _values[op.inputs[0]]
     out = op.aux[xv.astype(np.uint8)]
@@ -268,6 +397,14 @@ def run(model, x):
             r = _dequantize(model, op)
         elif op.code == M.OP_LUT:
             r = _lut(model, op)
+        elif op.code in (M.OP_ADD, M.OP_MUL):
+            r = _binary(model, op)
+        elif op.code == M.OP_CONCATENATION:
+            r = _concatenation(model, op)
+        elif op.code == M.OP_PAD:
+            r = _pad(model, op)
+        elif op.code == M.OP_ACTIVATION:
+            r = _activation(model, op)
         else:
             raise ValueError(f"unknown operator code {op.code}")
         _values[op.output] = np.asarray(r).reshape(y.shape).astype(y.dtype)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import blob
 from . import fixedpoint as fp
 from . import kernels
 from .tflite import ACTIVATIONS, FLOAT32, INT8, INT32, UINT8, PADDINGS, TYPE_NAMES
@@ -31,17 +32,23 @@ FROM_TFLITE = {INT8: T_INT8, UINT8: T_UINT8, INT32: T_INT32, FLOAT32: T_FLOAT32}
 OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED = 1, 2, 3
 OP_MAX_POOL_2D, OP_AVERAGE_POOL_2D, OP_MEAN = 4, 5, 6
 OP_SOFTMAX, OP_COPY, OP_QUANTIZE, OP_DEQUANTIZE, OP_LUT = 7, 8, 9, 10, 11
+OP_ADD, OP_MUL, OP_CONCATENATION, OP_PAD, OP_ACTIVATION = 12, 13, 14, 15, 16
 OP_NAMES = {OP_CONV_2D: "CONV_2D", OP_DEPTHWISE_CONV_2D: "DEPTHWISE_CONV_2D",
             OP_FULLY_CONNECTED: "FULLY_CONNECTED", OP_MAX_POOL_2D: "MAX_POOL_2D",
             OP_AVERAGE_POOL_2D: "AVERAGE_POOL_2D", OP_MEAN: "MEAN", OP_SOFTMAX: "SOFTMAX",
             OP_COPY: "COPY", OP_QUANTIZE: "QUANTIZE", OP_DEQUANTIZE: "DEQUANTIZE",
-            OP_LUT: "LUT"}
+            OP_LUT: "LUT", OP_ADD: "ADD", OP_MUL: "MUL", OP_CONCATENATION: "CONCATENATION",
+            OP_PAD: "PAD", OP_ACTIVATION: "ACTIVATION"}
 N_PARAMS = 8
+# Kinds of the float32 ACTIVATION operator (core/ml_nn.h).
+ACT_KINDS = {"relu": 1, "relu6": 2, "leaky_relu": 3, "logistic": 4, "tanh": 5, "hard_swish": 6}
+ADD_LEFT_SHIFT = 20  # TFLite's headroom for 8-bit ADD
 
 # The TFLite operators (and options) this converter takes.
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D",
-             "AVERAGE_POOL_2D", "MEAN", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "QUANTIZE",
-             "DEQUANTIZE", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU")
+             "AVERAGE_POOL_2D", "MEAN", "ADD", "MUL", "CONCATENATION", "PAD", "RESHAPE",
+             "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "QUANTIZE", "DEQUANTIZE", "LOGISTIC", "TANH",
+             "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH")
 
 ALIGN = 8
 HEADER = struct.Struct("<IHHHHHH")  # arena size, n tensors, n ops, input, output, 2 reserved
@@ -172,8 +179,6 @@ class NNModel:
         return "\n".join(lines)
 
     def to_bytes(self):
-        from .. import blob
-
         head = HEADER.pack(self.arena_size, len(self.tensors), len(self.ops), self.input_index,
                            self.output_index, 0, 0)
         tens = b"".join(self._tensor_bytes(t) for t in self.tensors)
@@ -194,14 +199,11 @@ class NNModel:
         from pathlib import Path
 
         name = name or Path(file).stem.replace("-", "_").replace(".", "_")
-        rows = [", ".join(f"0x{b:02x}" for b in data[i:i + 16]) for i in range(0, len(data), 16)]
-        text = (f"// microlearn nn model: {self.input_type} {self.input_shape} -> "
-                f"{self.output_type} {self.output_shape}, arena {self.arena_size} bytes.\n"
-                f"// Load with ml_nn_open(&model, {name}, sizeof({name}), &err) (core/ml_nn.h).\n"
-                f"#include <stdint.h>\n\n"
-                f"#define {name.upper()}_ARENA_SIZE ({self.arena_size})\n\n"
-                f"static const uint8_t {name}[{len(data)}] __attribute__((aligned(8))) = {{\n    "
-                + ",\n    ".join(rows) + "\n};\n")
+        text = blob.c_array(
+            data, name, f"microlearn nn model: {self.input_type} {self.input_shape} -> "
+            f"{self.output_type} {self.output_shape}, arena {self.arena_size} bytes.\n"
+            f"// Load with ml_nn_open(&model, {name}, sizeof({name}), &err) (core/ml_nn.h).",
+            f"#define {name.upper()}_ARENA_SIZE ({self.arena_size})\n\n")
         with open(file, "w") as f:
             f.write(text)
 
@@ -254,14 +256,19 @@ def plan_arena(model):
                 last[t] = max(last[t], k)
         first[op.output] = min(first[op.output], k)
         last[op.output] = max(last[op.output], k)
-    # In place: an element-wise op whose input dies there writes over it.
+    # In place: an element-wise op whose input dies there writes over it (ADD and MUL over an
+    # input of the output's shape: each output element is written after its inputs are read).
     share = {}
     for k, op in enumerate(model.ops):
-        src = op.inputs[0] if op.inputs else None
-        if (op.code in (OP_LUT, OP_COPY) and src in last and last[src] == k
-                and src != model.input_index
-                and model.tensors[src].nbytes == model.tensors[op.output].nbytes):
-            share[op.output] = share.get(src, src)
+        out = model.tensors[op.output]
+        candidates = (op.inputs[:1] if op.code in (OP_LUT, OP_COPY, OP_ACTIVATION)
+                      else op.inputs[:2] if op.code in (OP_ADD, OP_MUL) else [])
+        for src in candidates:
+            t = model.tensors[src]
+            if (src in last and last[src] == k and src != model.input_index
+                    and t.nbytes == out.nbytes and t.count == out.count):
+                share[op.output] = share.get(src, src)
+                break
     groups = {}
     for i in arena:
         root = share.get(i, i)
@@ -376,6 +383,21 @@ class _Lowering:
                                    data=arr.reshape(arr.shape or (1,))))
         return len(self.tensors) - 1
 
+    def const_input(self, op, k):
+        """A constant operand of an element-wise operator (MUL by 1/6, ADD of an offset), with
+        its quantization."""
+        t = self.weights(op, k)
+        if t.type not in (INT8, FLOAT32) or len(t.shape) > 4:
+            self.fail(op, f"constant input {k} of type {t.type_name} and shape {t.shape} (expected "
+                          "int8 or float32, at most 4-D)")
+        if t.quantized and len(t.scale) > 1:
+            self.fail(op, f"constant input {k} has per-channel quantization")
+        i = self.const(t.name, t.data, FROM_TFLITE[t.type])
+        if t.quantized:
+            self.tensors[i].scale = float(t.scale[0])
+            self.tensors[i].zero_point = int(t.zero_point[0])
+        return i
+
     def emit(self, code, inputs, output, params=(), aux=None, source="", macs=0):
         p = [int(x) for x in params] + [0] * (N_PARAMS - len(params))
         self.ops.append(Op(code, list(inputs), output, p, aux, source=source, macs=macs))
@@ -393,7 +415,7 @@ class _Lowering:
         if len(g.inputs) != 1 or len(g.outputs) != 1:
             raise ConversionError(f"the model has {len(g.inputs)} inputs and {len(g.outputs)} "
                                   "outputs; microlearn runs models with one of each")
-        ops = _prune(g, _fuse_dilated(g))
+        ops = _prune(g, _fuse_pad(g, _fuse_dilated(g)))
         for op in ops:
             handler = getattr(self, "op_" + op.name.lower(), None)
             if handler is None:
@@ -503,7 +525,7 @@ class _Lowering:
             aux = np.concatenate([mult, shift, folded]).astype(np.int32)
         macs = n * oh * ow * oc * kh * kw * (1 if depthwise else ic)
         self.emit(OP_DEPTHWISE_CONV_2D if depthwise else OP_CONV_2D, [x, wi, bi], y,
-                  [sh, sw, dh, dw, pt, pl, lo, hi], aux, op.name, macs)
+                  [sh, sw, dh, dw, pt, pl, lo, hi], aux, op.options.get("source", op.name), macs)
 
     def op_conv_2d(self, op):
         self._conv_common(op, False)
@@ -656,9 +678,17 @@ class _Lowering:
     def _unary(self, op, kind, **kw):
         x, y = self.tensor(op.inputs[0]), self.tensor(op.outputs[0])
         q = self._types(op, x, y)
+        if self.tensors[x].count != self.tensors[y].count:
+            self.fail(op, f"input {self.tensors[x].shape} and output {self.tensors[y].shape} "
+                          "differ in size")
         if not q:
-            self.fail(op, "float32 element-wise activations are not supported yet")
-        lut = kernels.activation_lut(kind, self.tensors[x], self.tensors[y], **kw)
+            alpha = f32_bits(kw.get("alpha", 0.0))
+            self.emit(OP_ACTIVATION, [x], y, [ACT_KINDS[kind], alpha], None, op.name)
+            return
+        try:
+            lut = kernels.activation_lut(kind, self.tensors[x], self.tensors[y], **kw)
+        except ValueError as e:
+            self.fail(op, str(e))
         self.emit(OP_LUT, [x], y, [], lut, op.name)
 
     def op_logistic(self, op):
@@ -675,6 +705,110 @@ class _Lowering:
 
     def op_leaky_relu(self, op):
         self._unary(op, "leaky_relu", alpha=op.options["alpha"])
+
+    def op_hard_swish(self, op):
+        self._unary(op, "hard_swish")
+
+    def _binary(self, op, code):
+        """ADD, MUL: two operands broadcast numpy-style; a constant operand goes second."""
+        if len(op.inputs) != 2:
+            self.fail(op, f"{len(op.inputs)} inputs, expected 2")
+        first, second = op.inputs
+        if self.g.tensors[first].data is not None:
+            first, second = second, first  # both operators commute
+        if self.g.tensors[first].data is not None:
+            self.fail(op, "both inputs are constants")
+        a = self.tensor(first)
+        b = self.const_input(op, 1 if second == op.inputs[1] else 0) \
+            if self.g.tensors[second].data is not None else self.tensor(second)
+        y = self.tensor(op.outputs[0])
+        ta, tb, ty = self.tensors[a], self.tensors[b], self.tensors[y]
+        if not (ta.type == tb.type == ty.type) or ty.type not in (T_INT8, T_FLOAT32):
+            self.fail(op, f"inputs {T_NAMES[ta.type]} and {T_NAMES[tb.type]}, output "
+                          f"{T_NAMES[ty.type]}: expected all int8 or all float32")
+        try:
+            shape = np.broadcast_shapes(ta.shape, tb.shape)
+        except ValueError:
+            shape = None
+        if shape is None or tuple(shape) != tuple(ty.shape) or len(ty.shape) > 4:
+            self.fail(op, f"inputs {ta.shape} and {tb.shape} do not broadcast to the output "
+                          f"{ty.shape}")
+        q = ty.type == T_INT8
+        lo, hi = self._act(op, y, q)
+        params = [0] * 6
+        if q:
+            s1, s2, so = (np.float32(t.scale) for t in (ta, tb, ty))
+            if code == OP_ADD:
+                twice_max = float(np.float32(2) * max(s1, s2))  # float in TFLite, then double
+                real_out = twice_max / float(np.float32(1 << ADD_LEFT_SHIFT) * so)
+                params = []
+                for real in (float(s1) / twice_max, float(s2) / twice_max, real_out):
+                    params += fp.quantize_multiplier(real)
+                if params[5] > 0:
+                    self.fail(op, f"output scale {float(so):g} is too small for the inputs' "
+                                  "scales (TFLite requires a rescaling below 1)")
+            else:
+                params = list(fp.quantize_multiplier(float(np.float32(s1 * s2) / so))) + [0] * 4
+        n = ty.count
+        self.emit(code, [a, b], y, params + [lo, hi], None, op.name, n if code == OP_MUL else 0)
+
+    def op_add(self, op):
+        self._binary(op, OP_ADD)
+
+    def op_mul(self, op):
+        self._binary(op, OP_MUL)
+
+    def op_concatenation(self, op):
+        """One operator per input, each copying its rows into its columns of the output."""
+        y = self.tensor(op.outputs[0])
+        ty = self.tensors[y]
+        if op.options.get("fused_activation_function", 0) != 0:
+            self.fail(op, "a fused activation is not supported")
+        axis = op.options["axis"]
+        nd = len(ty.shape)
+        if not -nd <= axis < nd:
+            self.fail(op, f"axis {axis} of a {nd}-D output")
+        axis %= nd
+        offset = 0
+        out_row = int(np.prod(ty.shape[axis:]))
+        parts = []
+        for ti in op.inputs:
+            if self.g.tensors[ti].data is not None:
+                self.fail(op, "a constant input is not supported")
+            x = self.tensor(ti)
+            tx = self.tensors[x]
+            if tx.type != ty.type or (ty.type != T_FLOAT32 and (
+                    np.float32(tx.scale) != np.float32(ty.scale)
+                    or tx.zero_point != ty.zero_point)):
+                self.fail(op, "the inputs must have the output's type and quantization (as "
+                              "TFLite requires for int8)")
+            if (len(tx.shape) != nd or tx.shape[:axis] != ty.shape[:axis]
+                    or tx.shape[axis + 1:] != ty.shape[axis + 1:]):
+                self.fail(op, f"input {tx.shape} does not fit output {ty.shape} on axis {axis}")
+            in_row = int(np.prod(tx.shape[axis:]))
+            parts.append((x, [tx.count // in_row, in_row, out_row, offset]))
+            offset += in_row
+        if offset != out_row:
+            self.fail(op, f"the inputs make {offset} values per row, the output has {out_row}")
+        for x, params in parts:
+            self.emit(OP_CONCATENATION, [x], y, params, None, op.name)
+
+    def op_pad(self, op):
+        x, y = self.tensor(op.inputs[0]), self.tensor(op.outputs[0])
+        tx, ty = self.tensors[x], self.tensors[y]
+        if tx.type != ty.type or ty.type not in (T_INT8, T_FLOAT32):
+            self.fail(op, f"input {T_NAMES[tx.type]} and output {T_NAMES[ty.type]}: expected "
+                          "both int8 or both float32")
+        pads = np.asarray(self.weights(op, 1).data, np.int64).reshape(-1, 2)
+        if len(pads) != len(tx.shape) or np.any(pads < 0):
+            self.fail(op, f"paddings {pads.tolist()} for a {len(tx.shape)}-D input")
+        pads = [[0, 0]] * (4 - len(pads)) + pads.tolist()
+        x4 = (1,) * (4 - len(tx.shape)) + tuple(tx.shape)
+        y4 = (1,) * (4 - len(ty.shape)) + tuple(ty.shape)
+        if len(ty.shape) != len(tx.shape) or any(
+                a + b + n != m for (a, b), n, m in zip(pads, x4, y4)):
+            self.fail(op, f"input {tx.shape} padded by {pads} is not the output {ty.shape}")
+        self.emit(OP_PAD, [x], y, [v for ab in pads for v in ab], None, op.name)
 
 
 def _fuse_dilated(g):
@@ -718,6 +852,53 @@ def _fuse_dilated(g):
                     out.append(fused)
                     skip.update((conv.index, b2s.index))
                     continue
+        out.append(op)
+    return out
+
+
+def _fuse_pad(g, ops):
+    """A PAD whose only reader is a convolution becomes that convolution's padding (Keras'
+    ZeroPadding2D before a VALID convolution): padded pixels hold the zero point, which adds
+    nothing to a quantized or float sum, exactly as the skipped pixels of SAME padding."""
+    import copy
+
+    readers = {}
+    for op in ops:
+        for t in op.inputs:
+            readers.setdefault(t, []).append(op)
+    out, fused_pads = [], {}
+    for op in ops:
+        if op.name == "PAD" and len(op.inputs) == 2 and op.outputs[0] not in g.outputs:
+            r = readers.get(op.outputs[0], [])
+            tx, ty = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
+            pads = g.tensors[op.inputs[1]].data
+            same_q = (tx.quantized == ty.quantized and (not tx.quantized or (
+                np.array_equal(tx.scale, ty.scale) and np.array_equal(tx.zero_point,
+                                                                      ty.zero_point))))
+            if (len(r) == 1 and r[0].name in ("CONV_2D", "DEPTHWISE_CONV_2D")
+                    and r[0].inputs[0] == op.outputs[0] and pads is not None
+                    and np.asarray(pads).shape == (4, 2) and len(ty.shape) == 4
+                    and not np.any(np.asarray(pads)[[0, 3]]) and np.all(np.asarray(pads) >= 0)
+                    and "explicit_padding" not in r[0].options and same_q):
+                fused_pads[r[0].index] = (op, np.asarray(pads, np.int64))
+                continue
+        if op.index in fused_pads:
+            pad_op, pads = fused_pads[op.index]
+            _, kh, kw, _ = g.tensors[op.inputs[1]].shape
+            _, ph, pw, _ = g.tensors[pad_op.outputs[0]].shape
+            o = op.options
+            oh = _out_size(o["padding"], ph, kh, o["stride_h"], o["dilation_h_factor"])
+            ow = _out_size(o["padding"], pw, kw, o["stride_w"], o["dilation_w_factor"])
+            pt = int(pads[1][0]) + _padding(o["stride_h"], o["dilation_h_factor"], ph, kh, oh)
+            pl = int(pads[2][0]) + _padding(o["stride_w"], o["dilation_w_factor"], pw, kw, ow)
+            if max(pt, pl) <= 255:
+                fused = copy.deepcopy(op)
+                fused.inputs = [pad_op.inputs[0]] + op.inputs[1:]
+                fused.options["explicit_padding"] = (pt, pl, oh, ow)
+                fused.options["source"] = "PAD+" + op.name
+                out.append(fused)
+                continue
+            out.append(pad_op)  # too much padding for the device's convolution: keep the PAD
         out.append(op)
     return out
 
