@@ -4,7 +4,7 @@
 #   make demo      the end-to-end demo on the unix port and emulated Cortex-M3
 #   make check     the whole test suite (what CI runs)
 #   make dist      native modules for every architecture, in a mip-installable layout
-#   make bench     benchmarks, written to docs/benchmarks.md
+#   make bench     benchmarks, written to docs/benchmarks.md and docs/nn-benchmarks.md
 #
 # Everything built lands in build/ (and the virtualenv in .venv/); a second run does no work.
 
@@ -152,6 +152,7 @@ $(STAMP)/venv-bench: requirements-bench.txt | $(STAMP)/venv
 
 bench: all modules-all $(STAMP)/venv-bench
 	@$(PY) -m benchmarks.trees $(BENCH_ARGS)
+	@$(PY) -m benchmarks.nn $(BENCH_NN_ARGS)
 
 clean:
 	rm -rf $(NATMOD) $(B)/tests-c $(B)/fuzz dist
