@@ -442,6 +442,12 @@ static int begin_record(ml_trees_loader_t *ld, ml_error_t *err) {
         static const char *const words[] = { "f", "c", "lb", "r", "n", "l" };
         int i = word_index(t, words, 6);
         ld->record = (uint8_t)(i < 0 ? REC_EM_OTHER : REC_EM_FEATURES + i);
+        // A file of nothing but unknown records is not a model, and a stream of them would
+        // never end: a bound far above what any emlearn version writes.
+        if (i < 0 && ++ld->n_other > ML_TREES_MAX_OTHER) {
+            FAIL(ML_E_FORMAT, "emlearn CSV: more than %d lines of unknown records",
+                ML_TREES_MAX_OTHER);
+        }
         if (ld->record == REC_EM_NODE) {
             ld->record = REC_NODE;
         } else if (ld->record == REC_EM_LEAF) {
@@ -709,7 +715,21 @@ int ml_trees_loader_feed(ml_trees_loader_t *ld, const char *data, size_t len, si
     int r = ML_OK;
     while (i < len) {
         ml_field_event_t ev = ml_fields_push(&ld->fields, data[i++]);
-        if (ev != ML_FIELD_NONE) {
+        // Stop at the first sign of a wrong file rather than read it to its end (which a stream
+        // may not have): a value that is already too long, or a long run of bytes that holds
+        // no record (only blanks or comments).
+        if (ld->fields.overflow) {
+            return ml_error_set(err, ML_E_FORMAT, ld->fields.next_line,
+                "a value longer than %d characters", ML_FIELD_MAX);
+        }
+        if (ev == ML_FIELD_NONE) {
+            if (++ld->idle_bytes > ML_TREES_MAX_IDLE) {
+                return ml_error_set(err, ML_E_FORMAT, ld->fields.next_line,
+                    "%lu bytes without a record (only blanks or comments)",
+                    (unsigned long)ML_TREES_MAX_IDLE);
+            }
+        } else {
+            ld->idle_bytes = 0;
             if (ld->format == FORMAT_MICROLEARN && ld->header_line && !ld->has_memory
                 && ld->record != REC_HEADER) {
                 return ml_error_set(err, ML_E_STATE, ld->fields.line,

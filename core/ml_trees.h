@@ -115,6 +115,10 @@ static inline uint32_t ml_trees_node_child(const ml_trees_t *m, int left, uint32
 // holds nothing usable and can be freed.
 
 #define ML_TREES_NEED_MEMORY (100)
+// A loader stops at the first error, and also after ML_TREES_MAX_IDLE bytes without a record, or
+// (emlearn CSV) ML_TREES_MAX_OTHER lines of unknown records: no file is refused only at its end.
+#define ML_TREES_MAX_IDLE (65536)
+#define ML_TREES_MAX_OTHER (1000)
 #define ML_TREES_REWIND (101)
 
 typedef struct {
@@ -133,6 +137,8 @@ typedef struct {
     uint32_t n_baseline;
     uint32_t n_labels;
     uint32_t last_line;
+    uint32_t idle_bytes;  // bytes read since the last field
+    uint32_t n_other;     // emlearn: lines of unknown record types
     double tmp[4];     // fields of the current node record
 } ml_trees_loader_t;
 
