@@ -7,7 +7,8 @@ CORE := $(ROOT)/core
 
 # Core sources each module needs (ml_softfp.c is empty except on armv6m).
 CORE_COMMON := ml_error.c ml_text.c ml_math_exp.c ml_softfp.c
-CORE_trees := $(CORE_COMMON) ml_trees.c
+CORE_trees := $(CORE_COMMON) ml_blob.c ml_trees.c
+GLUE_trees := mod_blob.c
 CORE_dsp := $(CORE_COMMON) ml_math_log.c ml_math_sqrt.c ml_math_trig.c ml_dsp.c \
             ml_dsp_fft.c ml_dsp_features.c
 

@@ -939,9 +939,10 @@ static void test_regressions(void) {
     unload(&L);
     CHECK(load_text(&L, "f,1\nc,2\nlb,32\nl,1\nlb,0\nl,1\nr,-1\n", 3) == ML_OK,
         "lb changed: a classifier: %s", L.err.msg);
-    const float *leaf = model_of(&L)->leaf_value;
-    CHECK(model_of(&L)->h.n_classes == 2 && leaf[0] == 0.0f && leaf[1] == 1.0f && leaf[2] == 0.0f
-        && leaf[3] == 1.0f, "lb changed: both leaves are class 1");
+    const ml_trees_t *lm = model_of(&L);
+    CHECK(lm->h.n_classes == 2 && ml_trees_value_at(lm, 0) == 0.0 && ml_trees_value_at(lm, 1) == 1.0
+        && ml_trees_value_at(lm, 2) == 0.0 && ml_trees_value_at(lm, 3) == 1.0,
+        "lb changed: both leaves are class 1");
     unload(&L);
     // emlearn: records of other types are ignored whatever their length (emlearn does too).
     LOAD_OK(&L, "f,1\nc,2\nv,1,2,3\nlb,0\nl,1\nx\nr,-1\n", 0);
