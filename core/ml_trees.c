@@ -129,7 +129,9 @@ void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
     m->feature_bytes = lay.feature_bytes;
     m->child_bytes = lay.child_bytes;
     m->thr_index_bytes = 0;
-    m->key_kind = ML_TREES_KEY_FLOAT;
+    m->node_layout = ML_TREES_NODES_ARRAYS;
+    m->nodes = NULL;
+    m->threshold16 = NULL;
     m->leaf_kind = ML_TREES_LEAF_DENSE;
     m->list_bits = 0;
     m->value_fixed = 0;
@@ -1009,7 +1011,7 @@ double ml_trees_value_at(const ml_trees_t *m, uint32_t j) {
 // The 'head' section: uint32 fields in this order.
 enum {
     H_FEATURES, H_CLASSES, H_OUTPUTS, H_TREES, H_NODES, H_LEAVES, H_LEAF_WIDTH, H_AGGREGATE,
-    H_LINK, H_FLAGS, H_KEY, H_FEATURE_BYTES, H_CHILD_BYTES, H_THR_INDEX_BYTES, H_LEAF_KIND,
+    H_LINK, H_FLAGS, H_RECORD_BITS, H_FEATURE_BYTES, H_CHILD_BYTES, H_THR_INDEX_BYTES, H_LEAF_KIND,
     H_VALUE_FIXED, H_VALUE_SHIFT, H_LIST_BITS, H_ENTRY_BITS, H_PURE, H_LABELS, H_COUNT
 };
 
@@ -1248,7 +1250,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         { H_AGGREGATE, 0, 1, "aggregate" },
         { H_LINK, 0, 2, "link" },
         { H_FLAGS, 0, 15, "flags" },
-        { H_KEY, 0, 1, "key kind" },
+        { H_RECORD_BITS, 0, 0xffffff, "record bits" },
         { H_FEATURE_BYTES, 1, 2, "feature bytes" },
         { H_CHILD_BYTES, 1, 4, "child bytes" },
         { H_THR_INDEX_BYTES, 0, 2, "threshold index bytes" },
@@ -1279,7 +1281,16 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     if (validate_header(h, 0, err) != ML_OK) {
         return err->code;
     }
-    m.key_kind = (uint8_t)hv[H_KEY];
+    // Node records: feature, threshold index and child bits (0: arrays of each field).
+    m.node_layout = hv[H_RECORD_BITS] ? ML_TREES_NODES_RECORDS : ML_TREES_NODES_ARRAYS;
+    m.rec_fbits = (uint8_t)hv[H_RECORD_BITS];
+    m.rec_tbits = (uint8_t)(hv[H_RECORD_BITS] >> 8);
+    m.rec_cbits = (uint8_t)(hv[H_RECORD_BITS] >> 16);
+    if (m.node_layout == ML_TREES_NODES_RECORDS && (m.rec_cbits == 0
+        || m.rec_fbits + m.rec_tbits + 2 * m.rec_cbits > 32)) {
+        OPEN_FAIL("head: node records of %u, %u and 2 x %u bits", m.rec_fbits, m.rec_tbits,
+            m.rec_cbits);
+    }
     m.feature_bytes = (uint8_t)hv[H_FEATURE_BYTES];
     m.child_bytes = (uint8_t)hv[H_CHILD_BYTES];
     m.thr_index_bytes = (uint8_t)hv[H_THR_INDEX_BYTES];
@@ -1313,6 +1324,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     }
 
     const uint32_t nn = h->n_nodes, nt = h->n_trees;
+    const int rec = m.node_layout == ML_TREES_NODES_RECORDS;
     ml_status_t r;
     if ((r = open_labels(&m, &b, err))
         || (r = section(&b, ID('b', 'a', 's', 'e'), 8, h->n_outputs,
@@ -1322,24 +1334,39 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
             (void **)&m.tree_list, err))
         || (r = section(&b, ID('t', 'o', 'u', 't'), 4, nt,
             h->leaf_width == 1 && h->n_outputs > 1, (void **)&m.tree_output, err))
-        || (r = section(&b, ID('f', 'e', 'a', 't'), m.feature_bytes, nn, nn != 0, &m.feature,
+        || (r = section(&b, ID('n', 'o', 'd', 'e'), 4, nn, rec && nn, (void **)&m.nodes, err))
+        || (r = section(&b, ID('f', 'e', 'a', 't'), m.feature_bytes, nn, !rec && nn, &m.feature,
             err))
         || (r = section(&b, ID('t', 'h', 'r', 'i'), m.thr_index_bytes ? m.thr_index_bytes : 1,
-            nn, m.thr_index_bytes && nn, &m.thr_index, err))
+            nn, !rec && m.thr_index_bytes && nn, &m.thr_index, err))
         || (r = section_any(&b, ID('t', 'h', 'r', 'k'), 4, 0, (void **)&m.threshold,
             &m.n_thresholds, err))
-        || (r = section(&b, ID('l', 'e', 'f', 't'), m.child_bytes, nn, nn != 0, &m.left, err))
-        || (r = section(&b, ID('r', 'g', 'h', 't'), m.child_bytes, nn, nn != 0, &m.right, err))
+        || (r = section(&b, ID('l', 'e', 'f', 't'), m.child_bytes, nn, !rec && nn, &m.left, err))
+        || (r = section(&b, ID('r', 'g', 'h', 't'), m.child_bytes, nn, !rec && nn, &m.right,
+            err))
         || (r = section(&b, ID('m', 'i', 's', 's'), 1, (nn + 7) / 8,
             (h->flags & ML_TREES_ACCEPT_NAN) && nn, (void **)&m.missing_left, err))
         || (r = section_any(&b, ID('v', 'a', 'l', 'u'), 4, 0, &m.values, &m.n_values, err))) {
         return r;
     }
+    // Thresholds for int16 features (records, optional): as many as the float keys.
+    uint32_t n16 = 0;
+    if ((r = section_any(&b, ID('t', 'h', 'r', 's'), 4, 0, (void **)&m.threshold16, &n16, err))) {
+        return r;
+    }
+    if (n16 && (!rec || n16 != m.n_thresholds)) {
+        OPEN_FAIL("section 'thrs': %lu thresholds, expected %lu", (unsigned long)n16,
+            (unsigned long)(rec ? m.n_thresholds : 0));
+    }
     // Packed arrays: as many bytes as their entries need, and 3 more.
     m.n_lists = m.list_bits ? m.tree_list[nt] : 0;
     m.n_entries = m.leaf_kind == ML_TREES_LEAF_SPARSE ? h->n_leaves : 0;
-    uint32_t list_size = (uint32_t)(((uint64_t)m.n_lists * m.list_bits + 7) / 8) + 3;
-    uint32_t entry_size = (uint32_t)(((uint64_t)m.n_entries * m.entry_bits + 7) / 8) + 3;
+    if ((uint64_t)m.n_lists * m.list_bits >= 0xfffffff0u
+        || (uint64_t)m.n_entries * m.entry_bits >= 0xfffffff0u) {
+        OPEN_FAIL("leaf lists or entries of more than 2^32 bits");
+    }
+    uint32_t list_size = (m.n_lists * m.list_bits + 7) / 8 + 3;
+    uint32_t entry_size = (m.n_entries * m.entry_bits + 7) / 8 + 3;
     if ((r = section(&b, ID('l', 'i', 's', 't'), list_size, 1, m.n_lists != 0, &m.leaf_list,
             err))
         || (r = section(&b, ID('e', 'n', 't', 'r'), entry_size, 1, m.n_entries != 0, &m.entries,
@@ -1347,35 +1374,23 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         return r;
     }
     // What the header does not size must agree with it.
-    if (m.thr_index_bytes ? m.n_thresholds > (m.thr_index_bytes == 1 ? 256u : 65536u)
-        : m.n_thresholds != nn) {
+    if (rec ? m.n_thresholds == 0 && nn : m.thr_index_bytes
+        ? m.n_thresholds > (m.thr_index_bytes == 1 ? 256u : 65536u) : m.n_thresholds != nn) {
         OPEN_FAIL("section 'thrk': %lu thresholds for %lu nodes", (unsigned long)m.n_thresholds,
             (unsigned long)nn);
     }
-    if (m.leaf_kind == ML_TREES_LEAF_DENSE
-        && (uint64_t)m.n_values != (uint64_t)h->n_leaves * h->leaf_width) {
-        OPEN_FAIL("leaves: %lu values for %lu dense leaves of %lu", (unsigned long)m.n_values,
-            (unsigned long)h->n_leaves, (unsigned long)h->leaf_width);
-    }
-    if (m.thr_index_bytes) {
-        for (uint32_t i = 0; i < nn; i++) {
-            if (uint_at(m.thr_index, m.thr_index_bytes, i) >= m.n_thresholds) {
-                OPEN_FAIL("node %lu: threshold %lu does not exist", (unsigned long)i,
-                    (unsigned long)uint_at(m.thr_index, m.thr_index_bytes, i));
-            }
-        }
-    }
     for (uint32_t i = 0; i < m.n_thresholds; i++) {
         int32_t t = m.threshold[i];
-        if (m.key_kind == ML_TREES_KEY_HALF ? t <= -(1 << 30) || t >= (1 << 30)
-            : (uint32_t)(t < 0 ? ~t : t) > 0x7f800000u) {
-            OPEN_FAIL("threshold %lu is out of range (key %ld)", (unsigned long)i, (long)t);
+        if ((uint32_t)(t < 0 ? ~t : t) > 0x7f800000u) {
+            OPEN_FAIL("threshold %lu is NaN (key %ld)", (unsigned long)i, (long)t);
         }
     }
     for (uint32_t i = 0; i < nn; i++) {
-        if (ml_trees_node_feature(&m, i) >= h->n_features) {
-            OPEN_FAIL("node %lu: feature %lu does not exist", (unsigned long)i,
-                (unsigned long)ml_trees_node_feature(&m, i));
+        if (ml_trees_node_feature(&m, i) >= h->n_features
+            || ml_trees_node_threshold_index(&m, i) >= m.n_thresholds) {
+            OPEN_FAIL("node %lu: feature %lu or threshold %lu does not exist", (unsigned long)i,
+                (unsigned long)ml_trees_node_feature(&m, i),
+                (unsigned long)ml_trees_node_threshold_index(&m, i));
         }
     }
     if ((r = check_trees(&m, err)) || (r = check_leaves(&m, err))) {
@@ -1466,40 +1481,34 @@ static walk_fn choose_walk(const ml_trees_t *m) {
     return walks[m->feature_bytes - 1][m->thr_index_bytes][c];
 }
 
-// Adds leaf slot `slot` of tree t to the sums.
-static inline void add_leaf(const ml_trees_t *m, uint32_t t, uint32_t slot) {
-    const ml_trees_header_t *h = &m->h;
-    uint32_t leaf = slot;
-    if (m->list_bits) {
-        uint32_t first = m->tree_list[t], n_list = m->tree_list[t + 1] - first;
-        if (slot >= n_list) {
-            // A pure leaf: probability 1 for one class, 0 for the others.
-            if (m->value_fixed) {
-                ((int64_t *)(void *)m->acc)[slot - n_list] += (int64_t)1 << m->value_shift;
-            } else {
-                m->acc[slot - n_list] += 1.0;
-            }
-            return;
-        }
-        leaf = ml_trees_bits_at(m->leaf_list, first + slot, m->list_bits);
-    }
-    if (m->leaf_kind == ML_TREES_LEAF_SPARSE) {
-        const uint32_t bits = m->entry_bits, cb = m->class_bits, mask = (1u << cb) - 1;
-        for (uint32_t i = leaf;; i++) {
-            uint32_t e = ml_trees_bits_at(m->entries, i, bits);
-            uint32_t k = (e >> 1) & mask, v = e >> (1 + cb);
-            if (m->value_fixed) {
-                ((int64_t *)(void *)m->acc)[k] += ((const int32_t *)m->values)[v];
-            } else {
-                m->acc[k] += (double)((const float *)m->values)[v];
-            }
+// Adds the run of sparse entries of a leaf to the sums.
+static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i) {
+    const uint32_t bits = m->entry_bits, cb = m->class_bits, mask = (1u << cb) - 1;
+    const void *entries = m->entries;
+    if (m->value_fixed) {
+        int64_t *acc = (int64_t *)(void *)m->acc;
+        const int32_t *values = m->values;
+        for (;; i++) {
+            uint32_t e = ml_trees_bits_at(entries, i, bits);
+            acc[(e >> 1) & mask] += values[e >> (1 + cb)];
             if (e & 1) {
                 return;
             }
         }
     }
-    const uint32_t width = h->leaf_width;
-    const uint32_t out = m->tree_output ? m->tree_output[t] : 0;
+    const float *values = m->values;
+    for (;; i++) {
+        uint32_t e = ml_trees_bits_at(entries, i, bits);
+        m->acc[(e >> 1) & mask] += (double)values[e >> (1 + cb)];
+        if (e & 1) {
+            return;
+        }
+    }
+}
+
+// Adds the leaf_width values of a dense leaf to the sums, from output `out`.
+static void add_dense(const ml_trees_t *m, uint32_t leaf, uint32_t out) {
+    const uint32_t width = m->h.leaf_width;
     if (m->value_fixed) {
         const int32_t *v = (const int32_t *)m->values + (size_t)leaf * width;
         int64_t *acc = (int64_t *)(void *)m->acc + out;
@@ -1520,14 +1529,106 @@ static inline void add_leaf(const ml_trees_t *m, uint32_t t, uint32_t slot) {
     }
 }
 
-static void eval_keys(const ml_trees_t *m, int has_nan) {
+// Adds leaf slot `slot` of tree t to the sums.
+static inline void add_leaf(const ml_trees_t *m, uint32_t t, uint32_t slot) {
+    uint32_t leaf = slot;
+    if (m->list_bits) {
+        const uint32_t first = m->tree_list[t], n_list = m->tree_list[t + 1] - first;
+        if (slot >= n_list) {
+            // A pure leaf: probability 1 for one class, 0 for the others (most leaves of a
+            // forest). Fixed-point values then have a shift of at most 30.
+            if (m->value_fixed) {
+                ((int64_t *)(void *)m->acc)[slot - n_list] += (int32_t)(1u << m->value_shift);
+            } else {
+                m->acc[slot - n_list] += 1.0;
+            }
+            return;
+        }
+        leaf = ml_trees_bits_at(m->leaf_list, first + slot, m->list_bits);
+    }
+    if (m->leaf_kind == ML_TREES_LEAF_SPARSE) {
+        add_sparse(m, leaf);
+    } else {
+        add_dense(m, leaf, m->tree_output ? m->tree_output[t] : 0);
+    }
+}
+
+static void init_sums(const ml_trees_t *m) {
     const ml_trees_header_t *h = &m->h;
     if (m->value_fixed) {
-        memset(m->acc, 0, (size_t)h->n_outputs * 8);
+        int64_t *acc = (int64_t *)(void *)m->acc;
+        for (uint32_t k = 0; k < h->n_outputs; k++) {
+            acc[k] = 0;
+        }
     } else {
         for (uint32_t k = 0; k < h->n_outputs; k++) {
             m->acc[k] = h->aggregate == ML_TREES_SUM ? m->baseline[k] : 0.0;
         }
+    }
+}
+
+// Node records: a node is one 32-bit load. x is the sample as keys (int32, against the float
+// keys) or its int16 features (against threshold16). One walk for 8-bit fields (constant
+// shifts), one for the model's own widths; each is a function of few arguments, so that its loop
+// keeps everything in registers (Cortex-M0 has eight).
+#define DEFINE_WALK_R8(name, x_t) \
+    static uint32_t __attribute__((noinline)) name(const uint32_t *node, uint32_t n_local, \
+        const x_t *x, const int32_t *thr) { \
+        uint32_t ref = 0; \
+        while (ref < n_local) { \
+            const uint32_t w = node[ref]; \
+            ref = (int32_t)x[(uint8_t)w] <= thr[(uint8_t)(w >> 8)] ? (uint8_t)(w >> 16) : w >> 24; \
+        } \
+        return ref; \
+    }
+
+DEFINE_WALK_R8(walk_r8_keys, int32_t)
+DEFINE_WALK_R8(walk_r8_i16, int16_t)
+
+#define DEFINE_WALK_PACKED(name, x_t) \
+    static uint32_t __attribute__((noinline)) name(const ml_trees_t *m, const uint32_t *node, \
+        uint32_t n_local, const x_t *x, const int32_t *thr) { \
+        const uint32_t fb = m->rec_fbits, tb = m->rec_tbits, cb = m->rec_cbits; \
+        const uint32_t fmask = (1u << fb) - 1, tmask = (1u << tb) - 1, cmask = (1u << cb) - 1; \
+        const uint32_t ls = fb + tb, rs = fb + tb + cb; \
+        uint32_t ref = 0; \
+        while (ref < n_local) { \
+            const uint32_t w = node[ref]; \
+            ref = (int32_t)x[w & fmask] <= thr[(w >> fb) & tmask] ? (w >> ls) & cmask \
+                : (w >> rs) & cmask; \
+        } \
+        return ref; \
+    }
+
+DEFINE_WALK_PACKED(walk_packed_keys, int32_t)
+DEFINE_WALK_PACKED(walk_packed_i16, int16_t)
+
+// Every tree of a model with node records; xk (keys) or x16 (int16 features) is the sample.
+static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *x16) {
+    const uint32_t *tree_node = m->tree_node;
+    const int r8 = m->rec_fbits == 8 && m->rec_tbits == 8 && m->rec_cbits == 8;
+    for (uint32_t t = 0; t < m->h.n_trees; t++) {
+        const uint32_t base = tree_node[t], n_local = tree_node[t + 1] - base;
+        const uint32_t *node = m->nodes + base;
+        uint32_t ref;
+        if (x16) {
+            ref = r8 ? walk_r8_i16(node, n_local, x16, m->threshold16)
+                : walk_packed_i16(m, node, n_local, x16, m->threshold16);
+        } else {
+            ref = r8 ? walk_r8_keys(node, n_local, xk, m->threshold)
+                : walk_packed_keys(m, node, n_local, xk, m->threshold);
+        }
+        add_leaf(m, t, ref - n_local);
+    }
+}
+
+// Evaluates every tree on the keys of the sample (m->keys).
+static void eval_keys(const ml_trees_t *m, int has_nan) {
+    const ml_trees_header_t *h = &m->h;
+    init_sums(m);
+    if (!has_nan && m->node_layout == ML_TREES_NODES_RECORDS) {
+        eval_records(m, m->keys, NULL);
+        return;
     }
     walk_fn walk = has_nan ? walk_missing : choose_walk(m);
     for (uint32_t t = 0; t < h->n_trees; t++) {
@@ -1552,39 +1653,12 @@ static ml_status_t check_length(const ml_trees_t *m, size_t n, ml_error_t *err) 
     return ML_OK;
 }
 
-// ceil(2 x) for a finite float x, saturated to +-2^30 (thresholds 2 t are within that).
-static int32_t key_half(uint32_t b) {
-    uint32_t e = (b >> 23) & 0xffu;
-    int neg = (b & 0x80000000u) != 0;
-    if (e >= 127 + 29) {
-        return neg ? -(1 << 30) : (1 << 30);  // |2 x| >= 2^30
-    }
-    if (e < 126) {
-        // |x| < 1/2, so 2 x in (-1, 1): ceil is 1 above 0, and 0 at or below it
-        return (!neg && (b & 0x7fffffffu)) ? 1 : 0;
-    }
-    // 2 x = mant * 2^(e - 149), with 2 x >= 1 in magnitude
-    uint32_t mant = (b & 0x7fffffu) | 0x800000u;
-    int32_t sh = 149 - (int32_t)e;  // from 0 ... 23 (e from 126 to 149), or negative above
-    uint32_t whole;
-    int frac;
-    if (sh <= 0) {
-        whole = mant << -sh;
-        frac = 0;
-    } else {
-        whole = mant >> sh;
-        frac = (mant & ((1u << sh) - 1)) != 0;
-    }
-    return neg ? -(int32_t)whole : (int32_t)(whole + (uint32_t)frac);
-}
-
 ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_error_t *err) {
     ml_status_t r = check_length(m, n, err);
     if (r) {
         return r;
     }
     int has_nan = 0;
-    const int half = m->key_kind == ML_TREES_KEY_HALF;
     for (size_t i = 0; i < n; i++) {
         uint32_t b = ml_float_to_bits(x[i]);
         if ((b & 0x7f800000u) == 0x7f800000u) {
@@ -1603,7 +1677,7 @@ ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_
                     "does not accept", (unsigned long)i, (b & 0x80000000u) ? '-' : '+');
             }
         }
-        m->keys[i] = half ? key_half(b) : key_from_bits(b);
+        m->keys[i] = key_from_bits(b);
     }
     eval_keys(m, has_nan);
     return ML_OK;
@@ -1614,14 +1688,14 @@ ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, m
     if (r) {
         return r;
     }
-    if (m->key_kind == ML_TREES_KEY_HALF) {
-        for (size_t i = 0; i < n; i++) {
-            m->keys[i] = 2 * (int32_t)x[i];
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            m->keys[i] = key_from_bits(ml_float_to_bits((float)x[i]));
-        }
+    if (m->threshold16) {
+        // int16 features against thresholds for them: no conversion at all.
+        init_sums(m);
+        eval_records(m, NULL, x);
+        return ML_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        m->keys[i] = key_from_bits(ml_float_to_bits((float)x[i]));
     }
     eval_keys(m, 0);
     return ML_OK;
@@ -1697,10 +1771,12 @@ uint32_t ml_trees_class_index(const ml_trees_t *m) {
                 best = k;
             }
         }
-        for (uint32_t k = 0; k < best; k++) {
-            uint64_t diff = (uint64_t)acc[best] - (uint64_t)acc[k];
-            if (diff <= ((uint64_t)acc[best] >> 48) && output(m, k) == output(m, best)) {
-                return k;
+        if (acc[best] >= ((int64_t)1 << 48)) {
+            for (uint32_t k = 0; k < best; k++) {
+                uint64_t diff = (uint64_t)acc[best] - (uint64_t)acc[k];
+                if (diff <= ((uint64_t)acc[best] >> 48) && output(m, k) == output(m, best)) {
+                    return k;
+                }
             }
         }
         return best;

@@ -63,12 +63,13 @@ typedef struct {
     uint8_t flags;        // ML_TREES_* flags above
 } ml_trees_header_t;
 
-// How the features of a sample become the integer keys the thresholds are compared with.
+// How the nodes are stored: as arrays of each field (text models, and the largest binary
+// ones), or as one 32-bit record per node packing feature, threshold index and both children
+// (binary models whose fields fit: a node is one load).
 typedef enum {
-    ML_TREES_KEY_FLOAT = 0,  // keys of float32 values, in the order of the floats (any model)
-    ML_TREES_KEY_HALF = 1,   // ceil(2 x): every threshold is a multiple of 1/2 and stored as 2 t
-                             // (models trained on integer data, such as int16 sensor values)
-} ml_trees_key_t;
+    ML_TREES_NODES_ARRAYS = 0,
+    ML_TREES_NODES_RECORDS = 1,
+} ml_trees_nodes_t;
 
 // What a leaf reference leads to.
 typedef enum {
@@ -91,11 +92,18 @@ typedef enum {
 // has 3 bytes of padding at its end so that every entry is read with one 4-byte load. A sparse
 // entry holds, from bit 0: whether it ends its leaf (1 bit), the class (class_bits, enough for
 // n_outputs - 1), the value index (the rest).
-static inline uint32_t ml_trees_bits_at(const void *packed, uint32_t i, uint32_t bits) {
-    const uint8_t *p = (const uint8_t *)packed + (((uint64_t)i * bits) >> 3);
+// (The loader checks that the arrays' bit counts fit 32 bits.)
+#if defined(__GNUC__)
+#define ML_TREES_INLINE static inline __attribute__((always_inline))
+#else
+#define ML_TREES_INLINE static inline
+#endif
+ML_TREES_INLINE uint32_t ml_trees_bits_at(const void *packed, uint32_t i, uint32_t bits) {
+    const uint32_t pos = i * bits;
+    const uint8_t *p = (const uint8_t *)packed + (pos >> 3);
     uint32_t w = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16)
         | ((uint32_t)p[3] << 24);
-    return (w >> (((uint64_t)i * bits) & 7)) & ((1u << bits) - 1);
+    return (w >> (pos & 7)) & ((1u << bits) - 1);
 }
 
 // A model. Its arrays are in the block a text file was loaded into, or, for a binary model, in
@@ -112,7 +120,10 @@ typedef struct {
     uint8_t feature_bytes;    // 1 or 2
     uint8_t child_bytes;      // 1, 2 or 4
     uint8_t thr_index_bytes;  // 0: one threshold per node; 1 or 2: an index into threshold[]
-    uint8_t key_kind;         // ml_trees_key_t
+    uint8_t node_layout;      // ml_trees_nodes_t
+    uint8_t rec_fbits;        // records: bits of the feature, threshold index and child fields,
+    uint8_t rec_tbits;        // from bit 0: feature, threshold, left, right
+    uint8_t rec_cbits;
     uint8_t leaf_kind;        // ml_trees_leaf_kind_t
     uint8_t list_bits;        // 0 (no leaf lists), or the bits of a leaf list entry
     uint8_t entry_bits;       // sparse leaves: bits of an entry
@@ -127,6 +138,8 @@ typedef struct {
     uint32_t n_lists;
     uint32_t labels_size;     // bytes at labels
     // Model arrays
+    uint32_t *nodes;          // [n_nodes] records (ML_TREES_NODES_RECORDS)
+    int32_t *threshold16;     // [n_thresholds] thresholds for int16 features (records), or NULL
     void *feature;            // [n_nodes] uint8_t or uint16_t
     void *thr_index;          // [n_nodes] uint8_t or uint16_t, when thr_index_bytes
     int32_t *threshold;       // [n_thresholds] comparison keys
@@ -148,24 +161,42 @@ typedef struct {
 } ml_trees_t;
 
 // Node i's (index into the node arrays) feature, threshold key, and left or right child
-// reference (local to its tree), whatever their widths.
+// reference (local to its tree), whatever the layout.
+static inline uint32_t ml_trees_rec_field(uint32_t w, uint32_t shift, uint32_t bits) {
+    return bits >= 32 ? w >> shift : (w >> shift) & ((1u << bits) - 1);
+}
+
 static inline uint32_t ml_trees_node_feature(const ml_trees_t *m, uint32_t i) {
+    if (m->node_layout == ML_TREES_NODES_RECORDS) {
+        return ml_trees_rec_field(m->nodes[i], 0, m->rec_fbits);
+    }
     return m->feature_bytes == 1 ? ((const uint8_t *)m->feature)[i]
                                  : ((const uint16_t *)m->feature)[i];
 }
 
-static inline int32_t ml_trees_node_threshold(const ml_trees_t *m, uint32_t i) {
+static inline uint32_t ml_trees_node_threshold_index(const ml_trees_t *m, uint32_t i) {
+    if (m->node_layout == ML_TREES_NODES_RECORDS) {
+        return ml_trees_rec_field(m->nodes[i], m->rec_fbits, m->rec_tbits);
+    }
     switch (m->thr_index_bytes) {
         case 0:
-            return m->threshold[i];
+            return i;
         case 1:
-            return m->threshold[((const uint8_t *)m->thr_index)[i]];
+            return ((const uint8_t *)m->thr_index)[i];
         default:
-            return m->threshold[((const uint16_t *)m->thr_index)[i]];
+            return ((const uint16_t *)m->thr_index)[i];
     }
 }
 
+static inline int32_t ml_trees_node_threshold(const ml_trees_t *m, uint32_t i) {
+    return m->threshold[ml_trees_node_threshold_index(m, i)];
+}
+
 static inline uint32_t ml_trees_node_child(const ml_trees_t *m, int left, uint32_t i) {
+    if (m->node_layout == ML_TREES_NODES_RECORDS) {
+        uint32_t shift = m->rec_fbits + m->rec_tbits + (left ? 0 : m->rec_cbits);
+        return ml_trees_rec_field(m->nodes[i], shift, m->rec_cbits);
+    }
     const void *arr = left ? m->left : m->right;
     switch (m->child_bytes) {
         case 1:
