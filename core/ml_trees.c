@@ -1010,25 +1010,17 @@ double ml_trees_value_at(const ml_trees_t *m, uint32_t j) {
 
 // The 'head' section: uint32 fields in this order.
 enum {
-    H_FEATURES, H_CLASSES, H_OUTPUTS, H_TREES, H_NODES, H_LEAVES, H_LEAF_WIDTH, H_AGGREGATE,
-    H_LINK, H_FLAGS, H_RECORD_BITS, H_FEATURE_BYTES, H_CHILD_BYTES, H_THR_INDEX_BYTES, H_LEAF_KIND,
-    H_VALUE_FIXED, H_VALUE_SHIFT, H_LIST_BITS, H_ENTRY_BITS, H_PURE, H_LABELS, H_COUNT
+    // uint32
+    H_FEATURES, H_CLASSES, H_OUTPUTS, H_TREES, H_NODES, H_LEAVES, H_LEAF_WIDTH, H_RECORD_BITS,
+    H_PURE,
+    // uint8
+    H_AGGREGATE, H_LINK, H_FLAGS, H_FEATURE_BYTES, H_CHILD_BYTES, H_THR_INDEX_BYTES,
+    H_LEAF_KIND, H_VALUE_FIXED, H_VALUE_SHIFT, H_LIST_BITS, H_ENTRY_BITS, H_LABELS, H_COUNT
 };
+#define HEAD_SIZE (4 * H_AGGREGATE + (H_COUNT - H_AGGREGATE))
 
 #define ID ML_BLOB_ID
 #define OPEN_FAIL(...) return ml_error_set(err, ML_E_FORMAT, 0, __VA_ARGS__)
-
-// Reads entry i of an array of `bytes`-wide unsigned integers.
-static inline uint32_t uint_at(const void *a, uint32_t bytes, uint32_t i) {
-    switch (bytes) {
-        case 1:
-            return ((const uint8_t *)a)[i];
-        case 2:
-            return ((const uint16_t *)a)[i];
-        default:
-            return ((const uint32_t *)a)[i];
-    }
-}
 
 static ml_status_t section(const ml_blob_t *b, uint32_t id, size_t elem, uint32_t count,
     int needed, void **ptr, ml_error_t *err) {
@@ -1231,12 +1223,13 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         return err->code;
     }
     void *p;
-    if (section(&b, ID('h', 'e', 'a', 'd'), 4 * H_COUNT, 1, 1, &p, err) != ML_OK) {
+    if (section(&b, ID('h', 'e', 'a', 'd'), HEAD_SIZE, 1, 1, &p, err) != ML_OK) {
         return err->code;
     }
     uint32_t hv[H_COUNT];
     for (int i = 0; i < H_COUNT; i++) {
-        hv[i] = ml_blob_u32((const uint8_t *)p + 4 * i);
+        hv[i] = i < H_AGGREGATE ? ml_blob_u32((const uint8_t *)p + 4 * i)
+            : ((const uint8_t *)p)[4 * H_AGGREGATE + (i - H_AGGREGATE)];
     }
     ml_trees_header_t *h = &m.h;
     static const struct { uint8_t field; uint32_t lo, hi; const char *what; } ranges[] = {
@@ -1392,6 +1385,11 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
                 (unsigned long)ml_trees_node_feature(&m, i),
                 (unsigned long)ml_trees_node_threshold_index(&m, i));
         }
+    }
+    if (m.leaf_kind == ML_TREES_LEAF_DENSE
+        && (uint64_t)m.n_values != (uint64_t)h->n_leaves * h->leaf_width) {
+        OPEN_FAIL("leaves: %lu values for %lu dense leaves of %lu", (unsigned long)m.n_values,
+            (unsigned long)h->n_leaves, (unsigned long)h->leaf_width);
     }
     if ((r = check_trees(&m, err)) || (r = check_leaves(&m, err))) {
         return r;
@@ -1604,21 +1602,37 @@ DEFINE_WALK_PACKED(walk_packed_keys, int32_t)
 DEFINE_WALK_PACKED(walk_packed_i16, int16_t)
 
 // Every tree of a model with node records; xk (keys) or x16 (int16 features) is the sample.
+// A forest's pure leaves, most of its leaves, are added here.
 static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *x16) {
-    const uint32_t *tree_node = m->tree_node;
+    const uint32_t *tree_node = m->tree_node, *tree_list = m->tree_list;
     const int r8 = m->rec_fbits == 8 && m->rec_tbits == 8 && m->rec_cbits == 8;
-    for (uint32_t t = 0; t < m->h.n_trees; t++) {
+    const int fixed = m->value_fixed;
+    const int32_t one = fixed ? (int32_t)(1u << m->value_shift) : 0;  // shift <= 30 with lists
+    const int32_t *thr = x16 ? m->threshold16 : m->threshold;
+    const uint32_t n_trees = m->h.n_trees;
+    for (uint32_t t = 0; t < n_trees; t++) {
         const uint32_t base = tree_node[t], n_local = tree_node[t + 1] - base;
         const uint32_t *node = m->nodes + base;
         uint32_t ref;
-        if (x16) {
-            ref = r8 ? walk_r8_i16(node, n_local, x16, m->threshold16)
-                : walk_packed_i16(m, node, n_local, x16, m->threshold16);
+        if (r8) {
+            ref = x16 ? walk_r8_i16(node, n_local, x16, thr) : walk_r8_keys(node, n_local, xk, thr);
         } else {
-            ref = r8 ? walk_r8_keys(node, n_local, xk, m->threshold)
-                : walk_packed_keys(m, node, n_local, xk, m->threshold);
+            ref = x16 ? walk_packed_i16(m, node, n_local, x16, thr)
+                : walk_packed_keys(m, node, n_local, xk, thr);
         }
-        add_leaf(m, t, ref - n_local);
+        uint32_t slot = ref - n_local;
+        if (tree_list) {
+            const uint32_t first = tree_list[t], n_list = tree_list[t + 1] - first;
+            if (slot >= n_list) {
+                if (fixed) {
+                    ((int64_t *)(void *)m->acc)[slot - n_list] += one;
+                } else {
+                    m->acc[slot - n_list] += 1.0;
+                }
+                continue;
+            }
+        }
+        add_leaf(m, t, slot);
     }
 }
 

@@ -23,14 +23,14 @@ from . import blob
 
 VERSION = 1
 
-KEY_FLOAT, KEY_HALF = 0, 1
 LEAF_DENSE, LEAF_SPARSE = 0, 1
 LABELS_INDEX, LABELS_INT32, LABELS_INT64, LABELS_FLOAT64, LABELS_STR, LABELS_BOOL = range(6)
 
-HEAD_FIELDS = ("n_features", "n_classes", "n_outputs", "n_trees", "n_nodes", "n_leaves",
-               "leaf_width", "aggregate", "link", "flags", "key_kind", "feature_bytes",
-               "child_bytes", "thr_index_bytes", "leaf_kind", "value_fixed", "value_shift",
-               "list_bits", "entry_bits", "n_pure", "label_kind")
+# The 'head' section: these as uint32, then HEAD_BYTES as uint8.
+HEAD_WORDS = ("n_features", "n_classes", "n_outputs", "n_trees", "n_nodes", "n_leaves",
+              "leaf_width", "record_bits", "n_pure")
+HEAD_BYTES = ("aggregate", "link", "flags", "feature_bytes", "child_bytes", "thr_index_bytes",
+              "leaf_kind", "value_fixed", "value_shift", "list_bits", "entry_bits", "label_kind")
 MAX_BITS = 24
 
 
@@ -122,17 +122,21 @@ class Encoding:
         nd = m.nodes
         n_nodes = m.n_nodes
         thr = np.asarray(nd["threshold"], dtype=np.float32)
-        two_t = thr.astype(np.float64) * 2
-        half = bool(n_nodes) and np.all(two_t == np.round(two_t)) and np.all(
-            np.abs(two_t) < (1 << 30) - 1)
-        self.key_kind = KEY_HALF if half else KEY_FLOAT
-        keys = (two_t.astype(np.int64).astype(np.int32) if half else float_key(thr))
+        keys = float_key(thr)
         distinct, index = np.unique(keys, return_inverse=True)
+        self.thresholds, self.thr_index = distinct, index
+        # For int16 features: x <= t exactly when x <= floor(t) (t32 is t rounded down to a
+        # float, and every integer of int16 is a float). Kept when the thresholds lie on the
+        # grid of halves, as those of a model trained on integer data do.
+        t_sorted = np.sort(np.unique(thr)).astype(np.float64)
+        dthr = distinct.view(np.int32)
+        t_of_key = np.where(dthr < 0, dthr.astype(np.int64) ^ 0x7FFFFFFF, dthr).astype(
+            np.uint32).view(np.float32).astype(np.float64)
+        self.threshold16 = np.clip(np.floor(t_of_key), -32769, 32767).astype(np.int64) \
+            if np.all(t_sorted * 2 == np.round(t_sorted * 2)) else None
         ib = _width(len(distinct)) if len(distinct) <= 0x10000 else 0
-        if ib and ib < 4 and len(distinct) * 4 + n_nodes * ib < n_nodes * 4:
-            self.thr_index_bytes, self.thresholds, self.thr_index = ib, distinct, index
-        else:
-            self.thr_index_bytes, self.thresholds, self.thr_index = 0, keys, None
+        self.thr_index_bytes = ib if ib and ib < 4 and \
+            len(distinct) * 4 + n_nodes * ib < n_nodes * 4 else 0
 
         # Trees: the node ranges (each tree's nodes are consecutive, root first) and leaves.
         roots = [r for r, _ in m.trees]
@@ -225,9 +229,28 @@ class Encoding:
         cost_l = 2 * n_nodes * _width(span_l) + total_list * lb / 8 + 4 * (m.n_trees + 1)
         cost_g = 2 * n_nodes * _width(span_g)
         single = any(r < 0 for r in roots)  # a single-leaf tree's leaf is slot 0 of its list
-        self.lists = self.n_pure > 0 or single or cost_l < cost_g
+        fbits = (m.n_features - 1).bit_length()
+        tbits = (len(distinct) - 1).bit_length()
+
+        def records_fit(span):
+            return fbits + tbits + 2 * max(1, (span - 1).bit_length()) <= 32
+
+        # Lists also when they let the nodes be records (speed before a few bytes).
+        self.lists = self.n_pure > 0 or single or cost_l < cost_g or (
+            records_fit(span_l) and not records_fit(span_g))
         self.child_bytes = _width(span_l if self.lists else span_g)
         self.list_bits = lb if self.lists else 0
+        # Node records (one 32-bit load per node) when feature, threshold index and children
+        # fit: in 8-bit fields (the fastest), else in the fields' own widths.
+        cbits = max(1, ((span_l if self.lists else span_g) - 1).bit_length())
+        if fbits <= 8 and tbits <= 8 and cbits <= 8:
+            self.record_bits = (8, 8, 8)
+        elif fbits + tbits + 2 * cbits <= 32:
+            self.record_bits = (fbits, tbits, cbits)
+        else:
+            self.record_bits = None
+        if self.record_bits is None:
+            self.threshold16 = None
 
         left = np.zeros(n_nodes, dtype=np.int64)
         right = np.zeros(n_nodes, dtype=np.int64)
@@ -290,17 +313,20 @@ class Encoding:
             leaf_width=m.leaf_width, aggregate={"mean": 0, "sum": 1}[m.aggregate],
             link={"none": 0, "sigmoid": 1, "softmax": 2}[m.link],
             flags=(m.flags & ~8) | (8 if self.labels() is not None else 0),
-            key_kind=self.key_kind, feature_bytes=1 if m.n_features <= 256 else 2,
+            record_bits=0 if self.record_bits is None else
+            self.record_bits[0] | self.record_bits[1] << 8 | self.record_bits[2] << 16,
+            feature_bytes=1 if m.n_features <= 256 else 2,
             child_bytes=self.child_bytes, thr_index_bytes=self.thr_index_bytes,
             leaf_kind=self.leaf_kind, value_fixed=int(self.value_fixed),
             value_shift=self.value_shift, list_bits=self.list_bits,
             entry_bits=self.entry_bits, n_pure=self.n_pure, label_kind=label)
-        return np.array([fields[f] for f in HEAD_FIELDS], dtype="<u4")
+        return struct.pack(f"<{len(HEAD_WORDS)}I{len(HEAD_BYTES)}B",
+                           *[fields[f] for f in HEAD_WORDS + HEAD_BYTES])
 
     def sections(self):
         m = self.model
         head = self.head()
-        out = [(b"head", head.tobytes())]
+        out = [(b"head", head)]
         if self.labels() is not None:
             out.append((b"labl", label_kind(self.labels())[1]))
         if m.aggregate == "sum":
@@ -310,20 +336,30 @@ class Encoding:
             out.append((b"tlst", np.array(self.tree_list, dtype="<u4").tobytes()))
         if m.leaf_width == 1 and m.n_outputs > 1:
             out.append((b"tout", np.array([o for _, o in m.trees], dtype="<u4").tobytes()))
-        if m.n_nodes:
+        direct = self.record_bits is None and not self.thr_index_bytes
+        if m.n_nodes and self.record_bits is not None:
+            fb, tb, cb = self.record_bits
+            w = (np.asarray(m.nodes["feature"], np.uint64) | (self.thr_index.astype(np.uint64) << fb)
+                 | (self.left.astype(np.uint64) << (fb + tb))
+                 | (self.right.astype(np.uint64) << (fb + tb + cb)))
+            out.append((b"node", w.astype("<u4").tobytes()))
+        elif m.n_nodes:
             out.append((b"feat", np.asarray(m.nodes["feature"]).astype(
                 "<u1" if m.n_features <= 256 else "<u2").tobytes()))
             if self.thr_index_bytes:
                 out.append((b"thri", self.thr_index.astype(_uint(self.thr_index_bytes))
                             .tobytes()))
-        out.append((b"thrk", np.asarray(self.thresholds, dtype="<i4").tobytes()))
-        if m.n_nodes:
+        keys = self.thresholds[self.thr_index] if direct else self.thresholds
+        out.append((b"thrk", np.asarray(keys, dtype="<i4").tobytes()))
+        if self.threshold16 is not None and m.n_nodes:
+            out.append((b"thrs", self.threshold16.astype("<i4").tobytes()))
+        if m.n_nodes and self.record_bits is None:
             cb = _uint(self.child_bytes)
             out.append((b"left", self.left.astype(cb).tobytes()))
             out.append((b"rght", self.right.astype(cb).tobytes()))
-            if m.flags & 1:
-                out.append((b"miss", np.packbits(np.asarray(m.nodes["missing_left"], bool),
-                                                 bitorder="little").tobytes()))
+        if m.n_nodes and m.flags & 1:
+            out.append((b"miss", np.packbits(np.asarray(m.nodes["missing_left"], bool),
+                                             bitorder="little").tobytes()))
         if self.lists and self.leaf_list:
             out.append((b"list", pack_bits(self.leaf_list, self.list_bits)))
         if self.entries:
