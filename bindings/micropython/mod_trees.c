@@ -214,7 +214,15 @@ static mp_obj_t trees_load(mp_obj_t source) {
         if (in_place_buffer(src.stream, &info) && !((uintptr_t)info.buf & 3)
             && ml_blob_is_blob(info.buf, info.len)) {
             ml_blob_load_t bl;
-            ml_blob_load(src.stream, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, &bl);
+            ml_error_t err = { ML_OK, 0, "" };
+            bl.block = NULL;
+            bl.block_size = 0;
+            bl.buffer = src.stream;
+            if (ml_blob_open(&bl.blob, info.buf, info.len, ML_BLOB_KIND_TREES,
+                ML_TREES_BLOB_VERSION, &err) != ML_OK) {
+                ml_source_close(&src);
+                ml_raise_model_error(&src, &err);
+            }
             mp_obj_t model = open_binary(&bl, src.path != MP_OBJ_NULL
                 ? mp_obj_str_get_str(src.path) : "model file");
             ml_source_close(&src);

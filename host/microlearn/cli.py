@@ -1,6 +1,8 @@
 """The `microlearn` command line.
 
     microlearn convert model.pkl -o model.csv        # a pickled/joblib scikit-learn estimator
+    microlearn convert model.pkl -o model.bin        # the binary form (usable in place)
+    microlearn romfs models/ -o models.romfs         # a ROMFS image for `mpremote romfs deploy`
     microlearn verify model.pkl X.npy --target cortex-m3
     microlearn run --target cortex-m0 --file model.csv script.py
 """
@@ -43,11 +45,31 @@ def cmd_convert(args):
     except ConversionError as e:
         print(f"microlearn convert: {e}", file=sys.stderr)
         return 2
-    fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else "csv")
-    model.save(file=args.output, name=args.name, format=fmt)
+    fmt = args.format or ("c" if args.output.endswith(".c") else None)
+    try:
+        model.save(file=args.output, name=args.name, format=fmt)
+    except ConversionError as e:
+        return _fail("convert", e)
+    binary = (fmt or model.FORMATS.get(Path(args.output).suffix.lower(), "csv")) in ("bin", "py")
+    ram = (f"{model.memory_size('bin')} bytes of RAM when loaded from a file, "
+           f"{model.memory_size('bin', in_place=True)} in place" if binary
+           else f"{model.memory_size()} bytes of RAM when loaded")
     print(f"{args.output}: {type(est).__name__}, {model.n_trees} trees, {model.n_nodes} nodes, "
-          f"{model.n_leaves} leaves, {Path(args.output).stat().st_size} bytes of file, "
-          f"{model.memory_size()} bytes of RAM when loaded")
+          f"{model.n_leaves} leaves, {Path(args.output).stat().st_size} bytes of file, {ram}")
+    return 0
+
+
+def cmd_romfs(args):
+    from . import romfs
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        return _fail("romfs", f"{folder} is not a folder")
+    image = romfs.build_dir(folder)
+    Path(args.output).write_bytes(image)
+    n = sum(1 for p in folder.rglob("*") if p.is_file())
+    print(f"{args.output}: {n} files, {len(image)} bytes (file data 8-byte aligned); "
+          f"deploy with: mpremote romfs deploy {args.output}")
     return 0
 
 
@@ -103,10 +125,19 @@ def main(argv=None):
 
     p = sub.add_parser("convert", help="convert a trained model into a microlearn model file")
     p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle")
-    p.add_argument("-o", "--output", required=True, help="model file (.csv) or C header (.h)")
-    p.add_argument("--format", choices=["csv", "c"], help="default: from the output's suffix")
+    p.add_argument("-o", "--output", required=True,
+                   help="model file: .csv (text), .bin (binary), .py (binary as a bytes "
+                        "constant), or a C header (.h)")
+    p.add_argument("--format", choices=["csv", "bin", "py", "c"],
+                   help="default: from the output's suffix")
     p.add_argument("--name", help="C identifier for --format c (default: the file's stem)")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("romfs", help="a ROMFS image of a folder, its files 8-byte aligned "
+                                     "(binary models in it are used in place)")
+    p.add_argument("folder")
+    p.add_argument("-o", "--output", required=True, help="image file (.romfs or .img)")
+    p.set_defaults(func=cmd_romfs)
 
     p = sub.add_parser("verify", help="run a converted model on a target, compare with the "
                                       "original")
