@@ -107,7 +107,7 @@ def plot_compare(view, models, path, title):
     fig, axes = plt.subplots(1, len(tgts), figsize=(3.6 * len(tgts) + 1, 4.2), sharey=True,
                              squeeze=False)
     colors = {"microlearn_many": "tab:cyan", "mltrees_py": "tab:red", "m2cgen": "tab:orange",
-              "everywhereml": "tab:green"}
+              "everywhereml": "tab:green", "emlearn_standin": "tab:purple"}
     impls = ("microlearn_many",) + ALT
     for ax, t in zip(axes[0], tgts):
         width = 0.8 / len(impls)

@@ -950,12 +950,12 @@ static int bit_length(uint32_t v) {
     return n;
 }
 
-// The shift s that makes every value (and 1.0 if one_too) an int32 in units of 2^-s, or -1.
-static int fixed_shift(const float *v, uint32_t n, uint32_t n_trees, int one_too) {
-    if (n_trees > (1u << 22)) {
-        return -1;  // n_trees sums of int32 units must stay below 2^53
-    }
-    int32_t s = 0, mant, exp;
+// How a forest's values can be summed exactly in int64 units of 2^-shift: 1 as int32 units, 2 as
+// float32 values turned into units as they are added (those needing more than 31 bits); 0 not
+// at all (a partial sum could need more than the 53 bits of a double). one_too: 1.0 is a value
+// too (pure leaves).
+static int fixed_plan(const float *v, uint32_t n, uint32_t n_trees, int one_too, int *shift) {
+    int32_t s = 0, mant, exp, bits = one_too;
     for (uint32_t i = 0; i < n; i++) {
         float_parts(v[i], &mant, &exp);
         if (mant && -exp > s) {
@@ -964,11 +964,19 @@ static int fixed_shift(const float *v, uint32_t n, uint32_t n_trees, int one_too
     }
     for (uint32_t i = 0; i < n; i++) {
         float_parts(v[i], &mant, &exp);
-        if (mant && bit_length((uint32_t)(mant < 0 ? -mant : mant)) + exp + s > 31) {
-            return -1;
+        if (mant) {
+            int32_t b = bit_length((uint32_t)(mant < 0 ? -mant : mant)) + exp + s;
+            bits = b > bits ? b : bits;
         }
     }
-    return one_too && s > 30 ? -1 : (int)s;
+    if (one_too && 1 + s > bits) {
+        bits = 1 + s;
+    }
+    *shift = (int)s;
+    if (bits + bit_length(n_trees) > 53 || s > 200) {
+        return 0;
+    }
+    return bits <= 31 ? 1 : 2;
 }
 
 static void make_fixed(ml_trees_t *m) {
@@ -976,18 +984,40 @@ static void make_fixed(ml_trees_t *m) {
         return;
     }
     float *v = m->values;
-    int s = fixed_shift(v, m->n_values, m->h.n_trees, 0);
-    if (s < 0) {
-        return;
+    int s;
+    int plan = fixed_plan(v, m->n_values, m->h.n_trees, 0, &s);
+    if (plan == 1) {
+        for (uint32_t i = 0; i < m->n_values; i++) {
+            int32_t mant, exp;
+            float_parts(v[i], &mant, &exp);
+            int32_t fixed = mant ? (int32_t)((uint32_t)mant << (exp + s)) : 0;
+            memcpy(&v[i], &fixed, sizeof(fixed));
+        }
     }
-    for (uint32_t i = 0; i < m->n_values; i++) {
-        int32_t mant, exp;
-        float_parts(v[i], &mant, &exp);
-        int32_t fixed = mant ? (int32_t)((uint32_t)mant << (exp + s)) : 0;
-        memcpy(&v[i], &fixed, sizeof(fixed));
+    if (plan) {
+        m->value_fixed = (uint8_t)plan;
+        m->value_shift = (uint8_t)s;
     }
-    m->value_fixed = 1;
-    m->value_shift = (uint8_t)s;
+}
+
+// A float32 value (bits b) in units of 2^-s, for values the loader found exact in them.
+static inline int64_t float_units(uint32_t b, uint32_t s) {
+    if (!(b << 1)) {
+        return 0;  // +-0 (every other value's shift is below 32 either way)
+    }
+    uint32_t e = (b >> 23) & 0xffu, m = b & 0x7fffffu;
+    int32_t sh = e ? (int32_t)e - 150 + (int32_t)s : -149 + (int32_t)s;
+    if (e) {
+        m |= 0x800000u;
+    }
+    uint64_t u = sh >= 0 ? (uint64_t)m << sh : (uint64_t)(m >> -sh);
+    return (b & 0x80000000u) ? -(int64_t)u : (int64_t)u;
+}
+
+// Value j in units of 2^-value_shift (value_fixed 1 or 2).
+static inline int64_t value_units(const ml_trees_t *m, uint32_t j) {
+    return m->value_fixed == 1 ? ((const int32_t *)m->values)[j]
+        : float_units(ml_float_to_bits(((const float *)m->values)[j]), m->value_shift);
 }
 
 // 2^-s as a double (s < 1023).
@@ -999,7 +1029,7 @@ static double pow2_neg(uint32_t s) {
 }
 
 double ml_trees_value_at(const ml_trees_t *m, uint32_t j) {
-    if (m->value_fixed) {
+    if (m->value_fixed == 1) {
         return (double)((const int32_t *)m->values)[j] * pow2_neg(m->value_shift);
     }
     return (double)((const float *)m->values)[j];
@@ -1208,8 +1238,22 @@ static ml_status_t check_leaves(const ml_trees_t *m, ml_error_t *err) {
         }
     }
     for (uint32_t j = 0; j < m->n_values; j++) {
-        if (!m->value_fixed && !ml_isfinitef(((const float *)m->values)[j])) {
+        if (m->value_fixed == 1) {
+            continue;
+        }
+        float v = ((const float *)m->values)[j];
+        if (!ml_isfinitef(v)) {
             OPEN_FAIL("value %lu is not finite", (unsigned long)j);
+        }
+        if (m->value_fixed == 2) {
+            // exact in units of 2^-shift, with fewer than 53 bits
+            int32_t mant, exp;
+            float_parts(v, &mant, &exp);
+            if (mant && (exp + (int32_t)m->value_shift < 0
+                || bit_length((uint32_t)(mant < 0 ? -mant : mant)) + exp + m->value_shift > 53)) {
+                OPEN_FAIL("value %lu is not a whole number of units of 2^-%u", (unsigned long)j,
+                    m->value_shift);
+            }
         }
     }
     return ML_OK;
@@ -1248,8 +1292,8 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         { H_CHILD_BYTES, 1, 4, "child bytes" },
         { H_THR_INDEX_BYTES, 0, 2, "threshold index bytes" },
         { H_LEAF_KIND, 0, 1, "leaf kind" },
-        { H_VALUE_FIXED, 0, 1, "fixed values" },
-        { H_VALUE_SHIFT, 0, 62, "value shift" },
+        { H_VALUE_FIXED, 0, 2, "fixed values" },
+        { H_VALUE_SHIFT, 0, 255, "value shift" },
         { H_LIST_BITS, 0, 24, "list bits" },
         { H_ENTRY_BITS, 0, 24, "entry bits" },
         { H_LABELS, 0, 5, "label kind" },
@@ -1299,7 +1343,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
             m.feature_bytes, m.child_bytes);
     }
     if (m.n_pure && (m.n_pure != h->n_classes || !m.list_bits || h->aggregate != ML_TREES_MEAN
-        || (m.value_fixed && m.value_shift > 30))) {
+        || (m.value_fixed && m.value_shift > (m.value_fixed == 1 ? 30 : 52)))) {
         OPEN_FAIL("head: pure leaves need a forest classifier with leaf lists");
     }
     if (m.value_fixed && h->aggregate != ML_TREES_MEAN) {
@@ -1484,11 +1528,12 @@ static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i
     const uint32_t bits = m->entry_bits, cb = m->class_bits, mask = (1u << cb) - 1;
     const void *entries = m->entries;
     if (m->value_fixed) {
-        int64_t *acc = (int64_t *)(void *)m->acc;
-        const int32_t *values = m->values;
+        // Sums of units in uint64 (two's complement wraps, so a crafted model cannot make
+        // them overflow into undefined behaviour; a converted model's sums stay below 2^53).
+        uint64_t *acc = (uint64_t *)(void *)m->acc;
         for (;; i++) {
             uint32_t e = ml_trees_bits_at(entries, i, bits);
-            acc[(e >> 1) & mask] += values[e >> (1 + cb)];
+            acc[(e >> 1) & mask] += (uint64_t)value_units(m, e >> (1 + cb));
             if (e & 1) {
                 return;
             }
@@ -1508,10 +1553,9 @@ static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i
 static void add_dense(const ml_trees_t *m, uint32_t leaf, uint32_t out) {
     const uint32_t width = m->h.leaf_width;
     if (m->value_fixed) {
-        const int32_t *v = (const int32_t *)m->values + (size_t)leaf * width;
-        int64_t *acc = (int64_t *)(void *)m->acc + out;
+        uint64_t *acc = (uint64_t *)(void *)m->acc + out;
         for (uint32_t k = 0; k < width; k++) {
-            acc[k] += v[k];
+            acc[k] += (uint64_t)value_units(m, leaf * width + k);
         }
         return;
     }
@@ -1536,7 +1580,7 @@ static inline void add_leaf(const ml_trees_t *m, uint32_t t, uint32_t slot) {
             // A pure leaf: probability 1 for one class, 0 for the others (most leaves of a
             // forest). Fixed-point values then have a shift of at most 30.
             if (m->value_fixed) {
-                ((int64_t *)(void *)m->acc)[slot - n_list] += (int32_t)(1u << m->value_shift);
+                ((uint64_t *)(void *)m->acc)[slot - n_list] += (uint64_t)1 << m->value_shift;
             } else {
                 m->acc[slot - n_list] += 1.0;
             }
@@ -1607,7 +1651,8 @@ static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *
     const uint32_t *tree_node = m->tree_node, *tree_list = m->tree_list;
     const int r8 = m->rec_fbits == 8 && m->rec_tbits == 8 && m->rec_cbits == 8;
     const int fixed = m->value_fixed;
-    const int32_t one = fixed ? (int32_t)(1u << m->value_shift) : 0;  // shift <= 30 with lists
+    // a pure leaf's 1.0 in units (the loader checked that it fits, for models with pure leaves)
+    const uint64_t one = m->n_pure && fixed ? (uint64_t)1 << m->value_shift : 0;
     const int32_t *thr = x16 ? m->threshold16 : m->threshold;
     const uint32_t n_trees = m->h.n_trees;
     for (uint32_t t = 0; t < n_trees; t++) {
@@ -1625,7 +1670,7 @@ static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *
             const uint32_t first = tree_list[t], n_list = tree_list[t + 1] - first;
             if (slot >= n_list) {
                 if (fixed) {
-                    ((int64_t *)(void *)m->acc)[slot - n_list] += one;
+                    ((uint64_t *)(void *)m->acc)[slot - n_list] += one;
                 } else {
                     m->acc[slot - n_list] += 1.0;
                 }

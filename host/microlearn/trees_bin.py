@@ -62,18 +62,19 @@ def float_parts(v):
     return mant, exp
 
 
-def fixed_shift(values, n_trees, one_too):
-    """The s that makes every value (and 1.0 if one_too) an int32 in units of 2^-s, with sums
-    of n_trees values exact in double; None if there is none (as fixed_shift in the core)."""
-    if n_trees > 1 << 22:
-        return None
+def fixed_plan(values, n_trees, one_too):
+    """(mode, s): how a forest's values sum exactly in int64 units of 2^-s (fixed_plan in
+    core/ml_trees.c): mode 1 stores them as int32 units, mode 2 keeps float32 values and turns
+    them into units as they are added; mode 0: not exact (a partial sum could need more than the
+    53 bits of a double)."""
     parts = [float_parts(v) for v in np.ravel(values)]
     s = max([0] + [-e for m, e in parts if m])
-    if any(m and abs(m).bit_length() + e + s > 31 for m, e in parts):
-        return None
-    if one_too and s > 30:
-        return None
-    return s
+    bits = max([int(one_too)] + [abs(m).bit_length() + e + s for m, e in parts if m])
+    if one_too:
+        bits = max(bits, 1 + s)
+    if bits + int(n_trees).bit_length() > 53 or s > 200:
+        return 0, 0
+    return (1 if bits <= 31 else 2), s
 
 
 def _uint(width):
@@ -167,12 +168,12 @@ class Encoding:
         self.n_pure = m.n_classes if forest_classifier else 0
 
         # Values: fixed point when exact (forests), then the leaf layout.
-        shift = fixed_shift(leaves[leaves != 0], m.n_trees, self.n_pure > 0) \
-            if m.aggregate == "mean" else None
-        self.value_fixed, self.value_shift = shift is not None, shift or 0
+        self.value_fixed, self.value_shift = fixed_plan(leaves[leaves != 0], m.n_trees,
+                                                        self.n_pure > 0) \
+            if m.aggregate == "mean" else (0, 0)
 
         def value_of(v):
-            if self.value_fixed:
+            if self.value_fixed == 1:
                 mant, exp = float_parts(v)
                 return mant << (exp + self.value_shift) if mant else 0
             return float(v)
@@ -365,7 +366,7 @@ class Encoding:
         if self.entries:
             out.append((b"entr", pack_bits(self.entries, self.entry_bits)))
         if self.values:
-            dt = "<i4" if self.value_fixed else "<f4"
+            dt = "<i4" if self.value_fixed == 1 else "<f4"
             out.append((b"valu", np.array(self.values, dtype=dt).tobytes()))
         return out
 
