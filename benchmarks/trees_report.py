@@ -893,15 +893,16 @@ def decomposition(view, models):
     L += ["", "The sums differ from the measured costs mostly on the soft-float boards, where "
           "adding a leaf value costs more or less with the value (pure leaves, as deep trees "
           "have, are cheaper than the synthetic mixed leaf)."]
-    L += ["", "So microlearn's remaining cost is mostly per call and per tree, not the walk: "
-          "every call converts all n_features inputs into comparison keys and ends with an "
-          "argmax over the classes; every tree adds its leaf's non-zero class values in "
-          "double precision (so that the sums round as scikit-learn's do). On cores without "
-          "an FPU each addition is a library call: the table's last columns show what a pure "
-          "leaf, with one non-zero value, saves per tree. Walking a node is "
-          "a few instructions. For small models, batching with `predict_many` removes the "
-          "Python call. In plain Python every node is several interpreted steps and float "
-          "allocations.", ""]
+    L += ["", "What the binary form changed (issue 13): a node is one 32-bit record (one load); "
+          "int16 samples are compared with int16 thresholds without any conversion; a forest's "
+          "leaf values add as exact int64 units (the same sums as scikit-learn's double "
+          "additions, bit for bit) instead of soft-float double additions; a pure leaf is a "
+          "class index with nothing to look up. What remains is mostly the walk itself (a few "
+          "instructions a node), the Python call, and, for float32 samples, the conversion of "
+          "every feature into a comparison key (which also rejects NaN). Models whose sums are "
+          "not exact in 53 bits (boosting, with its float64 baseline) still add doubles. For "
+          "small models, batching with `predict_many` removes the Python call. In plain "
+          "Python every node is several interpreted steps and float allocations.", ""]
     return L
 
 
