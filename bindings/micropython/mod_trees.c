@@ -341,6 +341,22 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
     size_t n = x.len / nf;
     ml_output_t out;
     ml_get_output(out_in, "out", n, m->h.n_classes ? ML_OUT_INT_OR_FLOAT : ML_OUT_FLOAT, &out);
+    if (m->h.n_classes) {
+        // the labels written are 0 .. n_classes - 1, or the model's int32 labels
+        int64_t lo = 0, hi = (int64_t)m->h.n_classes - 1;
+        if (m->label_kind == ML_TREES_LABELS_INT32) {
+            lo = hi = (int32_t)ml_blob_u32(m->labels);
+            for (uint32_t k = 1; k < m->h.n_classes; k++) {
+                int32_t v = (int32_t)ml_blob_u32((const uint8_t *)m->labels + 4 * k);
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+        ml_check_output_range(&out, "out", lo, hi, "the labels");
+    }
+    // Results are written sample by sample while X is still being read.
+    ml_check_no_overlap("X", x.buf, x.len * (x.typecode == 'f' ? 4 : 2), "out", out.buf,
+        n * out.size);
     for (size_t i = 0; i < n; i++) {
         eval_sample(self, &x, i);
         if (m->h.n_classes) {
