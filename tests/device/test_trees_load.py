@@ -72,7 +72,7 @@ def test_binary_from_a_file_takes_less_than_8000_bytes(session):
     # board wrote) is read once into a block of the model's exact size.
     load, memory, in_place, h, f, alloc = measure_load(
         session, "trees.load(open('written.bin', 'rb'))",
-        setup="open('written.bin', 'wb').write(open('digits.bin', 'rb').read())")
+        setup="with open('written.bin', 'wb') as w:\n    w.write(open('digits.bin', 'rb').read())")
     assert not in_place and memory == DIGITS_MODEL.memory_size("bin")
     assert h == EXPECT and f == EXPECT and alloc == 0
     assert load <= 8000, f"{session.target.name}: loading took {load} bytes"
