@@ -35,7 +35,7 @@ NATMOD := $(B)/natmod
 export MICROLEARN_ROOT := $(ROOT)
 
 .PHONY: all setup micropython modules modules-all demo check dist bench clean distclean \
-        check-c check-fuzz check-host check-device
+        check-c check-fuzz check-host check-device bench-natmod
 
 all: setup micropython modules
 
@@ -138,7 +138,7 @@ check-fuzz: setup
 check-host: all
 	@$(PY) -m pytest -q tests/host
 
-check-device: all $(MP_UNIX_CMOD) $(STAMP)/venv-bench
+check-device: all $(MP_UNIX_CMOD) $(STAMP)/venv-bench bench-natmod
 	@$(PY) -m pytest -q tests/device
 
 # Benchmarks (benchmarks/trees.py): microlearn against plain Python, m2cgen and
@@ -150,9 +150,22 @@ $(STAMP)/venv-bench: requirements-bench.txt | $(STAMP)/venv
 	@$(PY) -m pip install -q --no-deps -r requirements-bench.txt
 	@mkdir -p $(@D) && touch $@
 
-bench: all modules-all $(STAMP)/venv-bench
+bench: all modules-all $(STAMP)/venv-bench bench-natmod
 	@$(PY) -m benchmarks.trees $(BENCH_ARGS)
 	@$(PY) -m benchmarks.nn $(BENCH_NN_ARGS)
+
+# The emlearn stand-in of the benchmarks (benchmarks/emlearn_standin: emlearn's C tree evaluator
+# in a native module), for the architectures the benchmarks run on.
+BENCH_NATMOD := $(B)/bench-natmod
+bench-natmod: $(foreach a,$(ARCHS_RUN),$(BENCH_NATMOD)/$(a)/emlearn_standin.mpy)
+$(BENCH_NATMOD)/%/emlearn_standin.mpy: $(wildcard benchmarks/emlearn_standin/*) core/ml_softfp.c \
+    $(MPY_CROSS) $(STAMP)/venv
+	@d=$(BENCH_NATMOD)/obj/$*; mkdir -p $$d; \
+	  echo "include $(ROOT)/benchmarks/emlearn_standin/Makefile" > $$d/Makefile; \
+	  $(MAKE) -s -C $$d MPY_DIR=$(MP) ARCH=$* PYTHON=$(PY) \
+	    EMLEARN_INCLUDE=$$($(PY) -c 'import emlearn; print(emlearn.includedir)') \
+	    >$$d/build.log 2>&1 || { cat $$d/build.log; exit 1; }; \
+	  mkdir -p $(@D); cp $$d/emlearn_standin.mpy $@; echo "bench: emlearn stand-in built for $*"
 
 clean:
 	rm -rf $(NATMOD) $(B)/tests-c $(B)/fuzz dist

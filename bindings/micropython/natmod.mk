@@ -7,7 +7,8 @@ CORE := $(ROOT)/core
 
 # Core sources each module needs (ml_softfp.c is empty except on armv6m).
 CORE_COMMON := ml_error.c ml_text.c ml_math_exp.c ml_softfp.c
-CORE_trees := $(CORE_COMMON) ml_trees.c
+CORE_trees := $(CORE_COMMON) ml_blob.c ml_trees.c
+GLUE_trees := mod_blob.c
 # The scikit-learn families: the shared estimator glue, the container, the double math.
 CORE_EST := ml_error.c ml_math_exp.c ml_softfp.c ml_blob.c ml_estimator.c
 GLUE_EST := mod_blob.c mod_estimator.c

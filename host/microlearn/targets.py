@@ -397,33 +397,11 @@ _CHUNK = 3072  # bytes per raw-REPL transfer (base64 grows it to 4 KiB)
 
 
 def _romfs_image(files):
-    """A ROMFS image of {path: bytes}, built with MicroPython's own writer."""
-    tools = str(paths.micropython() / "tools/mpremote/mpremote")
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
-    from romfs import VfsRomWriter
+    """A ROMFS image of {path: bytes}, its file data 8-byte aligned (microlearn.romfs), as a
+    board's flash would hold it: a binary model in it is used in place."""
+    from . import romfs
 
-    tree = {}
-    for path, data in files.items():
-        *dirs, name = path.split("/")
-        node = tree
-        for d in dirs:
-            node = node.setdefault(d, {})
-        node[name] = data
-
-    w = VfsRomWriter()
-
-    def add(node):
-        for name, item in sorted(node.items()):
-            if isinstance(item, dict):
-                w.opendir(name)
-                add(item)
-                w.closedir()
-            else:
-                w.mkfile(name, bytes(item))
-
-    add(tree)
-    return w.finalise()
+    return romfs.build(files)
 
 
 def _pyboard():
