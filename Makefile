@@ -15,23 +15,39 @@ VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 STAMP := $(B)/stamps
 
-# MicroPython, from Debian's source package of the stable release.
+# MicroPython, from Debian's source package: the stable release (trixie, 1.25) by default.
+# MP_SUITE=sid builds Debian's development release (1.26) into folders of its own
+# (build/micropython-sid, build/natmod-sid), so both coexist.
 MP_SUITE ?= trixie
-MP := $(B)/micropython
+SUITE_SUFFIX := $(if $(filter trixie,$(MP_SUITE)),,-$(MP_SUITE))
+MP := $(B)/micropython$(SUITE_SUFFIX)
+LOG := $(B)/log$(SUITE_SUFFIX)
 MP_UNIX := $(MP)/ports/unix/build-standard/micropython
+MP_UNIX_X86 := $(MP)/ports/unix/build-x86/micropython
 MPY_CROSS := $(MP)/mpy-cross/build/mpy-cross
-FW_M3 := $(MP)/ports/qemu/build-MPS2_AN385/firmware.elf
-FW_M0 := $(MP)/ports/qemu/build-MICROBIT/firmware.elf
+QEMU_PORT := $(MP)/ports/qemu
+FW_M3 := $(QEMU_PORT)/build-MPS2_AN385/firmware.elf
+FW_M0 := $(QEMU_PORT)/build-MICROBIT/firmware.elf
+# Boards defined in this repository (tools/boards/<BOARD>): Cortex-M4F, Cortex-M7, RISC-V.
+BOARDS := MPS2_AN386 MPS2_AN500 VIRT_RV32
+FW_BOARDS := $(foreach b,$(BOARDS),$(QEMU_PORT)/build-$(b)/firmware.elf)
 MP_UNIX_CMOD := $(MP)/ports/unix/build-microlearn/micropython-microlearn
 JOBS ?= $(shell nproc)
 
-# Native modules: every architecture the toolchains here reach; the runner needs the first three.
+# Native modules: every architecture the toolchains here reach; `make` builds the first three
+# (what the demo runs on), `make check` and `make dist` all of them.
 MODULES := trees dsp
 ARCHS_RUN := x64 armv7m armv6m
-ARCHS_ALL := x64 x86 armv6m armv7m armv7emsp armv7emdp
-NATMOD := $(B)/natmod
+ARCHS_ALL := x64 x86 armv6m armv7m armv7emsp armv7emdp rv32imc xtensa
+NATMOD := $(B)/natmod$(SUITE_SUFFIX)
+# xtensa (ESP8266) modules are linked with MicroPython 1.26's mpy_ld (Debian sid), whatever
+# MP_SUITE is: Debian's lx106 libgcc leaves out the integer division and soft-float routines
+# that the ESP8266 ROM provides, and only 1.26's mpy_ld links against fixed ROM addresses
+# (MPY_EXTERN_SYM_FILE). The .mpy ABI is the same 6.3 as 1.25's.
+MP_XTENSA := $(B)/micropython-sid
 
 export MICROLEARN_ROOT := $(ROOT)
+export MICROLEARN_MP_SUITE := $(MP_SUITE)
 
 .PHONY: all setup micropython modules modules-all demo check dist bench clean distclean \
         check-c check-fuzz check-host check-device
@@ -54,35 +70,57 @@ $(STAMP)/venv: requirements.txt pyproject.toml | $(STAMP)/system-packages
 	@$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	@mkdir -p $(@D) && touch $@
 
-$(MP)/.microlearn-fetched: tools/setup/fetch-micropython.sh | $(STAMP)/system-packages
-	@tools/setup/fetch-micropython.sh $(MP) $(MP_SUITE)
+# The patches in tools/setup/patches are applied to the fresh tree; changing one refetches it.
+PATCHES := $(wildcard tools/setup/patches/*.patch)
+$(MP)/.microlearn-fetched: tools/setup/fetch-micropython.sh $(PATCHES) | $(STAMP)/system-packages
+	@rm -f $@ && tools/setup/fetch-micropython.sh $(MP) $(MP_SUITE)
+
+ifneq ($(MP_XTENSA),$(MP))
+$(MP_XTENSA)/.microlearn-fetched: tools/setup/fetch-micropython.sh $(PATCHES) | $(STAMP)/system-packages
+	@rm -f $@ && tools/setup/fetch-micropython.sh $(MP_XTENSA) sid
+endif
 
 # ---------------------------------------------------------------------------------------------
-# MicroPython: mpy-cross, the unix port, and the qemu firmware for two emulated boards.
+# MicroPython: mpy-cross, the unix port, and the qemu firmware for two emulated boards;
+# micropython-all adds the 32-bit unix port and the Cortex-M4F, Cortex-M7 and RISC-V boards.
 
 micropython: $(MPY_CROSS) $(MP_UNIX) $(FW_M3) $(FW_M0)
+micropython-all: micropython $(MP_UNIX_X86) $(FW_BOARDS)
 
 $(MPY_CROSS): $(MP)/.microlearn-fetched
 	@echo "micropython: building mpy-cross"
-	@$(MAKE) -s -C $(MP)/mpy-cross -j$(JOBS) >$(B)/mpy-cross.log 2>&1 || { tail -30 $(B)/mpy-cross.log; exit 1; }
+	@mkdir -p $(LOG)
+	@$(MAKE) -s -C $(MP)/mpy-cross -j$(JOBS) >$(LOG)/mpy-cross.log 2>&1 || { tail -30 $(LOG)/mpy-cross.log; exit 1; }
 
 # Standard variant without frozen micropython-lib; btree and ssl need libraries that Debian's
 # repacked source does not ship.
 MP_UNIX_OPTS := FROZEN_MANIFEST= MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 MICROPY_SSL_MBEDTLS=0
 $(MP_UNIX): $(MPY_CROSS)
 	@echo "micropython: building the unix port"
-	@$(MAKE) -s -C $(MP)/ports/unix -j$(JOBS) $(MP_UNIX_OPTS) >$(B)/unix.log 2>&1 || { tail -30 $(B)/unix.log; exit 1; }
+	@$(MAKE) -s -C $(MP)/ports/unix -j$(JOBS) $(MP_UNIX_OPTS) >$(LOG)/unix.log 2>&1 || { tail -30 $(LOG)/unix.log; exit 1; }
 	@echo "micropython: $$($(MP_UNIX) -c 'import sys; print(sys.version)') (Debian $$(cat $(MP)/DEBIAN_VERSION))"
 
 $(FW_M3): $(MPY_CROSS)
 	@echo "micropython: building qemu firmware MPS2_AN385 (Cortex-M3)"
-	@$(MAKE) -s -C $(MP)/ports/qemu -j$(JOBS) BOARD=MPS2_AN385 FROZEN_MANIFEST= >$(B)/qemu-m3.log 2>&1 || { tail -30 $(B)/qemu-m3.log; exit 1; }
+	@$(MAKE) -s -C $(MP)/ports/qemu -j$(JOBS) BOARD=MPS2_AN385 FROZEN_MANIFEST= >$(LOG)/qemu-m3.log 2>&1 || { tail -30 $(LOG)/qemu-m3.log; exit 1; }
+
+# The same port built 32-bit (x86), for the x86 native modules (no libffi for i386 here).
+$(MP_UNIX_X86): $(MPY_CROSS)
+	@echo "micropython: building the unix port for x86 (32-bit)"
+	@$(MAKE) -s -C $(MP)/ports/unix -j$(JOBS) $(MP_UNIX_OPTS) MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 \
+	  BUILD=build-x86 >$(LOG)/unix-x86.log 2>&1 || { tail -30 $(LOG)/unix-x86.log; exit 1; }
+
+# The boards of tools/boards: see each mpconfigboard.mk.
+$(QEMU_PORT)/build-%/firmware.elf: tools/boards/%/mpconfigboard.mk tools/boards/enable_fpu.c $(MPY_CROSS)
+	@echo "micropython: building qemu firmware $* (tools/boards/$*)"
+	@$(MAKE) -s -C $(QEMU_PORT) -j$(JOBS) BOARD=$* BOARD_DIR=$(ROOT)/tools/boards/$* FROZEN_MANIFEST= \
+	  >$(LOG)/qemu-$*.log 2>&1 || { tail -30 $(LOG)/qemu-$*.log; exit 1; }
 
 # The MICROBIT board ships with native code loading off; these flags let it load armv6m .mpy.
 $(FW_M0): $(MPY_CROSS)
 	@echo "micropython: building qemu firmware MICROBIT (Cortex-M0)"
 	@$(MAKE) -s -C $(MP)/ports/qemu -j$(JOBS) BOARD=MICROBIT FROZEN_MANIFEST= \
-	  CFLAGS_EXTRA="-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0" >$(B)/qemu-m0.log 2>&1 || { tail -30 $(B)/qemu-m0.log; exit 1; }
+	  CFLAGS_EXTRA="-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0" >$(LOG)/qemu-m0.log 2>&1 || { tail -30 $(LOG)/qemu-m0.log; exit 1; }
 
 # The unix port again, with microlearn built in as a user C module (the firmware route).
 CMOD_SRC := $(wildcard core/*.c core/*.h bindings/micropython/*.c bindings/micropython/*.h \
@@ -90,8 +128,8 @@ CMOD_SRC := $(wildcard core/*.c core/*.h bindings/micropython/*.c bindings/micro
 $(MP_UNIX_CMOD): $(MP_UNIX) $(CMOD_SRC)
 	@echo "micropython: building the unix port with microlearn as a user C module"
 	@$(MAKE) -s -C $(MP)/ports/unix -j$(JOBS) $(MP_UNIX_OPTS) BUILD=build-microlearn \
-	  PROG=micropython-microlearn USER_C_MODULES=$(ROOT)/bindings/micropython >$(B)/unix-cmodule.log 2>&1 \
-	  || { tail -30 $(B)/unix-cmodule.log; exit 1; }
+	  PROG=micropython-microlearn USER_C_MODULES=$(ROOT)/bindings/micropython >$(LOG)/unix-cmodule.log 2>&1 \
+	  || { tail -30 $(LOG)/unix-cmodule.log; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
 # Native modules (.mpy). Each (arch, module) builds in its own folder under build/natmod/obj;
@@ -103,11 +141,13 @@ modules-all: $(foreach a,$(ARCHS_ALL),$(NATMOD)/$(a)/.built)
 NATMOD_SRC := $(wildcard core/*.c core/*.h bindings/micropython/*.c bindings/micropython/*.h \
                 bindings/micropython/natmod.mk device/microlearn/*.py)
 
+$(NATMOD)/xtensa/.built: $(MP_XTENSA)/.microlearn-fetched
 $(NATMOD)/%/.built: $(NATMOD_SRC) $(MPY_CROSS) $(STAMP)/venv
 	@for m in $(MODULES); do \
 	  d=$(NATMOD)/obj/$*/$$m; mkdir -p $$d; \
 	  echo "include $(ROOT)/bindings/micropython/natmod.mk" > $$d/Makefile; \
-	  $(MAKE) -s -C $$d MPY_DIR=$(MP) ARCH=$* MOD=$$m PYTHON=$(PY) >$$d/build.log 2>&1 \
+	  $(MAKE) -s -C $$d MPY_DIR=$(if $(filter xtensa,$*),$(MP_XTENSA),$(MP)) ARCH=$* MOD=$$m PYTHON=$(PY) \
+	    >$$d/build.log 2>&1 \
 	    || { cat $$d/build.log; exit 1; }; \
 	  mkdir -p $(NATMOD)/$*/microlearn; cp $$d/$$m.mpy $(NATMOD)/$*/microlearn/; \
 	done

@@ -22,7 +22,7 @@ def unix_binary():
 def micropypath(extra=()):
     """The unix port's module path: the x64 native modules, the device helpers, and `extra`."""
     targets.device_modules()  # compiled (cached) into build/device-mpy
-    dirs = [paths.build() / "natmod" / "x64", paths.build() / "device-mpy", *extra]
+    dirs = [paths.natmod() / "x64", paths.device_mpy(), *extra]
     return ":".join(str(d) for d in dirs)
 
 

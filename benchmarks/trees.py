@@ -654,13 +654,13 @@ def heap_runs(res, ws, plan, resolution):
 
 def flash_rows(res, ws):
     for arch in ("x64", "x86", "armv6m", "armv7m", "armv7emsp", "armv7emdp"):
-        p = paths.build() / "natmod" / arch / "microlearn" / "trees.mpy"
+        p = paths.natmod() / arch / "microlearn" / "trees.mpy"
         if p.exists():
             res.add("flash", arch, "-", "microlearn", "mpy", "bytes", p.stat().st_size, "B",
                     "trees.mpy")
     src = paths.root() / "device" / "mltrees_py.py"
     res.add("flash", "-", "-", "mltrees_py", "py", "bytes", src.stat().st_size, "B")
-    mpy = paths.build() / "device-mpy" / "mltrees_py.mpy"
+    mpy = paths.device_mpy() / "mltrees_py.mpy"
     if mpy.exists():
         res.add("flash", "-", "-", "mltrees_py", "mpy", "bytes", mpy.stat().st_size, "B")
     for name, b in ws.built.items():
