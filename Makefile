@@ -4,7 +4,10 @@
 #   make demo      the end-to-end demo on the unix port and emulated Cortex-M3
 #   make check     the whole test suite (what CI runs)
 #   make dist      native modules for every architecture, in a mip-installable layout
-#   make bench     benchmarks, written to docs/benchmarks.md
+#   make bench     benchmarks, written to docs/benchmarks.md and docs/targets.md
+#   make browser   the browser page of examples/browser, in build/browser
+#
+#   MP_SUITE=sid   any of these against Debian's development release of MicroPython
 #
 # Everything built lands in build/ (and the virtualenv in .venv/); a second run does no work.
 
@@ -32,13 +35,16 @@ FW_M0 := $(QEMU_PORT)/build-MICROBIT/firmware.elf
 BOARDS := MPS2_AN386 MPS2_AN500 VIRT_RV32
 FW_BOARDS := $(foreach b,$(BOARDS),$(QEMU_PORT)/build-$(b)/firmware.elf)
 MP_UNIX_CMOD := $(MP)/ports/unix/build-microlearn/micropython-microlearn
+WASM := $(MP)/ports/webassembly/build-microlearn
+WASM_MJS := $(WASM)/micropython.mjs
 JOBS ?= $(shell nproc)
 
 # Native modules: every architecture the toolchains here reach; `make` builds the first three
 # (what the demo runs on), `make check` and `make dist` all of them.
 MODULES := trees dsp
 ARCHS_RUN := x64 armv7m armv6m
-ARCHS_ALL := x64 x86 armv6m armv7m armv7emsp armv7emdp rv32imc xtensa
+ARCHS_ALL := x64 x86 armv6m armv7m armv7emsp armv7emdp rv32imc xtensa $(ARCHS_EXTRA)
+# ARCHS_EXTRA=xtensawin: ESP32 modules, with Espressif's xtensa-esp32-elf-gcc on PATH (not here).
 NATMOD := $(B)/natmod$(SUITE_SUFFIX)
 # xtensa (ESP8266) modules are linked with MicroPython 1.26's mpy_ld (Debian sid), whatever
 # MP_SUITE is: Debian's lx106 libgcc leaves out the integer division and soft-float routines
@@ -47,10 +53,13 @@ NATMOD := $(B)/natmod$(SUITE_SUFFIX)
 MP_XTENSA := $(B)/micropython-sid
 
 export MICROLEARN_ROOT := $(ROOT)
+# MicroPython's build names its version after `git describe`: keep git from finding this
+# repository above build/, so that it says v1.25.0 and not a commit of microlearn.
+export GIT_CEILING_DIRECTORIES := $(B)
 export MICROLEARN_MP_SUITE := $(MP_SUITE)
 
-.PHONY: all setup micropython modules modules-all demo check dist bench clean distclean \
-        check-c check-fuzz check-host check-device
+.PHONY: all setup micropython micropython-all modules modules-all demo check dist bench clean \
+        distclean check-c check-fuzz check-host check-device check-release browser release-subset
 
 all: setup micropython modules
 
@@ -165,7 +174,8 @@ dist: all modules-all
 demo: all
 	@$(PY) -m microlearn.demo
 
-check: all modules-all $(MP_UNIX_CMOD) check-c check-fuzz check-host check-device
+check: all micropython-all modules-all $(MP_UNIX_CMOD) check-c check-fuzz check-host check-device \
+       check-release
 	@echo "check: all passed"
 
 check-c: setup
@@ -177,8 +187,36 @@ check-fuzz: setup
 check-host: all
 	@$(PY) -m pytest -q tests/host
 
-check-device: all $(MP_UNIX_CMOD) $(STAMP)/venv-bench
-	@$(PY) -m pytest -q tests/device
+# Every target (tests/device/conftest.py says which tests run where), and the browser page; two
+# pytest-xdist workers, each running one target's tests at a time.
+check-device: all micropython-all modules-all $(MP_UNIX_CMOD) $(WASM_MJS) $(STAMP)/venv-bench
+	@$(PY) -m pytest -q -n 2 --dist loadgroup tests/device
+
+# Debian's development release (MP_SUITE=sid, MicroPython 1.26) in its own folders: the unix
+# port and the Cortex-M3 board, the modules' fidelity, bad-input and ABI tests.
+RELEASE_TARGETS := unix,cortex-m3
+RELEASE_TESTS := tests/device/test_trees_fidelity.py tests/device/test_trees_bad_input.py \
+                 tests/device/test_dsp.py tests/device/test_mpy_abi.py
+check-release: setup
+	@$(MAKE) --no-print-directory MP_SUITE=sid release-subset
+	@MICROLEARN_MP_SUITE=sid MICROLEARN_TARGETS=$(RELEASE_TARGETS) \
+	  $(PY) -m pytest -q -n 2 --dist loadgroup $(RELEASE_TESTS)
+
+release-subset: $(MP_UNIX) $(FW_M3) $(NATMOD)/x64/.built $(NATMOD)/armv7m/.built
+
+# ---------------------------------------------------------------------------------------------
+# The browser: MicroPython's webassembly port (Debian's emscripten) with microlearn built in as a
+# user C module, and the page of examples/browser. The pyscript variant collects garbage only
+# between calls from JavaScript; the standard one scans the stack with asyncify, which aborts
+# inside a synchronous call. No frozen modules (Debian's source lacks micropython-lib).
+$(WASM_MJS): $(MPY_CROSS) $(CMOD_SRC)
+	@echo "micropython: building the webassembly port with microlearn (emscripten $$(emcc -dumpversion))"
+	@$(MAKE) -s -C $(MP)/ports/webassembly -j$(JOBS) VARIANT=pyscript BUILD=build-microlearn \
+	  FROZEN_MANIFEST= USER_C_MODULES=$(ROOT)/bindings/micropython >$(LOG)/webassembly.log 2>&1 \
+	  || { tail -30 $(LOG)/webassembly.log; exit 1; }
+
+browser: $(WASM_MJS) $(STAMP)/venv
+	@$(PY) examples/browser/build.py $(B)/browser $(WASM)
 
 # Benchmarks (benchmarks/trees.py): microlearn against plain Python, m2cgen and
 # everywhereml, on the unix port, x64 under callgrind and the emulated boards. The comparison
@@ -189,8 +227,9 @@ $(STAMP)/venv-bench: requirements-bench.txt | $(STAMP)/venv
 	@$(PY) -m pip install -q --no-deps -r requirements-bench.txt
 	@mkdir -p $(@D) && touch $@
 
-bench: all modules-all $(STAMP)/venv-bench
+bench: all micropython-all modules-all $(STAMP)/venv-bench
 	@$(PY) -m benchmarks.trees $(BENCH_ARGS)
+	@$(PY) -m benchmarks.targets
 
 clean:
 	rm -rf $(NATMOD) $(B)/tests-c $(B)/fuzz dist

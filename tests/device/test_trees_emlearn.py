@@ -11,6 +11,9 @@ emlearn = pytest.importorskip("emlearn")
 
 from conftest import run  # noqa: E402
 
+# The file is read by the shared model-file parser: the reference targets suffice.
+pytestmark = pytest.mark.reference
+
 
 @pytest.fixture(autouse=True)
 def _scratch_dir(tmp_path, monkeypatch):
