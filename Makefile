@@ -56,6 +56,9 @@ export MICROLEARN_ROOT := $(ROOT)
 # MicroPython's build names its version after `git describe`: keep git from finding this
 # repository above build/, so that it says v1.25.0 and not a commit of microlearn.
 export GIT_CEILING_DIRECTORIES := $(B)
+# scikit-learn's OpenMP code on one thread: tests run two processes on the two cores, and
+# OpenMP threads spinning on busy cores turn a 3 s fit into minutes.
+export OMP_NUM_THREADS ?= 1
 export MICROLEARN_MP_SUITE := $(MP_SUITE)
 
 .PHONY: all setup micropython micropython-all modules modules-all demo check dist bench clean \

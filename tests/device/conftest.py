@@ -21,9 +21,13 @@ MICROLEARN_TARGETS=unix,cortex-m3 restricts all of it to those targets (the deve
 
 import os
 
-import pytest
+# One thread for scikit-learn's OpenMP code (HistGradientBoosting): the two xdist workers
+# already fill the two cores, and OpenMP threads spinning on busy cores cost minutes per fit.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from microlearn import targets
+import pytest  # noqa: E402
+
+from microlearn import targets  # noqa: E402
 
 ALL = ["unix", "x86", "cortex-m0", "cortex-m3", "cortex-m4f", "cortex-m7", "riscv32"]
 REFERENCE = ["unix", "cortex-m0"]
