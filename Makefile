@@ -191,9 +191,11 @@ check-host: all
 	@$(PY) -m pytest -q tests/host
 
 # Every target (tests/device/conftest.py says which tests run where), and the browser page; two
-# pytest-xdist workers, each running one target's tests at a time.
+# pytest-xdist workers, each running one target's tests at a time. Then the benchmark's quick
+# run alone, so that no other test competes with its timings on the unix port.
 check-device: all micropython-all modules-all $(MP_UNIX_CMOD) $(WASM_MJS) $(STAMP)/venv-bench
-	@$(PY) -m pytest -q -n 2 --dist loadgroup tests/device
+	@$(PY) -m pytest -q -n 2 --dist loadgroup --ignore=tests/device/test_bench_quick.py tests/device
+	@$(PY) -m pytest -q tests/device/test_bench_quick.py
 
 # Debian's development release (MP_SUITE=sid, MicroPython 1.26) in its own folders: the unix
 # port and the Cortex-M3 board, the modules' fidelity, bad-input and ABI tests.

@@ -50,7 +50,7 @@ IMPL_TITLES = {
 }
 SCALING_IMPLS = ("microlearn", "mltrees_py", "m2cgen")
 BATCH = 32  # samples per predict_many call
-QEMU_TARGETS = ("cortex-m3", "cortex-m0")
+QEMU_TARGETS = ("cortex-m3", "cortex-m0", "cortex-m4f", "cortex-m7", "riscv32")
 
 # --------------------------------------------------------------------------------------------
 # Device scripts
