@@ -41,7 +41,8 @@ JOBS ?= $(shell nproc)
 
 # Native modules: every architecture the toolchains here reach; `make` builds the first three
 # (what the demo runs on), `make check` and `make dist` all of them.
-MODULES := trees dsp
+MODULES := trees dsp nn linear_model neighbors naive_bayes cluster mixture svm ensemble \
+           covariance
 ARCHS_RUN := x64 armv7m armv6m
 ARCHS_ALL := x64 x86 armv6m armv7m armv7emsp armv7emdp rv32imc xtensa $(ARCHS_EXTRA)
 # ARCHS_EXTRA=xtensawin: ESP32 modules, with Espressif's xtensa-esp32-elf-gcc on PATH (not here).
@@ -144,25 +145,36 @@ $(MP_UNIX_CMOD): $(MP_UNIX) $(CMOD_SRC)
 	  || { tail -30 $(LOG)/unix-cmodule.log; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
-# Native modules (.mpy). Each (arch, module) builds in its own folder under build/natmod/obj;
-# the results are staged as build/natmod/<arch>/microlearn/<module>.mpy, an importable package.
+# Native modules (.mpy). Each (arch, module) pair is a target of its own, built in its own
+# folder under build/natmod/obj/<arch>/<module> and staged as
+# build/natmod/<arch>/microlearn/<module>.mpy (an importable package), so that pairs build in
+# parallel: `modules` and `modules-all` run make with -j$(JOBS) unless it has a -j already.
 
-modules: $(foreach a,$(ARCHS_RUN),$(NATMOD)/$(a)/.built)
-modules-all: $(foreach a,$(ARCHS_ALL),$(NATMOD)/$(a)/.built)
+PARALLEL := $(if $(findstring -j,$(MAKEFLAGS)),,-j$(JOBS))
+modules: $(MPY_CROSS) $(STAMP)/venv
+	@$(MAKE) --no-print-directory $(PARALLEL) $(foreach a,$(ARCHS_RUN),$(NATMOD)/$(a)/.built)
+modules-all: $(MPY_CROSS) $(STAMP)/venv $(MP_XTENSA)/.microlearn-fetched
+	@$(MAKE) --no-print-directory $(PARALLEL) $(foreach a,$(ARCHS_ALL),$(NATMOD)/$(a)/.built)
 
 NATMOD_SRC := $(wildcard core/*.c core/*.h bindings/micropython/*.c bindings/micropython/*.h \
-                bindings/micropython/natmod.mk device/microlearn/*.py)
+                bindings/micropython/natmod.mk)
 
-$(NATMOD)/xtensa/.built: $(MP_XTENSA)/.microlearn-fetched
-$(NATMOD)/%/.built: $(NATMOD_SRC) $(MPY_CROSS) $(STAMP)/venv
-	@for m in $(MODULES); do \
-	  d=$(NATMOD)/obj/$*/$$m; mkdir -p $$d; \
+# One pair: the stem is <arch>/microlearn/<module>.
+pair_arch = $(firstword $(subst /, ,$*))
+pair_module = $(lastword $(subst /, ,$*))
+$(NATMOD)/%.mpy: $(NATMOD_SRC) $(MPY_CROSS) $(STAMP)/venv
+	@d=$(NATMOD)/obj/$(pair_arch)/$(pair_module); mkdir -p $$d $(@D); \
 	  echo "include $(ROOT)/bindings/micropython/natmod.mk" > $$d/Makefile; \
-	  $(MAKE) -s -C $$d MPY_DIR=$(if $(filter xtensa,$*),$(MP_XTENSA),$(MP)) ARCH=$* MOD=$$m PYTHON=$(PY) \
-	    >$$d/build.log 2>&1 \
+	  $(MAKE) -s -C $$d MPY_DIR=$(if $(filter xtensa,$(pair_arch)),$(MP_XTENSA),$(MP)) \
+	    ARCH=$(pair_arch) MOD=$(pair_module) PYTHON=$(PY) >$$d/build.log 2>&1 \
 	    || { cat $$d/build.log; exit 1; }; \
-	  mkdir -p $(NATMOD)/$*/microlearn; cp $$d/$$m.mpy $(NATMOD)/$*/microlearn/; \
-	done
+	  cp $$d/$(pair_module).mpy $@
+$(foreach m,$(MODULES),$(NATMOD)/xtensa/microlearn/$(m).mpy): $(MP_XTENSA)/.microlearn-fetched
+# They are the product, not intermediate files for make to delete.
+.SECONDARY: $(foreach a,$(ARCHS_ALL),$(foreach m,$(MODULES),$(NATMOD)/$(a)/microlearn/$(m).mpy))
+
+$(NATMOD)/%/.built: $(foreach m,$(MODULES),$(NATMOD)/%/microlearn/$(m).mpy) \
+                    $(wildcard device/microlearn/*.py)
 	@cp device/microlearn/*.py $(NATMOD)/$*/microlearn/
 	@echo "modules: $* built ($(MODULES))"
 	@touch $@
@@ -207,7 +219,8 @@ check-release: setup
 	@MICROLEARN_MP_SUITE=sid MICROLEARN_TARGETS=$(RELEASE_TARGETS) \
 	  $(PY) -m pytest -q -n 2 --dist loadgroup $(RELEASE_TESTS)
 
-release-subset: $(MP_UNIX) $(FW_M3) $(NATMOD)/x64/.built $(NATMOD)/armv7m/.built
+release-subset: $(MP_UNIX) $(FW_M3) $(STAMP)/venv
+	@$(MAKE) --no-print-directory $(PARALLEL) $(NATMOD)/x64/.built $(NATMOD)/armv7m/.built
 
 # ---------------------------------------------------------------------------------------------
 # The browser: MicroPython's webassembly port (Debian's emscripten) with microlearn built in as a

@@ -14,12 +14,12 @@ static void put_str(char *buf, size_t size, size_t *pos, const char *s) {
     }
 }
 
-static void put_uint(char *buf, size_t size, size_t *pos, unsigned long v) {
+static void put_uint(char *buf, size_t size, size_t *pos, unsigned long v, unsigned base) {
     char digits[24];
     int n = 0;
     do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
+        digits[n++] = "0123456789abcdef"[v % base];
+        v /= base;
     } while (v);
     while (n) {
         put_char(buf, size, pos, digits[--n]);
@@ -49,15 +49,16 @@ size_t ml_vformat(char *buf, size_t size, const char *fmt, va_list ap) {
                 long v = is_long ? va_arg(ap, long) : va_arg(ap, int);
                 if (v < 0) {
                     put_char(buf, size, &pos, '-');
-                    put_uint(buf, size, &pos, 0ul - (unsigned long)v);
+                    put_uint(buf, size, &pos, 0ul - (unsigned long)v, 10);
                 } else {
-                    put_uint(buf, size, &pos, (unsigned long)v);
+                    put_uint(buf, size, &pos, (unsigned long)v, 10);
                 }
                 break;
             }
-            case 'u': {
+            case 'u':
+            case 'x': {
                 unsigned long v = is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int);
-                put_uint(buf, size, &pos, v);
+                put_uint(buf, size, &pos, v, *fmt == 'x' ? 16 : 10);
                 break;
             }
             case 'c':

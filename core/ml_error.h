@@ -26,7 +26,7 @@ typedef struct {
     char msg[ML_ERROR_MSG_LEN];
 } ml_error_t;
 
-// Sets err (if not NULL) and returns code. The format understands %s %d %u %ld %lu %c %%.
+// Sets err (if not NULL) and returns code. The format understands %s %d %u %x %ld %lu %lx %c %%.
 ml_status_t ml_error_set(ml_error_t *err, ml_status_t code, uint32_t line, const char *fmt, ...);
 
 // A small formatter into buf (always NUL-terminated), same conversions as ml_error_set.

@@ -12,7 +12,8 @@ Which targets a test runs on:
   whose floating point is most unlike the host's). For tests whose subject does not depend on
   the architecture (an application built on the modules, a benchmark helper, a file format
   read by shared code) or that are too slow to repeat seven times.
-- A test that names its targets with `@pytest.mark.parametrize("target", [...])` runs there.
+- A test that names its targets with `@pytest.mark.parametrize("target", [...])` runs there;
+  a test module's own `session` fixture with `params=TARGETS` runs on every target.
 
 MICROLEARN_TARGETS=unix,cortex-m3 restricts all of it to those targets (the development loop).
 `make check` runs the suite with pytest-xdist on two workers, each target's tests together
@@ -45,9 +46,17 @@ def _explicit(metafunc, name):
                for m in metafunc.definition.iter_markers("parametrize"))
 
 
+def _own_params(metafunc, name):
+    # A test module's own `session` fixture with params=TARGETS (a session per test, models
+    # sent at boot) chooses its targets itself.
+    defs = metafunc._arg2fixturedefs.get(name)
+    return bool(defs) and defs[-1].params is not None
+
+
 def pytest_generate_tests(metafunc):
     for name, scope in (("target", "function"), ("session", "module")):
-        if name in metafunc.fixturenames and not _explicit(metafunc, name):
+        if (name in metafunc.fixturenames and not _explicit(metafunc, name)
+                and not _own_params(metafunc, name)):
             chosen = REFERENCE if metafunc.definition.get_closest_marker("reference") else ALL
             metafunc.parametrize(name, [t for t in chosen if t in TARGETS], indirect=True,
                                  scope=scope)
