@@ -27,6 +27,7 @@ nf, nc = m.n_features, m.n_classes
 x = array.array(TC, bytes(nf * SIZE))
 p = array.array("f", bytes(4 * max(nc, 1)))
 e = array.array("f", bytes(4 * max(nc, 1)))
+gc.collect()
 X = array.array(TC, bytes(nf * SIZE * BATCH))
 out = array.array("i" if nc else "f", bytes(4 * BATCH))
 ye = array.array("i" if nc else "f", bytes(4))
@@ -112,6 +113,7 @@ W = max([w for _, w in METHODS] + [1])
 x = array.array(TC, bytes(nf * SIZE))
 buf = array.array("f", bytes(4 * W))
 e = array.array("f", bytes(4 * W))
+gc.collect()
 X = array.array(TC, bytes(nf * SIZE * BATCH))
 out = array.array("i" if INT else "f", bytes(4 * BATCH))
 ye = array.array("i" if INT else "f", bytes(4))
@@ -284,6 +286,9 @@ def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5,
     dtype = np.int16 if X.dtype == np.int16 else np.float32
     X = np.ascontiguousarray(X, dtype=dtype)
     tc, size = ("h", 2) if dtype == np.int16 else ("f", 4)
+    # A batch buffer of at most 4 kB: a board's heap (tens of kB, shared with the model and
+    # fragmented by earlier tests in the session) may have no larger free block.
+    batch = max(1, min(batch, 4096 // (size * max(1, X.shape[-1]))))
     target = targets.get(target) if isinstance(target, str) else target
     if hasattr(model, "to_bytes"):
         script = _EST_SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol,
