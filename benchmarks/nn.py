@@ -421,7 +421,7 @@ def run(args):
         res.add("time", "x64-tflite-ref", name, "microseconds", s * 1e6, "us",
                 "ai-edge-litert Interpreter, BUILTIN_REF kernels, num_threads=1")
     for arch in ARCHS:
-        p = paths.build() / "natmod" / arch / "microlearn" / "nn.mpy"
+        p = paths.natmod() / arch / "microlearn" / "nn.mpy"
         if p.exists():
             res.add("flash", arch, "-", "nn_mpy", p.stat().st_size, "B")
     res.add("run", "-", "-", "seconds", round(time.monotonic() - t_start), "s")

@@ -59,7 +59,7 @@ IMPL_TITLES = {
 }
 SCALING_IMPLS = ("microlearn", "mltrees_py", "m2cgen")
 BATCH = 32  # samples per predict_many call
-QEMU_TARGETS = ("cortex-m3", "cortex-m0")
+QEMU_TARGETS = ("cortex-m3", "cortex-m0", "cortex-m4f", "cortex-m7", "riscv32")
 
 # --------------------------------------------------------------------------------------------
 # Device scripts
@@ -720,13 +720,13 @@ def heap_runs(res, ws, plan, resolution):
 
 def flash_rows(res, ws):
     for arch in ("x64", "x86", "armv6m", "armv7m", "armv7emsp", "armv7emdp"):
-        p = paths.build() / "natmod" / arch / "microlearn" / "trees.mpy"
+        p = paths.natmod() / arch / "microlearn" / "trees.mpy"
         if p.exists():
             res.add("flash", arch, "-", "microlearn", "mpy", "bytes", p.stat().st_size, "B",
                     "trees.mpy")
     src = paths.root() / "device" / "mltrees_py.py"
     res.add("flash", "-", "-", "mltrees_py", "py", "bytes", src.stat().st_size, "B")
-    mpy = paths.build() / "device-mpy" / "mltrees_py.mpy"
+    mpy = paths.device_mpy() / "mltrees_py.mpy"
     if mpy.exists():
         res.add("flash", "-", "-", "mltrees_py", "mpy", "bytes", mpy.stat().st_size, "B")
     for arch in ("x64", "armv6m", "armv7m"):

@@ -45,6 +45,12 @@ ifeq ($(ARCH),x86)
 CFLAGS_EXTRA += -msse2 -mfpmath=sse
 endif
 
+ifeq ($(ARCH),xtensa)
+# ESP8266: integer division and soft float come from the chip's ROM, linked at their fixed
+# addresses (Debian's lx106 libgcc leaves them out); needs MicroPython 1.26's mpy_ld.
+MPY_EXTERN_SYM_FILE := $(MPY_DIR)/ports/esp8266/boards/eagle.rom.addr.v6.ld
+endif
+
 include $(MPY_DIR)/py/dynruntime.mk
 
 # Link libgcc (soft float, 64-bit division); the core has its own math, so no libm.

@@ -226,13 +226,16 @@ def cmd_verify(args):
     return 0 if ok else 1
 
 
+TARGET_HELP = "unix, x86, cortex-m0, cortex-m3, cortex-m4f, cortex-m7 or riscv32"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="microlearn", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run a MicroPython script on a target")
-    p.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
+    p.add_argument("--target", default="unix", help=TARGET_HELP)
     p.add_argument("--file", action="append", default=[],
                    help="a file the script can open by its base name (repeatable)")
     p.add_argument("--timeout", type=float, default=600, help="longest silence, seconds")
@@ -263,7 +266,7 @@ def main(argv=None):
                                  ".tflite file (compared with TFLite's reference kernels)")
     p.add_argument("X", help="samples, a .npy file (float or int16; for networks float, "
                              "quantized with the input's scale, or of the input's type)")
-    p.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
+    p.add_argument("--target", default="unix", help=TARGET_HELP)
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.set_defaults(func=cmd_verify)
 
@@ -282,7 +285,7 @@ def main(argv=None):
     q = hsub.add_parser("run", help="replay recordings through the device application")
     q.add_argument("model_dir")
     q.add_argument("--data", help="folder of recordings (default: as for train)")
-    q.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
+    q.add_argument("--target", default="unix", help=TARGET_HELP)
     q.set_defaults(func=har.main_run)
     q = hsub.add_parser("tune", help="the procedure that chose the default settings")
     q.add_argument("dataset", nargs="?", help="folder of recordings (default: as for train)")

@@ -104,7 +104,7 @@ def mnist_cnn(targets=("unix", "cortex-m3", "cortex-m0")):
         same_bytes = int(np.all(r["outputs"] == ref, axis=1).sum())
         same_labels = int((labels == tfl_labels).sum())
         ok &= same_bytes == len(X) and same_labels == len(X)
-        mpy = paths.build() / "natmod" / targets_arch(target) / "microlearn" / "nn.mpy"
+        mpy = paths.natmod() / targets_arch(target) / "microlearn" / "nn.mpy"
         print(f"      accuracy {np.mean(labels == yte):.4f}; labels identical to TFLite int8: "
               f"{same_labels}/{len(X)}; every output byte identical to its reference kernels: "
               f"{same_bytes}/{len(X)}")

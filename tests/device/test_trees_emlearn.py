@@ -15,6 +15,9 @@ np.seterr(**_numpy_errors)
 
 from conftest import run  # noqa: E402
 
+# The file is read by the shared model-file parser: the reference targets suffice.
+pytestmark = pytest.mark.reference
+
 
 @pytest.fixture(autouse=True)
 def _scratch_dir(tmp_path, monkeypatch):
