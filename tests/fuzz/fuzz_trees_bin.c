@@ -210,8 +210,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 uint32_t b = r ^ (uint32_t)(seed >> 7);
                 memcpy(&xf[i], &b, sizeof(b));
             }
-            xh[i] = (int16_t)(m.threshold16 && m.n_thresholds && (r & 1)
-                ? m.threshold16[r % m.n_thresholds] + (int32_t)((r >> 8) % 3) - 1 : (int16_t)r);
+            // next to a threshold (a damaged table may hold any int32: computed in 64 bits and
+            // clamped to int16)
+            int64_t v = m.threshold16 && m.n_thresholds && (r & 1)
+                ? (int64_t)m.threshold16[r % m.n_thresholds] + (int64_t)((r >> 8) % 3) - 1
+                : (int16_t)r;
+            xh[i] = (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
         }
         eval_f32(&m);
         eval_i16(&m);
