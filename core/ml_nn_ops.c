@@ -570,6 +570,35 @@ static void conv_gathered(const geometry_t *g, const int8_t *x, const int8_t *w,
     }
 }
 
+// A channel's requantization as conv_pair applies it: for right shifts r of 2 to 23, rm1 = r -
+// 1 and hz = 2^(r-2) + zy * 2^(r-1), the output's zero point inside the rounding (exact: a
+// multiple of 2^(r-1) added before the shift, and within int32 there); otherwise rm1 = 0 and
+// hz = the shift, for requantize_with.
+typedef struct {
+    int32_t folded, mult, hz, rm1;
+} qchan_t;
+
+static void qchan(qchan_t *t, const requant_t *q, uint32_t c) {
+    int32_t sh = q->shift[c];
+    t->folded = q->folded[c];
+    t->mult = q->mult[c];
+    if (sh <= -2 && sh >= -23) {
+        t->rm1 = -sh - 1;
+        t->hz = ((int32_t)1 << (-sh - 2)) + (int32_t)((uint32_t)q->zy << (-sh - 1));
+    } else {
+        t->rm1 = 0;
+        t->hz = sh;
+    }
+}
+
+// requantize for a qchan_t, the output's zero point added.
+static ALWAYS_INLINE int32_t requantize_q(const qchan_t *t, int32_t acc, int32_t zy) {
+    if (t->rm1) {
+        return requantize_right(acc, t->mult, t->hz, t->rm1);
+    }
+    return wrap_add(requantize(acc, t->mult, t->hz), zy);
+}
+
 #if !defined(__ARM_ARCH_6M__)
 // Windows of up to PACK_MAX taps are packed two pixels a word (dot2x2_packed) on the stack.
 #define PACK_MAX (255)
@@ -602,27 +631,6 @@ static void pack_pixel(const geometry_t *g, const int8_t *xb, int32_t iy0, int32
                 d[i] = (int32_t)(set ? v : (uint32_t)d[i] + v);
             }
         }
-    }
-}
-
-// A channel's requantization as conv_pair applies it: for right shifts r of 2 to 23, rm1 = r -
-// 1 and hz = 2^(r-2) + zy * 2^(r-1), the output's zero point inside the rounding (exact: a
-// multiple of 2^(r-1) added before the shift, and within int32 there); otherwise rm1 = 0 and
-// hz = the shift, for requantize_with.
-typedef struct {
-    int32_t folded, mult, hz, rm1;
-} qchan_t;
-
-static void qchan(qchan_t *t, const requant_t *q, uint32_t c) {
-    int32_t sh = q->shift[c];
-    t->folded = q->folded[c];
-    t->mult = q->mult[c];
-    if (sh <= -2 && sh >= -23) {
-        t->rm1 = -sh - 1;
-        t->hz = ((int32_t)1 << (-sh - 2)) + (int32_t)((uint32_t)q->zy << (-sh - 1));
-    } else {
-        t->rm1 = 0;
-        t->hz = sh;
     }
 }
 
@@ -816,6 +824,60 @@ static int depthwise_window(const geometry_t *g, const int8_t *xb, uint32_t pixe
     return inside;
 }
 
+// DEPTHWISE_CONV_2D with depth multiplier 1, output channels 0 .. groups - 1 four at a time
+// (their requantization prepared once per group), every pixel: windows wholly inside read in
+// place from a window prepared once, the others clipped (depthwise_window).
+static void depthwise_groups(const geometry_t *g, const int8_t *x, const int8_t *w,
+    const requant_t *q, int32_t zx, uint32_t groups, int8_t *y) {
+    const uint32_t pixels = g->oh * g->ow;
+    const int32_t last_y = (int32_t)(g->kh - 1) * g->dh, last_x = (int32_t)(g->kw - 1) * g->dw;
+    window_t inner = { x, g->kh, g->kw, 0, (uint32_t)g->dh * g->iw * g->ic,
+                       (uint32_t)g->dw * g->ic, 0, 0, g->kw };
+    for (uint32_t c = 0; c < groups; c += 4) {
+        qchan_t t[4];
+        for (uint32_t j = 0; j < 4; j++) {
+            qchan(&t[j], q, c + j);
+        }
+        for (uint32_t b = 0; b < g->n; b++) {
+            const int8_t *xb = x + (size_t)b * g->ih * g->iw * g->ic;
+            int8_t *yc = y + (size_t)b * pixels * g->oc + c;
+            int32_t iy0 = -g->pt;
+            for (uint32_t oy = 0; oy < g->oh; oy++, iy0 += g->sh) {
+                const int rows_inside = iy0 >= 0 && iy0 + last_y < (int32_t)g->ih;
+                int32_t ix0 = -g->pl;
+                for (uint32_t ox = 0; ox < g->ow; ox++, ix0 += g->sw, yc += g->oc) {
+                    uint32_t acc[4];
+                    if (rows_inside && ix0 >= 0 && ix0 + last_x < (int32_t)g->iw) {
+                        inner.x = xb + ((size_t)iy0 * g->iw + (size_t)ix0) * g->ic + c;
+                        for (int j = 0; j < 4; j++) {
+                            acc[j] = (uint32_t)t[j].folded;
+                        }
+                        depthwise4(&inner, w + c, g->oc, acc);
+                    } else {
+                        window_t win;
+                        const int8_t *wt;
+                        int inside = depthwise_window(g, xb, oy * g->ow + ox, w, &win, &wt);
+                        for (int j = 0; j < 4; j++) {
+                            acc[j] = (uint32_t)(inside ? q->folded : q->bias)[c + j];
+                        }
+                        win.x += c;
+                        if (inside) {
+                            depthwise4(&win, wt + c, g->oc, acc);
+                        } else {
+                            depthwise4_border(&win, wt + c, g->oc, zx, acc);
+                        }
+                    }
+                    for (int j = 0; j < 4; j++) {
+                        int32_t v = requantize_q(&t[j], (int32_t)acc[j], q->zy);
+                        v = v < q->lo ? q->lo : v;
+                        ((uint8_t *)yc)[j] = (uint8_t)(v > q->hi ? q->hi : v);
+                    }
+                }
+            }
+        }
+    }
+}
+
 // Channel by channel (four at a time with depth multiplier 1), every pixel: a channel's
 // requantization is prepared once.
 static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
@@ -829,11 +891,13 @@ static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     const int32_t zx = T(m, op->inputs[0])->zero_point;
     const uint32_t dm = g.oc / g.ic, pixels = g.oh * g.ow;
     const uint32_t grouped = dm == 1 ? g.oc & ~3u : 0;
-    for (uint32_t c = 0; c < g.oc; c += c < grouped ? 4 : 1) {
-        channel_t ch[4];
-        for (uint32_t j = 0; j < 4 && c + j < g.oc; j++) {
-            requant_channel(&ch[j], q.mult[c + j], q.shift[c + j]);
-        }
+    if (grouped) {
+        depthwise_groups(&g, x, w, &q, zx, grouped, y);
+    }
+    // One channel at a time: the last ones, or all with a depth multiplier.
+    for (uint32_t c = grouped; c < g.oc; c++) {
+        channel_t ch;
+        requant_channel(&ch, q.mult[c], q.shift[c]);
         for (uint32_t b = 0; b < g.n; b++) {
             const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
             int8_t *yc = y + (size_t)b * pixels * g.oc + c;
@@ -841,24 +905,7 @@ static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
                 window_t win;
                 const int8_t *wt;
                 int inside = depthwise_window(&g, xb, pix, w, &win, &wt);
-                const int32_t *bias = inside ? q.folded : q.bias;
-                if (c < grouped) {
-                    uint32_t acc[4] = { (uint32_t)bias[c], (uint32_t)bias[c + 1],
-                                        (uint32_t)bias[c + 2], (uint32_t)bias[c + 3] };
-                    win.x += c;
-                    if (inside) {
-                        depthwise4(&win, wt + c, g.oc, acc);
-                    } else {
-                        depthwise4_border(&win, wt + c, g.oc, zx, acc);
-                    }
-                    for (int j = 0; j < 4; j++) {
-                        yc[j] = clamp8(wrap_add(requantize_with(&ch[j], (int32_t)acc[j]), q.zy),
-                            q.lo, q.hi);
-                    }
-                    continue;
-                }
-                // One channel alone: the last ones, or all with a depth multiplier.
-                uint32_t acc = (uint32_t)bias[c];
+                uint32_t acc = (uint32_t)(inside ? q.folded : q.bias)[c];
                 int32_t z = inside ? 0 : zx;
                 const int8_t *row = win.x + c / dm, *wc = wt + c;
                 for (uint32_t r = 0; r < win.rows; r++, row += win.row_step, wc += win.w_skip) {
@@ -867,7 +914,7 @@ static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
                         acc += (uint32_t)((p[0] - z) * wc[0]);
                     }
                 }
-                yc[0] = clamp8(wrap_add(requantize_with(&ch[0], (int32_t)acc), q.zy), q.lo, q.hi);
+                yc[0] = clamp8(wrap_add(requantize_with(&ch, (int32_t)acc), q.zy), q.lo, q.hi);
             }
         }
     }
