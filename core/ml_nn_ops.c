@@ -599,6 +599,14 @@ static ALWAYS_INLINE int32_t requantize_q(const qchan_t *t, int32_t acc, int32_t
     return wrap_add(requantize(acc, t->mult, t->hz), zy);
 }
 
+int32_t ml_nn_requantize_zy(int32_t acc, int32_t multiplier, int32_t shift, int32_t zy) {
+    const int32_t zero = 0;
+    requant_t q = { &multiplier, &shift, &zero, &zero, zy, -128, 127 };
+    qchan_t t;
+    qchan(&t, &q, 0);
+    return requantize_q(&t, acc, zy);
+}
+
 #if !defined(__ARM_ARCH_6M__)
 // Windows of up to PACK_MAX taps are packed two pixels a word (dot2x2_packed) on the stack.
 #define PACK_MAX (255)
