@@ -133,6 +133,15 @@ static inline int8_t clamp8(int32_t v, int32_t lo, int32_t hi) {
     return (int8_t)(v > hi ? hi : v);
 }
 
+// *y = v clamped to [lo, hi] (lo <= hi, both int8): mostly v is within, and one unsigned
+// comparison says so.
+static ALWAYS_INLINE void store_clamped(uint8_t *y, int32_t v, int32_t lo, int32_t hi) {
+    if ((uint32_t)v - (uint32_t)lo > (uint32_t)(hi - lo)) {
+        v = v < lo ? lo : hi;
+    }
+    *y = (uint8_t)v;
+}
+
 static inline float clampf(float v, float lo, float hi) {
     return v < lo ? lo : v > hi ? hi : v;
 }
@@ -423,8 +432,8 @@ static void outputs_single(const requant_t *q, uint32_t c, uint32_t n, const uin
     const int32_t *mult = q->mult + c, *shift = q->shift + c;
     const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
     for (y += c; n; n--) {
-        *y++ = clamp8(wrap_add(requantize_single((int32_t)*acc++, *mult++, *shift++), zy), lo,
-            hi);
+        store_clamped((uint8_t *)y++,
+            wrap_add(requantize_single((int32_t)*acc++, *mult++, *shift++), zy), lo, hi);
     }
 }
 
@@ -668,10 +677,8 @@ static ALWAYS_INLINE void pair_outputs(const qchan_t *t, int32_t zy, int32_t lo,
         v0 = wrap_add(requantize_with(&ch, s0), zy);
         v1 = wrap_add(requantize_with(&ch, s1), zy);
     }
-    v0 = v0 < lo ? lo : v0;
-    *y0 = (uint8_t)(v0 > hi ? hi : v0);
-    v1 = v1 < lo ? lo : v1;
-    *y1 = (uint8_t)(v1 > hi ? hi : v1);
+    store_clamped(y0, v0, lo, hi);
+    store_clamped(y1, v1, lo, hi);
 }
 
 // Output channels c .. c + n - 1 (their qchan_t in t) of two pixels (y0, y1) from their packed
@@ -876,9 +883,8 @@ static void depthwise_groups(const geometry_t *g, const int8_t *x, const int8_t 
                         }
                     }
                     for (int j = 0; j < 4; j++) {
-                        int32_t v = requantize_q(&t[j], (int32_t)acc[j], q->zy);
-                        v = v < q->lo ? q->lo : v;
-                        ((uint8_t *)yc)[j] = (uint8_t)(v > q->hi ? q->hi : v);
+                        store_clamped((uint8_t *)yc + j,
+                            requantize_q(&t[j], (int32_t)acc[j], q->zy), q->lo, q->hi);
                     }
                 }
             }
