@@ -19,6 +19,16 @@
 #define ALWAYS_INLINE inline
 #endif
 
+// The kernels for cores with 8 registers for arithmetic and no 32x32->64 multiply (the
+// Cortex-M0); ML_NN_SMALL_CORE=1 builds them anywhere (the C tests run them on x64 too).
+#ifndef ML_NN_SMALL_CORE
+#if defined(__ARM_ARCH_6M__)
+#define ML_NN_SMALL_CORE 1
+#else
+#define ML_NN_SMALL_CORE 0
+#endif
+#endif
+
 #define T(m, i) (&(m)->tensors[(i)])
 #define AT(m, t) ((m)->arena + (t)->offset)
 #define CONST_AT(m, t) ((m)->data + (t)->offset)
@@ -107,11 +117,37 @@ static ALWAYS_INLINE int32_t requantize_single(int32_t acc, int32_t multiplier, 
 // 2^30 - [acc < 0] * 2^31 (integers added inside nested floors commute with them; t < 0 only
 // when acc < 0, and acc < 0 with t = 0 gives 0 either way): (floor(P / 2^32) + 2^(r-2)) >>
 // (r - 1), where |P| < 2^62. hh = 2^(r-2), rm1 = r - 1.
-static ALWAYS_INLINE int32_t requantize_right(int32_t acc, int32_t mult, int32_t hh, int rm1) {
+#if ML_NN_SMALL_CORE
+// floor(P / 2^32) in 32-bit arithmetic, for cores without a 32x32->64 multiply (where the C
+// compiler calls a 64x64 one): acc = ah * 2^16 + al, m = mh * 2^16 + ml (al, ml, mh >= 0, as
+// m >= 0), each partial product within 32 bits, the carries of the low word counted.
+static ALWAYS_INLINE int32_t high_word(int32_t acc, int32_t m) {
+    int32_t ah = acc >> 16, mh = m >> 16;
+    uint32_t al = (uint32_t)acc & 0xffffu, ml = (uint32_t)m & 0xffffu;
+    int32_t mid1 = ah * (int32_t)ml, mid2 = (int32_t)(al * (uint32_t)mh);
+    uint32_t lo = al * ml, add;
+    int32_t hi = ah * mh + (acc >> 31) + (mid1 >> 16) + (mid2 >> 16);
+    add = 0x40000000u | ((uint32_t)acc & 0x80000000u);  // 2^30 - [acc < 0] * 2^31, low word
+    lo += add;
+    hi += lo < add;
+    add = (uint32_t)mid1 << 16;
+    lo += add;
+    hi += lo < add;
+    add = (uint32_t)mid2 << 16;
+    lo += add;
+    hi += lo < add;
+    return hi;
+}
+#else
+static ALWAYS_INLINE int32_t high_word(int32_t acc, int32_t m) {
     uint64_t start = ((uint64_t)(uint32_t)(acc >> 31) << 32)
         | (0x40000000u | ((uint32_t)acc & 0x80000000u));  // 2^30 - [acc < 0] * 2^31
-    int64_t p = (int64_t)acc * mult + (int64_t)start;
-    return ((int32_t)(p >> 32) + hh) >> rm1;
+    return (int32_t)(((int64_t)acc * m + (int64_t)start) >> 32);
+}
+#endif
+
+static ALWAYS_INLINE int32_t requantize_right(int32_t acc, int32_t mult, int32_t hh, int rm1) {
+    return (high_word(acc, mult) + hh) >> rm1;
 }
 
 int32_t ml_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
@@ -281,7 +317,7 @@ NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
     acc[3] = a3;
 }
 
-#if !defined(__ARM_ARCH_6M__)
+#if !ML_NN_SMALL_CORE
 // Two pixels by two channels, n <= 255: acc[0], acc[1] += sum of p[i] * w[i], p[i] * w[ws + i];
 // acc[4], acc[5] the same for u = p[xoff + i]. The two pixels share one word, x = v + u * 2^23
 // (exact in 32 bits), and each product x * w accumulates in 64 bits (one multiply-accumulate
@@ -307,7 +343,7 @@ NOINLINE static void dot2x2_run(uint32_t *acc, const int8_t *p, ptrdiff_t xoff, 
 }
 #endif
 
-#if !defined(__ARM_ARCH_6M__)
+#if !ML_NN_SMALL_CORE
 // The same two-pixel word prepared once per window and tap (x[i] = v + u * 2^23, n <= 255), for
 // two channels: s[0], s[1] = the sums of v * w[i], v * w[ws + i]; s[2], s[3] those of u. Two
 // taps an iteration: 11 instructions for 8 MACs on a Cortex-M3 (a double word, four weights,
@@ -346,7 +382,7 @@ NOINLINE static void dot2x2_packed(int32_t *s, const int32_t *x, uint32_t n, con
 // channels, in runs of 255.
 static void dot2x4(uint32_t *acc, const int8_t *x0, const int8_t *x1, uint32_t n,
     const int8_t *w, uint32_t ws) {
-    #if defined(__ARM_ARCH_6M__)
+    #if ML_NN_SMALL_CORE
     dot4_run(acc, x0, n, w, ws);
     dot4_run(acc + 4, x1, n, w, ws);
     #else
@@ -396,6 +432,36 @@ static void requant_params(const ml_nn_t *m, const ml_nn_op_t *op, uint32_t n, r
     q->hi = op->params[7];
 }
 
+// A channel's requantization as conv_pair applies it: for right shifts r of 2 to 23, rm1 = r -
+// 1 and hz = 2^(r-2) + zy * 2^(r-1), the output's zero point inside the rounding (exact: a
+// multiple of 2^(r-1) added before the shift, and within int32 there); otherwise rm1 = 0 and
+// hz = the shift, for requantize_with.
+typedef struct {
+    int32_t folded, mult, hz, rm1;
+} qchan_t;
+
+static void qchan(qchan_t *t, const requant_t *q, uint32_t c) {
+    int32_t sh = q->shift[c];
+    t->folded = q->folded[c];
+    t->mult = q->mult[c];
+    if (sh <= -2 && sh >= -23) {
+        t->rm1 = -sh - 1;
+        t->hz = ((int32_t)1 << (-sh - 2)) + (int32_t)((uint32_t)q->zy << (-sh - 1));
+    } else {
+        t->rm1 = 0;
+        t->hz = sh;
+    }
+}
+
+// requantize for a qchan_t, the output's zero point added.
+static ALWAYS_INLINE int32_t requantize_q(const qchan_t *t, int32_t acc, int32_t zy) {
+    if (t->rm1) {
+        return requantize_right(acc, t->mult, t->hz, t->rm1);
+    }
+    return wrap_add(requantize(acc, t->mult, t->hz), zy);
+}
+
+
 // The outputs of channels c .. c + n - 1 from their accumulators, requantized and clamped.
 static void outputs(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc, int8_t *y) {
     const int32_t *mult = q->mult + c, *shift = q->shift + c;
@@ -410,20 +476,12 @@ static void outputs(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *
 NOINLINE static void outputs2(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc,
     int8_t *y0, int8_t *y1) {
     const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
-    const int32_t *mult = q->mult + c, *shift = q->shift + c;
-    y0 += c;
-    y1 += c;
-    do {
-        channel_t ch;
-        requant_channel(&ch, *mult++, *shift++);
-        int32_t v0 = wrap_add(requantize_with(&ch, (int32_t)acc[0]), zy);
-        int32_t v1 = wrap_add(requantize_with(&ch, (int32_t)acc[4]), zy);
-        v0 = v0 < lo ? lo : v0;
-        v1 = v1 < lo ? lo : v1;
-        *y0++ = (int8_t)(v0 > hi ? hi : v0);
-        *y1++ = (int8_t)(v1 > hi ? hi : v1);
-        acc++;
-    } while (--n);
+    for (uint32_t j = 0; j < n; j++) {
+        qchan_t t;
+        qchan(&t, q, c + j);
+        store_clamped((uint8_t *)y0 + c + j, requantize_q(&t, (int32_t)acc[j], zy), lo, hi);
+        store_clamped((uint8_t *)y1 + c + j, requantize_q(&t, (int32_t)acc[4 + j], zy), lo, hi);
+    }
 }
 
 // The same with FULLY_CONNECTED's single rounding.
@@ -579,35 +637,6 @@ static void conv_gathered(const geometry_t *g, const int8_t *x, const int8_t *w,
     }
 }
 
-// A channel's requantization as conv_pair applies it: for right shifts r of 2 to 23, rm1 = r -
-// 1 and hz = 2^(r-2) + zy * 2^(r-1), the output's zero point inside the rounding (exact: a
-// multiple of 2^(r-1) added before the shift, and within int32 there); otherwise rm1 = 0 and
-// hz = the shift, for requantize_with.
-typedef struct {
-    int32_t folded, mult, hz, rm1;
-} qchan_t;
-
-static void qchan(qchan_t *t, const requant_t *q, uint32_t c) {
-    int32_t sh = q->shift[c];
-    t->folded = q->folded[c];
-    t->mult = q->mult[c];
-    if (sh <= -2 && sh >= -23) {
-        t->rm1 = -sh - 1;
-        t->hz = ((int32_t)1 << (-sh - 2)) + (int32_t)((uint32_t)q->zy << (-sh - 1));
-    } else {
-        t->rm1 = 0;
-        t->hz = sh;
-    }
-}
-
-// requantize for a qchan_t, the output's zero point added.
-static ALWAYS_INLINE int32_t requantize_q(const qchan_t *t, int32_t acc, int32_t zy) {
-    if (t->rm1) {
-        return requantize_right(acc, t->mult, t->hz, t->rm1);
-    }
-    return wrap_add(requantize(acc, t->mult, t->hz), zy);
-}
-
 int32_t ml_nn_requantize_zy(int32_t acc, int32_t multiplier, int32_t shift, int32_t zy) {
     const int32_t zero = 0;
     requant_t q = { &multiplier, &shift, &zero, &zero, zy, -128, 127 };
@@ -616,7 +645,7 @@ int32_t ml_nn_requantize_zy(int32_t acc, int32_t multiplier, int32_t shift, int3
     return requantize_q(&t, acc, zy);
 }
 
-#if !defined(__ARM_ARCH_6M__)
+#if !ML_NN_SMALL_CORE
 // Windows of up to PACK_MAX taps are packed two pixels a word (dot2x2_packed) on the stack.
 #define PACK_MAX (255)
 
@@ -759,7 +788,7 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     requant_params(m, op, g.oc, &q);
     const int32_t zx = T(m, op->inputs[0])->zero_point;
     const uint32_t wstride = g.kh * g.kw * g.ic;
-    #if !defined(__ARM_ARCH_6M__)
+    #if !ML_NN_SMALL_CORE
     if (wstride <= PACK_MAX) {
         conv_packed(&g, x, w, &q, zx, y);
         return;
