@@ -275,6 +275,31 @@ static int conv_window(const geometry_t *g, const int8_t *xb, int32_t iy0, int32
     return ky0 == 0 && kx0 == 0 && ky1 == g->kh && kx1 == g->kw;
 }
 
+#if ML_NN_SMALL_CORE
+// The sums over i < n of p[i] * w[i] (low word) and of p[i] * w[ws + i] (high word), n >= 1:
+// with the index counting down to zero and the sums returned, every value fits the
+// Cortex-M0's 8 registers (three bases, the index, two sums, two operands): 9 instructions
+// for 2 MACs.
+NOINLINE static uint64_t dot2_run(const int8_t *p, uint32_t n, const int8_t *w, uint32_t ws) {
+    uint32_t a0 = 0, a1 = 0;
+    const int8_t *w1 = w + ws;
+    int32_t i = (int32_t)n - 1;
+    do {
+        int32_t v = p[i];
+        a0 += (uint32_t)(v * w[i]);
+        a1 += (uint32_t)(v * w1[i]);
+    } while (--i >= 0);
+    return (uint64_t)a1 << 32 | a0;
+}
+
+// acc[0], acc[1] += dot2_run.
+static void dot2_add(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w, uint32_t ws) {
+    uint64_t s = dot2_run(p, n, w, ws);
+    acc[0] += (uint32_t)s;
+    acc[1] += (uint32_t)(s >> 32);
+}
+#endif
+
 // acc[j] += sum over i < n of p[i] * w[j * ws + i], n >= 1, for four output channels ws bytes
 // apart: each input byte is loaded once for the four. The accumulators wrap (uint32_t) as
 // TFLite's int32 ones do in practice. This loop is where the time goes; written so, without
@@ -282,6 +307,12 @@ static int conv_window(const geometry_t *g, const int8_t *xb, int32_t iy0, int32
 // for 4 MACs on a Cortex-M3 (5 loads, 4 multiply-accumulates, compare and branch).
 NOINLINE static void dot4_run(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w,
     uint32_t ws) {
+    #if ML_NN_SMALL_CORE
+    // Four sums do not fit the Cortex-M0's registers with their operands: two at a time.
+    dot2_add(acc, p, n, w, ws);
+    dot2_add(acc + 2, p, n, w + 2 * ws, ws);
+    return;
+    #endif
     uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const int8_t *w0 = w, *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
     const int8_t *end = p + n;
@@ -376,6 +407,7 @@ NOINLINE static void dot2x2_packed(int32_t *s, const int32_t *x, uint32_t n, con
 }
 #endif
 
+
 // Two pixels (x0, x1: n contiguous bytes each) by four channels (weights w + j * ws): acc[4 * k
 // + j] += sum of xk[i] * w[j * ws + i]. The Cortex-M0 has 8 registers for arithmetic and no
 // 64-bit multiply-accumulate: four accumulators, a pixel at a time; the others two pixels by two
@@ -383,8 +415,10 @@ NOINLINE static void dot2x2_packed(int32_t *s, const int32_t *x, uint32_t n, con
 static void dot2x4(uint32_t *acc, const int8_t *x0, const int8_t *x1, uint32_t n,
     const int8_t *w, uint32_t ws) {
     #if ML_NN_SMALL_CORE
-    dot4_run(acc, x0, n, w, ws);
-    dot4_run(acc + 4, x1, n, w, ws);
+    dot2_add(acc, x0, n, w, ws);
+    dot2_add(acc + 2, x0, n, w + 2 * ws, ws);
+    dot2_add(acc + 4, x1, n, w, ws);
+    dot2_add(acc + 6, x1, n, w + 2 * ws, ws);
     #else
     for (uint32_t i = 0; i < n; i += 255) {
         uint32_t m = n - i < 255 ? n - i : 255;
