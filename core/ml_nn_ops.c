@@ -1080,6 +1080,35 @@ static void fully_connected(ml_nn_t *m, const ml_nn_op_t *op) {
 // ---------------------------------------------------------------------------------------------
 // Pooling and mean
 
+// y[c] = the largest of the 2x2 pixels at p (row bytes apart), channel by channel (the
+// usual pooling: four loads and three comparisons a channel).
+NOINLINE static void max_2x2(const int8_t *p, uint32_t ch, uint32_t row, int8_t *y) {
+    const int8_t *end = p + ch;
+    do {
+        int32_t a = p[0], b = p[ch], c = p[row], d = p[row + ch];
+        a = b > a ? b : a;
+        c = d > c ? d : c;
+        *y++ = (int8_t)(c > a ? c : a);
+    } while (++p != end);
+}
+
+// y = the largest over rows ys .. ye - 1, columns xs .. xe - 1 of image x (iw pixels of ch
+// bytes a row): the window's first pixel copied, every other raising it channel by channel.
+static void max_window(const int8_t *x, uint32_t iw, uint32_t ch, int32_t ys, int32_t ye,
+    int32_t xs, int32_t xe, int8_t *y) {
+    memcpy(y, x + ((size_t)ys * iw + (size_t)xs) * ch, ch);
+    for (int32_t iy = ys; iy < ye; iy++) {
+        for (int32_t ix = iy == ys ? xs + 1 : xs; ix < xe; ix++) {
+            const int8_t *p = x + ((size_t)iy * iw + (size_t)ix) * ch;
+            for (uint32_t c = 0; c < ch; c++) {
+                if (p[c] > y[c]) {
+                    y[c] = p[c];
+                }
+            }
+        }
+    }
+}
+
 // int8 MAX_POOL_2D: the output pixel starts as the window's first input pixel, and every other
 // pixel of the window raises it channel by channel (contiguous bytes: no index arithmetic per
 // value); the fused activation's clamp last.
@@ -1099,16 +1128,10 @@ static void max_pool_i8(ml_nn_t *m, const ml_nn_op_t *op) {
             for (uint32_t ox = 0; ox < ow; ox++, y += ch) {
                 int32_t x0 = (int32_t)ox * sw - pl;
                 int32_t xs = x0 < 0 ? 0 : x0, xe = x0 + fw > (int32_t)iw ? (int32_t)iw : x0 + fw;
-                memcpy(y, x + ((size_t)ys * iw + (size_t)xs) * ch, ch);
-                for (int32_t iy = ys; iy < ye; iy++) {
-                    for (int32_t ix = iy == ys ? xs + 1 : xs; ix < xe; ix++) {
-                        const int8_t *p = x + ((size_t)iy * iw + (size_t)ix) * ch;
-                        for (uint32_t c = 0; c < ch; c++) {
-                            if (p[c] > y[c]) {
-                                y[c] = p[c];
-                            }
-                        }
-                    }
+                if (fh == 2 && fw == 2 && ys == y0 && ye == y0 + 2 && xs == x0 && xe == x0 + 2) {
+                    max_2x2(x + ((size_t)ys * iw + (size_t)xs) * ch, ch, iw * ch, y);
+                } else {
+                    max_window(x, iw, ch, ys, ye, xs, xe, y);
                 }
                 if (lo > -128 || hi < 127) {
                     for (uint32_t c = 0; c < ch; c++) {
