@@ -19,6 +19,16 @@
 #define ALWAYS_INLINE inline
 #endif
 
+// The kernels for cores with 8 registers for arithmetic and no 32x32->64 multiply (the
+// Cortex-M0); ML_NN_SMALL_CORE=1 builds them anywhere (the C tests run them on x64 too).
+#ifndef ML_NN_SMALL_CORE
+#if defined(__ARM_ARCH_6M__)
+#define ML_NN_SMALL_CORE 1
+#else
+#define ML_NN_SMALL_CORE 0
+#endif
+#endif
+
 #define T(m, i) (&(m)->tensors[(i)])
 #define AT(m, t) ((m)->arena + (t)->offset)
 #define CONST_AT(m, t) ((m)->data + (t)->offset)
@@ -101,6 +111,45 @@ static ALWAYS_INLINE int32_t requantize_single(int32_t acc, int32_t multiplier, 
     return (int32_t)((p + ((int64_t)1 << (total - 1))) >> total);
 }
 
+// The same for a right shift r = -shift >= 2 (a multiplier below 1/4: nearly every
+// convolution's), in one rounding step. With t = floor((acc * m + 2^30) / 2^31) and h = 2^(r-1),
+// the result floor((t + h - [t < 0]) / 2^r) is floor((P + 2^(30+r)) / 2^(31+r)), P = acc * m +
+// 2^30 - [acc < 0] * 2^31 (integers added inside nested floors commute with them; t < 0 only
+// when acc < 0, and acc < 0 with t = 0 gives 0 either way): (floor(P / 2^32) + 2^(r-2)) >>
+// (r - 1), where |P| < 2^62. hh = 2^(r-2), rm1 = r - 1.
+#if ML_NN_SMALL_CORE
+// floor(P / 2^32) in 32-bit arithmetic, for cores without a 32x32->64 multiply (where the C
+// compiler calls a 64x64 one): acc = ah * 2^16 + al, m = mh * 2^16 + ml (al, ml, mh >= 0, as
+// m >= 0), each partial product within 32 bits, the carries of the low word counted.
+static ALWAYS_INLINE int32_t high_word(int32_t acc, int32_t m) {
+    int32_t ah = acc >> 16, mh = m >> 16;
+    uint32_t al = (uint32_t)acc & 0xffffu, ml = (uint32_t)m & 0xffffu;
+    int32_t mid1 = ah * (int32_t)ml, mid2 = (int32_t)(al * (uint32_t)mh);
+    uint32_t lo = al * ml, add;
+    int32_t hi = ah * mh + (acc >> 31) + (mid1 >> 16) + (mid2 >> 16);
+    add = 0x40000000u | ((uint32_t)acc & 0x80000000u);  // 2^30 - [acc < 0] * 2^31, low word
+    lo += add;
+    hi += lo < add;
+    add = (uint32_t)mid1 << 16;
+    lo += add;
+    hi += lo < add;
+    add = (uint32_t)mid2 << 16;
+    lo += add;
+    hi += lo < add;
+    return hi;
+}
+#else
+static ALWAYS_INLINE int32_t high_word(int32_t acc, int32_t m) {
+    uint64_t start = ((uint64_t)(uint32_t)(acc >> 31) << 32)
+        | (0x40000000u | ((uint32_t)acc & 0x80000000u));  // 2^30 - [acc < 0] * 2^31
+    return (int32_t)(((int64_t)acc * m + (int64_t)start) >> 32);
+}
+#endif
+
+static ALWAYS_INLINE int32_t requantize_right(int32_t acc, int32_t mult, int32_t hh, int rm1) {
+    return (high_word(acc, mult) + hh) >> rm1;
+}
+
 int32_t ml_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
     return requantize(acc, multiplier, shift);
 }
@@ -118,6 +167,15 @@ static inline int32_t wrap_add(int32_t a, int32_t b) {
 static inline int8_t clamp8(int32_t v, int32_t lo, int32_t hi) {
     v = v < lo ? lo : v;
     return (int8_t)(v > hi ? hi : v);
+}
+
+// *y = v clamped to [lo, hi] (lo <= hi, both int8): mostly v is within, and one unsigned
+// comparison says so.
+static ALWAYS_INLINE void store_clamped(uint8_t *y, int32_t v, int32_t lo, int32_t hi) {
+    if ((uint32_t)v - (uint32_t)lo > (uint32_t)(hi - lo)) {
+        v = v < lo ? lo : hi;
+    }
+    *y = (uint8_t)v;
 }
 
 static inline float clampf(float v, float lo, float hi) {
@@ -217,6 +275,31 @@ static int conv_window(const geometry_t *g, const int8_t *xb, int32_t iy0, int32
     return ky0 == 0 && kx0 == 0 && ky1 == g->kh && kx1 == g->kw;
 }
 
+#if ML_NN_SMALL_CORE
+// The sums over i < n of p[i] * w[i] (low word) and of p[i] * w[ws + i] (high word), n >= 1:
+// with the index counting down to zero and the sums returned, every value fits the
+// Cortex-M0's 8 registers (three bases, the index, two sums, two operands): 9 instructions
+// for 2 MACs.
+NOINLINE static uint64_t dot2_run(const int8_t *p, uint32_t n, const int8_t *w, uint32_t ws) {
+    uint32_t a0 = 0, a1 = 0;
+    const int8_t *w1 = w + ws;
+    int32_t i = (int32_t)n - 1;
+    do {
+        int32_t v = p[i];
+        a0 += (uint32_t)(v * w[i]);
+        a1 += (uint32_t)(v * w1[i]);
+    } while (--i >= 0);
+    return (uint64_t)a1 << 32 | a0;
+}
+
+// acc[0], acc[1] += dot2_run.
+static void dot2_add(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w, uint32_t ws) {
+    uint64_t s = dot2_run(p, n, w, ws);
+    acc[0] += (uint32_t)s;
+    acc[1] += (uint32_t)(s >> 32);
+}
+#endif
+
 // acc[j] += sum over i < n of p[i] * w[j * ws + i], n >= 1, for four output channels ws bytes
 // apart: each input byte is loaded once for the four. The accumulators wrap (uint32_t) as
 // TFLite's int32 ones do in practice. This loop is where the time goes; written so, without
@@ -224,6 +307,12 @@ static int conv_window(const geometry_t *g, const int8_t *xb, int32_t iy0, int32
 // for 4 MACs on a Cortex-M3 (5 loads, 4 multiply-accumulates, compare and branch).
 NOINLINE static void dot4_run(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w,
     uint32_t ws) {
+    #if ML_NN_SMALL_CORE
+    // Four sums do not fit the Cortex-M0's registers with their operands: two at a time.
+    dot2_add(acc, p, n, w, ws);
+    dot2_add(acc + 2, p, n, w + 2 * ws, ws);
+    return;
+    #endif
     uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const int8_t *w0 = w, *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
     const int8_t *end = p + n;
@@ -259,7 +348,7 @@ NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
     acc[3] = a3;
 }
 
-#if !defined(__ARM_ARCH_6M__)
+#if !ML_NN_SMALL_CORE
 // Two pixels by two channels, n <= 255: acc[0], acc[1] += sum of p[i] * w[i], p[i] * w[ws + i];
 // acc[4], acc[5] the same for u = p[xoff + i]. The two pixels share one word, x = v + u * 2^23
 // (exact in 32 bits), and each product x * w accumulates in 64 bits (one multiply-accumulate
@@ -285,15 +374,51 @@ NOINLINE static void dot2x2_run(uint32_t *acc, const int8_t *p, ptrdiff_t xoff, 
 }
 #endif
 
+#if !ML_NN_SMALL_CORE
+// The same two-pixel word prepared once per window and tap (x[i] = v + u * 2^23, n <= 255), for
+// two channels: s[0], s[1] = the sums of v * w[i], v * w[ws + i]; s[2], s[3] those of u. Two
+// taps an iteration: 11 instructions for 8 MACs on a Cortex-M3 (a double word, four weights,
+// four 64-bit multiply-accumulates, the loop's compare and branch).
+NOINLINE static void dot2x2_packed(int32_t *s, const int32_t *x, uint32_t n, const int8_t *w,
+    uint32_t ws) {
+    const int8_t *w1 = w + ws;
+    const int32_t *end = x + n;
+    int64_t s0 = 0, s1 = 0;
+    if (n & 1) {
+        int32_t v = *x++;
+        s0 = (int64_t)v * *w++;
+        s1 = (int64_t)v * *w1++;
+    }
+    if (x != end) {
+        do {
+            int32_t v = *x++;
+            int32_t u = *x++;
+            s1 += (int64_t)v * w[ws];
+            s0 += (int64_t)v * *w++;
+            s1 += (int64_t)u * w[ws];
+            s0 += (int64_t)u * *w++;
+        } while (x != end);
+    }
+    int32_t a0 = (int32_t)((uint32_t)s0 << 9) >> 9, a1 = (int32_t)((uint32_t)s1 << 9) >> 9;
+    s[0] = a0;
+    s[1] = a1;
+    s[2] = (int32_t)((s0 - a0) >> 23);
+    s[3] = (int32_t)((s1 - a1) >> 23);
+}
+#endif
+
+
 // Two pixels (x0, x1: n contiguous bytes each) by four channels (weights w + j * ws): acc[4 * k
 // + j] += sum of xk[i] * w[j * ws + i]. The Cortex-M0 has 8 registers for arithmetic and no
 // 64-bit multiply-accumulate: four accumulators, a pixel at a time; the others two pixels by two
 // channels, in runs of 255.
 static void dot2x4(uint32_t *acc, const int8_t *x0, const int8_t *x1, uint32_t n,
     const int8_t *w, uint32_t ws) {
-    #if defined(__ARM_ARCH_6M__)
-    dot4_run(acc, x0, n, w, ws);
-    dot4_run(acc + 4, x1, n, w, ws);
+    #if ML_NN_SMALL_CORE
+    dot2_add(acc, x0, n, w, ws);
+    dot2_add(acc + 2, x0, n, w + 2 * ws, ws);
+    dot2_add(acc + 4, x1, n, w, ws);
+    dot2_add(acc + 6, x1, n, w + 2 * ws, ws);
     #else
     for (uint32_t i = 0; i < n; i += 255) {
         uint32_t m = n - i < 255 ? n - i : 255;
@@ -341,6 +466,36 @@ static void requant_params(const ml_nn_t *m, const ml_nn_op_t *op, uint32_t n, r
     q->hi = op->params[7];
 }
 
+// A channel's requantization as conv_pair applies it: for right shifts r of 2 to 23, rm1 = r -
+// 1 and hz = 2^(r-2) + zy * 2^(r-1), the output's zero point inside the rounding (exact: a
+// multiple of 2^(r-1) added before the shift, and within int32 there); otherwise rm1 = 0 and
+// hz = the shift, for requantize_with.
+typedef struct {
+    int32_t folded, mult, hz, rm1;
+} qchan_t;
+
+static void qchan(qchan_t *t, const requant_t *q, uint32_t c) {
+    int32_t sh = q->shift[c];
+    t->folded = q->folded[c];
+    t->mult = q->mult[c];
+    if (sh <= -2 && sh >= -23) {
+        t->rm1 = -sh - 1;
+        t->hz = ((int32_t)1 << (-sh - 2)) + (int32_t)((uint32_t)q->zy << (-sh - 1));
+    } else {
+        t->rm1 = 0;
+        t->hz = sh;
+    }
+}
+
+// requantize for a qchan_t, the output's zero point added.
+static ALWAYS_INLINE int32_t requantize_q(const qchan_t *t, int32_t acc, int32_t zy) {
+    if (t->rm1) {
+        return requantize_right(acc, t->mult, t->hz, t->rm1);
+    }
+    return wrap_add(requantize(acc, t->mult, t->hz), zy);
+}
+
+
 // The outputs of channels c .. c + n - 1 from their accumulators, requantized and clamped.
 static void outputs(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc, int8_t *y) {
     const int32_t *mult = q->mult + c, *shift = q->shift + c;
@@ -355,20 +510,12 @@ static void outputs(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *
 NOINLINE static void outputs2(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc,
     int8_t *y0, int8_t *y1) {
     const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
-    const int32_t *mult = q->mult + c, *shift = q->shift + c;
-    y0 += c;
-    y1 += c;
-    do {
-        channel_t ch;
-        requant_channel(&ch, *mult++, *shift++);
-        int32_t v0 = wrap_add(requantize_with(&ch, (int32_t)acc[0]), zy);
-        int32_t v1 = wrap_add(requantize_with(&ch, (int32_t)acc[4]), zy);
-        v0 = v0 < lo ? lo : v0;
-        v1 = v1 < lo ? lo : v1;
-        *y0++ = (int8_t)(v0 > hi ? hi : v0);
-        *y1++ = (int8_t)(v1 > hi ? hi : v1);
-        acc++;
-    } while (--n);
+    for (uint32_t j = 0; j < n; j++) {
+        qchan_t t;
+        qchan(&t, q, c + j);
+        store_clamped((uint8_t *)y0 + c + j, requantize_q(&t, (int32_t)acc[j], zy), lo, hi);
+        store_clamped((uint8_t *)y1 + c + j, requantize_q(&t, (int32_t)acc[4 + j], zy), lo, hi);
+    }
 }
 
 // The same with FULLY_CONNECTED's single rounding.
@@ -377,8 +524,8 @@ static void outputs_single(const requant_t *q, uint32_t c, uint32_t n, const uin
     const int32_t *mult = q->mult + c, *shift = q->shift + c;
     const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
     for (y += c; n; n--) {
-        *y++ = clamp8(wrap_add(requantize_single((int32_t)*acc++, *mult++, *shift++), zy), lo,
-            hi);
+        store_clamped((uint8_t *)y++,
+            wrap_add(requantize_single((int32_t)*acc++, *mult++, *shift++), zy), lo, hi);
     }
 }
 
@@ -524,6 +671,147 @@ static void conv_gathered(const geometry_t *g, const int8_t *x, const int8_t *w,
     }
 }
 
+int32_t ml_nn_requantize_zy(int32_t acc, int32_t multiplier, int32_t shift, int32_t zy) {
+    const int32_t zero = 0;
+    requant_t q = { &multiplier, &shift, &zero, &zero, zy, -128, 127 };
+    qchan_t t;
+    qchan(&t, &q, 0);
+    return requantize_q(&t, acc, zy);
+}
+
+#if !ML_NN_SMALL_CORE
+// Windows of up to PACK_MAX taps are packed two pixels a word (dot2x2_packed) on the stack.
+#define PACK_MAX (255)
+
+// d[i] = a[i] + b[i] * 2^23 for i < n, for `rows` rows of n bytes each, step bytes apart.
+NOINLINE static void pack_rows(int32_t *d, const int8_t *a, const int8_t *b, uint32_t n,
+    uint32_t rows, uint32_t step) {
+    do {
+        const int8_t *end = a + n;
+        do {
+            *d++ = (int32_t)((uint32_t)(int32_t)*a++ + ((uint32_t)(int32_t)*b++ << 23));
+        } while (a != end);
+        a += step - n;
+        b += step - n;
+    } while (--rows);
+}
+
+// Adds the window of the output pixel whose top-left tap is at (iy0, ix0), padded taps at zx,
+// to the packed words d, times 2^shift (0 or 23); set: write instead of add.
+static void pack_pixel(const geometry_t *g, const int8_t *xb, int32_t iy0, int32_t ix0,
+    int32_t zx, int32_t *d, int shift, int set) {
+    for (uint32_t ky = 0; ky < g->kh; ky++) {
+        int32_t iy = iy0 + (int32_t)ky * g->dh;
+        for (uint32_t kx = 0; kx < g->kw; kx++, d += g->ic) {
+            int32_t ix = ix0 + (int32_t)kx * g->dw;
+            int inside = iy >= 0 && iy < (int32_t)g->ih && ix >= 0 && ix < (int32_t)g->iw;
+            const int8_t *p = inside ? xb + ((size_t)iy * g->iw + (size_t)ix) * g->ic : NULL;
+            for (uint32_t i = 0; i < g->ic; i++) {
+                uint32_t v = (uint32_t)(p ? p[i] : zx) << shift;
+                d[i] = (int32_t)(set ? v : (uint32_t)d[i] + v);
+            }
+        }
+    }
+}
+
+// Output channels are taken QCHAN_MAX at a time, their qchan_t prepared on the stack.
+#define QCHAN_MAX (32)
+
+// What conv_pair needs of a layer.
+typedef struct {
+    const int32_t *x;  // the packed window of two pixels, k words
+    const int8_t *w;   // weights, k per output channel
+    uint32_t k;
+    int32_t zy, lo, hi;
+} pair_t;
+
+// One channel's outputs of two pixels from their sums, requantized and clamped.
+static ALWAYS_INLINE void pair_outputs(const qchan_t *t, int32_t zy, int32_t lo, int32_t hi,
+    int32_t s0, int32_t s1, uint8_t *y0, uint8_t *y1) {
+    int32_t v0, v1;
+    s0 = wrap_add(s0, t->folded);
+    s1 = wrap_add(s1, t->folded);
+    if (t->rm1) {
+        v0 = requantize_right(s0, t->mult, t->hz, t->rm1);
+        v1 = requantize_right(s1, t->mult, t->hz, t->rm1);
+    } else {
+        channel_t ch;
+        requant_channel(&ch, t->mult, t->hz);
+        v0 = wrap_add(requantize_with(&ch, s0), zy);
+        v1 = wrap_add(requantize_with(&ch, s1), zy);
+    }
+    store_clamped(y0, v0, lo, hi);
+    store_clamped(y1, v1, lo, hi);
+}
+
+// Output channels c .. c + n - 1 (their qchan_t in t) of two pixels (y0, y1) from their packed
+// window: two channels at a time (an odd last one alone, computed twice).
+NOINLINE static void conv_pair(const pair_t *p, const qchan_t *t, uint32_t c, uint32_t n,
+    int8_t *y0, int8_t *y1) {
+    const int32_t zy = p->zy, lo = p->lo, hi = p->hi;
+    const uint32_t k = p->k;
+    const int8_t *w = p->w + (size_t)c * k;
+    uint8_t *u0 = (uint8_t *)y0 + c, *u1 = (uint8_t *)y1 + c;
+    for (const qchan_t *end = t + n; t != end; t += 2, w += 2 * k, u0 += 2, u1 += 2) {
+        int32_t s[4];
+        const int two = t + 1 != end;
+        dot2x2_packed(s, p->x, k, w, two ? k : 0);
+        pair_outputs(t, zy, lo, hi, s[0], s[2], u0, u1);
+        if (!two) {
+            break;
+        }
+        pair_outputs(t + 1, zy, lo, hi, s[1], s[3], u0 + 1, u1 + 1);
+    }
+}
+
+// CONV_2D with windows of at most PACK_MAX taps: two output pixels at a time (the last of an
+// odd count paired with itself), their windows packed into words once (padded taps at the
+// zero point: the folded bias serves everywhere), then two output channels at a time (an odd
+// last one paired with the one before it, recomputed).
+static void conv_packed(const geometry_t *g, const int8_t *x, const int8_t *w,
+    const requant_t *q, int32_t zx, int8_t *y) {
+    int32_t buf[PACK_MAX];
+    qchan_t chan[QCHAN_MAX];
+    const uint32_t k = g->kh * g->kw * g->ic, pixels = g->oh * g->ow, oc = g->oc;
+    const uint32_t row = g->kw * g->ic, row_step = (uint32_t)g->dh * g->iw * g->ic;
+    const int32_t last_y = (int32_t)(g->kh - 1) * g->dh, last_x = (int32_t)(g->kw - 1);
+    const pair_t pr = { buf, w, k, q->zy, q->lo, q->hi };
+    uint32_t prepared = oc;  // the first channel of the chunk in chan
+    for (uint32_t b = 0; b < g->n; b++) {
+        const int8_t *xb = x + (size_t)b * g->ih * g->iw * g->ic;
+        int8_t *yb = y + (size_t)b * pixels * oc;
+        for (uint32_t pix = 0; pix < pixels; pix += 2) {
+            uint32_t p1 = pix + 1 < pixels ? pix + 1 : pix;
+            int32_t iy0 = (int32_t)(pix / g->ow) * g->sh - g->pt;
+            int32_t ix0 = (int32_t)(pix % g->ow) * g->sw - g->pl;
+            int32_t iy1 = (int32_t)(p1 / g->ow) * g->sh - g->pt;
+            int32_t ix1 = (int32_t)(p1 % g->ow) * g->sw - g->pl;
+            if (g->dw == 1 && iy0 >= 0 && ix0 >= 0 && iy1 >= 0 && ix1 >= 0
+                && iy0 + last_y < (int32_t)g->ih && iy1 + last_y < (int32_t)g->ih
+                && ix0 + last_x < (int32_t)g->iw && ix1 + last_x < (int32_t)g->iw) {
+                // Both wholly inside: rows of contiguous bytes.
+                const int8_t *r0 = xb + ((size_t)iy0 * g->iw + (size_t)ix0) * g->ic;
+                const int8_t *r1 = xb + ((size_t)iy1 * g->iw + (size_t)ix1) * g->ic;
+                pack_rows(buf, r0, r1, row, g->kh, row_step);
+            } else {
+                pack_pixel(g, xb, iy0, ix0, zx, buf, 0, 1);
+                pack_pixel(g, xb, iy1, ix1, zx, buf, 23, 0);
+            }
+            for (uint32_t c = 0; c < oc; c += QCHAN_MAX) {
+                uint32_t n = oc - c < QCHAN_MAX ? oc - c : QCHAN_MAX;
+                if (prepared != c) {
+                    for (uint32_t j = 0; j < n; j++) {
+                        qchan(&chan[j], q, c + j);
+                    }
+                    prepared = c;
+                }
+                conv_pair(&pr, chan, c, n, yb + (size_t)pix * oc, yb + (size_t)p1 * oc);
+            }
+        }
+    }
+}
+#endif
+
 static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     geometry_t g;
     conv_geometry(m, op, &g);
@@ -534,6 +822,12 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     requant_params(m, op, g.oc, &q);
     const int32_t zx = T(m, op->inputs[0])->zero_point;
     const uint32_t wstride = g.kh * g.kw * g.ic;
+    #if !ML_NN_SMALL_CORE
+    if (wstride <= PACK_MAX) {
+        conv_packed(&g, x, w, &q, zx, y);
+        return;
+    }
+    #endif
     if (wstride <= GATHER_MAX || (g.kh == 1 && g.kw == 1 && !g.pt && !g.pl)) {
         conv_gathered(&g, x, w, &q, zx, y);
         return;
@@ -608,6 +902,59 @@ static int depthwise_window(const geometry_t *g, const int8_t *xb, uint32_t pixe
     return inside;
 }
 
+// DEPTHWISE_CONV_2D with depth multiplier 1, output channels 0 .. groups - 1 four at a time
+// (their requantization prepared once per group), every pixel: windows wholly inside read in
+// place from a window prepared once, the others clipped (depthwise_window).
+static void depthwise_groups(const geometry_t *g, const int8_t *x, const int8_t *w,
+    const requant_t *q, int32_t zx, uint32_t groups, int8_t *y) {
+    const uint32_t pixels = g->oh * g->ow;
+    const int32_t last_y = (int32_t)(g->kh - 1) * g->dh, last_x = (int32_t)(g->kw - 1) * g->dw;
+    window_t inner = { x, g->kh, g->kw, 0, (uint32_t)g->dh * g->iw * g->ic,
+                       (uint32_t)g->dw * g->ic, 0, 0, g->kw };
+    for (uint32_t c = 0; c < groups; c += 4) {
+        qchan_t t[4];
+        for (uint32_t j = 0; j < 4; j++) {
+            qchan(&t[j], q, c + j);
+        }
+        for (uint32_t b = 0; b < g->n; b++) {
+            const int8_t *xb = x + (size_t)b * g->ih * g->iw * g->ic;
+            int8_t *yc = y + (size_t)b * pixels * g->oc + c;
+            int32_t iy0 = -g->pt;
+            for (uint32_t oy = 0; oy < g->oh; oy++, iy0 += g->sh) {
+                const int rows_inside = iy0 >= 0 && iy0 + last_y < (int32_t)g->ih;
+                int32_t ix0 = -g->pl;
+                for (uint32_t ox = 0; ox < g->ow; ox++, ix0 += g->sw, yc += g->oc) {
+                    uint32_t acc[4];
+                    if (rows_inside && ix0 >= 0 && ix0 + last_x < (int32_t)g->iw) {
+                        inner.x = xb + ((size_t)iy0 * g->iw + (size_t)ix0) * g->ic + c;
+                        for (int j = 0; j < 4; j++) {
+                            acc[j] = (uint32_t)t[j].folded;
+                        }
+                        depthwise4(&inner, w + c, g->oc, acc);
+                    } else {
+                        window_t win;
+                        const int8_t *wt;
+                        int inside = depthwise_window(g, xb, oy * g->ow + ox, w, &win, &wt);
+                        for (int j = 0; j < 4; j++) {
+                            acc[j] = (uint32_t)(inside ? q->folded : q->bias)[c + j];
+                        }
+                        win.x += c;
+                        if (inside) {
+                            depthwise4(&win, wt + c, g->oc, acc);
+                        } else {
+                            depthwise4_border(&win, wt + c, g->oc, zx, acc);
+                        }
+                    }
+                    for (int j = 0; j < 4; j++) {
+                        store_clamped((uint8_t *)yc + j,
+                            requantize_q(&t[j], (int32_t)acc[j], q->zy), q->lo, q->hi);
+                    }
+                }
+            }
+        }
+    }
+}
+
 // Channel by channel (four at a time with depth multiplier 1), every pixel: a channel's
 // requantization is prepared once.
 static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
@@ -621,11 +968,13 @@ static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     const int32_t zx = T(m, op->inputs[0])->zero_point;
     const uint32_t dm = g.oc / g.ic, pixels = g.oh * g.ow;
     const uint32_t grouped = dm == 1 ? g.oc & ~3u : 0;
-    for (uint32_t c = 0; c < g.oc; c += c < grouped ? 4 : 1) {
-        channel_t ch[4];
-        for (uint32_t j = 0; j < 4 && c + j < g.oc; j++) {
-            requant_channel(&ch[j], q.mult[c + j], q.shift[c + j]);
-        }
+    if (grouped) {
+        depthwise_groups(&g, x, w, &q, zx, grouped, y);
+    }
+    // One channel at a time: the last ones, or all with a depth multiplier.
+    for (uint32_t c = grouped; c < g.oc; c++) {
+        channel_t ch;
+        requant_channel(&ch, q.mult[c], q.shift[c]);
         for (uint32_t b = 0; b < g.n; b++) {
             const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
             int8_t *yc = y + (size_t)b * pixels * g.oc + c;
@@ -633,24 +982,7 @@ static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
                 window_t win;
                 const int8_t *wt;
                 int inside = depthwise_window(&g, xb, pix, w, &win, &wt);
-                const int32_t *bias = inside ? q.folded : q.bias;
-                if (c < grouped) {
-                    uint32_t acc[4] = { (uint32_t)bias[c], (uint32_t)bias[c + 1],
-                                        (uint32_t)bias[c + 2], (uint32_t)bias[c + 3] };
-                    win.x += c;
-                    if (inside) {
-                        depthwise4(&win, wt + c, g.oc, acc);
-                    } else {
-                        depthwise4_border(&win, wt + c, g.oc, zx, acc);
-                    }
-                    for (int j = 0; j < 4; j++) {
-                        yc[j] = clamp8(wrap_add(requantize_with(&ch[j], (int32_t)acc[j]), q.zy),
-                            q.lo, q.hi);
-                    }
-                    continue;
-                }
-                // One channel alone: the last ones, or all with a depth multiplier.
-                uint32_t acc = (uint32_t)bias[c];
+                uint32_t acc = (uint32_t)(inside ? q.folded : q.bias)[c];
                 int32_t z = inside ? 0 : zx;
                 const int8_t *row = win.x + c / dm, *wc = wt + c;
                 for (uint32_t r = 0; r < win.rows; r++, row += win.row_step, wc += win.w_skip) {
@@ -659,7 +991,7 @@ static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
                         acc += (uint32_t)((p[0] - z) * wc[0]);
                     }
                 }
-                yc[0] = clamp8(wrap_add(requantize_with(&ch[0], (int32_t)acc), q.zy), q.lo, q.hi);
+                yc[0] = clamp8(wrap_add(requantize_with(&ch, (int32_t)acc), q.zy), q.lo, q.hi);
             }
         }
     }
@@ -748,6 +1080,35 @@ static void fully_connected(ml_nn_t *m, const ml_nn_op_t *op) {
 // ---------------------------------------------------------------------------------------------
 // Pooling and mean
 
+// y[c] = the largest of the 2x2 pixels at p (row bytes apart), channel by channel (the
+// usual pooling: four loads and three comparisons a channel).
+NOINLINE static void max_2x2(const int8_t *p, uint32_t ch, uint32_t row, int8_t *y) {
+    const int8_t *end = p + ch;
+    do {
+        int32_t a = p[0], b = p[ch], c = p[row], d = p[row + ch];
+        a = b > a ? b : a;
+        c = d > c ? d : c;
+        *y++ = (int8_t)(c > a ? c : a);
+    } while (++p != end);
+}
+
+// y = the largest over rows ys .. ye - 1, columns xs .. xe - 1 of image x (iw pixels of ch
+// bytes a row): the window's first pixel copied, every other raising it channel by channel.
+static void max_window(const int8_t *x, uint32_t iw, uint32_t ch, int32_t ys, int32_t ye,
+    int32_t xs, int32_t xe, int8_t *y) {
+    memcpy(y, x + ((size_t)ys * iw + (size_t)xs) * ch, ch);
+    for (int32_t iy = ys; iy < ye; iy++) {
+        for (int32_t ix = iy == ys ? xs + 1 : xs; ix < xe; ix++) {
+            const int8_t *p = x + ((size_t)iy * iw + (size_t)ix) * ch;
+            for (uint32_t c = 0; c < ch; c++) {
+                if (p[c] > y[c]) {
+                    y[c] = p[c];
+                }
+            }
+        }
+    }
+}
+
 // int8 MAX_POOL_2D: the output pixel starts as the window's first input pixel, and every other
 // pixel of the window raises it channel by channel (contiguous bytes: no index arithmetic per
 // value); the fused activation's clamp last.
@@ -767,16 +1128,10 @@ static void max_pool_i8(ml_nn_t *m, const ml_nn_op_t *op) {
             for (uint32_t ox = 0; ox < ow; ox++, y += ch) {
                 int32_t x0 = (int32_t)ox * sw - pl;
                 int32_t xs = x0 < 0 ? 0 : x0, xe = x0 + fw > (int32_t)iw ? (int32_t)iw : x0 + fw;
-                memcpy(y, x + ((size_t)ys * iw + (size_t)xs) * ch, ch);
-                for (int32_t iy = ys; iy < ye; iy++) {
-                    for (int32_t ix = iy == ys ? xs + 1 : xs; ix < xe; ix++) {
-                        const int8_t *p = x + ((size_t)iy * iw + (size_t)ix) * ch;
-                        for (uint32_t c = 0; c < ch; c++) {
-                            if (p[c] > y[c]) {
-                                y[c] = p[c];
-                            }
-                        }
-                    }
+                if (fh == 2 && fw == 2 && ys == y0 && ye == y0 + 2 && xs == x0 && xe == x0 + 2) {
+                    max_2x2(x + ((size_t)ys * iw + (size_t)xs) * ch, ch, iw * ch, y);
+                } else {
+                    max_window(x, iw, ch, ys, ye, xs, xe, y);
                 }
                 if (lo > -128 || hi < 127) {
                     for (uint32_t c = 0; c < ch; c++) {

@@ -55,6 +55,14 @@ static void check_one(int32_t acc, int32_t m, int32_t shift) {
         CHECK(got == want, "requantize(%ld, %ld, %ld) = %ld, TFLite %ld", (long)acc, (long)m,
             (long)shift, (long)got, (long)want);
     }
+    // The convolutions' form, with an output zero point.
+    int32_t zy = (int32_t)(compared % 256) - 128;
+    got = ml_nn_requantize_zy(acc, m, shift, zy);
+    want = (int32_t)((uint32_t)literal_requantize(acc, m, shift) + (uint32_t)zy);
+    if (got != want && mismatches++ < 10) {
+        CHECK(got == want, "requantize_zy(%ld, %ld, %ld, %ld) = %ld, TFLite %ld", (long)acc,
+            (long)m, (long)shift, (long)zy, (long)got, (long)want);
+    }
     if (shift <= 30) {
         got = ml_nn_requantize_single(acc, m, shift);
         want = literal_requantize_single(acc, m, shift);
