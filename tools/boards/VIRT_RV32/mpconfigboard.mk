@@ -18,3 +18,9 @@ LDSCRIPT = mcu/rv32/virt.ld
 SRC_BOARD_O += shared/runtime/gchelper_native.o shared/runtime/gchelper_rv32i.o
 
 MPY_CROSS_FLAGS += -march=rv32imc
+
+# A 256 kB heap (the port's default is 140 kB; the machine has 2 MB of RAM): a native module's
+# code is copied into the heap when imported, and RISC-V's is the largest (libgcc's soft float),
+# so the gesture application (dsp and trees, 86 kB of code) did not fit beside its model and
+# windows.
+MICROPY_HEAP_SIZE = 262144
