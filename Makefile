@@ -127,6 +127,7 @@ $(MP_UNIX_X86): $(MPY_CROSS)
 # The boards of tools/boards: see each mpconfigboard.mk.
 $(QEMU_PORT)/build-%/firmware.elf: tools/boards/%/mpconfigboard.mk tools/boards/enable_fpu.c $(MPY_CROSS)
 	@echo "micropython: building qemu firmware $* (tools/boards/$*)"
+	@rm -rf $(QEMU_PORT)/build-$*  # a board's settings are compiler flags: rebuild it all
 	@$(MAKE) -s -C $(QEMU_PORT) -j$(JOBS) BOARD=$* BOARD_DIR=$(ROOT)/tools/boards/$* FROZEN_MANIFEST= \
 	  >$(LOG)/qemu-$*.log 2>&1 || { tail -30 $(LOG)/qemu-$*.log; exit 1; }
 
