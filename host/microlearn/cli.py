@@ -56,16 +56,30 @@ def _is_tflite(path):
     return str(path).endswith(".tflite")
 
 
-def cmd_convert_nn(args):
+def _is_network(model):
+    from .nn import NNModel
+
+    return isinstance(model, NNModel)
+
+
+def cmd_convert_nn(args, model=None):
     from .nn import ConversionError, convert_tflite
 
     try:
-        model = convert_tflite(args.model)
+        model = model or convert_tflite(args.model)
     except (ConversionError, OSError) as e:
         print(f"microlearn convert: {e}", file=sys.stderr)
         return 2
     fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else "bin")
-    model.save(file=args.output, name=args.name, format=fmt)
+    if fmt == "csv":
+        return _fail("convert", "a network is written as a binary model file or a C header "
+                                "(.h), not csv")
+    try:
+        model.save(file=args.output, name=args.name, format=fmt)
+    except OSError as e:
+        return _fail("convert", f"cannot write the model: {_os_error(e)}")
+    except ValueError as e:
+        return _fail("convert", e)
     print(model.summary())
     print(f"{args.output}: {Path(args.output).stat().st_size} bytes of file, "
           f"{model.memory_size()} bytes of RAM with the file in place "
@@ -85,6 +99,8 @@ def cmd_convert(args):
     except ConversionError as e:
         print(f"microlearn convert: {e}", file=sys.stderr)
         return 2
+    if _is_network(model):  # an MLP: a float32 network for microlearn.nn
+        return cmd_convert_nn(args, model)
     binary = hasattr(model, "to_bytes")  # the scikit-learn families' binary model file
     # trees: .csv (text), .bin (binary), .py (binary as a bytes constant), .h (C header)
     fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else
@@ -199,6 +215,8 @@ def cmd_verify(args):
         X = X[:args.limit]
     try:
         model = convert(est)
+        if _is_network(model):
+            return _verify_mlp(est, model, X, args.target)
         print(f"verify: {type(est).__name__} on {len(X)} samples, target {args.target}")
         rep = verify.verify(est, model, X, args.target)
     except (ConversionError, targets.TargetError) as e:
@@ -221,6 +239,30 @@ def cmd_verify(args):
           f"{rep.many_time:.1f} {rep.unit} per sample (predict_many)")
     print(f"model RAM: {rep.model_bytes} bytes; heap growth of load: {rep.load_bytes} bytes; "
           f"allocated by predict calls: {rep.predict_alloc} bytes")
+    ok = rep.ok()
+    print("verify:", "OK" if ok else "MISMATCH")
+    return 0 if ok else 1
+
+
+def _verify_mlp(est, model, X, target):
+    """A scikit-learn MLP converted to a network: the board's outputs against predict_proba
+    (or predict), its labels against predict."""
+    from .nn.verify import TOLERANCE, sklearn_expected, verify
+
+    print(f"verify: {model.estimator} as a float32 network ({model.macs():,} MACs) on "
+          f"{len(X)} samples, target {target}")
+    expected, labels = sklearn_expected(est, model, X)
+    rep = verify(model, X, target, expected=expected, labels=labels)
+    what = "probabilities" if labels is not None else "predictions"
+    print(f"{what} within {TOLERANCE:g} of scikit-learn's (relative to the largest, at least "
+          f"1): {rep.agree}/{rep.n}, largest difference {rep.worst:.2g}")
+    if labels is not None:
+        print(f"labels identical: {rep.labels}/{rep.n} ({rep.labels / max(rep.n, 1):.2%})")
+    for i, got, want, diff in rep.mismatches:
+        print(f"  sample {i}: device {got}, scikit-learn {want}, difference {diff:g}")
+    print(f"time per inference: {rep.time:,.1f} {rep.unit}, mean of {rep.repeats}")
+    print(f"RAM: arena {rep.arena:,} bytes; model {rep.model_bytes:,} bytes loaded from a file; "
+          f"allocated by run and predict: {rep.alloc} bytes")
     ok = rep.ok()
     print("verify:", "OK" if ok else "MISMATCH")
     return 0 if ok else 1

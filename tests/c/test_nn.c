@@ -27,9 +27,11 @@ typedef struct {
     ml_nn_op_t o[MAX_O];
     uint8_t data[MAX_DATA];
     uint32_t n_data;
+    int32_t labels[32];  // the optional 'labl' section, written when n_labels > 0
+    uint32_t n_labels;
 } spec_t;
 
-static uint64_t file_store[(72 + 16 + 32 * MAX_T + 48 * MAX_O + MAX_DATA) / 8 + 1];
+static uint64_t file_store[(96 + 16 + 32 * MAX_T + 48 * MAX_O + MAX_DATA + 128) / 8 + 1];
 static uint8_t *const file = (uint8_t *)file_store;
 static uint64_t arena_store[4096];
 static uint8_t *const arena = (uint8_t *)arena_store;
@@ -94,12 +96,14 @@ static void put32(uint8_t *p, uint32_t v) {
 // The container (ml_blob.h) of the spec's sections; returns its size.
 static uint32_t build(const spec_t *s) {
     uint32_t n_t = s->h.n_tensors, n_o = s->h.n_ops;
-    uint32_t off[4], size[4] = { sizeof(ml_nn_header_t), 32 * n_t, 48 * n_o, s->n_data };
-    static const char ids[4][5] = { "head", "tens", "ops ", "data" };
-    const void *src[4] = { &s->h, s->t, s->o, s->data };
-    uint32_t at = 24 + 12 * 4;
+    uint32_t off[5], size[5] = { sizeof(ml_nn_header_t), 32 * n_t, 48 * n_o, s->n_data,
+                                 4 * s->n_labels };
+    static const char ids[5][5] = { "head", "tens", "ops ", "data", "labl" };
+    const void *src[5] = { &s->h, s->t, s->o, s->data, s->labels };
+    int n_sections = s->n_labels ? 5 : 4;
+    uint32_t at = 24 + 12 * n_sections;
     memset(file, 0, sizeof(file_store));
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < n_sections; i++) {
         at = (at + 7) & ~7u;
         off[i] = at;
         memcpy(file + at, src[i], size[i]);
@@ -113,7 +117,7 @@ static uint32_t build(const spec_t *s) {
     put16(file + 6, ML_BLOB_KIND_NN);
     put32(file + 8, at);
     put16(file + 16, ML_NN_FORMAT_VERSION);
-    put16(file + 18, 4);
+    put16(file + 18, (uint32_t)n_sections);
     put32(file + 12, ml_crc32(0, file + 16, at - 16));
     return at;
 }
@@ -869,6 +873,19 @@ static void test_open_refusals(void) {
             "case %d: status %d, message '%s', expected '%s'", (int)i, st, err.msg,
             cases[i].text);
     }
+    // The optional labels: one per output, else refused.
+    base_model(&s);
+    s.n_labels = 24;
+    for (int k = 0; k < 24; k++) {
+        s.labels[k] = 100 - k;
+    }
+    CHECK(open_spec(&s, &m, &err) == ML_OK && m.n_labels == 24 && m.labels[23] == 77,
+        "labels: %s", err.msg);
+    base_model(&s);
+    CHECK(open_spec(&s, &m, &err) == ML_OK && m.n_labels == 0 && m.labels == NULL, "no labels");
+    s.n_labels = 23;
+    CHECK(open_spec(&s, &m, &err) == ML_E_FORMAT && strstr(err.msg, "labl: 23 labels for 24 "
+        "outputs"), "23 labels: %s", err.msg);
     // Running without an arena is refused.
     base_model(&s);
     build(&s);
