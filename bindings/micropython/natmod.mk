@@ -9,7 +9,8 @@ CORE := $(ROOT)/core
 CORE_COMMON := ml_error.c ml_text.c ml_math_exp.c ml_softfp.c
 CORE_trees := $(CORE_COMMON) ml_trees.c
 CORE_dsp := $(CORE_COMMON) ml_math_log.c ml_math_sqrt.c ml_math_trig.c ml_dsp.c \
-            ml_dsp_fft.c ml_dsp_features.c
+            ml_dsp_fft.c ml_dsp_features.c ml_dsp_audio.c ml_wav.c
+GLUE_dsp := mod_dsp_audio.c
 
 # Binding glue beyond mod_common.c (mod_blob.c: binary models in place) and the core's
 # container (ml_blob.c), for the modules that read binary models: GLUE_<mod> := mod_blob.c and

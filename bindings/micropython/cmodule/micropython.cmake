@@ -9,6 +9,7 @@ target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/bindings/micropython/mod_blob.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_trees.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_dsp.c
+    ${MICROLEARN_DIR}/bindings/micropython/mod_dsp_audio.c
     ${MICROLEARN_DIR}/core/ml_error.c
     ${MICROLEARN_DIR}/core/ml_blob.c
     ${MICROLEARN_DIR}/core/ml_text.c
@@ -20,6 +21,8 @@ target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/core/ml_dsp.c
     ${MICROLEARN_DIR}/core/ml_dsp_fft.c
     ${MICROLEARN_DIR}/core/ml_dsp_features.c
+    ${MICROLEARN_DIR}/core/ml_dsp_audio.c
+    ${MICROLEARN_DIR}/core/ml_wav.c
 )
 target_include_directories(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/core

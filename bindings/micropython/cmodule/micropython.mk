@@ -8,9 +8,10 @@ SRC_USERMOD_C += $(MICROLEARN_DIR)/bindings/micropython/mod_common.c
 SRC_USERMOD_C += $(MICROLEARN_DIR)/bindings/micropython/mod_blob.c
 SRC_USERMOD_C += $(MICROLEARN_DIR)/bindings/micropython/mod_trees.c
 SRC_USERMOD_C += $(MICROLEARN_DIR)/bindings/micropython/mod_dsp.c
+SRC_USERMOD_C += $(MICROLEARN_DIR)/bindings/micropython/mod_dsp_audio.c
 SRC_USERMOD_C += $(addprefix $(MICROLEARN_DIR)/core/, ml_error.c ml_blob.c ml_text.c ml_math_exp.c ml_math_log.c \
                    ml_math_sqrt.c ml_math_trig.c ml_trees.c \
-                   ml_dsp.c ml_dsp_fft.c ml_dsp_features.c)
+                   ml_dsp.c ml_dsp_fft.c ml_dsp_features.c ml_dsp_audio.c ml_wav.c)
 
 CFLAGS_USERMOD += -I$(MICROLEARN_DIR)/core -I$(MICROLEARN_DIR)/bindings/micropython
 CFLAGS_USERMOD += -ffp-contract=off -Wno-unused-parameter

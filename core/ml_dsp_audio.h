@@ -1,0 +1,63 @@
+// Streaming audio front end: int16 PCM in chunks of any size (as an I2S/PDM driver or a WAV
+// file gives them) -> feature frames of log-mel energies or MFCCs, the frames the host twin
+// (host/microlearn/dsp_audio.py) computes. No allocation while streaming: the caller provides
+// one block of ml_dsp_audio_memory_size bytes at init.
+//
+// Definitions (docs/sound.md):
+//   samples are scaled to [-1, 1) (x / 32768), so levels are in dB re full scale;
+//   frame i covers samples [i * hop, i * hop + frame_length) and is emitted when its last sample
+//   arrives (no padding: 1 + (n - frame_length) / hop frames from n samples);
+//   the frame is multiplied by the periodic window of frame_length points, zero-padded to n_fft,
+//   its power spectrum |X_k|^2 (k in [0, n_fft/2]) weighted by the HTK mel filterbank
+//   (ml_dsp_logmel_*: triangles with peak 1, no area normalisation);
+//   log-mel: 10 log10(max(p, 10^(floor_db / 10)));
+//   MFCC (n_mfcc > 0): the first n_mfcc coefficients of the orthonormal DCT-II of the log-mel
+//   values: c_k = s_k sum_m L_m cos(pi k (m + 1/2) / n_mels), s_0 = sqrt(1/n_mels),
+//   s_k = sqrt(2/n_mels).
+#ifndef MICROLEARN_ML_DSP_AUDIO_H
+#define MICROLEARN_ML_DSP_AUDIO_H
+
+#include "ml_dsp.h"
+
+#define ML_DSP_AUDIO_MAX_MELS (128)
+
+typedef struct {
+    float sample_rate;       // Hz
+    uint32_t frame_length;   // samples per frame, 1..n_fft
+    uint32_t hop;            // samples between frame starts, 1..frame_length
+    uint32_t n_fft;          // power of two in [ML_DSP_FFT_MIN, ML_DSP_FFT_MAX]
+    ml_dsp_window_t window;  // periodic, frame_length points
+    uint32_t n_mels;         // 1..ML_DSP_AUDIO_MAX_MELS
+    float fmin, fmax;        // 0 <= fmin < fmax <= sample_rate / 2
+    float floor_db;          // -200..0
+    uint32_t n_mfcc;         // 0: log-mel frames; else 1..n_mels
+} ml_dsp_audio_config_t;
+
+typedef struct {
+    ml_dsp_audio_config_t cfg;
+    uint32_t n_features;     // n_mfcc or n_mels
+    float floor;             // 10^(floor_db / 10)
+    ml_dsp_logmel_t mel;     // n_fft, no window, mel powers (log off)
+    float *window;           // [frame_length] the window divided by 32768
+    float *dct;              // [n_mfcc * n_mels], NULL for log-mel frames
+    float *logmel;           // [n_mels] for MFCC
+    int16_t *pending;        // [frame_length] samples of the frame being filled
+    uint32_t n_pending;
+} ml_dsp_audio_t;
+
+// Checks cfg; returns ML_OK and the memory size in *size, or an error saying what is wrong.
+ml_status_t ml_dsp_audio_memory_size(const ml_dsp_audio_config_t *cfg, size_t *size,
+    ml_error_t *err);
+ml_status_t ml_dsp_audio_init(ml_dsp_audio_t *a, void *memory, const ml_dsp_audio_config_t *cfg,
+    ml_error_t *err);
+// Forgets the samples of an unfinished frame (a new stream starts).
+void ml_dsp_audio_reset(ml_dsp_audio_t *a);
+// How many frames the next n samples complete (what ml_dsp_audio_process will write).
+size_t ml_dsp_audio_frames(const ml_dsp_audio_t *a, size_t n);
+// Consumes n samples and writes the frames they complete to out (ml_dsp_audio_frames(a, n)
+// frames of n_features floats, frame-major); returns that number of frames.
+size_t ml_dsp_audio_process(ml_dsp_audio_t *a, const int16_t *x, size_t n, float *out);
+// The features of one frame of frame_length samples, outside the stream (its state is kept).
+void ml_dsp_audio_frame(ml_dsp_audio_t *a, const int16_t *frame, float *out);
+
+#endif
