@@ -14,6 +14,13 @@
 //   MFCC (n_mfcc > 0): the first n_mfcc coefficients of the orthonormal DCT-II of the log-mel
 //   values: c_k = s_k sum_m L_m cos(pi k (m + 1/2) / n_mels), s_0 = sqrt(1/n_mels),
 //   s_k = sqrt(2/n_mels).
+//
+// Two arithmetics compute this (cfg.fixed_point):
+//   fixed point: integers only (int32 data, int64 products, Q15/Q30 tables), about a tenth of
+//   the float version's instructions on a core without an FPU; the host twin specifies every
+//   step (_fixed_frames in dsp_audio.py) and the results are identical to the bit. Values are
+//   multiples of 2^-16 dB.
+//   float32: the log-mel block of ml_dsp_fft.c; within about 1e-3 dB of a float64 rendering.
 #ifndef MICROLEARN_ML_DSP_AUDIO_H
 #define MICROLEARN_ML_DSP_AUDIO_H
 
@@ -31,18 +38,33 @@ typedef struct {
     float fmin, fmax;        // 0 <= fmin < fmax <= sample_rate / 2
     float floor_db;          // -200..0
     uint32_t n_mfcc;         // 0: log-mel frames; else 1..n_mels
+    bool fixed_point;        // integer arithmetic (else float32)
 } ml_dsp_audio_config_t;
 
 typedef struct {
     ml_dsp_audio_config_t cfg;
     uint32_t n_features;     // n_mfcc or n_mels
+    int16_t *pending;        // [frame_length] samples of the frame being filled
+    uint32_t n_pending;
+    // float32
     float floor;             // 10^(floor_db / 10)
     ml_dsp_logmel_t mel;     // n_fft, no window, mel powers (log off)
     float *window;           // [frame_length] the window divided by 32768
     float *dct;              // [n_mfcc * n_mels], NULL for log-mel frames
     float *logmel;           // [n_mels] for MFCC
-    int16_t *pending;        // [frame_length] samples of the frame being filled
-    uint32_t n_pending;
+    // fixed point
+    int32_t *wq;             // [frame_length] window, Q15
+    int32_t *tw;             // [n_fft] cos, sin of 2 pi k / n_fft for k < n_fft / 2, Q30
+    uint16_t *first;         // [n_mels] first bin of each mel filter
+    uint16_t *count;         // [n_mels] its bins
+    int32_t *mw;             // mel weights, Q15, filter after filter
+    int32_t *dq;             // [n_mfcc * n_mels] DCT, Q15
+    int32_t *work;           // [n_fft + 2] the frame, then its spectrum
+    int64_t *power;          // [n_fft / 2 + 1]
+    int32_t *lm;             // [n_mels] log-mel, Q16
+    int32_t floor_q16;
+    uint32_t sum_bits;       // bit length of the largest filter's weight sum
+    uint32_t top_bits;       // the frame is scaled below 2^top_bits before the FFT
 } ml_dsp_audio_t;
 
 // Checks cfg; returns ML_OK and the memory size in *size, or an error saying what is wrong.

@@ -96,11 +96,11 @@ typedef struct {
 static mp_obj_t audio_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
     const mp_obj_t *args) {
     enum { A_VERSION, A_SAMPLE_RATE, A_FRAME_LENGTH, A_HOP, A_N_FFT, A_WINDOW, A_N_MELS, A_FMIN,
-           A_FMAX, A_FLOOR_DB, A_N_MFCC, N_A };
+           A_FMAX, A_FLOOR_DB, A_N_MFCC, A_FIXED_POINT, N_A };
     const qstr names[N_A] = {  // not static: a native module's qstrs are known once loaded
         MP_QSTR_version, MP_QSTR_sample_rate, MP_QSTR_frame_length, MP_QSTR_hop, MP_QSTR_n_fft,
         MP_QSTR_window, MP_QSTR_n_mels, MP_QSTR_fmin, MP_QSTR_fmax, MP_QSTR_floor_db,
-        MP_QSTR_n_mfcc,
+        MP_QSTR_n_mfcc, MP_QSTR_fixed_point,
     };
     mp_arg_t allowed[N_A];
     for (int i = 0; i < N_A; i++) {
@@ -167,6 +167,7 @@ static mp_obj_t audio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     c.floor_db = GIVEN(A_FLOOR_DB) ? float_arg(a[A_FLOOR_DB].u_obj, "floor_db") : -100.0f;
     c.n_mfcc = GIVEN(A_N_MFCC) ? (uint32_t)int_arg(a[A_N_MFCC].u_obj, "n_mfcc", 0,
         ML_DSP_AUDIO_MAX_MELS) : 0;
+    c.fixed_point = !GIVEN(A_FIXED_POINT) || mp_obj_is_true(a[A_FIXED_POINT].u_obj);
     #undef GIVEN
     size_t size;
     ml_error_t err;
@@ -248,6 +249,8 @@ static void audio_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         dest[0] = MP_OBJ_NEW_SMALL_INT(c->n_mfcc);
     } else if (attr == MP_QSTR_sample_rate) {
         dest[0] = mp_obj_new_float_from_f(c->sample_rate);
+    } else if (attr == MP_QSTR_fixed_point) {
+        dest[0] = mp_obj_new_bool(c->fixed_point);
     } else if (attr == MP_QSTR_pending) {
         dest[0] = MP_OBJ_NEW_SMALL_INT(self->a.n_pending);
     } else if (attr == MP_QSTR_memory) {

@@ -106,11 +106,15 @@ def read(path):
 
 
 def write(path, samples, sample_rate):
-    """A 16-bit PCM mono WAV file (44-byte header) of int16 samples."""
+    """A 16-bit PCM mono WAV file (44-byte header) of int16 samples; path may be a binary file
+    object."""
     samples = np.asarray(samples)
     if samples.dtype != np.int16:
         raise ValueError(f"samples must be int16, got {samples.dtype}")
     body = samples.astype("<i2").tobytes()
     head = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(body), b"WAVE", b"fmt ", 16, 1, 1,
                        int(sample_rate), 2 * int(sample_rate), 2, 16, b"data", len(body))
-    Path(path).write_bytes(head + body)
+    if hasattr(path, "write"):
+        path.write(head + body)
+    else:
+        Path(path).write_bytes(head + body)

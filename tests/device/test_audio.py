@@ -3,8 +3,9 @@ dsp.AudioFeatures in chunks of several sizes, against the host twin (microlearn.
 on wav.read's samples); no allocation while streaming; broken WAV files refused with the host's
 message naming the file; bad front-end configurations and calls refused.
 
-Tolerances asserted (measured figures in docs/sound.md): log-mel frames within 2e-3 dB of the
-host's float64 computation, MFCCs within 2e-3."""
+Fixed-point frames (the default) must be identical to the host twin's, bit for bit; float32
+frames within 2e-3 dB (log-mel) and 2e-3 (MFCC) of the twin's float64 computation (measured
+figures in docs/sound.md)."""
 
 import binascii
 from pathlib import Path
@@ -17,13 +18,17 @@ from conftest import TARGETS, expect_error, run
 
 # Recordings: a short, a long and a loud one, from three speakers.
 FILES = ("0_george_3.wav", "7_theo_11.wav", "4_jackson_0.wav")
+LOGMEL = dict(sample_rate=8000, frame_length=256, hop=128, n_mels=40)
+MFCC = dict(sample_rate=8000, frame_length=200, hop=80, window="hamming", n_mels=32, fmin=20,
+            fmax=3800, n_mfcc=13, floor_db=-80)
 CONFIGS = {
-    "logmel": dict(sample_rate=8000, frame_length=256, hop=128, n_mels=40),
-    "mfcc": dict(sample_rate=8000, frame_length=200, hop=80, window="hamming", n_mels=32,
-                 fmin=20, fmax=3800, n_mfcc=13, floor_db=-80),
+    "logmel": LOGMEL,
+    "mfcc": MFCC,
+    "logmel_float": dict(LOGMEL, fixed_point=False),
+    "mfcc_float": dict(MFCC, fixed_point=False),
 }
 CHUNKS = (1000, 160, 37)
-TOL = {"logmel": 2e-3, "mfcc": 2e-3}
+TOL = {"logmel": 0.0, "mfcc": 0.0, "logmel_float": 2e-3, "mfcc_float": 2e-3}
 
 
 @pytest.fixture(scope="module")
@@ -63,27 +68,28 @@ def hexout(tag, a, n):
 
 
 def test_streamed_frames_match_host(sound):
-    script = PRELUDE
+    script = PRELUDE + """
+def stream(tag, name, cfg, chunk):
+    w = dsp.WavReader(name)
+    fe = dsp.AudioFeatures(cfg)
+    buf = array.array('h', bytes(2 * chunk))
+    out = array.array('f', bytes(4 * fe.n_features * (1 + (chunk - 1) // fe.hop)))
+    mv = memoryview(buf)
+    nf = fe.n_features
+    while True:
+        n = w.read(buf)
+        if not n:
+            break
+        k = fe.process(buf if n == len(buf) else mv[:n], out)
+        if k:
+            hexout(tag, out, k * nf)
+    print('pos', tag, w.position, w.n_samples, w.sample_rate)
+    w.close()
+"""
     for c, cfg in CONFIGS.items():
         for name in FILES:
             for chunk in CHUNKS:
-                script += f"""
-w = dsp.WavReader({name!r})
-fe = dsp.AudioFeatures({cfg!r})
-buf = array.array('h', bytes(2 * {chunk}))
-out = array.array('f', bytes(4 * fe.n_features * (1 + ({chunk} - 1) // fe.hop)))
-mv = memoryview(buf)
-nf = fe.n_features
-while True:
-    n = w.read(buf)
-    if not n:
-        break
-    k = fe.process(buf if n == len(buf) else mv[:n], out)
-    if k:
-        hexout('{c}:{name}:{chunk}', out, k * nf)
-print('pos {c}:{name}:{chunk}', w.position, w.n_samples, w.sample_rate)
-w.close()
-"""
+                script += f"stream('{c}:{name}:{chunk}', {name!r}, {cfg!r}, {chunk})\n"
     outp = run(sound, script)
     got = {}
     for line in outp.splitlines():
@@ -111,6 +117,7 @@ def test_streaming_allocates_nothing(sound):
     out = run(sound, PRELUDE + f"""
 w = dsp.WavReader({FILES[1]!r})
 fe = dsp.AudioFeatures({CONFIGS['mfcc']!r})
+assert fe.fixed_point
 buf = array.array('h', bytes(2 * 160))
 out = array.array('f', bytes(4 * fe.n_features * 3))
 frames = a0 = a1 = 0  # (a new global name would grow the module's dict inside the measurement)

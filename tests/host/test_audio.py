@@ -148,18 +148,23 @@ def test_shipped_subset():
 
 def test_logmel_frames_are_logmel_of_scaled_samples():
     x, _ = wav.read(sorted(fsdd().glob("*.wav"))[3])
-    fe = dsp.AudioFeatures(sample_rate=8000, frame_length=256, hop=100, n_mels=32, fmin=20,
-                           fmax=3900)
+    cfg = dict(sample_rate=8000, frame_length=256, hop=100, n_mels=32, fmin=20, fmax=3900)
     ref = dsp.LogMel(8000, 256, hop=100, n_mels=32, fmin=20, fmax=3900).spectrogram(
         x.astype(np.float64) / 32768)
-    assert np.allclose(fe.frames_of(x), ref, atol=1e-5, rtol=0)
+    assert np.allclose(dsp.AudioFeatures(fixed_point=False, **cfg).frames_of(x), ref,
+                       atol=1e-5, rtol=0)
+    # Fixed point: the same within the interpolated log2 (1.3e-4 dB) and its rounding noise,
+    # far below the level of the quietest bands of a recording.
+    fixed = dsp.AudioFeatures(**cfg).frames_of(x)
+    assert np.abs(fixed - ref).max() < 0.05 and np.abs(fixed - ref).mean() < 2e-3
+    assert np.all(np.round(fixed * 65536) == fixed * 65536)  # multiples of 2^-16 dB
 
 
 def test_short_frames_are_zero_padded_and_mfcc_is_the_dct():
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(3000) * 3000).astype(np.int16)
     cfg = dsp.AudioConfig(sample_rate=8000, frame_length=200, hop=80, window="hamming",
-                          n_mels=30, floor_db=-90)
+                          n_mels=30, floor_db=-90, fixed_point=False)
     assert cfg.n_fft == 256
     F = dsp.AudioFeatures(cfg).frames_of(x)
     assert F.shape == (1 + (3000 - 200) // 80, 30)
@@ -174,9 +179,11 @@ def test_short_frames_are_zero_padded_and_mfcc_is_the_dct():
                        atol=1e-3)
 
 
-def test_streaming_in_any_chunks_gives_the_same_frames():
+@pytest.mark.parametrize("fixed_point", [True, False])
+def test_streaming_in_any_chunks_gives_the_same_frames(fixed_point):
     x, _ = wav.read(sorted(fsdd().glob("*.wav"))[11])
-    fe = dsp.AudioFeatures(sample_rate=8000, frame_length=256, hop=128, n_mfcc=13)
+    fe = dsp.AudioFeatures(sample_rate=8000, frame_length=256, hop=128, n_mfcc=13,
+                           fixed_point=fixed_point)
     whole = fe.frames_of(x)
     rng = np.random.default_rng(1)
     for sizes in ([1], [7], [128], [255, 256, 257], list(rng.integers(1, 600, 50))):
@@ -187,6 +194,25 @@ def test_streaming_in_any_chunks_gives_the_same_frames():
             out.append(fe.process(x[i:i + n]))
             i, k = i + n, k + 1
         assert np.array_equal(np.concatenate(out), whole)
+
+
+def test_fixed_point_at_the_ends_of_the_range():
+    """Silence gives the floor; full-scale signals do not overflow (within 0.05 dB of the
+    float64 rendering for bands within 90 dB of the loudest, 0.3 dB for FFTs over 512 points)."""
+    rng = np.random.default_rng(2)
+    signals = [np.zeros(600, np.int16), np.where(np.arange(600) // 8 % 2, 32767, -32768),
+               rng.integers(-32768, 32768, 600), np.full(600, -32768)]
+    for n_fft in (256, 1024, 4096):
+        cfg = dict(sample_rate=8000, frame_length=256, hop=128, n_fft=n_fft, n_mels=40)
+        for x in signals:
+            x = np.asarray(x, dtype=np.int16)
+            ref = dsp.AudioFeatures(fixed_point=False, **cfg).frames_of(x).astype(np.float64)
+            got = dsp.AudioFeatures(**cfg).frames_of(x)
+            near = ref > ref.max(axis=1, keepdims=True) - 90
+            err = np.abs(got - ref)[near].max() if near.any() else 0.0
+            assert err < (0.05 if n_fft <= 512 else 0.3), (n_fft, err)
+            if not x.any():
+                assert np.all(got == -100.0)
 
 
 def test_config_round_trip_and_errors():
