@@ -187,6 +187,25 @@ class AudioFeatures:
             out = out @ self._dct.T
         return out.astype(np.float32)
 
+    @property
+    def pending(self):
+        """Samples of the frame being filled."""
+        return len(self._pending)
+
+    def frames(self, n):
+        """How many frames the next n samples complete."""
+        c = self.config
+        have = len(self._pending) + n
+        return 0 if have < c.frame_length else 1 + (have - c.frame_length) // c.hop
+
+    def frame(self, x):
+        """The features of one frame of frame_length samples, outside the stream."""
+        x = np.asarray(x)
+        if x.dtype != np.int16 or x.shape != (self.config.frame_length,):
+            raise ValueError(f"x must be {self.config.frame_length} int16 samples "
+                             f"(frame_length)")
+        return self._frames(x)[0]
+
     def frames_of(self, samples):
         """All frames of a recording (int16), independent of the streaming state."""
         x = np.asarray(samples)
