@@ -597,3 +597,19 @@ size_t ml_dsp_audio_process(ml_dsp_audio_t *a, const int16_t *x, size_t n, float
     }
     return frames;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Window normalisation
+
+void ml_dsp_center(const float *x, float *out, size_t n_frames, size_t n_axes) {
+    for (size_t f = 0; f < n_axes; f++) {
+        double sum = 0.0;
+        for (size_t t = 0; t < n_frames; t++) {
+            sum += (double)x[t * n_axes + f];
+        }
+        const float mean = (float)(sum / (double)n_frames);
+        for (size_t t = 0; t < n_frames; t++) {
+            out[t * n_axes + f] = x[t * n_axes + f] - mean;
+        }
+    }
+}

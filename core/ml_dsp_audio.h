@@ -82,4 +82,13 @@ size_t ml_dsp_audio_process(ml_dsp_audio_t *a, const int16_t *x, size_t n, float
 // The features of one frame of frame_length samples, outside the stream (its state is kept).
 void ml_dsp_audio_frame(ml_dsp_audio_t *a, const int16_t *frame, float *out);
 
+// ---------------------------------------------------------------------------------------------
+// Normalisation of a window of feature frames (the input of a classifier over the last
+// n_frames frames): each feature's mean over the window is subtracted (cepstral mean
+// normalisation: it removes the microphone's and the speaker's spectral tilt and the level).
+// x and out hold n_frames frames of n_axes values, frame-major; out may be x. The mean is
+// summed in double, in frame order, divided by n_frames and rounded to float32 once; then
+// out = x - mean in float32 (the host twin does the same: identical results).
+void ml_dsp_center(const float *x, float *out, size_t n_frames, size_t n_axes);
+
 #endif

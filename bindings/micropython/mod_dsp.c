@@ -1152,6 +1152,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(logmel_type, MP_QSTR_LogMel, MP_TYPE_FLAG_NONE,
 
 extern const mp_obj_type_t ml_audio_features_type;  // mod_dsp_audio.c
 extern const mp_obj_type_t ml_wav_reader_type;
+extern const mp_obj_fun_builtin_fixed_t ml_dsp_center_obj;
 
 static const mp_rom_map_elem_t dsp_module_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_dsp) },
@@ -1166,6 +1167,7 @@ static const mp_rom_map_elem_t dsp_module_table[] = {
     { MP_ROM_QSTR(MP_QSTR_rms), MP_ROM_PTR(&dsp_rms_obj) },
     { MP_ROM_QSTR(MP_QSTR_AudioFeatures), MP_ROM_PTR(&ml_audio_features_type) },
     { MP_ROM_QSTR(MP_QSTR_WavReader), MP_ROM_PTR(&ml_wav_reader_type) },
+    { MP_ROM_QSTR(MP_QSTR_center), MP_ROM_PTR(&ml_dsp_center_obj) },
 };
 static MP_DEFINE_CONST_DICT(dsp_module_globals, dsp_module_table);
 

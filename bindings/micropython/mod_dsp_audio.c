@@ -7,6 +7,7 @@
 //   w = dsp.WavReader("rec.wav")            # a path or a file opened "rb"; 16-bit PCM mono
 //   n = w.read(buf)                         # array('h') -> samples read, 0 at the end
 //   w.sample_rate, w.n_samples, w.position, w.close()
+//   dsp.center(window, out, n_axes)         # each feature minus its mean over the frames
 //
 // process() and read() allocate nothing.
 #include <string.h>
@@ -410,6 +411,32 @@ static void wav_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// center(x, out, n_axes): each axis minus its mean over the window's frames
+
+static mp_obj_t dsp_center(mp_obj_t x_in, mp_obj_t out_in, mp_obj_t n_axes_in) {
+    ml_array_t x, out;
+    ml_get_array(x_in, "x", "f", false, &x);
+    ml_get_array(out_in, "out", "f", true, &out);
+    const size_t n_axes = (size_t)int_arg(n_axes_in, "n_axes", 1, 0x3fffffff);
+    if (!x.len || x.len % n_axes) {
+        ml_raise_value("x has %lu values, expected a non-zero multiple of n_axes (%lu): frames of "
+            "n_axes features", (unsigned long)x.len, (unsigned long)n_axes);
+    }
+    ml_check_length("out", out.len, x.len, "(the length of x)");
+    if (out.buf != x.buf && (const uint8_t *)out.buf < (const uint8_t *)x.buf + 4 * x.len
+        && (const uint8_t *)x.buf < (const uint8_t *)out.buf + 4 * out.len) {
+        ml_raise_value("out overlaps x without being x");
+    }
+    size_t bad = ml_dsp_find_nonfinite(x.buf, x.len);
+    if (bad < x.len) {
+        ml_raise_value("x[%lu] is not finite", (unsigned long)bad);
+    }
+    ml_dsp_center(x.buf, out.buf, x.len / n_axes, n_axes);
+    return out_in;
+}
+MP_DEFINE_CONST_FUN_OBJ_3(ml_dsp_center_obj, dsp_center);
+
+// ---------------------------------------------------------------------------------------------
 // Types
 
 #define AUDIO_METHODS(X) X(MP_QSTR_process, audio_process_obj) X(MP_QSTR_frame, audio_frame_obj) \
@@ -449,6 +476,7 @@ void ml_dsp_audio_register(void) {
     audio_type_init(&ml_wav_reader_type, MP_QSTR_WavReader, wav_make_new, wav_attr, &wav_locals);
     mp_store_global(MP_QSTR_AudioFeatures, MP_OBJ_FROM_PTR(&ml_audio_features_type));
     mp_store_global(MP_QSTR_WavReader, MP_OBJ_FROM_PTR(&ml_wav_reader_type));
+    mp_store_global(MP_QSTR_center, MP_OBJ_FROM_PTR(&ml_dsp_center_obj));
 }
 
 #else

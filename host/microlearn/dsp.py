@@ -630,5 +630,5 @@ class LogMel:
             np.empty((0, self.n_mels), dtype=np.float32)
 
 
-# The streaming audio front end (dsp_audio.py): dsp.AudioConfig, dsp.AudioFeatures.
-from .dsp_audio import AudioConfig, AudioFeatures  # noqa: E402
+# The streaming audio front end (dsp_audio.py): dsp.AudioConfig, dsp.AudioFeatures, dsp.center.
+from .dsp_audio import AudioConfig, AudioFeatures, center  # noqa: E402

@@ -37,7 +37,7 @@ import numpy as np
 
 from .dsp import _WINDOWS, FFT_MAX, FFT_MIN, _f32, _f32_text, get_window, mel_filterbank
 
-__all__ = ["AudioConfig", "AudioFeatures", "AUDIO_CONFIG_VERSION"]
+__all__ = ["AudioConfig", "AudioFeatures", "AUDIO_CONFIG_VERSION", "center"]
 
 AUDIO_CONFIG_VERSION = 1
 MAX_MELS = 128
@@ -224,6 +224,22 @@ class AudioFeatures:
         out = self._frames(buf)
         self._pending = buf[n * c.hop:]
         return out
+
+
+def center(x):
+    """Each feature minus its mean over the window's frames, like the device's
+    dsp.center(window, out, n_axes): x is (..., n_frames, n_features); the mean is summed in
+    double in frame order, divided by n_frames, rounded to float32; the result is float32."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim < 2 or x.shape[-2] == 0:
+        raise ValueError(f"x must be (..., n_frames, n_features) with frames, got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x holds a value that is not finite")
+    total = np.zeros(x.shape[:-2] + x.shape[-1:], dtype=np.float64)
+    for t in range(x.shape[-2]):  # in frame order, as the device sums
+        total += x[..., t, :]
+    mean = (total / x.shape[-2]).astype(np.float32)
+    return x - mean[..., None, :]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -404,6 +404,31 @@ static void test_wav(void) {
         err.msg);
 }
 
+static void test_center(void) {
+    enum { T = 30, F = 7 };
+    static float x[T * F], out[T * F];
+    for (int i = 0; i < T * F; i++) {
+        x[i] = (float)(urand() * 40.0 - 60.0);
+    }
+    ml_dsp_center(x, out, T, F);
+    double worst = 0.0;
+    for (int f = 0; f < F; f++) {
+        double mean = 0.0, after = 0.0;
+        for (int t = 0; t < T; t++) {
+            mean += (double)x[t * F + f];
+        }
+        mean /= T;
+        for (int t = 0; t < T; t++) {
+            worst = fmax(worst, fabs((double)out[t * F + f] - ((double)x[t * F + f] - mean)));
+            after += (double)out[t * F + f];
+        }
+        CHECK(fabs(after / T) < 1e-5, "feature %d: mean after centering %g", f, after / T);
+    }
+    CHECK(worst < 1e-5, "center: max error %g", worst);
+    ml_dsp_center(x, x, T, F);  // in place
+    CHECK(memcmp(x, out, sizeof(x)) == 0, "center in place");
+}
+
 int main(void) {
     test_against_reference();
     test_streaming(false);
@@ -411,5 +436,6 @@ int main(void) {
     test_fixed_edges();
     test_config_errors();
     test_wav();
+    test_center();
     return check_summary("test_audio");
 }

@@ -190,3 +190,33 @@ print('reset', fe.pending, fe.frames(255), fe.frames(256))
 """)
     assert "n 0 200" in out and "refused 200" in out
     assert "frames 1 1 2" in out and "reset 0 0 1" in out
+
+
+def test_center_matches_host(sound):
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((25, 16)) * 20 - 50).astype(np.float32)  # (frames, features)
+    out = run(sound, PRELUDE + f"""
+x = array.array('f', binascii.unhexlify({binascii.hexlify(x.tobytes()).decode()!r}))
+out = array.array('f', bytes(4 * len(x)))
+a0 = a1 = 0
+gc.collect()
+a0 = gc.mem_alloc()
+dsp.center(x, out, 16)
+a1 = gc.mem_alloc()
+hexout('out', out, len(out))
+dsp.center(x, x, 16)
+hexout('inplace', x, len(x))
+dsp.center(out, out, 16)
+hexout('again', out, len(out))
+print('alloc', a1 - a0)
+""")
+    got = {l.split()[0]: np.frombuffer(binascii.unhexlify(l.split()[1]), np.float32)
+           for l in out.splitlines() if l.split()[0] in ("out", "inplace", "again")}
+    ref = dsp.center(x).ravel()
+    assert np.array_equal(got["out"], ref) and np.array_equal(got["inplace"], ref)
+    assert np.array_equal(got["again"], dsp.center(ref.reshape(25, 16)).ravel())
+    assert "alloc 0" in out
+    expect_error(sound, PRELUDE + "x = array.array('f', [1.0] * 10)", "dsp.center(x, x, 3)",
+                 "ValueError", "x has 10 values, expected a non-zero multiple of n_axes (3)")
+    expect_error(sound, PRELUDE + "x = array.array('f', [1.0] * 10)",
+                 "dsp.center(x, memoryview(x)[1:], 2)", "ValueError", "out has 9 values")

@@ -232,3 +232,14 @@ def test_config_round_trip_and_errors():
             dsp.AudioConfig(**{"sample_rate": 16000, "frame_length": 400, **kw})
     with pytest.raises(TypeError, match="int16"):
         dsp.AudioFeatures().process(np.zeros(10))
+
+
+def test_center():
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((3, 50, 8)) * 30).astype(np.float32)
+    c = dsp.center(x)
+    assert c.dtype == np.float32 and c.shape == x.shape
+    assert np.allclose(c, x - x.astype(np.float64).mean(axis=1, keepdims=True), atol=2e-5)
+    assert np.array_equal(dsp.center(x[1]), c[1])
+    with pytest.raises(ValueError, match="not finite"):
+        dsp.center(np.array([[np.nan]]))
