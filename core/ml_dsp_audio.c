@@ -396,6 +396,20 @@ static void frame_float(ml_dsp_audio_t *a, const int16_t *frame, float *out) {
 
 #define Q30 ((int64_t)1 << 30)
 
+// int32 x int32 -> int64. Cortex-M0 has no such instruction (a 64-bit product is a library
+// call): there, four 16 x 16 products, each exact in 32 bits.
+static inline int64_t mul64(int32_t a, int32_t b) {
+    #if defined(__ARM_ARCH_6M__)
+    const int32_t ah = a >> 16, bh = b >> 16;
+    const int32_t al = a & 0xffff, bl = b & 0xffff;
+    const int64_t mid = (int64_t)(ah * bl) + (int64_t)(al * bh);
+    return (int64_t)((uint64_t)(int64_t)(ah * bh) << 32) + (int64_t)((uint64_t)mid << 16)
+        + (int64_t)(uint32_t)((uint32_t)al * (uint32_t)bl);
+    #else
+    return (int64_t)a * b;
+    #endif
+}
+
 // Step 2: complex FFT of m points in z (re, im interleaved), halving at every butterfly.
 static void fft_fixed(const ml_dsp_audio_t *a, int32_t *z, uint32_t m) {
     const uint32_t n = a->cfg.n_fft;
@@ -427,11 +441,12 @@ static void fft_fixed(const ml_dsp_audio_t *a, int32_t *z, uint32_t m) {
     for (uint32_t len = 4; len <= m; len <<= 1) {
         const uint32_t half = len / 2, stride = n / len;
         for (uint32_t j = 0; j < half; j++) {
-            const int64_t wr = tw[2 * j * stride], wi = -(int64_t)tw[2 * j * stride + 1];
+            // -sin is in int32's range: the table is within [-2^30, 2^30].
+            const int32_t wr = tw[2 * j * stride], wi = -tw[2 * j * stride + 1];
             for (uint32_t i = j; i < m; i += len) {
                 int32_t *pa = z + 2 * i, *pb = z + 2 * (i + half);
-                const int64_t tr = pb[0] * wr - pb[1] * wi;
-                const int64_t ti = pb[0] * wi + pb[1] * wr;
+                const int64_t tr = mul64(pb[0], wr) - mul64(pb[1], wi);
+                const int64_t ti = mul64(pb[0], wi) + mul64(pb[1], wr);
                 const int64_t ar = pa[0] * Q30 + Q30, ai = pa[1] * Q30 + Q30;
                 pa[0] = (int32_t)((ar + tr) >> 31);
                 pa[1] = (int32_t)((ai + ti) >> 31);
@@ -452,11 +467,13 @@ static void split_fixed(const ml_dsp_audio_t *a, int32_t *x, uint32_t m) {
     x[2 * m + 1] = 0;
     for (uint32_t k = 1; k <= m / 2; k++) {
         int32_t *pa = x + 2 * k, *pb = x + 2 * (m - k);
-        const int64_t ar = pa[0], ai = pa[1], br = pb[0], bi = pb[1];
-        const int64_t er = (ar + br) * Q30 + Q30, ei = (ai - bi) * Q30 + Q30;  // 2E, and the rounding
-        const int64_t o_r = ai + bi, o_i = br - ar;                           // 2O
-        const int64_t c = tw[2 * k], s = tw[2 * k + 1];
-        const int64_t wor = c * o_r + s * o_i, woi = c * o_i - s * o_r;      // W^k 2O
+        const int32_t ar = pa[0], ai = pa[1], br = pb[0], bi = pb[1];
+        // 2E (and the rounding), 2O; |Z| < 2^29, so the sums fit in int32.
+        const int64_t er = (int64_t)(ar + br) * Q30 + Q30, ei = (int64_t)(ai - bi) * Q30 + Q30;
+        const int32_t o_r = ai + bi, o_i = br - ar;
+        const int32_t c = tw[2 * k], s = tw[2 * k + 1];
+        const int64_t wor = mul64(c, o_r) + mul64(s, o_i);   // W^k 2O
+        const int64_t woi = mul64(c, o_i) - mul64(s, o_r);
         pa[0] = (int32_t)((er + wor) >> 31);
         pa[1] = (int32_t)((ei + woi) >> 31);
         if (k != m - k) {
@@ -522,8 +539,7 @@ static void frame_fixed(ml_dsp_audio_t *a, const int16_t *x, float *out) {
         // Step 4: powers, their bit length, the shift that keeps the mel sums in int64.
         uint64_t pacc = 0;
         for (uint32_t k = 0; k <= m; k++) {
-            const int64_t re = v[2 * k], im = v[2 * k + 1];
-            const int64_t p = re * re + im * im;
+            const int64_t p = mul64(v[2 * k], v[2 * k]) + mul64(v[2 * k + 1], v[2 * k + 1]);
             a->power[k] = p;
             pacc |= (uint64_t)p;
         }
