@@ -26,7 +26,8 @@ MP_UNIX_CMOD := $(MP)/ports/unix/build-microlearn/micropython-microlearn
 JOBS ?= $(shell nproc)
 
 # Native modules: every architecture the toolchains here reach; the runner needs the first three.
-MODULES := trees dsp
+MODULES := trees dsp nn linear_model neighbors naive_bayes cluster mixture svm ensemble \
+           covariance
 ARCHS_RUN := x64 armv7m armv6m
 ARCHS_ALL := x64 x86 armv6m armv7m armv7emsp armv7emdp
 NATMOD := $(B)/natmod

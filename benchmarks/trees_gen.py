@@ -152,7 +152,7 @@ def gesture_split():
     from microlearn import dsp
 
     har = _har()
-    recs, _ = har.load_dataset(paths.gestures(), log=lambda s: None)
+    recs, _ = har.load_dataset(paths.shipped_gestures(), log=lambda s: None)
     held = {id(r) for r in {r.label: r for r in recs}.values()}
     classes = sorted({r.label for r in recs})
     cfg = har.default_features(har.WINDOW, recs[0].data.shape[1], recs[0].sample_rate)

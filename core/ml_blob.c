@@ -14,6 +14,22 @@ const char *ml_blob_kind_name(uint16_t kind) {
             return "trees";
         case ML_BLOB_KIND_NN:
             return "nn";
+        case ML_BLOB_KIND_LINEAR:
+            return "linear_model";
+        case ML_BLOB_KIND_SVM:
+            return "svm";
+        case ML_BLOB_KIND_NEIGHBORS:
+            return "neighbors";
+        case ML_BLOB_KIND_NAIVE_BAYES:
+            return "naive_bayes";
+        case ML_BLOB_KIND_MIXTURE:
+            return "mixture";
+        case ML_BLOB_KIND_CLUSTER:
+            return "cluster";
+        case ML_BLOB_KIND_ISOLATION:
+            return "ensemble";
+        case ML_BLOB_KIND_COVARIANCE:
+            return "covariance";
         default:
             return "unknown";
     }

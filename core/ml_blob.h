@@ -36,6 +36,15 @@
 enum {
     ML_BLOB_KIND_TREES = 1,
     ML_BLOB_KIND_NN = 2,
+    // scikit-learn's other families (ml_estimator.h), one kind per MicroPython module
+    ML_BLOB_KIND_LINEAR = 3,       // microlearn.linear_model
+    ML_BLOB_KIND_SVM = 4,          // microlearn.svm
+    ML_BLOB_KIND_NEIGHBORS = 5,    // microlearn.neighbors
+    ML_BLOB_KIND_NAIVE_BAYES = 6,  // microlearn.naive_bayes
+    ML_BLOB_KIND_MIXTURE = 7,      // microlearn.mixture
+    ML_BLOB_KIND_CLUSTER = 8,      // microlearn.cluster
+    ML_BLOB_KIND_ISOLATION = 9,    // microlearn.ensemble (IsolationForest)
+    ML_BLOB_KIND_COVARIANCE = 10,  // microlearn.covariance (EllipticEnvelope)
 };
 
 // A section id: four characters, e.g. ML_BLOB_ID('n','o','d','e'); errors print it as 'node'.

@@ -49,7 +49,7 @@ void ml_dsp_cos_sin_2pi(uint32_t k, uint32_t n, float *c, float *s) {
 
 void ml_dsp_window_fill(ml_dsp_window_t type, float *w, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        if (type == ML_DSP_WINDOW_NONE) {
+        if (type == ML_DSP_WINDOW_NONE || n == 1) {  // scipy: a 1-point window is [1.0]
             w[i] = 1.0f;
             continue;
         }
@@ -82,6 +82,20 @@ void ml_dsp_decode_f32(const uint8_t *src, size_t n_frames, size_t n_axes, size_
         float v = (float)read_i16(p, big_endian) * scale;
         dst[i * dst_stride] = v + offset;
     }
+}
+
+ml_status_t ml_dsp_decode_check(float scale, float offset, bool float_out, ml_error_t *err) {
+    if (!ml_isfinitef(scale) || !ml_isfinitef(offset)) {
+        return ml_error_set(err, ML_E_VALUE, 0, "%s is not finite",
+            ml_isfinitef(scale) ? "offset" : "scale");
+    }
+    // raw * scale + offset is monotonic in raw: the ends of the int16 range bound it.
+    if (float_out && (!ml_isfinitef(-32768.0f * scale + offset)
+                      || !ml_isfinitef(32767.0f * scale + offset))) {
+        return ml_error_set(err, ML_E_VALUE, 0, "scale and offset take int16 values beyond "
+            "float32 (|scale| * 32768 + |offset| must stay below 3.4e38)");
+    }
+    return ML_OK;
 }
 
 int16_t ml_dsp_f32_to_i16(float v) {

@@ -34,7 +34,7 @@ typedef enum {
 // exactly to the first octant with integer arithmetic before ml_cosf/ml_sinf.
 void ml_dsp_cos_sin_2pi(uint32_t k, uint32_t n, float *c, float *s);
 
-// Fills w[0..n) with a window of length n.
+// Fills w[0..n) with a window of length n (n = 1 gives [1], as scipy).
 void ml_dsp_window_fill(ml_dsp_window_t type, float *w, size_t n);
 
 // ---------------------------------------------------------------------------------------------
@@ -47,6 +47,10 @@ void ml_dsp_decode_f32(const uint8_t *src, size_t n_frames, size_t n_axes, size_
     bool big_endian, float scale, float offset, float *dst, size_t dst_stride);
 void ml_dsp_decode_i16(const uint8_t *src, size_t n_frames, size_t n_axes, size_t axis,
     bool big_endian, float scale, float offset, int16_t *dst, size_t dst_stride);
+
+// Checks a decode's scale and offset: both finite, and for a float output (float_out) every
+// int16 value mapped to a finite float32. (An int16 output saturates instead.)
+ml_status_t ml_dsp_decode_check(float scale, float offset, bool float_out, ml_error_t *err);
 
 // Float to int16: round half to even, saturate; NaN gives 0.
 int16_t ml_dsp_f32_to_i16(float v);
@@ -69,7 +73,8 @@ size_t ml_dsp_buffer_memory_size(uint32_t length, uint32_t n_axes);
 ml_status_t ml_dsp_buffer_init(ml_dsp_buffer_t *b, void *memory, uint32_t length, uint32_t hop,
     uint32_t n_axes, ml_error_t *err);
 void ml_dsp_buffer_reset(ml_dsp_buffer_t *b);
-// Pushes hop frames (hop * n_axes values); returns true when the window is complete.
+// Pushes hop frames (hop * n_axes values, which must not lie in the buffer's own data);
+// returns true when the window is complete.
 bool ml_dsp_buffer_push_f32(ml_dsp_buffer_t *b, const float *x);
 bool ml_dsp_buffer_push_i16(ml_dsp_buffer_t *b, const int16_t *x);
 
@@ -129,7 +134,9 @@ size_t ml_dsp_iir_memory_size(uint32_t n_sections, uint32_t n_channels, bool q15
 ml_status_t ml_dsp_iir_init(ml_dsp_iir_t *f, void *memory, const double *sos, uint32_t n_sections,
     uint32_t n_channels, bool q15, ml_error_t *err);
 void ml_dsp_iir_reset(ml_dsp_iir_t *f);
-// n_frames frames of n_channels interleaved values; y may be x (in place).
+// n_frames frames of n_channels interleaved values; y may be x (in place), but must not
+// overlap it otherwise. A float32 output beyond float32's range comes out as inf (check
+// with ml_dsp_find_nonfinite).
 void ml_dsp_iir_process_f32(ml_dsp_iir_t *f, const float *x, float *y, size_t n_frames);
 void ml_dsp_iir_process_q15(ml_dsp_iir_t *f, const int16_t *x, int16_t *y, size_t n_frames);
 
@@ -165,7 +172,8 @@ typedef struct {
 size_t ml_dsp_fft_memory_size(uint32_t n, ml_dsp_window_t window);
 ml_status_t ml_dsp_fft_init(ml_dsp_fft_t *f, void *memory, uint32_t n, ml_dsp_window_t window,
     ml_error_t *err);
-// x: n values; out: n + 2 floats. x may be out (the input in out[0..n)).
+// x: n values; out: n + 2 floats. x may be out (the input in out[0..n)); no other overlap.
+// Input beyond about 3.4e38 / n overflows float32: the spectrum then holds inf or NaN.
 void ml_dsp_rfft(const ml_dsp_fft_t *f, const float *x, float *out);
 // The same on int16 input (converted exactly to float).
 void ml_dsp_rfft_i16(const ml_dsp_fft_t *f, const int16_t *x, float *out);
@@ -210,7 +218,8 @@ typedef struct {
 size_t ml_dsp_logmel_memory_size(const ml_dsp_logmel_config_t *cfg, ml_error_t *err);
 ml_status_t ml_dsp_logmel_init(ml_dsp_logmel_t *m, void *memory, const ml_dsp_logmel_config_t *cfg,
     ml_error_t *err);
-// One frame of n_fft samples -> n_mels values.
+// One frame of n_fft samples -> n_mels values. An overflow of the float32 spectrum gives a
+// non-finite output value (NaN or inf, never the floor).
 void ml_dsp_logmel_frame(ml_dsp_logmel_t *m, const float *frame, float *out);
 void ml_dsp_logmel_frame_i16(ml_dsp_logmel_t *m, const int16_t *frame, float *out);
 // Frames of a signal of n samples: ml_dsp_logmel_frames(m, n) frames of n_mels values.
@@ -303,8 +312,9 @@ ml_status_t ml_dsp_features_memory_size(const ml_dsp_features_config_t *cfg, siz
     ml_error_t *err);
 ml_status_t ml_dsp_features_init(ml_dsp_features_t *f, void *memory,
     const ml_dsp_features_config_t *cfg, ml_error_t *err);
-// One window (length * n_axes values, frames interleaved) -> n_features values. Returns
-// ML_E_INPUT (naming the value) for a non-finite input value.
+// One window (length * n_axes values, frames interleaved) -> n_features values (out must not
+// overlap x). Returns ML_E_INPUT (naming the value) for a non-finite input value, and for a
+// feature that overflows float32.
 ml_status_t ml_dsp_features_process_f32(ml_dsp_features_t *f, const float *x, float *out,
     ml_error_t *err);
 ml_status_t ml_dsp_features_process_i16(ml_dsp_features_t *f, const int16_t *x, float *out,

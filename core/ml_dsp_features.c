@@ -348,7 +348,8 @@ static void time_features(const ml_dsp_features_t *f, float *out) {
 }
 
 // Every channel in turn: fill f->chan, then its time features and its spectral block.
-static void run(ml_dsp_features_t *f, const void *x, bool i16, float *out) {
+static ml_status_t run(ml_dsp_features_t *f, const void *x, bool i16, float *out,
+    ml_error_t *err) {
     const ml_dsp_features_config_t *c = &f->cfg;
     const uint32_t len = c->length, na = c->n_axes;
     for (uint32_t ch = 0; ch < f->n_channels; ch++) {
@@ -378,6 +379,15 @@ static void run(ml_dsp_features_t *f, const void *x, bool i16, float *out) {
             spectral(f, o + c->n_time);
         }
     }
+    // Finite input can still overflow float32 (scale, squares, power spectra): report it, as
+    // the host does, rather than return inf or NaN features.
+    size_t bad = ml_dsp_find_nonfinite(out, f->n_features);
+    if (bad < f->n_features) {
+        return ml_error_set(err, ML_E_INPUT, 0, "feature %lu (channel %lu) overflows float32: "
+            "the window's values are too large", (unsigned long)bad,
+            (unsigned long)(bad / f->per_channel));
+    }
+    return ML_OK;
 }
 
 ml_status_t ml_dsp_features_process_f32(ml_dsp_features_t *f, const float *x, float *out,
@@ -389,13 +399,10 @@ ml_status_t ml_dsp_features_process_f32(ml_dsp_features_t *f, const float *x, fl
             (unsigned long)bad, (unsigned long)(bad / f->cfg.n_axes),
             (unsigned long)(bad % f->cfg.n_axes));
     }
-    run(f, x, false, out);
-    return ML_OK;
+    return run(f, x, false, out, err);
 }
 
 ml_status_t ml_dsp_features_process_i16(ml_dsp_features_t *f, const int16_t *x, float *out,
     ml_error_t *err) {
-    (void)err;
-    run(f, x, true, out);
-    return ML_OK;
+    return run(f, x, true, out, err);
 }

@@ -153,7 +153,15 @@ void ml_dsp_rfft_i16(const ml_dsp_fft_t *f, const int16_t *x, float *out) {
 void ml_dsp_magnitude(const float *spectrum, float *out, size_t n_bins) {
     for (size_t k = 0; k < n_bins; k++) {
         float re = spectrum[2 * k], im = spectrum[2 * k + 1];
-        out[k] = ml_sqrtf(re * re + im * im);
+        float big = ml_fabsf(re) > ml_fabsf(im) ? ml_fabsf(re) : ml_fabsf(im);
+        if (big < 0x1p60f) {
+            out[k] = ml_sqrtf(re * re + im * im);
+        } else {
+            // re^2 would overflow although |X| fits: scale by a power of two (exact).
+            re *= 0x1p-64f;
+            im *= 0x1p-64f;
+            out[k] = ml_sqrtf(re * re + im * im) * 0x1p64f;
+        }
     }
 }
 
@@ -298,7 +306,7 @@ static void logmel_finish(ml_dsp_logmel_t *m, float *out) {
             sum += w[j] * pk[j];
         }
         w += m->count[b];
-        if (m->cfg.log) {
+        if (m->cfg.log && !ml_isnanf(sum)) {  // NaN (an overflow) stays NaN, never the floor
             sum = 10.0f * ml_log10f(sum > ML_DSP_LOGMEL_FLOOR ? sum : ML_DSP_LOGMEL_FLOOR);
         }
         out[b] = sum;

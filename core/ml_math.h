@@ -29,6 +29,16 @@ float ml_cosf(float x);
 float ml_tanhf(float x);
 float ml_sigmoidf(float x);  // 1 / (1 + exp(-x)), no overflow for large |x|
 double ml_exp(double x);
+// Double precision, for the families that compute in float64 as scikit-learn does
+// (ml_math_double.c): ml_log, ml_sqrt <= 1 ulp; ml_pow_pos(x, p) = x^p for x >= 0;
+// ml_tanh within 4e-16 absolute.
+double ml_log(double x);
+double ml_sqrt(double x);
+double ml_pow_pos(double x, double p);
+double ml_tanh(double x);
+double ml_log1p(double x);
+// log(sum(exp(v))) as scikit-learn computes it (the largest values counted apart).
+double ml_logsumexp(const double *v, uint32_t n);
 
 // Bit-level helpers.  A union is used for type punning (valid C99) so that no memcpy call
 // is emitted at low optimisation levels.

@@ -120,20 +120,51 @@ def open_frames(path, n_axes=3):
         header = f.read(hlen).decode()
         if "'<i2'" not in header or "'fortran_order': False" not in header:
             raise ValueError(path + ": expected little-endian int16 in C order")
+        shape = _npy_shape(header)
+        if shape is None or len(shape) != 2 or shape[1] != n_axes:
+            raise ValueError("%s: shape %s, expected (frames, %d)" % (path, shape, n_axes))
         start = f.tell()
     size = f.seek(0, 2) - start
     f.seek(start)
+    if path.endswith(".npy") and size < shape[0] * 2 * n_axes:
+        # A truncated recording is reported, never replayed as if it were complete.
+        raise ValueError("%s: the header says %d frames, the file holds %d"
+                         % (path, shape[0], size // (2 * n_axes)))
+    if size % (2 * n_axes) and not path.endswith(".npy"):
+        raise ValueError("%s: %d bytes, expected whole frames of %d int16 values"
+                         % (path, size, n_axes))
     return f, start, size - size % (2 * n_axes)
+
+
+def _npy_shape(header):
+    """The shape tuple of a .npy header dict, or None."""
+    i = header.find("'shape':")
+    j = header.find("(", i)
+    k = header.find(")", j)
+    if i < 0 or j < 0 or k < 0:
+        return None
+    try:
+        return tuple(int(v) for v in header[j + 1:k].split(",") if v.strip())
+    except ValueError:
+        return None
 
 
 def _csv_frames(f, n_axes):
     out = bytearray()
+    n = 0
     for line in f:
+        n += 1
         line = line.decode().strip()
         if not line or line[0] == "#" or not (line[0].isdigit() or line[0] == "-"):
             continue  # blank, '# key=value', or the header of axis names
-        for v in line.split(","):
-            v = int(v) & 0xFFFF
+        values = line.split(",")
+        if len(values) != n_axes:
+            raise ValueError("line %d: %d values, expected %d" % (n, len(values), n_axes))
+        for v in values:
+            v = int(v)
+            if not -32768 <= v <= 32767:  # never wrapped into another int16
+                raise ValueError("line %d: %d is not an int16 value" % (n, v))
+            v &= 0xFFFF
             out.append(v & 0xFF)
             out.append(v >> 8)
     return bytes(out)
@@ -159,6 +190,15 @@ class Classifier:
         if self.features.n_features != self.model.n_features:
             raise ValueError("metadata has %d features, the model expects %d"
                              % (self.features.n_features, self.model.n_features))
+        if (self.features.length, self.features.n_axes) != (meta["window"], self.n_axes):
+            raise ValueError("metadata: features for %d frames of %d axes, window %d of %d"
+                             % (self.features.length, self.features.n_axes, meta["window"],
+                                self.n_axes))
+        if len(self.classes) != self.model.n_classes:
+            raise ValueError("metadata names %d classes, the model has %d"
+                             % (len(self.classes), self.model.n_classes))
+        if smoothing < 1:
+            raise ValueError("smoothing is %d, expected at least 1" % smoothing)
         nc = len(self.classes)
         self.raw = bytearray(2 * self.hop * self.n_axes)
         self.frames = array.array("h", bytes(len(self.raw)))

@@ -7,10 +7,12 @@
 #if MICROPY_ENABLE_DYNRUNTIME
 #include "py/dynruntime.h"
 #define ml_free(ptr, size) m_free(ptr)
+#define ml_malloc_maybe(n) m_realloc_maybe(NULL, (n), false)
 #else
 #include "py/binary.h"
 #include "py/objtuple.h"
 #include "py/runtime.h"
+#define ml_malloc_maybe(n) m_malloc_maybe(n)
 #if MICROPY_MALLOC_USES_ALLOCATED_SIZE
 #define ml_free(ptr, size) m_free(ptr, size)
 #else
@@ -87,6 +89,10 @@ typedef struct {
 } ml_output_t;
 void ml_get_output(mp_obj_t obj, const char *name, size_t n, ml_out_kind_t kind, ml_output_t *out);
 void ml_output_set_int(const ml_output_t *out, size_t i, int32_t v);
+// ValueError unless every integer in lo..hi fits the output's type exactly (an int8 array
+// would wrap a label 200 into -56, a float32 one round 16777217): what names the values.
+void ml_check_output_range(const ml_output_t *out, const char *name, int64_t lo, int64_t hi,
+    const char *what);
 void ml_output_set_float(const ml_output_t *out, size_t i, double v);
 
 // ValueError / TypeError with a message formatted by ml_vformat (the core's conversions).
@@ -102,5 +108,24 @@ typedef struct {
 } ml_array_t;
 void ml_get_array(mp_obj_t obj, const char *name, const char *typecodes, bool writable,
     ml_array_t *a);
+
+// The name of obj's type ("bytearray", "list", ...), and a description for error messages
+// that also gives an array's or memoryview's typecode ("array('i')").
+const char *ml_type_name(mp_obj_t obj);
+void ml_describe(mp_obj_t obj, char *buf, size_t size);
+// TypeError "<name> must be <expected>, got <what obj is>".
+NORETURN void ml_raise_type_got(mp_obj_t obj, const char *name, const char *expected);
+
+// An int argument in lo..hi: TypeError if obj is not an int, ValueError naming the argument if
+// it is out of range (big ints included: never truncated to a machine word).
+mp_int_t ml_get_int(mp_obj_t obj, const char *name, mp_int_t lo, mp_int_t hi);
+// The same, with what is expected in words instead of "lo..hi" in the message.
+mp_int_t ml_get_int_in(mp_obj_t obj, const char *name, mp_int_t lo, mp_int_t hi,
+    const char *expected);
+
+// Whether two byte ranges share memory; ValueError naming both if an input and an output do.
+bool ml_overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes);
+void ml_check_no_overlap(const char *in_name, const void *in, size_t in_bytes,
+    const char *out_name, const void *out, size_t out_bytes);
 
 #endif

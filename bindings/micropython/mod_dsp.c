@@ -16,6 +16,7 @@
 
 #include "mod_common.h"
 #include "ml_dsp.h"
+#include "ml_math.h"
 #include "ml_text.h"
 
 #if MICROPY_ENABLE_DYNRUNTIME
@@ -88,14 +89,24 @@ static ml_dsp_window_t window_arg(mp_obj_t o, const char *name) {
 }
 
 static mp_int_t int_arg(mp_obj_t o, const char *name, mp_int_t lo, mp_int_t hi) {
-    mp_int_t v = mp_obj_get_int(o);
-    if (v < lo || v > hi) {
-        ml_raise_value("%s is %ld, expected %ld..%ld", name, (long)v, (long)lo, (long)hi);
+    return ml_get_int(o, name, lo, hi);
+}
+
+// A number argument (int or float), which must be finite: NaN or inf in a parameter would
+// make every output NaN or inf without a word.
+static double number_arg(mp_obj_t o, const char *name) {
+    if (!is_number(o)) {
+        ml_raise_type_got(o, name, "a number");
+    }
+    double v = mp_obj_get_float_to_d(o);
+    if (!(v == v && v - v == 0.0)) {
+        ml_raise_value("%s is not finite", name);
     }
     return v;
 }
 
-// Float input that must be finite (NaN or inf would poison state or every feature).
+// Float input must be finite, in every function of the module: NaN or inf would poison a
+// filter's state or every feature, and a NaN hidden in a statistic gives a plausible number.
 static void check_finite(const ml_array_t *a, const char *name) {
     if (a->typecode == 'f') {
         size_t bad = ml_dsp_find_nonfinite(a->buf, a->len);
@@ -105,8 +116,38 @@ static void check_finite(const ml_array_t *a, const char *name) {
     }
 }
 
+// A float32 result that overflowed (inf, or NaN from inf - inf) is reported, never returned.
+static void check_overflow(const float *out, size_t n, const char *name, const char *what) {
+    size_t bad = ml_dsp_find_nonfinite(out, n);
+    if (bad < n) {
+        ml_raise_value("%s[%lu] overflows float32: %s", name, (unsigned long)bad, what);
+    }
+}
+
+#define BYTES(a) ((a).len * ((a).typecode == 'h' ? 2 : 4))
+
 static void check_len(const char *name, size_t got, size_t expected, const char *what) {
     ml_check_length(name, got, expected, what);
+}
+
+static bool is_list(mp_obj_t o) {
+    return mp_obj_is_type(o, &mp_type_tuple) || mp_obj_is_type(o, &mp_type_list);
+}
+
+// A list or tuple argument: TypeError naming it otherwise (not MicroPython's bare
+// "expected tuple/list").
+static void list_arg(mp_obj_t o, const char *name, size_t *len, mp_obj_t **items) {
+    if (!is_list(o)) {
+        ml_raise_type_got(o, name, "a list or tuple");
+    }
+    mp_obj_get_array(o, len, items);
+}
+
+static double sos_value(mp_obj_t o) {
+    if (!is_number(o)) {
+        ml_raise_type_got(o, "sos values", "numbers");
+    }
+    return mp_obj_get_float_to_d(o);
 }
 
 // A list or tuple of numbers, or an array('d') / array('f'), into doubles (allocated).
@@ -114,8 +155,7 @@ static double *doubles_from(mp_obj_t o, const char *name, size_t *n) {
     mp_buffer_info_t info;
     if (mp_get_buffer(o, &info, MP_BUFFER_READ)) {
         if (info.typecode != 'd' && info.typecode != 'f') {
-            ml_raise_type("%s must be array('d'), array('f') or a list of numbers, got "
-                "typecode '%c'", name, (char)info.typecode);
+            ml_raise_type_got(o, name, "array('d'), array('f') or a list of numbers");
         }
         size_t size = info.typecode == 'd' ? 8 : 4;
         *n = info.len / size;
@@ -128,31 +168,34 @@ static double *doubles_from(mp_obj_t o, const char *name, size_t *n) {
     }
     size_t len;
     mp_obj_t *items;
+    if (!is_list(o)) {
+        ml_raise_type_got(o, name, "array('d'), array('f') or a list of numbers");
+    }
     mp_obj_get_array(o, &len, &items);
     // Rows (a list of lists, like sos.tolist()) or a flat list.
     size_t width = 1;
     if (len && !is_number(items[0])) {
         size_t rl;
         mp_obj_t *row;
-        mp_obj_get_array(items[0], &rl, &row);
+        list_arg(items[0], "sos rows", &rl, &row);
         width = rl;
     }
     *n = len * width;
     double *v = m_new(double, *n ? *n : 1);
     for (size_t i = 0; i < len; i++) {
         if (width == 1) {
-            v[i] = mp_obj_get_float_to_d(items[i]);
+            v[i] = sos_value(items[i]);
             continue;
         }
         size_t rl;
         mp_obj_t *row;
-        mp_obj_get_array(items[i], &rl, &row);
+        list_arg(items[i], "sos rows", &rl, &row);
         if (rl != width) {
             ml_raise_value("%s row %lu has %lu values, expected %lu", name, (unsigned long)i,
                 (unsigned long)rl, (unsigned long)width);
         }
         for (size_t j = 0; j < width; j++) {
-            v[i * width + j] = mp_obj_get_float_to_d(row[j]);
+            v[i * width + j] = sos_value(row[j]);
         }
     }
     return v;
@@ -172,8 +215,8 @@ static mp_obj_t new_array_d(const double *v, size_t n) {
 
 static mp_obj_t dsp_butter(size_t n_args, const mp_obj_t *args) {
     mp_int_t order = int_arg(args[0], "order", 1, ML_DSP_BUTTER_MAX_ORDER);
-    double cutoff = mp_obj_get_float_to_d(args[1]);
-    double fs = mp_obj_get_float_to_d(args[2]);
+    double cutoff = number_arg(args[1], "cutoff");
+    double fs = number_arg(args[2], "sample_rate");
     ml_dsp_btype_t bt = ML_DSP_LOWPASS;
     if (n_args > 3) {
         const char *s = str_arg(args[3], "btype");
@@ -207,6 +250,7 @@ static mp_obj_t dsp_rms(mp_obj_t x_in) {
     if (!x.len) {
         ml_raise_value("x is empty");
     }
+    check_finite(&x, "x");
     double sum = 0.0;
     if (x.typecode == 'h') {
         // Exact in integers (2^30 per sample: 2^33 samples before an int64 overflows), and
@@ -231,10 +275,13 @@ static MP_DEFINE_CONST_FUN_OBJ_1(dsp_rms_obj, dsp_rms);
 // ---------------------------------------------------------------------------------------------
 // decode(data, out, *, n_axes=1, byteorder="little", scale=1.0, offset=0.0) -> frames
 
-// scale / offset: one number, or one per axis.
+// scale / offset: one number, or one per axis; finite.
 static float per_axis(mp_obj_t o, size_t axis, size_t n_axes, const char *name) {
     if (is_number(o)) {
-        return mp_obj_get_float_to_f(o);
+        return (float)number_arg(o, name);
+    }
+    if (!is_list(o)) {
+        ml_raise_type_got(o, name, "a number, or a list of one per axis");
     }
     size_t len;
     mp_obj_t *items;
@@ -242,7 +289,9 @@ static float per_axis(mp_obj_t o, size_t axis, size_t n_axes, const char *name) 
     if (len != n_axes) {
         ml_raise_length(name, len, n_axes, "(one per axis, or a single number)");
     }
-    return mp_obj_get_float_to_f(items[axis]);
+    char item[24];
+    ml_format(item, sizeof(item), "%s[%lu]", name, (unsigned long)axis);
+    return (float)number_arg(items[axis], item);
 }
 
 static mp_obj_t dsp_decode(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
@@ -268,30 +317,33 @@ static mp_obj_t dsp_decode(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     }
     mp_obj_t out = a[A_OUT].u_obj;
     mp_obj_t n_axes_obj = a[A_N_AXES].u_obj;
-    size_t n_axes, n_frames;
-    bool per_axis_out = mp_obj_is_type(out, &mp_type_tuple) || mp_obj_is_type(out, &mp_type_list);
-    mp_obj_t *outs = NULL;
-    ml_array_t arr;
-    if (per_axis_out) {
+    // Each axis's destination: an array of its own (stride 1), a column of the interleaved
+    // out (stride n_axes), or none.
+    ml_array_t dst[ML_DSP_MAX_AXES];
+    size_t n_axes, n_frames = (size_t)-1, stride = 1;
+    if (is_list(out)) {
+        mp_obj_t *outs;
         mp_obj_get_array(out, &n_axes, &outs);
-        if (n_axes < 1) {
-            ml_raise_value("out is empty, expected one array (or None) per axis");
+        if (n_axes < 1 || n_axes > ML_DSP_MAX_AXES) {
+            ml_raise_value("out has %lu arrays, expected 1..%lu (one array or None per axis)",
+                (unsigned long)n_axes, (unsigned long)ML_DSP_MAX_AXES);
         }
-        if (n_axes_obj != mp_const_none && (size_t)mp_obj_get_int(n_axes_obj) != n_axes) {
+        if (n_axes_obj != mp_const_none
+            && (size_t)int_arg(n_axes_obj, "n_axes", 1, ML_DSP_MAX_AXES) != n_axes) {
             ml_raise_value("n_axes is %ld but out has %lu arrays (one per axis)",
                 (long)mp_obj_get_int(n_axes_obj), (unsigned long)n_axes);
         }
-        n_frames = (size_t)-1;
         for (size_t k = 0; k < n_axes; k++) {
+            dst[k].buf = NULL;
             if (outs[k] == mp_const_none) {
                 continue;
             }
-            ml_get_array(outs[k], "out[axis]", "fh", true, &arr);
+            ml_get_array(outs[k], "out[axis]", "fh", true, &dst[k]);
             if (n_frames == (size_t)-1) {
-                n_frames = arr.len;
-            } else if (arr.len != n_frames) {
+                n_frames = dst[k].len;
+            } else if (dst[k].len != n_frames) {
                 ml_raise_value("out[%lu] has %lu values, expected %lu like the other axes",
-                    (unsigned long)k, (unsigned long)arr.len, (unsigned long)n_frames);
+                    (unsigned long)k, (unsigned long)dst[k].len, (unsigned long)n_frames);
             }
         }
         if (n_frames == (size_t)-1) {
@@ -300,39 +352,53 @@ static mp_obj_t dsp_decode(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     } else {
         n_axes = n_axes_obj == mp_const_none ? 1
             : (size_t)int_arg(n_axes_obj, "n_axes", 1, ML_DSP_MAX_AXES);
-        ml_get_array(out, "out", "fh", true, &arr);
-        if (arr.len % n_axes) {
-            ml_raise_length("out", arr.len, n_axes, "a multiple of n_axes (interleaved frames)");
+        ml_get_array(out, "out", "fh", true, &dst[0]);
+        if (dst[0].len % n_axes) {
+            ml_raise_length("out", dst[0].len, n_axes,
+                "a multiple of n_axes (interleaved frames)");
         }
-        n_frames = arr.len / n_axes;
+        n_frames = dst[0].len / n_axes;
+        stride = n_axes;
+        for (size_t k = 1; k < n_axes; k++) {
+            dst[k] = dst[0];
+            dst[k].buf = (uint8_t *)dst[0].buf + k * (dst[0].typecode == 'f' ? 4 : 2);
+        }
     }
     if (data.len != 2 * n_frames * n_axes) {
         ml_raise_value("data has %lu bytes, expected %lu (%lu frames of %lu int16 values)",
             (unsigned long)data.len, (unsigned long)(2 * n_frames * n_axes),
             (unsigned long)n_frames, (unsigned long)n_axes);
     }
+    // Everything is checked before anything is written: the outputs must not share memory
+    // with the data or with each other (axes are written in turn), and every scale and offset
+    // must be finite and keep a float output finite.
+    float scales[ML_DSP_MAX_AXES], offsets[ML_DSP_MAX_AXES];
     for (size_t k = 0; k < n_axes; k++) {
-        float scale = per_axis(a[A_SCALE].u_obj, k, n_axes, "scale");
-        float offset = per_axis(a[A_OFFSET].u_obj, k, n_axes, "offset");
-        size_t stride = n_axes;
-        void *dst;
-        char tc;
-        if (per_axis_out) {
-            if (outs[k] == mp_const_none) {
-                continue;
-            }
-            ml_get_array(outs[k], "out[axis]", "fh", true, &arr);
-            dst = arr.buf;
-            tc = arr.typecode;
-            stride = 1;
-        } else {
-            tc = arr.typecode;
-            dst = tc == 'f' ? (void *)((float *)arr.buf + k) : (void *)((int16_t *)arr.buf + k);
+        scales[k] = per_axis(a[A_SCALE].u_obj, k, n_axes, "scale");
+        offsets[k] = per_axis(a[A_OFFSET].u_obj, k, n_axes, "offset");
+        if (!dst[k].buf) {
+            continue;
         }
-        if (tc == 'f') {
-            ml_dsp_decode_f32(data.buf, n_frames, n_axes, k, big, scale, offset, dst, stride);
-        } else {
-            ml_dsp_decode_i16(data.buf, n_frames, n_axes, k, big, scale, offset, dst, stride);
+        const size_t bytes = stride == 1 ? BYTES(dst[k]) : BYTES(dst[0]);
+        ml_check_no_overlap("data", data.buf, data.len, "out", dst[k].buf, bytes);
+        for (size_t j = 0; j < k && stride == 1; j++) {
+            if (dst[j].buf && ml_overlap(dst[j].buf, BYTES(dst[j]), dst[k].buf, bytes)) {
+                ml_raise_value("out[%lu] and out[%lu] overlap in memory: pass separate arrays",
+                    (unsigned long)j, (unsigned long)k);
+            }
+        }
+        ml_error_t err;
+        if (ml_dsp_decode_check(scales[k], offsets[k], dst[k].typecode == 'f', &err) != ML_OK) {
+            ml_raise_value("axis %lu: %s", (unsigned long)k, err.msg);
+        }
+    }
+    for (size_t k = 0; k < n_axes; k++) {
+        if (dst[k].buf && dst[k].typecode == 'f') {
+            ml_dsp_decode_f32(data.buf, n_frames, n_axes, k, big, scales[k], offsets[k],
+                dst[k].buf, stride);
+        } else if (dst[k].buf) {
+            ml_dsp_decode_i16(data.buf, n_frames, n_axes, k, big, scales[k], offsets[k],
+                dst[k].buf, stride);
         }
     }
     return MP_OBJ_NEW_SMALL_INT(n_frames);
@@ -409,6 +475,10 @@ static mp_obj_t iir_process(size_t n_args, const mp_obj_t *args) {
     if (n_args > 2) {
         ml_get_array(out_in, "out", tc, true, &y);
         check_len("out", y.len, x.len, "(the length of x)");
+        // In place (out is x) works, sample by sample; a shifted overlap would read outputs.
+        if (y.buf != x.buf) {
+            ml_check_no_overlap("x", x.buf, BYTES(x), "out", y.buf, BYTES(y));
+        }
     } else {
         y = x;
     }
@@ -418,6 +488,11 @@ static mp_obj_t iir_process(size_t n_args, const mp_obj_t *args) {
     } else {
         check_finite(&x, "x");
         ml_dsp_iir_process_f32(&self->f, x.buf, y.buf, frames);
+        if (ml_dsp_find_nonfinite(y.buf, y.len) < y.len) {
+            ml_dsp_iir_reset(&self->f);  // its state holds the overflow: start afresh
+            check_overflow(y.buf, y.len, n_args > 2 ? "out" : "x",
+                "the filter's output is beyond 3.4e38 (the filter state was reset)");
+        }
     }
     return out_in;
 }
@@ -467,9 +542,10 @@ static mp_obj_t fft_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_
     ARG_OBJ(allowed[A_WINDOW], MP_QSTR_window, mp_const_none);
     mp_arg_val_t a[N_ARGS];
     mp_arg_parse_all_kw_array(n_args, n_kw, args, N_ARGS, allowed, a);
-    mp_int_t n = mp_obj_get_int(a[A_N].u_obj);
+    mp_int_t n = ml_get_int_in(a[A_N].u_obj, "n", ML_DSP_FFT_MIN, ML_DSP_FFT_MAX,
+        "a power of two in 16..4096");
     ml_dsp_window_t w = window_arg(a[A_WINDOW].u_obj, "window");
-    if (n < ML_DSP_FFT_MIN || n > ML_DSP_FFT_MAX || (n & (n - 1))) {
+    if (n & (n - 1)) {
         ml_raise_value("n is %ld, expected a power of two in %lu..%lu", (long)n,
             (unsigned long)ML_DSP_FFT_MIN, (unsigned long)ML_DSP_FFT_MAX);
     }
@@ -490,24 +566,33 @@ static mp_obj_t fft_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_
     return MP_OBJ_FROM_PTR(self);
 }
 
-// The spectrum of x into spec (n + 2 floats).
-static void fft_run(fft_obj_t *self, mp_obj_t x_in, float *spec) {
+#define FFT_OVERFLOW "the input is too large for a float32 spectrum"
+
+// The spectrum of x into spec (n + 2 floats): the caller's out, or (out_name NULL) the
+// object's work buffer. out may hold x in its first n values; any other overlap is refused
+// (the transform works in place in out).
+static void fft_run(fft_obj_t *self, mp_obj_t x_in, float *spec, const char *out_name) {
     ml_array_t x;
     ml_get_array(x_in, "x", "fh", false, &x);
     check_len("x", x.len, self->fft.n, "(the FFT length)");
+    if (out_name && x.buf != (void *)spec) {
+        ml_check_no_overlap("x", x.buf, BYTES(x), out_name, spec,
+            ((size_t)self->fft.n + 2) * sizeof(float));
+    }
     if (x.typecode == 'f') {
         check_finite(&x, "x");
         ml_dsp_rfft(&self->fft, x.buf, spec);
     } else {
         ml_dsp_rfft_i16(&self->fft, x.buf, spec);
     }
+    check_overflow(spec, self->fft.n + 2, out_name ? out_name : "spectrum", FFT_OVERFLOW);
 }
 
 static mp_obj_t fft_rfft(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in) {
     fft_obj_t *self = MP_OBJ_TO_PTR(self_in);
     float *out = ml_get_float_out(out_in, "out", self->fft.n + 2,
         "(n + 2: n/2 + 1 complex values as re, im pairs)");
-    fft_run(self, x_in, out);
+    fft_run(self, x_in, out, "out");
     return out_in;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(fft_rfft_obj, fft_rfft);
@@ -516,9 +601,11 @@ static mp_obj_t fft_spectrum(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in, b
     fft_obj_t *self = MP_OBJ_TO_PTR(self_in);
     const size_t bins = self->fft.n / 2 + 1;
     float *out = ml_get_float_out(out_in, "out", bins, "(n/2 + 1 bins)");
-    fft_run(self, x_in, self->work);
+    // x is read completely into the work buffer first: out may overlap x.
+    fft_run(self, x_in, self->work, NULL);
     if (power) {
         ml_dsp_power(self->work, out, bins);
+        check_overflow(out, bins, "out", "the power |X|^2 is beyond 3.4e38");
     } else {
         ml_dsp_magnitude(self->work, out, bins);
     }
@@ -570,18 +657,12 @@ static mp_obj_t window_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     ARG_OBJ(allowed[A_N_AXES], MP_QSTR_n_axes, MP_OBJ_NEW_SMALL_INT(1));
     mp_arg_val_t a[N_ARGS];
     mp_arg_parse_all_kw_array(n_args, n_kw, args, N_ARGS, allowed, a);
-    mp_int_t length = mp_obj_get_int(a[A_LENGTH].u_obj);
-    mp_int_t hop = mp_obj_get_int(a[A_HOP].u_obj);
-    mp_int_t n_axes = mp_obj_get_int(a[A_N_AXES].u_obj);
-    if (hop > length && length >= 1) {
+    mp_int_t length = int_arg(a[A_LENGTH].u_obj, "length", 1, ML_DSP_MAX_LENGTH);
+    mp_int_t hop = int_arg(a[A_HOP].u_obj, "hop", 1, ML_DSP_MAX_LENGTH);
+    mp_int_t n_axes = int_arg(a[A_N_AXES].u_obj, "n_axes", 1, ML_DSP_MAX_AXES);
+    if (hop > length) {
         ml_raise_value("hop is %ld, longer than the window length %ld: samples would be "
             "skipped", (long)hop, (long)length);
-    }
-    if (length < 1 || length > ML_DSP_MAX_LENGTH || hop < 1 || n_axes < 1
-        || n_axes > ML_DSP_MAX_AXES) {
-        ml_raise_value("expected 1 <= hop <= length <= %lu and 1 <= n_axes <= %lu, got "
-            "length %ld, hop %ld, n_axes %ld", (unsigned long)ML_DSP_MAX_LENGTH,
-            (unsigned long)ML_DSP_MAX_AXES, (long)length, (long)hop, (long)n_axes);
     }
     size_t size = ml_dsp_buffer_memory_size((uint32_t)length, (uint32_t)n_axes);
     void *mem = m_malloc(size);
@@ -605,6 +686,12 @@ static mp_obj_t window_push(mp_obj_t self_in, mp_obj_t x_in) {
     ml_get_array(x_in, "x", "fh", false, &x);
     check_len("x", x.len, (size_t)self->b.hop * self->b.n_axes, "(hop * n_axes: one hop of "
         "frames)");
+    check_finite(&x, "x");
+    // The window moves its frames before copying x in: x cannot be a part of the window.
+    if (ml_overlap(x.buf, BYTES(x), self->b.data,
+        (size_t)self->b.length * self->b.n_axes * sizeof(float))) {
+        ml_raise_value("x is a part of this window's own buffer: copy it first");
+    }
     bool ready = x.typecode == 'f' ? ml_dsp_buffer_push_f32(&self->b, x.buf)
         : ml_dsp_buffer_push_i16(&self->b, x.buf);
     return mp_obj_new_bool(ready);
@@ -683,12 +770,17 @@ static float float_arg(mp_obj_t o, const char *name) {
         if (ml_parse_double(s, &v) != 0) {
             ml_raise_value("%s: '%s' is not a number", name, s);
         }
-        return (float)v;
+        float f = (float)v;
+        if (!ml_isfinitef(f)) {
+            ml_raise_value("%s is not finite (as a float32)", name);
+        }
+        return f;
     }
-    if (!is_number(o)) {
-        ml_raise_type("%s must be a number", name);
+    float f = (float)number_arg(o, name);
+    if (!ml_isfinitef(f)) {
+        ml_raise_value("%s is not finite (as a float32)", name);
     }
-    return mp_obj_get_float_to_f(o);
+    return f;
 }
 
 static void parse_spectral(mp_obj_t spec, ml_dsp_features_config_t *c) {
@@ -731,7 +823,8 @@ static void parse_spectral(mp_obj_t spec, ml_dsp_features_config_t *c) {
     if (a[S_FFT_LENGTH].u_obj == mp_const_none) {
         ml_raise_value("spectral needs fft_length");
     }
-    c->fft_length = (uint32_t)int_arg(a[S_FFT_LENGTH].u_obj, "fft_length", 1, ML_DSP_FFT_MAX);
+    c->fft_length = (uint32_t)ml_get_int_in(a[S_FFT_LENGTH].u_obj, "fft_length", ML_DSP_FFT_MIN,
+        ML_DSP_FFT_MAX, "a power of two in 16..4096");
     c->n_bins = (uint32_t)int_arg(a[S_N_BINS].u_obj, "n_bins", 0, ML_DSP_FFT_MAX);
     const char *agg = str_arg(a[S_AGG].u_obj, "agg");
     if (str_eq(agg, "max")) {
@@ -775,9 +868,11 @@ static mp_obj_t features_make_new(const mp_obj_type_t *type, size_t n_args, size
         }
         mp_arg_parse_all_kw_array(0, n_kw, args, N_F, allowed, a);
     }
-    if (mp_obj_get_int(a[F_VERSION].u_obj) != 1) {
-        ml_raise_value("config version is %ld, this module reads version 1",
-            (long)mp_obj_get_int(a[F_VERSION].u_obj));
+    mp_obj_t version = a[F_VERSION].u_obj;
+    if (!mp_obj_is_small_int(version) || MP_OBJ_SMALL_INT_VALUE(version) != 1) {
+        mp_obj_t text = mp_call_function_n_kw(mp_load_global(MP_QSTR_repr), 1, 0, &version);
+        ml_raise_value("config version is %s, this module reads version 1",
+            mp_obj_str_get_str(text));
     }
     if (a[F_LENGTH].u_obj == mp_const_none) {
         ml_raise_value("config needs length (frames per window)");
@@ -792,7 +887,7 @@ static mp_obj_t features_make_new(const mp_obj_type_t *type, size_t n_args, size
     if (a[F_TIME].u_obj != mp_const_none) {
         size_t n;
         mp_obj_t *items;
-        mp_obj_get_array(a[F_TIME].u_obj, &n, &items);
+        list_arg(a[F_TIME].u_obj, "time", &n, &items);
         if (n > ML_DSP_N_TIME_FEATURES) {
             ml_raise_value("time lists %lu features, there are %lu", (unsigned long)n,
                 (unsigned long)ML_DSP_N_TIME_FEATURES);
@@ -820,13 +915,25 @@ static mp_obj_t features_make_new(const mp_obj_type_t *type, size_t n_args, size
     if (a[F_AXES].u_obj != mp_const_none) {
         size_t n;
         mp_obj_t *items;
-        mp_obj_get_array(a[F_AXES].u_obj, &n, &items);
+        list_arg(a[F_AXES].u_obj, "axes", &n, &items);
         if (n != c.n_axes) {
             ml_raise_length("axes", n, c.n_axes, "names (n_axes)");
         }
         for (size_t i = 0; i < n; i++) {
             str_arg(items[i], "axes names");
             names[i] = items[i];
+            // Feature names are <axis>_<feature>: two equal axes (or an axis called "mag"
+            // next to the magnitude channel) would give two features one name.
+            if (c.magnitude && mp_obj_is_true(mp_binary_op(MP_BINARY_OP_EQUAL, items[i],
+                MP_OBJ_NEW_QSTR(MP_QSTR_mag)))) {
+                ml_raise_value("axes: 'mag' is the magnitude channel's name, pick another");
+            }
+            for (size_t j = 0; j < i; j++) {
+                if (mp_obj_is_true(mp_binary_op(MP_BINARY_OP_EQUAL, items[i], items[j]))) {
+                    ml_raise_value("axes: names %lu and %lu are equal, expected distinct names",
+                        (unsigned long)j, (unsigned long)i);
+                }
+            }
         }
     } else {
         for (uint32_t i = 0; i < c.n_axes; i++) {
@@ -855,6 +962,37 @@ static mp_obj_t features_make_new(const mp_obj_type_t *type, size_t n_args, size
     return MP_OBJ_FROM_PTR(self);
 }
 
+// The name of feature k: <axis>_<feature>, the axis name joined as a str object, so it is
+// never cut, whatever its length or characters (the suffixes are short ASCII).
+static mp_obj_t feature_name(const features_obj_t *self, uint32_t k) {
+    const ml_dsp_features_t *f = &self->f;
+    const uint32_t ch = k / f->per_channel;
+    uint32_t j = k % f->per_channel;
+    mp_obj_tuple_t *axes = MP_OBJ_TO_PTR(self->axes);
+    mp_obj_t axis = ch < f->cfg.n_axes ? axes->items[ch] : MP_OBJ_NEW_QSTR(MP_QSTR_mag);
+    static const char *const spec_stats[3] = { "rms", "skew", "kurtosis" };
+    char buf[32];
+    size_t len;
+    if (j < f->cfg.n_time) {
+        len = ml_format(buf, sizeof(buf), "_%s", ml_dsp_time_feature_name(f->cfg.time[j]));
+    } else if ((j -= f->cfg.n_time) < 3 && f->cfg.spec_stats) {
+        len = ml_format(buf, sizeof(buf), "_spec_%s", spec_stats[j]);
+    } else {
+        len = ml_format(buf, sizeof(buf), "_psd_%u", (unsigned)(j - (f->cfg.spec_stats ? 3 : 0)));
+    }
+    return mp_binary_op(MP_BINARY_OP_ADD, axis, mp_obj_new_str(buf, len));
+}
+
+static mp_obj_t features_names(mp_obj_t self_in) {
+    features_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_obj_t list = mp_obj_new_list(0, NULL);
+    for (uint32_t k = 0; k < self->f.n_features; k++) {
+        mp_obj_list_append(list, feature_name(self, k));
+    }
+    return list;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(features_names_obj, features_names);
+
 static mp_obj_t features_process(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in) {
     features_obj_t *self = MP_OBJ_TO_PTR(self_in);
     ml_array_t x;
@@ -862,48 +1000,23 @@ static mp_obj_t features_process(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_i
     check_len("window", x.len, (size_t)self->f.cfg.length * self->f.cfg.n_axes,
         "(length * n_axes, frames interleaved)");
     float *out = ml_get_float_out(out_in, "out", self->f.n_features, "(n_features)");
+    ml_check_no_overlap("window", x.buf, BYTES(x), "out", out,
+        (size_t)self->f.n_features * sizeof(float));
     ml_error_t err;
     ml_status_t r = x.typecode == 'f' ? ml_dsp_features_process_f32(&self->f, x.buf, out, &err)
         : ml_dsp_features_process_i16(&self->f, x.buf, out, &err);
+    size_t bad = ml_dsp_find_nonfinite(out, self->f.n_features);
+    if (r != ML_OK && bad < self->f.n_features) {
+        // An overflow: name the feature as names() does.
+        ml_raise_value("feature %lu (%s) overflows float32: the window's values are too large",
+            (unsigned long)bad, mp_obj_str_get_str(feature_name(self, (uint32_t)bad)));
+    }
     if (r != ML_OK) {
         raise_core(&err);
     }
     return out_in;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(features_process_obj, features_process);
-
-static mp_obj_t features_names(mp_obj_t self_in) {
-    features_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    const ml_dsp_features_t *f = &self->f;
-    mp_obj_t list = mp_obj_new_list(0, NULL);
-    mp_obj_tuple_t *axes = MP_OBJ_TO_PTR(self->axes);
-    char buf[64];
-    for (uint32_t ch = 0; ch < f->n_channels; ch++) {
-        const char *axis = ch < f->cfg.n_axes ? mp_obj_str_get_str(axes->items[ch]) : "mag";
-        for (uint32_t i = 0; i < f->cfg.n_time; i++) {
-            size_t len = ml_format(buf, sizeof(buf), "%s_%s", axis,
-                ml_dsp_time_feature_name(f->cfg.time[i]));
-            mp_obj_list_append(list, mp_obj_new_str(buf, len < sizeof(buf) ? len : sizeof(buf) - 1));
-        }
-        if (f->cfg.spectral) {
-            if (f->cfg.spec_stats) {
-                static const char *const st[3] = { "rms", "skew", "kurtosis" };
-                for (int i = 0; i < 3; i++) {
-                    size_t len = ml_format(buf, sizeof(buf), "%s_spec_%s", axis, st[i]);
-                    mp_obj_list_append(list, mp_obj_new_str(buf,
-                        len < sizeof(buf) ? len : sizeof(buf) - 1));
-                }
-            }
-            for (uint32_t g = 0; g < f->n_groups; g++) {
-                size_t len = ml_format(buf, sizeof(buf), "%s_psd_%u", axis, (unsigned)g);
-                mp_obj_list_append(list, mp_obj_new_str(buf,
-                    len < sizeof(buf) ? len : sizeof(buf) - 1));
-            }
-        }
-    }
-    return list;
-}
-static MP_DEFINE_CONST_FUN_OBJ_1(features_names_obj, features_names);
 
 static void features_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     features_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -929,6 +1042,8 @@ static void features_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
 // LogMel(sample_rate, n_fft, *, hop=n_fft//2, n_mels=40, fmin=0, fmax=sample_rate/2,
 //        window="hann", log=True)
 
+#define LOGMEL_OVERFLOW "the input is too large for float32 power spectra"
+
 typedef struct {
     mp_obj_base_t base;
     ml_dsp_logmel_t m;
@@ -952,9 +1067,10 @@ static mp_obj_t logmel_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     mp_arg_parse_all_kw_array(n_args, n_kw, args, N_L, allowed, a);
     ml_dsp_logmel_config_t c;
     c.sample_rate = float_arg(a[L_SR].u_obj, "sample_rate");
-    c.n_fft = (uint32_t)int_arg(a[L_N_FFT].u_obj, "n_fft", 1, ML_DSP_FFT_MAX);
+    c.n_fft = (uint32_t)ml_get_int_in(a[L_N_FFT].u_obj, "n_fft", ML_DSP_FFT_MIN, ML_DSP_FFT_MAX,
+        "a power of two in 16..4096");
     c.hop = a[L_HOP].u_obj == mp_const_none ? c.n_fft / 2
-        : (uint32_t)int_arg(a[L_HOP].u_obj, "hop", 1, 1 << 30);
+        : (uint32_t)int_arg(a[L_HOP].u_obj, "hop", 1, ML_DSP_MAX_LENGTH);
     c.n_mels = (uint32_t)int_arg(a[L_N_MELS].u_obj, "n_mels", 1, 512);
     c.fmin = float_arg(a[L_FMIN].u_obj, "fmin");
     c.fmax = a[L_FMAX].u_obj == mp_const_none ? c.sample_rate / 2.0f
@@ -985,12 +1101,14 @@ static mp_obj_t logmel_process(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in)
     ml_get_array(x_in, "frame", "fh", false, &x);
     check_len("frame", x.len, self->m.cfg.n_fft, "(n_fft)");
     float *out = ml_get_float_out(out_in, "out", self->m.cfg.n_mels, "(n_mels)");
+    // The frame is read completely into the work buffer first: out may overlap it.
     if (x.typecode == 'f') {
         check_finite(&x, "frame");
         ml_dsp_logmel_frame(&self->m, x.buf, out);
     } else {
         ml_dsp_logmel_frame_i16(&self->m, x.buf, out);
     }
+    check_overflow(out, self->m.cfg.n_mels, "out", LOGMEL_OVERFLOW);
     return out_in;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(logmel_process_obj, logmel_process);
@@ -1006,6 +1124,7 @@ static mp_obj_t logmel_spectrogram(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
     const uint32_t nm = self->m.cfg.n_mels;
     float *out = ml_get_float_out(out_in, "out", frames * nm,
         "(frames * n_mels, frames = 1 + (len(x) - n_fft) // hop)");
+    ml_check_no_overlap("x", x.buf, BYTES(x), "out", out, frames * nm * sizeof(float));
     if (x.typecode == 'f') {
         check_finite(&x, "x");
         ml_dsp_logmel_spectrogram(&self->m, x.buf, x.len, out);
@@ -1015,14 +1134,15 @@ static mp_obj_t logmel_spectrogram(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
                 out + i * nm);
         }
     }
+    check_overflow(out, frames * nm, "out", LOGMEL_OVERFLOW);
     return out_in;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(logmel_spectrogram_obj, logmel_spectrogram);
 
 static mp_obj_t logmel_frames(mp_obj_t self_in, mp_obj_t n_in) {
     logmel_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    mp_int_t n = mp_obj_get_int(n_in);
-    return MP_OBJ_NEW_SMALL_INT(n < 0 ? 0 : ml_dsp_logmel_frames(&self->m, (size_t)n));
+    mp_int_t n = int_arg(n_in, "n", 0, ((mp_int_t)1 << 30) - 1);  // a small int everywhere
+    return mp_obj_new_int((mp_int_t)ml_dsp_logmel_frames(&self->m, (size_t)n));
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(logmel_frames_obj, logmel_frames);
 

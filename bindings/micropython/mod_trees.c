@@ -156,6 +156,17 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
     ml_output_t out;
     ml_get_output(out_in, "out", n, self->model.h.n_classes ? ML_OUT_INT_OR_FLOAT : ML_OUT_FLOAT,
         &out);
+    if (self->model.h.n_classes) {
+        int64_t lo = self->model.labels[0], hi = lo;
+        for (uint32_t k = 1; k < self->model.h.n_classes; k++) {
+            lo = self->model.labels[k] < lo ? self->model.labels[k] : lo;
+            hi = self->model.labels[k] > hi ? self->model.labels[k] : hi;
+        }
+        ml_check_output_range(&out, "out", lo, hi, "the labels");
+    }
+    // Results are written sample by sample while X is still being read.
+    ml_check_no_overlap("X", x.buf, x.len * (x.typecode == 'f' ? 4 : 2), "out", out.buf,
+        n * out.size);
     for (size_t i = 0; i < n; i++) {
         eval_sample(self, &x, i);
         if (self->model.h.n_classes) {

@@ -8,9 +8,30 @@ CORE := $(ROOT)/core
 # Core sources each module needs (ml_softfp.c is empty except on armv6m).
 CORE_COMMON := ml_error.c ml_text.c ml_math_exp.c ml_softfp.c
 CORE_trees := $(CORE_COMMON) ml_trees.c
+# The scikit-learn families: the shared estimator glue, the container, the double math.
+CORE_EST := ml_error.c ml_math_exp.c ml_softfp.c ml_blob.c ml_estimator.c
+GLUE_EST := mod_blob.c mod_estimator.c
+CORE_linear_model := $(CORE_EST) ml_linear.c
+GLUE_linear_model := $(GLUE_EST)
+CORE_neighbors := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_neighbors.c
+GLUE_neighbors := $(GLUE_EST)
+CORE_naive_bayes := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_naive_bayes.c
+GLUE_naive_bayes := $(GLUE_EST)
+CORE_cluster := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_cluster.c
+GLUE_cluster := $(GLUE_EST)
+CORE_mixture := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_mixture.c
+GLUE_mixture := $(GLUE_EST)
+CORE_svm := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_svm.c
+GLUE_svm := $(GLUE_EST)
+CORE_ensemble := $(CORE_EST) ml_isolation.c
+GLUE_ensemble := $(GLUE_EST)
+CORE_covariance := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_covariance.c
+GLUE_covariance := $(GLUE_EST)
 CORE_dsp := $(CORE_COMMON) ml_math_log.c ml_math_sqrt.c ml_math_trig.c ml_dsp.c \
             ml_dsp_fft.c ml_dsp_features.c ml_dsp_audio.c ml_wav.c
 GLUE_dsp := mod_dsp_audio.c
+CORE_nn := $(CORE_COMMON) ml_blob.c ml_nn.c ml_nn_ops.c
+GLUE_nn := mod_blob.c
 
 # Binding glue beyond mod_common.c (mod_blob.c: binary models in place) and the core's
 # container (ml_blob.c), for the modules that read binary models: GLUE_<mod> := mod_blob.c and

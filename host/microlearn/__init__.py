@@ -9,12 +9,51 @@
 __version__ = "0.1.0"
 
 
-def convert(estimator):
-    """Converts a fitted estimator into a microlearn model (see `save`)."""
+# The converters of the binary-file families: (module, names of the estimators it takes).
+FAMILIES = ("linear_model", "neighbors", "naive_bayes", "cluster", "mixture", "svm",
+            "ensemble", "covariance")
+
+
+def supported():
+    """Names of every estimator convert() accepts (and Pipeline of scalers/PCA before them)."""
+    import importlib
+
     from . import trees
 
-    kind = type(estimator).__name__
+    names = list(trees.SUPPORTED)
+    for fam in FAMILIES:
+        names += importlib.import_module(f".{fam}", __name__).SUPPORTED
+    return names
+
+
+def convert(estimator, quantize=None, representative_data=None):
+    """Converts a fitted estimator, or a Pipeline of preprocessing steps before one, into a
+    microlearn model (see `save`).
+
+    Neural networks: a .tflite file (path or bytes), or a Keras model (float32, or int8 with
+    quantize="int8" and representative_data, a few hundred typical inputs)."""
+    import importlib
+    from pathlib import Path
+
+    from . import estimators, nn, trees
+
+    if isinstance(estimator, (bytes, bytearray, memoryview)) or (
+            isinstance(estimator, (str, Path)) and str(estimator).endswith(".tflite")):
+        return nn.convert_tflite(estimator)
+    if nn.is_keras_model(estimator):
+        return nn.convert_keras(estimator, quantize, representative_data)
+    steps, final, name = estimators.split_pipeline(estimator)
+    kind = type(final).__name__
     if kind in trees.SUPPORTED:
-        return trees.convert_sklearn(estimator)
+        if steps:
+            raise trees.ConversionError(f"{name}: preprocessing steps before a tree model are "
+                                        "not supported (trees need none: they split on raw "
+                                        "features)")
+        return trees.convert_sklearn(final)
+    for fam in FAMILIES:
+        module = importlib.import_module(f".{fam}", __name__)
+        if kind in module.SUPPORTED:
+            return module.convert(final, steps, name)
     raise trees.ConversionError(
-        f"{kind} is not supported. Supported estimators: {', '.join(trees.SUPPORTED)}")
+        f"{kind} is not supported. Supported estimators: {', '.join(supported())}; in a "
+        f"Pipeline after {', '.join(estimators.SCALERS)}")

@@ -17,7 +17,17 @@ ALIGN = 8
 # Model kinds, as in core/ml_blob.h.
 TREES = 1
 NN = 2
-KIND_NAMES = {TREES: "trees", NN: "nn"}
+LINEAR = 3
+SVM = 4
+NEIGHBORS = 5
+NAIVE_BAYES = 6
+MIXTURE = 7
+CLUSTER = 8
+ISOLATION = 9
+COVARIANCE = 10
+KIND_NAMES = {TREES: "trees", NN: "nn", LINEAR: "linear_model", SVM: "svm",
+              NEIGHBORS: "neighbors", NAIVE_BAYES: "naive_bayes", MIXTURE: "mixture",
+              CLUSTER: "cluster", ISOLATION: "ensemble", COVARIANCE: "covariance"}
 
 
 def _pad(n):
@@ -74,3 +84,16 @@ def unpack(data, kind=None):
         sections[sid] = data[off:off + size]
         prev_end = off + size
     return got_kind, kind_version, sections
+
+
+def c_array(data, name, comment, defines=""):
+    """A C header holding a container as an 8-byte aligned `static const uint8_t name[]`, for C
+    projects and firmware (the core uses it in place). comment: one line; defines: extra
+    #define lines."""
+    if not name.isidentifier():
+        raise ValueError(f"name must be a C identifier, got {name!r}")
+    rows = ",\n    ".join(", ".join(f"0x{b:02x}" for b in data[i:i + 16])
+                           for i in range(0, len(data), 16))
+    return (f"// {comment}\n#include <stdint.h>\n\n{defines}"
+            f"static const uint8_t {name}[{len(data)}] __attribute__((aligned(8))) = {{\n"
+            f"    {rows}\n}};\n")

@@ -1,7 +1,9 @@
 """The `microlearn` command line.
 
     microlearn convert model.pkl -o model.csv        # a pickled/joblib scikit-learn estimator
+    microlearn convert model.tflite -o model.nn      # a TensorFlow Lite network
     microlearn verify model.pkl X.npy --target cortex-m3
+    microlearn verify model.tflite X.npy --target cortex-m3
     microlearn run --target cortex-m0 --file model.csv script.py
 """
 
@@ -19,11 +21,26 @@ def _load_estimator(path):
         raise SystemExit(f"microlearn: cannot read an estimator from {path}: {e}")
 
 
+def _fail(command, message):
+    """A command that cannot do its job says why in one line (no traceback), status 2."""
+    print(f"microlearn {command}: {message}", file=sys.stderr)
+    return 2
+
+
+def _os_error(e):
+    return f"{e.filename}: {e.strerror}" if e.filename else str(e)
+
+
 def cmd_run(args):
     from . import targets
 
-    target = targets.get(args.target)
-    script = Path(args.script).read_text()
+    try:
+        target = targets.get(args.target)
+        script = Path(args.script).read_text()
+    except targets.TargetError as e:
+        return _fail("run", e)
+    except OSError as e:
+        return _fail("run", f"cannot read the script: {_os_error(e)}")
     try:
         result = target.run(script, files=args.file, timeout=args.timeout,
                             stream=lambda s: (sys.stdout.write(s), sys.stdout.flush()))
@@ -33,22 +50,102 @@ def cmd_run(args):
     return 0 if result.ok else 1
 
 
+def _is_tflite(path):
+    return str(path).endswith(".tflite")
+
+
+def cmd_convert_nn(args):
+    from .nn import ConversionError, convert_tflite
+
+    try:
+        model = convert_tflite(args.model)
+    except (ConversionError, OSError) as e:
+        print(f"microlearn convert: {e}", file=sys.stderr)
+        return 2
+    fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else "bin")
+    model.save(file=args.output, name=args.name, format=fmt)
+    print(model.summary())
+    print(f"{args.output}: {Path(args.output).stat().st_size} bytes of file, "
+          f"{model.memory_size()} bytes of RAM with the file in place "
+          f"({model.memory_size(in_place=False)} loaded from a file)")
+    return 0
+
+
 def cmd_convert(args):
     from . import convert
     from .trees import ConversionError
 
+    if _is_tflite(args.model):
+        return cmd_convert_nn(args)
     est = _load_estimator(args.model)
     try:
         model = convert(est)
     except ConversionError as e:
         print(f"microlearn convert: {e}", file=sys.stderr)
         return 2
-    fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else "csv")
-    model.save(file=args.output, name=args.name, format=fmt)
+    binary = hasattr(model, "to_bytes")  # the scikit-learn families' binary model file
+    fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else
+                          "bin" if binary else "csv")
+    if binary and fmt == "csv":
+        return _fail("convert", f"{model.name} is written as a binary model file or a C "
+                                "header (.h), not csv")
+    try:
+        model.save(file=args.output, name=args.name, format=fmt)
+    except ConversionError as e:
+        return _fail("convert", e)
+    except OSError as e:
+        return _fail("convert", f"cannot write the model: {_os_error(e)}")
+    size = Path(args.output).stat().st_size
+    if binary:
+        print(f"{args.output}: {model.describe()}, {size} bytes of file, "
+              f"{model.memory_size()} bytes of RAM when loaded from a file "
+              f"({model.work_size()} when used in place); load it with "
+              f"microlearn.{model.module}.load")
+        return 0
     print(f"{args.output}: {type(est).__name__}, {model.n_trees} trees, {model.n_nodes} nodes, "
-          f"{model.n_leaves} leaves, {Path(args.output).stat().st_size} bytes of file, "
+          f"{model.n_leaves} leaves, {size} bytes of file, "
           f"{model.memory_size()} bytes of RAM when loaded")
     return 0
+
+
+def cmd_verify_nn(args):
+    import numpy as np
+
+    from .nn import ConversionError, convert_tflite
+    from .nn.verify import TOLERANCE, verify
+
+    X = np.load(args.X)
+    if args.limit:
+        X = X[:args.limit]
+    try:
+        model = convert_tflite(args.model)
+        print(f"verify: {args.model} ({model.input_type} {model.input_shape} -> "
+              f"{model.output_type} {model.output_shape}, {model.macs():,} MACs) on {len(X)} "
+              f"samples, target {args.target}")
+        rep = verify(model, X, args.target)
+    except (ConversionError, ValueError, RuntimeError, OSError) as e:
+        print(f"microlearn verify: {e}", file=sys.stderr)
+        return 2
+    if rep.quantized:
+        print(f"outputs identical to TFLite (reference kernels): {rep.agree}/{rep.n}"
+              + ("" if rep.agree == rep.n else f", largest difference {rep.worst:g} steps"))
+    else:
+        print(f"outputs within {TOLERANCE:g} of TFLite (relative to the largest output): "
+              f"{rep.agree}/{rep.n}, largest relative difference {rep.worst:.2g}")
+    print(f"labels (largest output) identical: {rep.labels}/{rep.n} "
+          f"({rep.labels / max(rep.n, 1):.2%})")
+    for i, got, want, diff in rep.mismatches:
+        print(f"  sample {i}: device label {got}, TFLite label {want}, difference {diff:g}")
+    per_mac = ""
+    if rep.macs and rep.unit == "instr":  # instructions on the emulated boards
+        per_mac = f" ({rep.time / rep.macs:.2f} per MAC)"
+    print(f"time per inference: {rep.time:,.1f} {rep.unit}{per_mac}, mean of {rep.repeats}")
+    print(f"RAM: arena {rep.arena:,} bytes; model {rep.model_bytes:,} bytes loaded from a file "
+          f"(in place from a buffer: arena + object); allocated by run and predict: "
+          f"{rep.alloc} bytes")
+    ok = rep.ok()
+    print("verify:", "OK" if ok else "MISMATCH")
+    return 0 if ok else 1
 
 
 def cmd_verify(args):
@@ -57,11 +154,24 @@ def cmd_verify(args):
     from . import convert, targets, verify
     from .trees import ConversionError
 
+    if _is_tflite(args.model):
+        return cmd_verify_nn(args)
     est = _load_estimator(args.model)
-    X = np.load(args.X)
+    try:
+        X = np.load(args.X, allow_pickle=False)
+    except OSError as e:
+        return _fail("verify", f"cannot read samples: {_os_error(e)}")
+    except ValueError as e:  # a truncated or foreign file
+        return _fail("verify", f"{args.X} is not a readable .npy file ({e})")
+    n_features = getattr(est, "n_features_in_", None)
+    if X.ndim != 2 or X.dtype.kind not in "iuf" or (n_features and X.shape[1] != n_features):
+        return _fail("verify", f"{args.X} holds {X.dtype} samples of shape {X.shape}, expected "
+                               f"numbers of shape (n_samples, {n_features or 'n_features'})")
     if X.dtype != np.int16:
         X = X.astype(np.float32)
-    if args.limit:
+    if args.limit is not None:
+        if args.limit < 1:
+            return _fail("verify", f"--limit is {args.limit}, expected at least 1")
         X = X[:args.limit]
     try:
         model = convert(est)
@@ -71,8 +181,12 @@ def cmd_verify(args):
         print(f"microlearn verify: {e}", file=sys.stderr)
         return 2
     what = "labels identical" if rep.is_classifier else "values within 1e-5 (relative)"
+    if rep.scores_compared:
+        what = "predictions identical and every score, probability or distance within 1e-5"
     print(f"{what}: {rep.agree}/{rep.n} ({rep.agreement:.2%})")
-    if rep.is_classifier:
+    if rep.scores_compared:
+        print(f"scores: max relative difference {rep.worst:.2g}")
+    elif rep.is_classifier:
         print(f"probabilities: max |difference| {rep.worst:.2g}")
     else:
         print(f"values: max relative difference {rep.worst:.2g}")
@@ -102,16 +216,22 @@ def main(argv=None):
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("convert", help="convert a trained model into a microlearn model file")
-    p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle")
-    p.add_argument("-o", "--output", required=True, help="model file (.csv) or C header (.h)")
-    p.add_argument("--format", choices=["csv", "c"], help="default: from the output's suffix")
+    p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle, or a "
+                                 ".tflite file")
+    p.add_argument("-o", "--output", required=True,
+                   help="model file (.csv for trees, .bin for networks and the other "
+                        "families) or C header (.h)")
+    p.add_argument("--format", choices=["csv", "bin", "c"],
+                   help="default: from the output's suffix")
     p.add_argument("--name", help="C identifier for --format c (default: the file's stem)")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("verify", help="run a converted model on a target, compare with the "
                                       "original")
-    p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle")
-    p.add_argument("X", help="samples, a .npy file (float or int16)")
+    p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle, or a "
+                                 ".tflite file (compared with TFLite's reference kernels)")
+    p.add_argument("X", help="samples, a .npy file (float or int16; for networks float, "
+                             "quantized with the input's scale, or of the input's type)")
     p.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.set_defaults(func=cmd_verify)
@@ -121,7 +241,8 @@ def main(argv=None):
     p = sub.add_parser("har", help="gesture and activity recognition: train, run, tune")
     hsub = p.add_subparsers(dest="har_command", required=True)
     q = hsub.add_parser("train", help="train a classifier from a folder of recordings")
-    q.add_argument("dataset", help="folder of <anything>_<label>.npy or .csv recordings")
+    q.add_argument("dataset", nargs="?", help="folder of <anything>_<label>.npy or .csv "
+                   "recordings (default: $MICROLEARN_GESTURES, else the shipped data/gestures)")
     q.add_argument("--out", required=True, help="model folder to write")
     q.add_argument("--model", default="randomforest", choices=har.MODELS)
     q.add_argument("--window", type=int, default=har.WINDOW, help="frames per window")
@@ -129,11 +250,11 @@ def main(argv=None):
     q.set_defaults(func=har.main_train)
     q = hsub.add_parser("run", help="replay recordings through the device application")
     q.add_argument("model_dir")
-    q.add_argument("--data", required=True, help="folder of recordings")
+    q.add_argument("--data", help="folder of recordings (default: as for train)")
     q.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
     q.set_defaults(func=har.main_run)
     q = hsub.add_parser("tune", help="the procedure that chose the default settings")
-    q.add_argument("dataset")
+    q.add_argument("dataset", nargs="?", help="folder of recordings (default: as for train)")
     q.set_defaults(func=har.main_tune)
 
     args = parser.parse_args(argv)

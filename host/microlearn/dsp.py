@@ -21,6 +21,10 @@ Where the device computes in float32, this module rounds to float32 at the same 
 (input scaling, vector magnitude, the filtered signal, the features), and it sums in the same
 order (sequential sums in double), so that host and device agree to float32 rounding: see the
 tolerances in docs/dsp.md.
+
+Bad input is refused as on the device (docs/dsp.md, "Bad input"): NaN or inf in a float input
+or parameter, a size that is not an int or out of range, and a result beyond float32's range
+raise ValueError/TypeError naming the argument.
 """
 
 import json
@@ -45,12 +49,52 @@ BUTTER_MAX_ORDER = 16
 LOG_FLOOR = np.float32(1e-10)
 
 _WINDOWS = (None, "hann", "hamming")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _int_arg(v, name, lo, hi, expected=None):
+    """An int size argument in lo..hi, as the device's: TypeError for anything but an int
+    (a float is not truncated, a bool is not a size), ValueError naming it out of range."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} is {v}, expected {expected or f'{lo}..{hi}'}")
+    return int(v)
+
+
+def _finite_arg(v, name):
+    """A number parameter, which must be finite (and stay finite as a float32 on the device)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                            np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(v).__name__}")
+    if not np.isfinite(float(v)):
+        raise ValueError(f"{name} is not finite")
+    return v
+
+
+def _check_finite(x, name):
+    """Float input must be finite, in every function (the device's rule)."""
+    x = np.asarray(x)
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        bad = int(np.flatnonzero(~np.isfinite(x.ravel()))[0])
+        raise ValueError(f"{name}[{bad}] is not finite")
+
+
+def _check_float32(v, name, what):
+    """A result the device holds in float32 must fit in it; otherwise the device reports an
+    overflow, and so does the host."""
+    v = np.asarray(v)
+    big = ~(np.abs(v) <= FLOAT32_MAX)
+    if np.any(big):
+        raise ValueError(f"{name}[{int(np.flatnonzero(big.ravel())[0])}] overflows float32: "
+                         f"{what}")
 
 
 def _f32(v):
     """A Python float holding the float32 nearest v (what a device config stores); v may be
     a decimal string (see FeatureConfig.to_dict)."""
-    return float(np.float32(float(v)))
+    with np.errstate(over="ignore"):  # beyond float32 gives inf, which the callers refuse
+        return float(np.float32(float(v)))
 
 
 def _f32_text(v):
@@ -71,12 +115,15 @@ def butter(order, cutoff, sample_rate, btype="lowpass"):
         btype += "pass"
     if btype not in ("lowpass", "highpass"):
         raise ValueError(f"btype must be 'lowpass' or 'highpass', got {btype!r}")
-    if not 1 <= int(order) <= BUTTER_MAX_ORDER:
-        raise ValueError(f"order is {order}, expected 1..{BUTTER_MAX_ORDER}")
+    order = _int_arg(order, "order", 1, BUTTER_MAX_ORDER)
+    _finite_arg(cutoff, "cutoff")
+    _finite_arg(sample_rate, "sample_rate")
+    if not sample_rate > 0:
+        raise ValueError("sample_rate must be positive")
     if not 0 < cutoff < sample_rate / 2:
         raise ValueError("cutoff must be above 0 and below sample_rate / 2 (the Nyquist "
                          "frequency)")
-    return scipy.signal.butter(int(order), cutoff, btype, fs=sample_rate, output="sos")
+    return scipy.signal.butter(order, cutoff, btype, fs=sample_rate, output="sos")
 
 
 def _check_sos(sos):
@@ -111,8 +158,7 @@ class IIR:
     def __init__(self, sos, typecode="f", n_channels=1):
         if typecode not in ("f", "h"):
             raise ValueError(f"typecode must be 'f' (float32) or 'h' (q15), got {typecode!r}")
-        if not 1 <= n_channels <= MAX_AXES:
-            raise ValueError(f"n_channels is {n_channels}, expected 1..{MAX_AXES}")
+        _int_arg(n_channels, "n_channels", 1, MAX_AXES)
         self.sos = _check_sos(sos)
         self.typecode = typecode
         self.n_channels = n_channels
@@ -129,12 +175,15 @@ class IIR:
         x = np.asarray(x)
         shape = x.shape
         frames = x.reshape(-1, self.n_channels).astype(np.float64)
-        if self.typecode == "f" and not np.all(np.isfinite(frames)):
-            bad = int(np.flatnonzero(~np.isfinite(frames.ravel()))[0])
-            raise ValueError(f"x[{bad}] is not finite")
+        if self.typecode == "f":
+            _check_finite(frames, "x")
         y, self._zi = scipy.signal.sosfilt(self.sos, frames, axis=0, zi=self._zi)
         if self.typecode == "h":
             return np.clip(np.rint(y), -32768, 32767).astype(np.int16).reshape(shape)
+        if not np.all(np.abs(y) <= FLOAT32_MAX):
+            self.reset()  # as the device: its state holds the overflow, start afresh
+            _check_float32(y.ravel(), "out", "the filter's output is beyond 3.4e38 (the filter "
+                                             "state was reset)")
         return y.astype(np.float32).reshape(shape)
 
 
@@ -147,13 +196,15 @@ def get_window(kind, n):
     kind None gives ones."""
     if kind not in _WINDOWS:
         raise ValueError(f"window must be None, 'hann' or 'hamming', got {kind!r}")
-    if kind is None:
+    n = _int_arg(n, "n", 0, 1 << 30)
+    if kind is None or n == 0:  # (scipy refuses a length of 0; the device fills nothing)
         return np.ones(n)
     return scipy.signal.get_window(kind, n, fftbins=True)
 
 
 def _check_fft_length(n, name="n"):
-    if not (FFT_MIN <= n <= FFT_MAX and n & (n - 1) == 0):
+    _int_arg(n, name, FFT_MIN, FFT_MAX, f"a power of two in {FFT_MIN}..{FFT_MAX}")
+    if n & (n - 1):
         raise ValueError(f"{name} is {n}, expected a power of two in {FFT_MIN}..{FFT_MAX}")
 
 
@@ -169,10 +220,14 @@ class FFT:
         self._w = get_window(window, n)
 
     def spectrum(self, x):
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x)
         if x.shape != (self.n,):
             raise ValueError(f"x has {x.size} values, expected {self.n} (the FFT length)")
-        return np.fft.rfft(x * self._w)
+        _check_finite(x, "x")
+        s = np.fft.rfft(x.astype(np.float64) * self._w)
+        _check_float32(s.view(np.float64), "spectrum", "the input is too large for a float32 "
+                                                       "spectrum")
+        return s
 
     def rfft(self, x):
         return self.spectrum(x).view(np.float64).copy()
@@ -181,7 +236,9 @@ class FFT:
         return np.abs(self.spectrum(x))
 
     def power(self, x):
-        return np.abs(self.spectrum(x)) ** 2
+        p = np.abs(self.spectrum(x)) ** 2
+        _check_float32(p, "out", "the power |X|^2 is beyond 3.4e38")
+        return p
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,12 +251,12 @@ class Window:
     shape (length, n_axes), float32)."""
 
     def __init__(self, length, hop, n_axes=1):
-        if hop > length >= 1:
+        length = _int_arg(length, "length", 1, MAX_LENGTH)
+        hop = _int_arg(hop, "hop", 1, MAX_LENGTH)
+        n_axes = _int_arg(n_axes, "n_axes", 1, MAX_AXES)
+        if hop > length:
             raise ValueError(f"hop is {hop}, longer than the window length {length}: samples "
                              f"would be skipped")
-        if not (1 <= length <= MAX_LENGTH and hop >= 1 and 1 <= n_axes <= MAX_AXES):
-            raise ValueError(f"expected 1 <= hop <= length <= {MAX_LENGTH} and 1 <= n_axes <= "
-                             f"{MAX_AXES}, got length {length}, hop {hop}, n_axes {n_axes}")
         self.length, self.hop, self.n_axes = length, hop, n_axes
         self.reset()
 
@@ -216,6 +273,7 @@ class Window:
         if x.size != self.hop * self.n_axes:
             raise ValueError(f"x has {x.size} values, expected {self.hop * self.n_axes} "
                              f"(hop * n_axes: one hop of frames)")
+        _check_finite(x, "x")
         self.window = np.concatenate(
             [self.window[self.hop:], x.reshape(self.hop, self.n_axes).astype(np.float32)])
         self.filled = min(self.length, self.filled + self.hop)
@@ -229,6 +287,8 @@ def sliding_windows(x, length, hop):
     x = np.asarray(x)
     if x.ndim == 1:
         x = x[:, None]
+    length = _int_arg(length, "length", 1, MAX_LENGTH)
+    hop = _int_arg(hop, "hop", 1, MAX_LENGTH)
     if hop > length:
         raise ValueError(f"hop is {hop}, longer than the window length {length}")
     first = -(-length // hop) * hop  # the first push count * hop that fills a window
@@ -250,13 +310,25 @@ def decode(data, n_axes=1, byteorder="little", scale=1.0, offset=0.0, typecode="
     axis."""
     if byteorder not in ("little", "big"):
         raise ValueError(f"byteorder must be 'little' or 'big', got {byteorder!r}")
+    n_axes = _int_arg(n_axes, "n_axes", 1, MAX_AXES)
     if len(data) % (2 * n_axes):
         raise ValueError(f"data has {len(data)} bytes, expected a multiple of {2 * n_axes}")
     raw = np.frombuffer(bytes(data), dtype="<i2" if byteorder == "little" else ">i2")
     raw = raw.reshape(-1, n_axes)
     scale = np.broadcast_to(np.asarray(scale, dtype=np.float32), (n_axes,))
     offset = np.broadcast_to(np.asarray(offset, dtype=np.float32), (n_axes,))
-    v = raw.astype(np.float32) * scale + offset  # float32: two roundings, like the device
+    for name, v in (("scale", scale), ("offset", offset)):
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} is not finite")
+    if typecode == "f":
+        with np.errstate(over="ignore", invalid="ignore"):
+            ends = np.float32([-32768, 32767])[:, None] * scale + offset
+        bad = np.flatnonzero(~np.all(np.isfinite(ends), axis=0))
+        if len(bad):
+            raise ValueError(f"axis {bad[0]}: scale and offset take int16 values beyond float32 "
+                             f"(|scale| * 32768 + |offset| must stay below 3.4e38)")
+    with np.errstate(over="ignore"):  # only an int16 output can get here with an overflow
+        v = raw.astype(np.float32) * scale + offset  # float32: two roundings, like the device
     if typecode == "f":
         return v
     if typecode != "h":
@@ -280,6 +352,7 @@ def stats(x):
     """The time-domain statistics of a 1-D signal, as the device computes them (dict of the
     TIME_FEATURES names). zero_crossings: i in [1, n) with (x[i-1] < 0) != (x[i] < 0);
     mean_crossings: the same for x - mean; energy: sum of x^2; ptp: max - min."""
+    _check_finite(x, "x")
     x = np.asarray(x, dtype=np.float32)
     n = len(x)
     if n == 0:
@@ -338,7 +411,8 @@ class SpectralConfig:
 
     def __post_init__(self):
         if self.cutoff is not None:
-            self.cutoff = _f32(self.cutoff)
+            self.cutoff = _f32(self.cutoff if isinstance(self.cutoff, str)
+                               else _finite_arg(self.cutoff, "cutoff"))
 
 
 @dataclass
@@ -358,8 +432,12 @@ class FeatureConfig:
     spectral: SpectralConfig = None
 
     def __post_init__(self):
-        self.sample_rate = _f32(self.sample_rate)
-        self.scale = _f32(self.scale)
+        for name in ("sample_rate", "scale"):
+            v = getattr(self, name)
+            v = _f32(v) if isinstance(v, str) else _f32(_finite_arg(v, name))
+            if not np.isfinite(v):
+                raise ValueError(f"{name} is not finite (as a float32)")
+            setattr(self, name, v)
         self.time = tuple(self.time)
         if isinstance(self.spectral, dict):
             self.spectral = SpectralConfig(**self.spectral)
@@ -371,12 +449,19 @@ class FeatureConfig:
 
     # The checks and derived values of ml_dsp_features_init.
     def _derive(self):
-        if not 1 <= self.length <= MAX_LENGTH:
-            raise ValueError(f"length is {self.length}, expected 1..{MAX_LENGTH}")
-        if not 1 <= self.n_axes <= MAX_AXES:
-            raise ValueError(f"n_axes is {self.n_axes}, expected 1..{MAX_AXES}")
+        _int_arg(self.length, "length", 1, MAX_LENGTH)
+        _int_arg(self.n_axes, "n_axes", 1, MAX_AXES)
         if len(self.axes) != self.n_axes:
             raise ValueError(f"axes has {len(self.axes)} names, expected {self.n_axes}")
+        # Feature names are <axis>_<feature>: equal axes would give two features one name.
+        for i, a in enumerate(self.axes):
+            if not isinstance(a, str):
+                raise TypeError("axes names must be strings")
+            if self.magnitude and a == "mag":
+                raise ValueError("axes: 'mag' is the magnitude channel's name, pick another")
+            if a in self.axes[:i]:
+                raise ValueError(f"axes: names {self.axes.index(a)} and {i} are equal, "
+                                 f"expected distinct names")
         for t in self.time:
             if t not in TIME_FEATURES:
                 raise ValueError(f"unknown time feature {t!r} (known: {' '.join(TIME_FEATURES)})")
@@ -387,6 +472,7 @@ class FeatureConfig:
         sp = self.spectral
         if sp is not None:
             n = sp.fft_length
+            _int_arg(sp.n_bins, "n_bins", 0, FFT_MAX)
             if not self.sample_rate > 0:
                 raise ValueError("sample_rate must be positive")
             _check_fft_length(n, "fft_length")
@@ -405,8 +491,9 @@ class FeatureConfig:
                                      f"got {sp.filter!r}")
                 if sp.cutoff is None:
                     raise ValueError(f"spectral filter {sp.filter!r} needs a cutoff (Hz)")
-                if not 1 <= sp.order <= BUTTER_MAX_ORDER:
-                    raise ValueError(f"order is {sp.order}, expected 1..{BUTTER_MAX_ORDER}")
+                _int_arg(sp.order, "order", 1, BUTTER_MAX_ORDER)
+                if not np.isfinite(sp.cutoff):
+                    raise ValueError("cutoff is not finite (as a float32)")
                 if not 0 < sp.cutoff < self.sample_rate / 2:
                     raise ValueError("cutoff must be above 0 and below sample_rate / 2")
                 t = sp.cutoff * n / self.sample_rate  # the device's double arithmetic
@@ -536,9 +623,20 @@ def _features(window, cfg, sos):
         raise ValueError(f"window has {x.size} values, expected {cfg.length * cfg.n_axes} "
                          f"(length * n_axes, frames interleaved)")
     x = x.reshape(cfg.length, cfg.n_axes).astype(np.float32)
-    if not np.all(np.isfinite(x)):
-        bad = int(np.flatnonzero(~np.isfinite(x.ravel()))[0])
-        raise ValueError(f"window[{bad}] is not finite")
+    _check_finite(x, "window")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _features_of(x, cfg, sos)
+    # Finite input can still overflow float32 (scale, squares, power spectra): reported, as on
+    # the device, never returned as inf or NaN features.
+    bad = np.flatnonzero(~np.isfinite(out))
+    if len(bad):
+        k = int(bad[0])
+        raise ValueError(f"feature {k} ({cfg.names()[k]}) overflows float32: the window's "
+                         f"values are too large")
+    return out
+
+
+def _features_of(x, cfg, sos):
     x = x * np.float32(cfg.scale)
     chans = [x[:, k] for k in range(cfg.n_axes)]
     if cfg.magnitude:
@@ -599,11 +697,11 @@ class LogMel:
     def __init__(self, sample_rate, n_fft, hop=None, n_mels=40, fmin=0.0, fmax=None,
                  window="hann", log=True):
         _check_fft_length(n_fft, "n_fft")
-        self.sample_rate = _f32(sample_rate)
-        self.n_fft, self.n_mels = n_fft, n_mels
-        self.hop = n_fft // 2 if hop is None else hop
-        self.fmin = _f32(fmin)
-        self.fmax = _f32(self.sample_rate / 2 if fmax is None else fmax)
+        self.sample_rate = _f32(_finite_arg(sample_rate, "sample_rate"))
+        self.n_fft, self.n_mels = n_fft, _int_arg(n_mels, "n_mels", 1, 512)
+        self.hop = n_fft // 2 if hop is None else _int_arg(hop, "hop", 1, MAX_LENGTH)
+        self.fmin = _f32(_finite_arg(fmin, "fmin"))
+        self.fmax = _f32(self.sample_rate / 2 if fmax is None else _finite_arg(fmax, "fmax"))
         if not (0 <= self.fmin < self.fmax <= self.sample_rate / 2):
             raise ValueError("expected 0 <= fmin < fmax <= sample_rate / 2")
         if not 1 <= n_mels <= 512:
@@ -613,9 +711,11 @@ class LogMel:
         self._w = get_window(window, n_fft)
 
     def frames(self, n):
+        n = _int_arg(n, "n", 0, (1 << 30) - 1)
         return 0 if n < self.n_fft else 1 + (n - self.n_fft) // self.hop
 
     def process(self, frame):
+        _check_finite(frame, "frame")
         frame = np.asarray(frame, dtype=np.float64)
         p = np.abs(np.fft.rfft(frame * self._w)) ** 2
         mel = self.filterbank @ p

@@ -3,6 +3,8 @@
     microlearn har train DATASET_DIR --out MODEL_DIR
     microlearn har run MODEL_DIR --data DATASET_DIR --target cortex-m3
 
+DATASET_DIR defaults to $MICROLEARN_GESTURES, else to the recordings shipped in data/gestures.
+
 A dataset is a folder of recordings named `<anything>_<label>.npy` (int16, shape (n, axes)) or
 `<anything>_<label>.csv` (what the device recorder writes, device/mlhar.py). Each recording is
 cut into overlapping windows exactly as the device's dsp.Window sees a stream; each window
@@ -20,9 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dsp
+from . import dsp, paths
 
 SAMPLE_RATE = 100.0  # Hz, the shipped recordings' rate; a recorder CSV carries its own
+
+
+class HarError(ValueError):
+    """A dataset or model folder the commands cannot use. The message names the file (or
+    folder) and what was expected; the command line prints it as one line and exits 2."""
+
 
 SCALE = 1.0 / 16384  # raw counts to g (MPU6886 at +-2 g)
 MODELS = ("randomforest", "extratrees", "gradientboosting", "histgradientboosting")
@@ -95,7 +103,7 @@ class Recording:
 
 def _label_of(path):
     stem = path.stem
-    if "_" not in stem:
+    if "_" not in stem or not stem.rsplit("_", 1)[1]:
         raise ValueError("the file name has no _<label> suffix")
     return stem.rsplit("_", 1)[1]
 
@@ -112,12 +120,17 @@ def read_recording(path, sample_rate=SAMPLE_RATE):
         sample_rate = float(meta.get("sample_rate", sample_rate))
     else:
         raise ValueError(f"unknown file type {path.suffix}")
-    if data.ndim != 2 or data.shape[0] == 0:
-        raise ValueError(f"expected a (frames, axes) array, got shape {data.shape}")
+    if data.ndim != 2 or data.shape[0] == 0 or not 1 <= data.shape[1] <= dsp.MAX_AXES:
+        raise ValueError(f"expected a (frames, axes) array with 1..{dsp.MAX_AXES} axes, got "
+                         f"shape {data.shape}")
     if data.dtype != np.int16:
-        if not np.issubdtype(data.dtype, np.integer) or np.abs(data).max() > 32767:
-            raise ValueError(f"expected int16 samples, got {data.dtype}")
+        if not np.issubdtype(data.dtype, np.integer) or data.min() < -32768 or data.max() > 32767:
+            raise ValueError(f"expected int16 samples, got {data.dtype}"
+                             + (f" from {data.min()} to {data.max()}"
+                                if np.issubdtype(data.dtype, np.integer) else ""))
         data = data.astype(np.int16)
+    if not (np.isfinite(sample_rate) and sample_rate > 0):
+        raise ValueError(f"sample_rate is {sample_rate}, expected a positive number")
     return Recording(path, label, data, sample_rate)
 
 
@@ -154,7 +167,8 @@ def load_dataset(directory, sample_rate=SAMPLE_RATE, log=print):
     skipped (never padded)."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise SystemExit(f"har: {directory} is not a folder")
+        raise HarError(f"{directory} is not a folder: expected a folder of recordings "
+                       f"(<anything>_<label>.npy or .csv)")
     recordings, skipped = [], []
     for path in sorted(p for p in directory.iterdir() if p.suffix in (".npy", ".csv")):
         try:
@@ -163,13 +177,48 @@ def load_dataset(directory, sample_rate=SAMPLE_RATE, log=print):
             skipped.append((path.name, str(e)))
             log(f"      skipped {path.name}: {e}")
     if not recordings:
-        raise SystemExit(f"har: no readable recordings in {directory}")
+        raise HarError(f"{directory}: no readable recordings (expected <anything>_<label>.npy "
+                       f"or .csv files)")
     axes = {r.data.shape[1] for r in recordings}
     rates = {r.sample_rate for r in recordings}
     if len(axes) != 1 or len(rates) != 1:
-        raise SystemExit(f"har: recordings differ in axes {sorted(axes)} or sample rate "
-                         f"{sorted(rates)}")
+        raise HarError(f"{directory}: recordings differ in axes {sorted(axes)} or sample rate "
+                       f"{sorted(rates)}, expected one of each")
     return recordings, skipped
+
+
+def _first_window(window, hop):
+    """Frames a recording needs for its first window (the device's first full window)."""
+    return -(-window // hop) * hop
+
+
+def check_training_set(recordings, window, hop, directory):
+    """What leave-one-recording-out training needs, or HarError saying what is missing: at
+    least two classes, and at least two recordings with a window in every class (with one, the
+    class is absent from the training set of its own fold)."""
+    try:
+        dsp.Window(window, hop)
+    except (TypeError, ValueError) as e:
+        raise HarError(f"--window {window} --hop {hop}: {e}") from None
+    need = _first_window(window, hop)
+    by_class = {}
+    for r in recordings:
+        by_class.setdefault(r.label, [])
+        if len(r.data) >= need:
+            by_class[r.label].append(r.path.name if r.path else "?")
+    for label, names in sorted(by_class.items()):
+        if not names:
+            raise HarError(f"{directory}: class {label!r} has no recording of at least {need} "
+                           f"frames (one window of {window}, hop {hop})")
+    if len(by_class) < 2:
+        label, names = next(iter(by_class.items()))
+        raise HarError(f"{directory}: only one class ({label!r}, {len(names)} recording"
+                       f"{'s' if len(names) > 1 else ''}): a classifier needs recordings of at "
+                       f"least two classes (<anything>_<label>.npy)")
+    for label, names in sorted(by_class.items()):
+        if len(names) < 2:
+            raise HarError(f"{directory}: class {label!r} has one recording ({names[0]}): "
+                           f"leave-one-recording-out needs at least two recordings per class")
 
 
 def windows_of(recordings, length, hop):
@@ -181,7 +230,7 @@ def windows_of(recordings, length, hop):
         labels += [r.label] * len(w)
         groups += [i] * len(w)
     if not labels:
-        raise SystemExit(f"har: no recording is as long as a window ({length} frames)")
+        raise HarError(f"no recording is as long as a window ({length} frames)")
     return np.concatenate(W), np.array(labels), np.array(groups)
 
 
@@ -211,6 +260,7 @@ def tune(dataset_dir, log=print):
     log("window  hop  time  magnitude  spectral  features  windows  accuracy")
     for window in (64, 100, 128):
         hop = window // 4
+        check_training_set(recordings, window, hop, dataset_dir)
         W, labels, groups = windows_of(recordings, window, hop)
         y = np.array([classes.index(l) for l in labels])
         for tname, time_f in (("5", TIME_5), ("9", TIME_9)):
@@ -238,9 +288,12 @@ def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, lo
 
     t0 = time.monotonic()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise HarError(f"{out_dir} is a file: expected a folder to write the model into")
     log(f"[1/5] reading recordings from {dataset_dir}")
     recordings, skipped = load_dataset(dataset_dir, log=log)
+    check_training_set(recordings, window, hop, dataset_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     n_axes = recordings[0].data.shape[1]
     rate = recordings[0].sample_rate
     classes = sorted({r.label for r in recordings})
@@ -377,19 +430,127 @@ class DeviceRun:
         return self.correct / self.windows if self.windows else 0.0
 
 
-def run_device(model_dir, dataset_dir, target, recordings=None, log=print):
-    """Replays recordings through the device application on `target`; compares every window's
-    label with the host pipeline's (the same windows, host features, the original estimator)."""
+MODEL_FILES = "model.csv, metadata.json and estimator.joblib, as `har train --out` writes them"
+_META_TYPES = {"classes": (list, "a list of class names"), "window": (int, "an int"),
+               "hop": (int, "an int"), "sample_rate": ((int, float), "a number"),
+               "n_axes": (int, "an int"), "features": (dict, "a feature configuration"),
+               "model_file": (str, "a file name")}
+
+
+def load_model_dir(model_dir):
+    """(metadata, estimator, FeatureConfig) of a model folder, every file checked against the
+    others; HarError naming the missing or broken file and what was expected otherwise."""
     import joblib
 
+    d = Path(model_dir)
+    if not d.is_dir():
+        raise HarError(f"{d} is not a folder: expected a model folder ({MODEL_FILES})")
+    meta_path = d / "metadata.json"
+    if not meta_path.is_file():
+        raise HarError(f"{meta_path} is missing: expected {MODEL_FILES}")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise HarError(f"{meta_path} is not UTF-8 text: expected the JSON har train "
+                       f"writes") from None
+    except json.JSONDecodeError as e:
+        raise HarError(f"{meta_path} is not valid JSON (line {e.lineno} column {e.colno}: "
+                       f"{e.msg}): expected the JSON har train writes") from None
+    if not isinstance(meta, dict):
+        raise HarError(f"{meta_path} holds a {type(meta).__name__}, expected a JSON object")
+    for key, (types, what) in _META_TYPES.items():
+        if key not in meta:
+            raise HarError(f"{meta_path} has no {key!r}: expected the keys har train writes")
+        v = meta[key]
+        if isinstance(v, bool) or not isinstance(v, types):
+            raise HarError(f"{meta_path}: {key} is {v!r}, expected {what}")
+    classes = meta["classes"]
+    if len(classes) < 2 or not all(isinstance(c, str) for c in classes) or len(
+            set(classes)) != len(classes):
+        raise HarError(f"{meta_path}: classes is {classes!r}, expected two or more distinct "
+                       f"names")
+    try:
+        cfg = dsp.FeatureConfig.from_dict(meta["features"])
+    except (TypeError, ValueError) as e:
+        raise HarError(f"{meta_path}: features: {e}") from None
+    window, hop, n_axes = meta["window"], meta["hop"], meta["n_axes"]
+    if (cfg.length, cfg.n_axes) != (window, n_axes):
+        raise HarError(f"{meta_path}: the features are for windows of {cfg.length} frames of "
+                       f"{cfg.n_axes} axes, but window is {window} and n_axes {n_axes}")
+    if not 1 <= hop <= window:
+        raise HarError(f"{meta_path}: hop is {hop}, expected 1..{window} (the window)")
+    if not (np.isfinite(meta["sample_rate"]) and meta["sample_rate"] > 0):
+        raise HarError(f"{meta_path}: sample_rate is {meta['sample_rate']}, expected a "
+                       f"positive number")
+    names = meta.get("feature_names")
+    if names is not None and (not isinstance(names, list) or len(names) != cfg.n_features):
+        got = len(names) if isinstance(names, list) else repr(names)
+        raise HarError(f"{meta_path}: feature_names has {got} names, the features are "
+                       f"{cfg.n_features}")
+    name = meta["model_file"]
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise HarError(f"{meta_path}: model_file is {name!r}, expected a file name in the "
+                       f"model folder")
+    model_path, est_path = d / name, d / "estimator.joblib"
+    for f in (model_path, est_path):
+        if not f.is_file():
+            raise HarError(f"{f} is missing: expected {MODEL_FILES}")
+    try:
+        est = joblib.load(est_path)
+    except Exception as e:  # whatever unpickling a damaged file raises
+        raise HarError(f"{est_path} cannot be read ({type(e).__name__}: {e}): expected the "
+                       f"scikit-learn model har train saved") from None
+    n_in = getattr(est, "n_features_in_", None)
+    if not hasattr(est, "predict") or n_in is None or not hasattr(est, "classes_"):
+        raise HarError(f"{est_path} holds a {type(est).__name__}, expected a fitted "
+                       f"scikit-learn classifier")
+    if n_in != cfg.n_features:
+        raise HarError(f"{est_path}: the model takes {n_in} features, but {meta_path} "
+                       f"describes {cfg.n_features}")
+    if list(est.classes_) != list(range(len(classes))):
+        raise HarError(f"{est_path}: the model has {len(est.classes_)} classes, but "
+                       f"{meta_path} names {len(classes)}")
+    _check_model_file(model_path, est, est_path)
+    return meta, est, cfg
+
+
+def _check_model_file(model_path, est, est_path):
+    """The model file must be the estimator's conversion, byte for byte (as train saved it):
+    otherwise the board would run another model than the one the host compares with."""
+    import tempfile
+
+    from . import convert
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mine = Path(tmp) / model_path.name
+        convert(est).save(file=str(mine))
+        if mine.read_bytes() != model_path.read_bytes():
+            raise HarError(f"{model_path} does not match {est_path} (damaged, or from another "
+                           f"training): expected the file har train converted; train again")
+
+
+def check_recordings_fit(recordings, meta, directory):
+    """Recordings must have the model's axes and sample rate, or the device would classify
+    other signals than the ones it was trained on."""
+    r = recordings[0]
+    if r.data.shape[1] != meta["n_axes"]:
+        raise HarError(f"{directory}: recordings have {r.data.shape[1]} axes, the model was "
+                       f"trained on {meta['n_axes']}")
+    if r.sample_rate != meta["sample_rate"]:
+        raise HarError(f"{directory}: recordings are at {r.sample_rate:g} Hz, the model was "
+                       f"trained at {meta['sample_rate']:g} Hz")
+
+
+def run_device(model_dir, dataset_dir, target, recordings=None, log=print, model=None):
+    """Replays recordings through the device application on `target`; compares every window's
+    label with the host pipeline's (the same windows, host features, the original estimator)."""
     from . import targets
 
     model_dir = Path(model_dir)
-    meta = json.loads((model_dir / "metadata.json").read_text())
-    est = joblib.load(model_dir / "estimator.joblib")
-    cfg = dsp.FeatureConfig.from_dict(meta["features"])
+    meta, est, cfg = model or load_model_dir(model_dir)
     if recordings is None:
         recordings, _ = load_dataset(dataset_dir, log=log)
+    check_recordings_fit(recordings, meta, dataset_dir)
     classes = meta["classes"]
     host, truth = [], []
     for r in recordings:
@@ -403,6 +564,9 @@ def run_device(model_dir, dataset_dir, target, recordings=None, log=print):
         name = f"rec{i:03d}.bin"  # raw frames; the recording's own format is read on the host
         files[name] = np.ascontiguousarray(r.data, dtype="<i2").tobytes()
         names.append(name)
+    if not any(len(h) for h in host):
+        raise HarError(f"{dataset_dir}: no recording is as long as a window "
+                       f"({_first_window(meta['window'], meta['hop'])} frames)")
     script = _RUN.format(max_windows=max(len(h) for h in host) + 1, names=names,
                          rate=meta["sample_rate"], n_axes=meta["n_axes"])
     t = targets.get(target) if isinstance(target, str) else target
@@ -453,21 +617,43 @@ def report_run(run, log=print):
         log(f"  windows of {name} differ from the host")
 
 
+def _cli(command, run):
+    """Runs a har command: a dataset or model folder it cannot use is one line on stderr and
+    exit status 2, not a traceback."""
+    try:
+        return run()
+    except HarError as e:
+        print(f"microlearn har {command}: {e}", file=sys.stderr)
+    except OSError as e:  # a folder or file that cannot be read or written
+        print(f"microlearn har {command}: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+    return 2
+
+
 def main_train(args):
-    train(args.dataset, args.out, model=args.model, window=args.window, hop=args.hop)
-    return 0
+    def go():
+        train(args.dataset or paths.gestures(), args.out, model=args.model, window=args.window,
+              hop=args.hop)
+        return 0
+    return _cli("train", go)
 
 
 def main_run(args):
+    return _cli("run", lambda: _run(args))
+
+
+def _run(args):
     from . import targets
 
     log = print
-    log(f"[1/2] reading recordings from {args.data}")
-    recordings, _ = load_dataset(args.data, log=log)
+    data = args.data or paths.gestures()
+    model = load_model_dir(args.model_dir)  # first: a broken model folder says so at once
+    log(f"[1/2] reading recordings from {data}")
+    recordings, _ = load_dataset(data, log=log)
     log(f"[2/2] replaying {len(recordings)} recordings through the device application on "
         f"{args.target}")
     try:
-        run = run_device(args.model_dir, args.data, args.target, recordings=recordings, log=log)
+        run = run_device(args.model_dir, data, args.target, recordings=recordings, log=log,
+                         model=model)
     except targets.TargetError as e:
         print(f"microlearn har run: {e}", file=sys.stderr)
         return 2
@@ -476,5 +662,7 @@ def main_run(args):
 
 
 def main_tune(args):
-    tune(args.dataset)
-    return 0
+    def go():
+        tune(args.dataset or paths.gestures())
+        return 0
+    return _cli("tune", go)

@@ -23,8 +23,18 @@ def micropython_version():
     return f.read_text().strip() if f.exists() else "unknown"
 
 
+def data():
+    """The data sets shipped in the repository (data/README.md lists them)."""
+    return root() / "data"
+
+
+def shipped_gestures():
+    """The gesture recordings shipped in data/gestures (what the tests' figures are about)."""
+    return data() / "gestures"
+
+
 def gestures():
-    """The shipped gesture recordings: $MICROLEARN_GESTURES, or ../shared/data/gestures next to
-    the checkout."""
+    """The gesture recordings the demo and the commands use by default: $MICROLEARN_GESTURES if
+    set (your own recordings, anywhere), else the shipped ones in data/gestures."""
     env = os.environ.get("MICROLEARN_GESTURES")
-    return Path(env) if env else root().parent / "shared" / "data" / "gestures"
+    return Path(env) if env else shipped_gestures()

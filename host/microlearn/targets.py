@@ -292,7 +292,7 @@ class _FlashFS:
     def __init__(s, rom, start, end):
         # rom: the boot image; files: {path: VfsRom of one file, or [address, size] written here}
         s.rom, s.files, s.dirs, s.cwd = rom, {}, {""}, ""
-        s.top, s.end = start, end
+        s.top, s.end, s.spans = start, end, {}
     def _p(s, path):
         if not path.startswith("/"):
             path = s.cwd + "/" + path
@@ -347,7 +347,12 @@ class _FlashFS:
     def rmdir(s, path):
         s.dirs.discard(s._p(path))
     def remove(s, path):
-        s.files.pop(s._p(path))
+        p = s._p(path)
+        s.files.pop(p)
+        # Files removed last-put-first give their space back (put, run, remove, repeat).
+        a, n = s.spans.pop(p, (0, 0))
+        if n and (a + n + 3) & ~3 == s.top:
+            s.top = a
     def rename(s, a, b):
         s.files[s._p(b)] = s.files.pop(s._p(a))
     def statvfs(s, path):
@@ -374,6 +379,7 @@ class _FlashFS:
         if s.top + size > s.end:
             raise OSError(28)
         s._img = (p, s.top, size)
+        s.spans[p] = (s.top, size)
         s.top = (s.top + size + 3) & ~3
     def chunk(s, off, b64):
         b = binascii.a2b_base64(b64)

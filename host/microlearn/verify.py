@@ -91,6 +91,97 @@ print("time", timed(m.predict, x), timed(m.predict_many, Xk, outk) / k, mlclock.
 """
 
 
+# The same for the binary-file families (microlearn.linear_model, svm, ...): predict, then
+# every other method the model has, each compared within TOL relative.
+_EST_SCRIPT = r"""
+import array, gc, mlclock
+from microlearn import {module} as fam
+TC, SIZE, BATCH, REPEAT, TOL, INT = {tc!r}, {size}, {batch}, {repeat}, {tol}, {int_predict}
+METHODS = {methods!r}
+gc.collect()
+a0 = gc.mem_alloc()
+try:
+    # On a board the file is in flash (ROMFS): the model is used in place.
+    m = fam.load(memoryview(open("model.mlb", "rb")))
+except (TypeError, OSError):
+    m = fam.load("model.mlb")
+gc.collect()
+print("mem", gc.mem_alloc() - a0, m.memory)
+nf = m.n_features
+W = max([w for _, w in METHODS] + [1])
+x = array.array(TC, bytes(nf * SIZE))
+buf = array.array("f", bytes(4 * W))
+e = array.array("f", bytes(4 * W))
+X = array.array(TC, bytes(nf * SIZE * BATCH))
+out = array.array("i" if INT else "f", bytes(4 * BATCH))
+ye = array.array("i" if INT else "f", bytes(4))
+fns = [(getattr(m, name), memoryview(buf)[:w], memoryview(e)[:w]) for name, w in METHODS]
+def rel(a, b):
+    return abs(a - b) / max(abs(b), 1e-12)
+n = same = shown = 0
+worst = 0.0
+with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
+    while fx.readinto(x) == nf * SIZE:
+        fe.readinto(ye)
+        y = m.predict(x)
+        if INT:
+            ok = y == ye[0]
+        else:
+            d = rel(y, ye[0])
+            worst = max(worst, d)
+            ok = d <= TOL
+        for fn, got, want in fns:
+            fn(x, got)
+            fe.readinto(want)
+            for k in range(len(got)):
+                d = rel(got[k], want[k])
+                worst = max(worst, d)
+                if d > TOL:
+                    ok = False
+        same += ok
+        if not ok and shown < 10:
+            shown += 1
+            print("mismatch", n, y, ye[0])
+        n += 1
+print("agree", same, n, worst)
+SKIP = sum(w for _, w in METHODS)
+skip = array.array("f", bytes(4 * max(SKIP, 1)))
+batch_same = i = 0
+with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
+    while True:
+        k = fx.readinto(X) // (nf * SIZE)
+        if not k:
+            break
+        m.predict_many(memoryview(X)[:k * nf], memoryview(out)[:k])
+        for j in range(k):
+            fe.readinto(ye)
+            if SKIP:
+                fe.readinto(skip)
+            batch_same += out[j] == ye[0] if INT else rel(out[j], ye[0]) <= TOL
+        i += k
+print("batch", batch_same, i)
+with open("X.bin", "rb") as f:
+    f.readinto(x)
+    f.seek(0)
+    k = f.readinto(X) // (nf * SIZE)
+Xk, outk = memoryview(X)[:k * nf], memoryview(out)[:k]
+gc.collect()
+a0 = gc.mem_alloc()
+if INT:
+    m.predict(x)
+for fn, got, _ in fns:
+    fn(x, got)
+m.predict_many(Xk, outk)
+print("alloc", gc.mem_alloc() - a0)
+def timed(fn, arg, *rest):
+    t0 = mlclock.ticks()
+    for _ in range(REPEAT):
+        fn(arg, *rest)
+    return mlclock.to_unit(mlclock.diff(mlclock.ticks(), t0)) / REPEAT
+print("time", timed(m.predict, x), timed(m.predict_many, Xk, outk) / k, mlclock.UNIT)
+"""
+
+
 @dataclass
 class Report:
     target: str
@@ -106,6 +197,7 @@ class Report:
     many_time: float = 0.0  # per sample within predict_many()
     unit: str = ""
     is_classifier: bool = True
+    scores_compared: bool = False  # worst is the relative difference of every method's values
     output: str = field(default="", repr=False)
 
     @property
@@ -114,10 +206,15 @@ class Report:
 
     def ok(self, proba_tol=1e-6):
         worst_ok = self.worst <= proba_tol if self.is_classifier else True
+        if self.scores_compared:
+            worst_ok = self.worst <= 1e-5
         return self.n > 0 and self.agree == self.n and self.batch_agree == self.n and worst_ok
 
     def summary(self):
-        if self.is_classifier:
+        if self.scores_compared:
+            what = (f"{'labels' if self.is_classifier else 'predictions'} and scores "
+                    f"{self.agree}/{self.n} agree, max relative diff {self.worst:.2g}")
+        elif self.is_classifier:
             what = (f"labels {self.agree}/{self.n} identical, probabilities max |diff| "
                     f"{self.worst:.2g}")
         else:
@@ -147,16 +244,56 @@ def expected_bytes(estimator, X):
     return np.asarray(y, dtype="<f4").tobytes()
 
 
+def estimator_methods(model):
+    """(method, width) the device compares besides predict, in ml_method_t order."""
+    from .estimators import METHODS
+
+    return [(name, model.widths[name]) for name in METHODS[1:] if name in model.widths]
+
+
+def expected_estimator_bytes(estimator, model, X):
+    """Per sample: predict (int32 label/cluster/sign, or float32 value), then each method's
+    values (float32), for a model of the binary-file families."""
+    Xr = X if np.asarray(X).dtype == np.float64 else reference_input(X)
+    try:
+        y = np.asarray(estimator.predict(Xr))
+    except ValueError:
+        # scikit-learn 1.9's KMeans fitted on float64 refuses float32 input (a dtype mismatch
+        # in its Cython helper): compare with the same values in float64, as the device does.
+        Xr = np.asarray(X, dtype=np.float64)
+        y = np.asarray(estimator.predict(Xr))
+    if model.is_classifier and model.labels is None:
+        y = np.searchsorted(np.asarray(_final(estimator).classes_), y)
+    cols = [y.astype("<i4").reshape(-1, 1).view("<f4") if model.int_predict
+            else y.astype("<f4").reshape(-1, 1)]
+    for name, w in estimator_methods(model):
+        v = np.asarray(getattr(estimator, name)(Xr), dtype=np.float64).reshape(len(Xr), -1)
+        if v.shape[1] != w:
+            raise ValueError(f"{name}: scikit-learn gives {v.shape[1]} values, the model {w}")
+        cols.append(v.astype("<f4"))
+    return np.hstack(cols).tobytes()
+
+
+def _final(estimator):
+    return estimator.steps[-1][1] if type(estimator).__name__ == "Pipeline" else estimator
+
+
 def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5, text=None):
     """Runs `model` on every row of X on `target`, comparing with `expected` (expected_bytes)."""
     X = np.asarray(X)
     dtype = np.int16 if X.dtype == np.int16 else np.float32
     X = np.ascontiguousarray(X, dtype=dtype)
     tc, size = ("h", 2) if dtype == np.int16 else ("f", 4)
-    script = _SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol)
     target = targets.get(target) if isinstance(target, str) else target
-    files = {"model.csv": (text or model.to_text()).encode(), "X.bin": X.tobytes(),
-             "E.bin": expected}
+    if hasattr(model, "to_bytes"):
+        script = _EST_SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol,
+                                    module=model.module, int_predict=model.int_predict,
+                                    methods=estimator_methods(model))
+        files = {"model.mlb": model.to_bytes(), "X.bin": X.tobytes(), "E.bin": expected}
+    else:
+        script = _SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol)
+        files = {"model.csv": (text or model.to_text()).encode(), "X.bin": X.tobytes(),
+                 "E.bin": expected}
     if session is None:
         with target.session(files) as s:
             res = s.exec(script)
@@ -164,12 +301,18 @@ def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5,
         for name, data in files.items():
             session.put(name, data)
         res = session.exec(script)
+        for name in reversed(list(files)):  # last put, first removed: the space is reused
+            session.remove(name)
     if not res.ok:
         raise targets.TargetError(f"{target.name}: the device script failed:\n{res.output}")
-    return parse(res.output, target.name, model.is_classifier)
+    rep = parse(res.output, target.name, model.is_classifier)
+    rep.scores_compared = hasattr(model, "to_bytes")
+    return rep
 
 
 def verify(estimator, model, X, target, **kw):
+    if hasattr(model, "to_bytes"):
+        return run(model, X, expected_estimator_bytes(estimator, model, X), target, **kw)
     return run(model, X, expected_bytes(estimator, X), target, **kw)
 
 

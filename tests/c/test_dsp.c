@@ -695,6 +695,75 @@ static void test_features(void) {
         && ml_dsp_time_feature_name(ML_DSP_F_PTP)[0] == 'p', "names");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Edge cases of issue 14: a 1-point window, decode parameters, float32 overflow reported as a
+// non-finite value (and, for features, as an error), never as a plausible number.
+
+static void test_edges(void) {
+    float w[2] = { -1.0f, -1.0f };
+    ml_dsp_window_fill(ML_DSP_WINDOW_HANN, w, 1);
+    CHECK(w[0] == 1.0f, "hann of length 1: %g (scipy: 1)", (double)w[0]);
+    ml_dsp_window_fill(ML_DSP_WINDOW_HAMMING, w, 1);
+    CHECK(w[0] == 1.0f, "hamming of length 1: %g (scipy: 1)", (double)w[0]);
+    ml_dsp_window_fill(ML_DSP_WINDOW_HANN, w, 2);
+    CHECK(w[0] == 0.0f && w[1] == 1.0f, "hann of length 2: %g %g", (double)w[0], (double)w[1]);
+    ml_dsp_window_fill(ML_DSP_WINDOW_HAMMING, w, 2);
+    CHECK(w[0] == 0.08f && w[1] == 1.0f, "hamming of length 2: %g %g", (double)w[0],
+        (double)w[1]);
+
+    ml_error_t err;
+    CHECK(ml_dsp_decode_check(1.0f, 0.0f, true, &err) == ML_OK, "plain decode");
+    CHECK(ml_dsp_decode_check(NAN, 0.0f, false, &err) == ML_E_VALUE && strstr(err.msg, "scale"),
+        "NaN scale: %s", err.msg);
+    CHECK(ml_dsp_decode_check(1.0f, INFINITY, true, &err) == ML_E_VALUE
+        && strstr(err.msg, "offset"), "inf offset: %s", err.msg);
+    CHECK(ml_dsp_decode_check(3e38f, 0.0f, true, &err) == ML_E_VALUE, "overflowing scale");
+    CHECK(ml_dsp_decode_check(3e38f, 0.0f, false, &err) == ML_OK, "int16 output saturates");
+    CHECK(ml_dsp_decode_check(1e34f, 0.0f, true, &err) == ML_OK, "1e34 * 32768 fits");
+
+    // Magnitude of a finite spectrum whose square overflows float32: still |X|.
+    float spec[4] = { 3e20f, 4e20f, -1e38f, 0.0f }, mag[2];
+    ml_dsp_magnitude(spec, mag, 2);
+    CHECK(fabs((double)mag[0] - 5e20) < 5e20 * 1e-6 && mag[1] == 1e38f, "magnitude %g %g",
+        (double)mag[0], (double)mag[1]);
+
+    // FFT and log-mel of a huge input: non-finite (an overflow), never the -100 dB floor.
+    ml_dsp_logmel_config_t c = { 16000.0f, 16, 8, 4, 0.0f, 8000.0f, ML_DSP_WINDOW_HANN, true };
+    size_t size = ml_dsp_logmel_memory_size(&c, &err);
+    void *mem = malloc(size);
+    ml_dsp_logmel_t m;
+    CHECK(ml_dsp_logmel_init(&m, mem, &c, &err) == ML_OK, "%s", err.msg);
+    float frame[16], out[4];
+    for (int i = 0; i < 16; i++) {
+        frame[i] = 3e38f;
+    }
+    ml_dsp_logmel_frame(&m, frame, out);
+    CHECK(ml_dsp_find_nonfinite(out, 4) < 4, "log-mel of 3e38: %g %g %g %g", (double)out[0],
+        (double)out[1], (double)out[2], (double)out[3]);
+    free(mem);
+
+    // Features: a square that overflows is an error naming the feature.
+    ml_dsp_features_config_t fc;
+    memset(&fc, 0, sizeof(fc));
+    fc.length = 4;
+    fc.n_axes = 1;
+    fc.scale = 1.0f;
+    fc.n_time = 2;
+    fc.time[0] = ML_DSP_F_MEAN;
+    fc.time[1] = ML_DSP_F_ENERGY;
+    CHECK(ml_dsp_features_memory_size(&fc, &size, &err) == ML_OK, "%s", err.msg);
+    mem = malloc(size);
+    ml_dsp_features_t f;
+    CHECK(ml_dsp_features_init(&f, mem, &fc, &err) == ML_OK, "%s", err.msg);
+    float x[4] = { 3e38f, 3e38f, 3e38f, 3e38f }, feat[2];
+    CHECK(ml_dsp_features_process_f32(&f, x, feat, &err) == ML_E_INPUT
+        && strstr(err.msg, "feature 1") && strstr(err.msg, "overflows"), "energy: %s", err.msg);
+    x[0] = x[1] = x[2] = x[3] = 2.0f;
+    CHECK(ml_dsp_features_process_f32(&f, x, feat, &err) == ML_OK && feat[1] == 16.0f,
+        "then a normal window: %g", (double)feat[1]);
+    free(mem);
+}
+
 int main(void) {
     test_trig_and_windows();
     test_decode();
@@ -705,5 +774,6 @@ int main(void) {
     test_fft();
     test_logmel();
     test_features();
+    test_edges();
     return check_summary("test_dsp");
 }

@@ -253,6 +253,60 @@ static void test_exp_double(void) {
     CHECK(s.bad == 0, "ml_exp: %ld NaN mismatches", s.bad);
 }
 
+// The double functions of ml_math_double.c against libm over a sweep of positive doubles.
+static void test_double_functions(void) {
+    int64_t worst_log = 0, worst_sqrt = 0;
+    double at_log = 0.0, at_sqrt = 0.0, worst_tanh = 0.0, worst_pow = 0.0;
+    long points = 0;
+    int64_t end = d_ord(1e300);
+    int64_t step = end / N | 1;
+    for (int64_t o = 1; o <= end; o += step) {
+        uint64_t u = (uint64_t)o;
+        double x;
+        memcpy(&x, &u, sizeof(x));
+        int64_t d = d_ord(ml_log(x)) - d_ord(log(x));
+        if (log(x) < 0) {
+            d = d_ord(-ml_log(x)) - d_ord(-log(x));
+        }
+        d = d < 0 ? -d : d;
+        if (d > worst_log) {
+            worst_log = d;
+            at_log = x;
+        }
+        d = d_ord(ml_sqrt(x)) - d_ord(sqrt(x));
+        d = d < 0 ? -d : d;
+        if (d > worst_sqrt) {
+            worst_sqrt = d;
+            at_sqrt = x;
+        }
+        points++;
+    }
+    for (double t = -25.0; t <= 25.0; t += 0.000731) {
+        double e = fabs(ml_tanh(t) - tanh(t));
+        worst_tanh = e > worst_tanh ? e : worst_tanh;
+        double x = fabs(t) * 3.0;
+        double p = 0.5 + fabs(t) / 5;
+        double r = pow(x, p);
+        e = r ? fabs(ml_pow_pos(x, p) - r) / r : fabs(ml_pow_pos(x, p));
+        worst_pow = e > worst_pow ? e : worst_pow;
+    }
+    printf("%-12s max %lld ulp (against libm) over %ld points\n", "ml_log", (long long)worst_log,
+        points);
+    printf("%-12s max %lld ulp (against libm) over %ld points\n", "ml_sqrt",
+        (long long)worst_sqrt, points);
+    printf("%-12s max %.2g absolute; ml_pow_pos max %.2g relative\n", "ml_tanh", worst_tanh,
+        worst_pow);
+    CHECK(worst_log <= 1, "ml_log: %lld ulp at %a", (long long)worst_log, at_log);
+    CHECK(worst_sqrt <= 1, "ml_sqrt: %lld ulp at %a", (long long)worst_sqrt, at_sqrt);
+    CHECK(worst_tanh <= 4e-16, "ml_tanh: %g", worst_tanh);
+    CHECK(worst_pow <= 1e-14, "ml_pow_pos: %g", worst_pow);
+    CHECK(ml_log(1.0) == 0.0 && isinf(ml_log(0.0)) && isnan(ml_log(-1.0)), "log specials");
+    CHECK(ml_sqrt(0.0) == 0.0 && ml_sqrt(4.0) == 2.0 && isnan(ml_sqrt(-1.0)), "sqrt specials");
+    CHECK(ml_log(0x1p-1070) == log(0x1p-1070) || fabs(ml_log(0x1p-1070) / log(0x1p-1070) - 1)
+        < 1e-15, "log of a subnormal");
+    CHECK(fabs(ml_sqrt(0x1p-1070) - sqrt(0x1p-1070)) <= 0x1p-1074, "sqrt of a subnormal");
+}
+
 static void test_special_values(void) {
     CHECK(ml_expf(-INFINITY) == 0.0f && ml_expf(INFINITY) == INFINITY, "exp(+-inf)");
     CHECK(ml_expf(0.0f) == 1.0f && ml_expf(-0.0f) == 1.0f, "exp(0)");
@@ -313,6 +367,7 @@ int main(void) {
     test_float_functions();
     test_sqrt();
     test_exp_double();
+    test_double_functions();
     test_special_values();
     test_bit_helpers();
     return check_summary("test_math");

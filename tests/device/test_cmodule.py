@@ -55,3 +55,57 @@ def test_dsp_in_firmware(firmware):
     got = np.frombuffer(bytes.fromhex(out.split("F ")[1].strip()), dtype="<f4")
     want = dsp.features(window, cfg)
     assert np.allclose(got, want, rtol=1e-5, atol=1e-4), json.dumps([list(got), list(want)])
+
+
+def test_nn_in_firmware(firmware):
+    """The nn module built into the firmware gives TFLite's bytes, in place and copied."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import nn_models
+    from microlearn.nn import convert_tflite
+
+    case = nn_models.build()["mobilenet_v3_block"]
+    data = convert_tflite(case["tflite"]).to_bytes()
+    files = {"m.nn": data, "x.bin": case["x"].tobytes()}
+    with firmware.session(files) as s:
+        out = run(s, "import array, gc\nfrom microlearn import nn\n"
+                     "copied = nn.load('m.nn')\nin_place = nn.load(open('m.nn', 'rb').read())\n"
+                     "x = array.array('b', bytes(243))\ny = array.array('b', bytes(5))\n"
+                     "k = grew = a0 = 0  # globals made before measuring\n"
+                     "with open('x.bin', 'rb') as f:\n"
+                     "    while f.readinto(x) == 243:\n"
+                     "        gc.collect(); a0 = gc.mem_alloc()\n"
+                     "        copied.run(x, y); k = in_place.predict(x)\n"
+                     "        grew = gc.mem_alloc() - a0\n"
+                     "        print('Y', bytes(y).hex(), k, grew)\n"
+                     "print('MEM', copied.memory - in_place.memory)\n")
+    rows = [line.split() for line in out.splitlines() if line.startswith("Y ")]
+    want = case["y"].reshape(len(case["y"]), -1)
+    assert len(rows) == len(want)
+    for (_, hexes, k, alloc), w in zip(rows, want):
+        assert bytes.fromhex(hexes) == w.tobytes() and int(k) == int(np.argmax(w))
+        assert alloc == "0", "run or predict allocated"
+    assert int(out.split("MEM ")[1].split()[0]) == len(data)
+def test_sklearn_families_in_firmware(firmware):
+    # One model of each scikit-learn family module, built into the firmware.
+    from sklearn import cluster, linear_model, mixture, naive_bayes, neighbors, svm
+
+    X, y = datasets.load_iris(return_X_y=True)
+    Xtr, Xte, ytr, _ = train_test_split(X, y, random_state=0)
+    with firmware.session() as s:
+        for est in (linear_model.LogisticRegression(max_iter=1000).fit(Xtr, ytr),
+                    svm.SVC(probability=True, random_state=0).fit(Xtr, ytr),
+                    neighbors.KNeighborsClassifier().fit(Xtr.astype(np.float32), ytr),
+                    naive_bayes.GaussianNB().fit(Xtr, ytr),
+                    mixture.GaussianMixture(3, random_state=0).fit(Xtr)):
+            rep = verify.verify(est, microlearn.convert(est), Xte.astype(np.float32), firmware,
+                                session=s)
+            assert rep.ok() and rep.predict_alloc == 0, rep.summary()
+        km = cluster.KMeans(3, n_init=1, random_state=0).fit(Xtr)
+        model = microlearn.convert(km)
+        X32 = Xte.astype(np.float32)
+        rep = verify.run(model, X32, verify.expected_estimator_bytes(km, model, X32.astype(
+            np.float64)), firmware, session=s)
+        assert rep.ok(), rep.summary()

@@ -14,14 +14,14 @@ from conftest import run
 @pytest.fixture(scope="module")
 def gesture_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("har")
-    acc, _, meta = har.train(paths.gestures(), out, log=lambda s: None)
+    acc, _, meta = har.train(paths.shipped_gestures(), out, log=lambda s: None)
     return out, acc
 
 
 def test_device_agrees_with_host_on_every_window(target, gesture_model):
     model_dir, acc = gesture_model
     assert acc >= 0.92
-    r = har.run_device(model_dir, paths.gestures(), target, log=lambda s: None)
+    r = har.run_device(model_dir, paths.shipped_gestures(), target, log=lambda s: None)
     assert r.windows == 19 * ((400 - har.WINDOW) // har.HOP + 1)
     assert r.agree == r.windows, f"{r.disagreements}"
     assert r.steady_alloc == 0, f"{r.steady_alloc} bytes allocated in the steady state"
@@ -31,7 +31,7 @@ def test_device_agrees_with_host_on_every_window(target, gesture_model):
 
 
 def test_recorder_files_read_back(session):
-    rec = sorted(p for p in paths.gestures().glob("*_wave.npy"))[0]
+    rec = sorted(p for p in paths.shipped_gestures().glob("*_wave.npy"))[0]
     data = np.load(rec)
     session.put("src.npy", rec.read_bytes())
     run(session, """
@@ -78,3 +78,37 @@ def test_another_dataset_without_code_changes(tmp_path, target):
     assert meta["sample_rate"] == 50 and meta["classes"] == ["fast", "slow"]
     r = har.run_device(tmp_path / "model", data, target, log=lambda s: None)
     assert r.agree == r.windows > 0 and r.steady_alloc == 0
+
+
+def test_device_app_refuses_what_it_cannot_read(session, gesture_model):
+    """The board's side of issue 14: a recording with a wrong column count, a value beyond
+    int16 (was wrapped into another value), a truncated .npy (was replayed as if complete),
+    metadata naming other classes than the model's: a ValueError saying which, not a silent
+    wrong answer."""
+    import json
+
+    model_dir, _ = gesture_model
+    meta = json.loads((model_dir / "metadata.json").read_text())
+    session.put("model.csv", (model_dir / "model.csv").read_bytes())
+    session.put("meta3.json", json.dumps(dict(meta, classes=meta["classes"][:3])).encode())
+    session.put("meta.json", (model_dir / "metadata.json").read_bytes())
+    session.put("cols.csv", b"x,y,z\n1,2,3\n4,5\n")
+    session.put("big.csv", b"x,y,z\n1,2,3\n4,40000,6\n")
+    rec = sorted(paths.shipped_gestures().glob("*_wave.npy"))[0].read_bytes()
+    session.put("cut.npy", rec[:1000])
+    out = run(session, """
+import mlhar
+for call in ("mlhar.SimulatedSensor('cols.csv')", "mlhar.SimulatedSensor('big.csv')",
+             "mlhar.SimulatedSensor('cut.npy')", "mlhar.Classifier('model.csv', 'meta3.json')",
+             "mlhar.Classifier('model.csv', 'meta.json', smoothing=0)"):
+    try:
+        eval(call)
+        print('NO-ERROR', call)
+    except ValueError as e:
+        print('ValueError', e)
+""")
+    assert "NO-ERROR" not in out, out
+    for frag in ("line 3: 2 values, expected 3", "line 3: 40000 is not an int16 value",
+                 "cut.npy: the header says 400 frames, the file holds", "names 3 classes, the "
+                 "model has 4", "smoothing is 0, expected at least 1"):
+        assert frag in out, f"{session.target.name}: {frag!r} not in\n{out}"

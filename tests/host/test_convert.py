@@ -17,9 +17,9 @@ X, y = datasets.load_iris(return_X_y=True)
 
 def test_unsupported_estimator_names_what_is_supported():
     with pytest.raises(trees.ConversionError) as e:
-        microlearn.convert(linear_model.LogisticRegression(max_iter=1000).fit(X, y))
-    assert "LogisticRegression is not supported" in str(e.value)
-    assert "RandomForestClassifier" in str(e.value)
+        microlearn.convert(tree.ExtraTreeClassifier().fit(X, y))
+    assert "ExtraTreeClassifier is not supported" in str(e.value)
+    assert "RandomForestClassifier" in str(e.value) and "LogisticRegression" in str(e.value)
 
 
 def test_unfitted_and_unsupported_options():
@@ -120,7 +120,7 @@ def test_cli_convert_and_verify(tmp_path):
                                 "--target", "unix"], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "labels identical: 40/40" in out.stdout and "verify: OK" in out.stdout
-    joblib.dump(linear_model.LinearRegression().fit(X, y), tmp_path / "lin.pkl")
-    out = subprocess.run(cli + ["convert", str(tmp_path / "lin.pkl"), "-o",
-                                str(tmp_path / "lin.csv")], capture_output=True, text=True)
-    assert out.returncode == 2 and "LinearRegression is not supported" in out.stderr
+    joblib.dump(tree.ExtraTreeRegressor().fit(X, y), tmp_path / "one.pkl")
+    out = subprocess.run(cli + ["convert", str(tmp_path / "one.pkl"), "-o",
+                                str(tmp_path / "one.csv")], capture_output=True, text=True)
+    assert out.returncode == 2 and "ExtraTreeRegressor is not supported" in out.stderr

@@ -10,8 +10,9 @@ from microlearn import dsp, har, paths
 
 
 def gestures_dir():
-    assert paths.gestures().is_dir(), f"the gesture recordings are not at {paths.gestures()}"
-    return paths.gestures()
+    d = paths.shipped_gestures()
+    assert d.is_dir(), f"the gesture recordings are not at {d}"
+    return d
 
 
 def test_truncated_files_are_reported_and_skipped():
@@ -33,6 +34,23 @@ def test_recorder_csv_is_read(tmp_path):
     assert recs[0].data.tolist() == [[1, 2, 3], [-4, 5, -6]]
     assert {name for name, _ in skipped} == {"b_idle.csv", "c_idle.npy"}
     assert any("line 2: 2 values, expected 3" in why for _, why in skipped)
+
+
+def test_odd_recordings_are_reported(tmp_path):
+    np.save(tmp_path / "a_wave.npy", np.array([[-32768, 0, 32767]] * 4, dtype=np.int32))
+    np.save(tmp_path / "b_wave.npy", np.zeros((4, 0), dtype=np.int16))
+    np.save(tmp_path / "c_wave.npy", np.zeros((4, 17), dtype=np.int16))
+    np.save(tmp_path / "d_wave.npy", np.array([[40000, 0, 0]], dtype=np.int32))
+    np.save(tmp_path / "e_.npy", np.zeros((4, 3), dtype=np.int16))
+    (tmp_path / "f_wave.csv").write_text("# sample_rate=nan\nx,y,z\n1,2,3\n")
+    (tmp_path / "g_wave.csv").write_text("# sample_rate=-5\nx,y,z\n1,2,3\n")
+    recs, skipped = har.load_dataset(tmp_path, log=lambda s: None)
+    assert [r.path.name for r in recs] == ["a_wave.npy"]  # -32768 is an int16 value
+    why = dict(skipped)
+    assert "1..16 axes" in why["b_wave.npy"] and "1..16 axes" in why["c_wave.npy"]
+    assert "int32 from 0 to 40000" in why["d_wave.npy"]
+    assert "no _<label>" in why["e_.npy"]
+    assert "sample_rate is nan" in why["f_wave.csv"] and "-5" in why["g_wave.csv"]
 
 
 def test_windows_are_the_devices():

@@ -1,0 +1,104 @@
+"""Cost of the scikit-learn family modules: per representative model, the time of one
+predict() and of the model's richest method on each target (us on the unix port, instructions
+under qemu -icount on the boards), the model's RAM, its file, and the .mpy sizes.
+
+    .venv/bin/python -m benchmarks.sklearn [--targets unix,cortex-m3,cortex-m0] [--out docs/sklearn-benchmarks.md]
+"""
+
+import argparse
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn import (cluster, covariance, datasets, ensemble, linear_model, mixture,
+                     naive_bayes, neighbors, pipeline, preprocessing, svm)
+from sklearn.model_selection import train_test_split
+
+import microlearn
+from microlearn import paths, targets, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def models():
+    def split(name):
+        X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+        return train_test_split(X, y, test_size=0.25, random_state=0)
+
+    sc = preprocessing.StandardScaler
+    Xtr, Xte, ytr, _ = split("iris")
+    yield "iris", "LogisticRegression", pipeline.make_pipeline(
+        sc(), linear_model.LogisticRegression()).fit(Xtr, ytr), Xte
+    yield "iris", "SVC rbf (probability)", pipeline.make_pipeline(
+        sc(), svm.SVC(probability=True, random_state=0)).fit(Xtr, ytr), Xte
+    yield "iris", "KNeighborsClassifier", neighbors.KNeighborsClassifier(
+        algorithm="brute").fit(Xtr.astype(np.float32), ytr), Xte
+    yield "iris", "GaussianNB", naive_bayes.GaussianNB().fit(Xtr, ytr), Xte
+    yield "iris", "GaussianMixture full", mixture.GaussianMixture(
+        3, random_state=0).fit(Xtr), Xte
+    yield "iris", "KMeans", cluster.KMeans(3, n_init=1, random_state=0).fit(Xtr), Xte
+    yield "iris", "IsolationForest (100 trees)", ensemble.IsolationForest(
+        random_state=0).fit(Xtr), Xte
+    yield "iris", "EllipticEnvelope", covariance.EllipticEnvelope(random_state=0).fit(Xtr), Xte
+    Xtr, Xte, ytr, _ = split("digits")
+    yield "digits", "LogisticRegression", linear_model.LogisticRegression(
+        max_iter=3000).fit(Xtr, ytr), Xte
+    yield "digits", "SVC rbf", pipeline.make_pipeline(sc(), svm.SVC()).fit(Xtr, ytr), Xte
+
+
+def mpy_sizes():
+    out = {}
+    for arch in ("x64", "armv7m", "armv6m"):
+        d = paths.root() / "build" / "natmod" / arch / "microlearn"
+        out[arch] = {p.stem: p.stat().st_size for p in sorted(d.glob("*.mpy"))}
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--targets", default="unix,cortex-m3,cortex-m0")
+    ap.add_argument("--samples", type=int, default=20)
+    ap.add_argument("--out", default=str(ROOT / "docs" / "sklearn-benchmarks.md"))
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    cases = list(models())
+    rows = {}
+    for name in args.targets.split(","):
+        target = targets.get(name)
+        for ds, label, est, Xte in cases:
+            # One session per model: a native module's code stays in the heap once imported.
+            with target.session() as s:
+                model = microlearn.convert(est)
+                X = Xte[:args.samples].astype(np.float32)
+                rep = verify.verify(est, model, X, target, session=s, repeat=5)
+                assert rep.ok(), rep.summary()
+                rows.setdefault((ds, label), {"model": model})[name] = rep
+                print(name, ds, label, f"{rep.predict_time:.1f} {rep.unit}", flush=True)
+    lines = ["# scikit-learn families: cost per prediction, RAM, flash", "",
+             f"Measured with `python -m benchmarks.sklearn --targets {args.targets}` "
+             f"(first {args.samples} test samples, float32 input; every sample agreed with "
+             "scikit-learn). Time of one `predict(x)` call from MicroPython: microseconds on "
+             "the unix port (x64), instructions on the boards (qemu -icount).", "",
+             "| data | model | module | file bytes | RAM from file / in place | "
+             + " | ".join(args.targets.split(",")) + " |",
+             "| --- | --- | --- | ---: | ---: | " + " | ".join("---:" for _ in
+                                                              args.targets.split(",")) + " |"]
+    for (ds, label), r in rows.items():
+        m = r["model"]
+        cells = [f"{r[t].predict_time:,.0f} {r[t].unit}" if r[t].unit != "us" else
+                 f"{r[t].predict_time:.1f} us" for t in args.targets.split(",")]
+        lines.append(f"| {ds} | {label} | `{m.module}` | {len(m.to_bytes()):,} | "
+                     f"{m.memory_size():,} / {m.work_size():,} | " + " | ".join(cells) + " |")
+    sizes = mpy_sizes()
+    mods = [k for k in sizes["x64"] if k not in ("trees", "dsp")]
+    lines += ["", "`.mpy` sizes (bytes):", "", "| module | " + " | ".join(sizes) + " |",
+              "| --- | " + " | ".join("---:" for _ in sizes) + " |"]
+    for mod in mods:
+        lines.append(f"| `{mod}` | " + " | ".join(f"{sizes[a].get(mod, 0):,}" for a in sizes)
+                     + " |")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

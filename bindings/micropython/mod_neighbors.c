@@ -1,0 +1,52 @@
+// microlearn.neighbors: scikit-learn's KNeighborsClassifier, KNeighborsRegressor and
+// NearestCentroid, with their preprocessing pipeline.
+//
+//   from microlearn import neighbors
+//   model = neighbors.load("model.mlb")
+//   model.predict(x); model.predict_proba(x, out)
+#include "mod_estimator.h"
+#include "ml_neighbors.h"
+
+static ml_status_t open_neighbors(void *m, const ml_blob_t *b, ml_error_t *err) {
+    return ml_neighbors_open(m, b, err);
+}
+
+static ml_status_t run_neighbors(void *m, ml_method_t method, const double *x, int is_f32,
+    ml_error_t *err) {
+    return ml_neighbors_run(m, method, x, is_f32, err);
+}
+
+static const ml_family_t neighbors_family = {
+    ML_BLOB_KIND_NEIGHBORS, ML_NEIGHBORS_FORMAT_VERSION, sizeof(ml_neighbors_t), open_neighbors, run_neighbors,
+};
+
+static mp_obj_t neighbors_load(mp_obj_t source) {
+    return ml_est_load(source, &neighbors_family);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(neighbors_load_obj, neighbors_load);
+
+#if MICROPY_ENABLE_DYNRUNTIME
+
+mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
+    MP_DYNRUNTIME_INIT_ENTRY
+    ml_est_init_type();
+    mp_store_global(MP_QSTR_load, MP_OBJ_FROM_PTR(&neighbors_load_obj));
+    mp_store_global(MP_QSTR_FORMAT_VERSION, MP_OBJ_NEW_SMALL_INT(ML_NEIGHBORS_FORMAT_VERSION));
+    MP_DYNRUNTIME_INIT_EXIT
+}
+
+#else
+
+static const mp_rom_map_elem_t neighbors_module_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_neighbors) },
+    { MP_ROM_QSTR(MP_QSTR_load), MP_ROM_PTR(&neighbors_load_obj) },
+    { MP_ROM_QSTR(MP_QSTR_FORMAT_VERSION), MP_ROM_INT(ML_NEIGHBORS_FORMAT_VERSION) },
+};
+static MP_DEFINE_CONST_DICT(neighbors_module_globals, neighbors_module_table);
+
+const mp_obj_module_t ml_neighbors_module = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&neighbors_module_globals,
+};
+
+#endif

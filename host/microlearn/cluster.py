@@ -1,0 +1,21 @@
+"""Convert scikit-learn's KMeans and MiniBatchKMeans (core/ml_cluster.h) for
+microlearn.cluster."""
+
+import numpy as np
+
+from . import blob
+from .estimators import INT_PREDICT, EstimatorModel, f64
+
+SUPPORTED = ("KMeans", "MiniBatchKMeans")
+
+
+def convert(est, steps, name):
+    n_inputs = int(est.n_features_in_)
+    n_features = steps[0][1] if steps else n_inputs
+    centers = np.asarray(est.cluster_centers_, dtype=np.float64)
+    k = len(centers)
+    return EstimatorModel(
+        blob.CLUSTER, name, n_features, n_inputs, flags=INT_PREDICT, steps=steps,
+        sections=[(b"cent", f64(centers).tobytes()),
+                  (b"cnrm", f64(np.einsum("ij,ij->i", centers, centers)).tobytes())],
+        widths={"predict": 1, "transform": k})
