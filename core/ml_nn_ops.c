@@ -8,6 +8,17 @@
 #include "ml_math.h"
 #include "ml_nn_ops.h"
 
+// The inner loops stay functions of their own: inlined into the loops around them, they would
+// run out of registers and spill (as GCC does at -Os).
+// And the requantization of each output is inlined where it is used.
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define NOINLINE
+#define ALWAYS_INLINE inline
+#endif
+
 #define T(m, i) (&(m)->tensors[(i)])
 #define AT(m, t) ((m)->arena + (t)->offset)
 #define CONST_AT(m, t) ((m)->data + (t)->offset)
@@ -45,18 +56,57 @@ static inline int32_t sat_shift_left(int32_t x, int e) {
     return (int32_t)((uint32_t)x << e);
 }
 
-// MultiplyByQuantizedMultiplier, double rounding: the left shift wraps as TFLite's does.
-int32_t ml_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
-    int left = shift > 0 ? shift : 0;
-    int right = shift > 0 ? 0 : -shift;
-    return rdbpot(srdhm((int32_t)((uint32_t)acc << left), multiplier), right);
+// MultiplyByQuantizedMultiplier, double rounding: the left shift wraps as TFLite's does. For a
+// multiplier >= 0 (ml_nn_open checks it), gemmlowp's SaturatingRoundingDoublingHighMul never
+// saturates and equals floor((a * m + 2^30) / 2^31): its nudge (1 - 2^30 below zero) and its
+// truncating division give that floor on both signs. RoundingDivideByPOT by e >= 1 rounds
+// half away from zero: done on the magnitude, which fits 32 unsigned bits with the half added.
+// requant_channel prepares a channel's multiplier and shift once for requantize_with.
+typedef struct {
+    int32_t mult;
+    uint32_t left, right, half;
+} channel_t;
+
+static ALWAYS_INLINE void requant_channel(channel_t *ch, int32_t multiplier, int32_t shift) {
+    ch->mult = multiplier;
+    ch->left = shift > 0 ? (uint32_t)shift : 0;
+    ch->right = shift < 0 ? (uint32_t)-shift : 0;
+    ch->half = ((uint32_t)1 << ch->right) >> 1;
 }
 
-// The single-rounding form FULLY_CONNECTED goes through: round half up in 64 bits.
-int32_t ml_nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift) {
+static ALWAYS_INLINE int32_t requantize_with(const channel_t *ch, int32_t acc) {
+    acc = (int32_t)((uint32_t)acc << ch->left);
+    int32_t t = (int32_t)(((int64_t)acc * ch->mult + ((int64_t)1 << 30)) >> 31);
+    uint32_t sign = (uint32_t)(t >> 31);  // all ones below zero
+    uint32_t mag = ((uint32_t)t ^ sign) - sign;
+    mag = (mag + ch->half) >> ch->right;
+    return (int32_t)((mag ^ sign) - sign);
+}
+
+static ALWAYS_INLINE int32_t requantize(int32_t acc, int32_t multiplier, int32_t shift) {
+    channel_t ch;
+    requant_channel(&ch, multiplier, shift);
+    return requantize_with(&ch, acc);
+}
+
+// The single-rounding form FULLY_CONNECTED goes through: round half up in 64 bits,
+// floor((acc * m + 2^(s-1)) / 2^s) with s = 31 - shift. For s > 32 (the usual multipliers
+// below 1/2) the low word cannot change the result: the high word alone, in 32 bits.
+static ALWAYS_INLINE int32_t requantize_single(int32_t acc, int32_t multiplier, int32_t shift) {
     int total = 31 - shift;
-    int64_t r = (int64_t)acc * multiplier + ((int64_t)1 << (total - 1));
-    return (int32_t)(r >> total);
+    int64_t p = (int64_t)acc * multiplier;
+    if (total > 32) {
+        return ((int32_t)(p >> 32) + (1 << (total - 33))) >> (total - 32);
+    }
+    return (int32_t)((p + ((int64_t)1 << (total - 1))) >> total);
+}
+
+int32_t ml_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift) {
+    return requantize(acc, multiplier, shift);
+}
+
+int32_t ml_nn_requantize_single(int32_t acc, int32_t multiplier, int32_t shift) {
+    return requantize_single(acc, multiplier, shift);
 }
 
 // int32 addition that wraps (as the int32 accumulators of TFLite do in practice) instead of
@@ -66,7 +116,8 @@ static inline int32_t wrap_add(int32_t a, int32_t b) {
 }
 
 static inline int8_t clamp8(int32_t v, int32_t lo, int32_t hi) {
-    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+    v = v < lo ? lo : v;
+    return (int8_t)(v > hi ? hi : v);
 }
 
 static inline float clampf(float v, float lo, float hi) {
@@ -105,23 +156,372 @@ static void conv_geometry(const ml_nn_t *m, const ml_nn_op_t *op, geometry_t *g)
     g->pl = op->params[5];
 }
 
-// Whether the window at (iy0, ix0) lies wholly inside the input.
-static inline int window_inside(const geometry_t *g, int32_t iy0, int32_t ix0) {
-    return iy0 >= 0 && ix0 >= 0 && iy0 + (int32_t)(g->kh - 1) * g->dh < (int32_t)g->ih
-           && ix0 + (int32_t)(g->kw - 1) * g->dw < (int32_t)g->iw;
+// The part of a convolution window that lies inside the input, as the kernels walk it: `rows`
+// rows of `runs` runs of `len` contiguous input bytes, rows row_step bytes apart, runs run_step
+// apart. Each output channel's weights follow the same order, with w_skip weights to pass over
+// after each row (the kernel columns a border window lacks; 0 inside).
+typedef struct {
+    const int8_t *x;
+    uint32_t rows, runs, len, row_step, run_step, w_skip;
+    uint32_t first_tap, cols;  // its first kernel tap (ky * kw + kx), its kernel columns
+} window_t;
+
+// The window of the output pixel whose kernel's top-left tap is at (iy0, ix0) of image xb,
+// clipped to the input; returns whether it lies wholly inside (no padded pixel).
+static int conv_window(const geometry_t *g, const int8_t *xb, int32_t iy0, int32_t ix0,
+    window_t *win) {
+    uint32_t ky0 = 0, ky1 = g->kh, kx0 = 0, kx1 = g->kw;
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + (int32_t)(g->kh - 1) * g->dh < (int32_t)g->ih
+        && ix0 + (int32_t)(g->kw - 1) * g->dw < (int32_t)g->iw) {
+        // Wholly inside (the common case): the window is the kernel's.
+        win->rows = g->kh;
+        win->cols = g->kw;
+        win->first_tap = 0;
+        win->w_skip = 0;
+        win->x = xb + ((size_t)iy0 * g->iw + (size_t)ix0) * g->ic;
+        win->row_step = (uint32_t)g->dh * g->iw * g->ic;
+        win->run_step = (uint32_t)g->dw * g->ic;
+        win->runs = g->dw == 1 ? 1 : g->kw;
+        win->len = g->dw == 1 ? g->kw * g->ic : g->ic;
+        return 1;
+    }
+    while (ky0 < ky1 && iy0 + (int32_t)ky0 * g->dh < 0) {
+        ky0++;
+    }
+    while (ky1 > ky0 && iy0 + (int32_t)(ky1 - 1) * g->dh >= (int32_t)g->ih) {
+        ky1--;
+    }
+    while (kx0 < kx1 && ix0 + (int32_t)kx0 * g->dw < 0) {
+        kx0++;
+    }
+    while (kx1 > kx0 && ix0 + (int32_t)(kx1 - 1) * g->dw >= (int32_t)g->iw) {
+        kx1--;
+    }
+    uint32_t cols = kx1 - kx0;
+    win->rows = ky1 - ky0;
+    win->runs = g->dw == 1 ? (cols ? 1 : 0) : cols;
+    win->len = g->dw == 1 ? cols * g->ic : g->ic;
+    win->row_step = (uint32_t)g->dh * g->iw * g->ic;
+    win->run_step = (uint32_t)g->dw * g->ic;
+    win->w_skip = (g->kw - cols) * g->ic;
+    win->first_tap = ky0 * g->kw + kx0;
+    win->cols = cols;
+    if (!win->rows || !cols) {
+        // Wholly in the padding (a file may ask for it): nothing to read.
+        win->rows = win->runs = win->len = win->cols = 0;
+        win->x = xb;
+        return 0;
+    }
+    win->x = xb + ((size_t)(iy0 + (int32_t)ky0 * g->dh) * g->iw
+                   + (size_t)(ix0 + (int32_t)kx0 * g->dw)) * g->ic;
+    return ky0 == 0 && kx0 == 0 && ky1 == g->kh && kx1 == g->kw;
 }
 
-// Dot product of n int8 values, unrolled by four.
-static inline int32_t dot_i8(const int8_t *a, const int8_t *b, uint32_t n) {
-    int32_t acc = 0;
-    uint32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        acc += a[i] * b[i] + a[i + 1] * b[i + 1] + a[i + 2] * b[i + 2] + a[i + 3] * b[i + 3];
+// acc[j] += sum over i < n of p[i] * w[j * ws + i], n >= 1, for four output channels ws bytes
+// apart: each input byte is loaded once for the four. The accumulators wrap (uint32_t) as
+// TFLite's int32 ones do in practice. This loop is where the time goes; written so, without
+// unrolling (which compilers at -Os reassociate into more instructions), it is 11 instructions
+// for 4 MACs on a Cortex-M3 (5 loads, 4 multiply-accumulates, compare and branch).
+NOINLINE static void dot4_run(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w,
+    uint32_t ws) {
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *w0 = w, *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
+    const int8_t *end = p + n;
+    do {
+        int32_t v = *p++;
+        a0 += (uint32_t)(v * *w0++);
+        a1 += (uint32_t)(v * *w1++);
+        a2 += (uint32_t)(v * *w2++);
+        a3 += (uint32_t)(v * *w3++);
+    } while (p != end);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+// The same with the input's zero point subtracted: sum of (p[i] - zx) * w[j * ws + i].
+NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
+    const int8_t *w, uint32_t ws, int32_t zx) {
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *w0 = w, *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
+    const int8_t *end = p + n;
+    do {
+        int32_t v = *p++ - zx;
+        a0 += (uint32_t)(v * *w0++);
+        a1 += (uint32_t)(v * *w1++);
+        a2 += (uint32_t)(v * *w2++);
+        a3 += (uint32_t)(v * *w3++);
+    } while (p != end);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+#if !defined(__ARM_ARCH_6M__)
+// Two pixels by two channels, n <= 255: acc[0], acc[1] += sum of p[i] * w[i], p[i] * w[ws + i];
+// acc[4], acc[5] the same for u = p[xoff + i]. The two pixels share one word, x = v + u * 2^23
+// (exact in 32 bits), and each product x * w accumulates in 64 bits (one multiply-accumulate
+// instruction for two MACs): the sum is A + B * 2^23 with A = sum of v * w, B = sum of u * w.
+// Each |v * w| <= 2^14, so over at most 255 terms |A| < 2^22: A is the sum's low 23 bits sign
+// extended, and B = (sum - A) / 2^23. 9 instructions for 4 MACs on a Cortex-M3.
+NOINLINE static void dot2x2_run(uint32_t *acc, const int8_t *p, ptrdiff_t xoff, uint32_t n,
+    const int8_t *w, uint32_t ws) {
+    const int8_t *w0 = w, *w1 = w + ws;
+    const int8_t *end = p + n;
+    int64_t s0 = 0, s1 = 0;
+    do {
+        int32_t x = *p + (int32_t)((uint32_t)p[xoff] << 23);
+        p++;
+        s0 += (int64_t)x * *w0++;
+        s1 += (int64_t)x * *w1++;
+    } while (p != end);
+    int32_t a0 = (int32_t)((uint32_t)s0 << 9) >> 9, a1 = (int32_t)((uint32_t)s1 << 9) >> 9;
+    acc[0] += (uint32_t)a0;
+    acc[1] += (uint32_t)a1;
+    acc[4] += (uint32_t)((s0 - a0) >> 23);
+    acc[5] += (uint32_t)((s1 - a1) >> 23);
+}
+#endif
+
+// Two pixels (x0, x1: n contiguous bytes each) by four channels (weights w + j * ws): acc[4 * k
+// + j] += sum of xk[i] * w[j * ws + i]. The Cortex-M0 has 8 registers for arithmetic and no
+// 64-bit multiply-accumulate: four accumulators, a pixel at a time; the others two pixels by two
+// channels, in runs of 255.
+static void dot2x4(uint32_t *acc, const int8_t *x0, const int8_t *x1, uint32_t n,
+    const int8_t *w, uint32_t ws) {
+    #if defined(__ARM_ARCH_6M__)
+    dot4_run(acc, x0, n, w, ws);
+    dot4_run(acc + 4, x1, n, w, ws);
+    #else
+    for (uint32_t i = 0; i < n; i += 255) {
+        uint32_t m = n - i < 255 ? n - i : 255;
+        dot2x2_run(acc, x0 + i, x1 - x0, m, w + i, ws);
+        dot2x2_run(acc + 2, x0 + i, x1 - x0, m, w + 2 * ws + i, ws);
     }
-    for (; i < n; i++) {
-        acc += a[i] * b[i];
+    #endif
+}
+
+// acc[j] += the sum over a window of x * w_j (inside: the input offset is in the bias) or of
+// (x - zx) * w_j (at the border: the padded pixels, which hold the zero point, add nothing),
+// for the output channels whose weights start at w + j * ws.
+static void dot4(const window_t *win, const int8_t *w, uint32_t ws, int inside, int32_t zx,
+    uint32_t *acc) {
+    const int8_t *row = win->x;
+    if (!win->len) {
+        return;
     }
-    return acc;
+    for (uint32_t r = 0; r < win->rows; r++, row += win->row_step, w += win->w_skip) {
+        const int8_t *run = row;
+        for (uint32_t k = 0; k < win->runs; k++, run += win->run_step, w += win->len) {
+            if (inside) {
+                dot4_run(acc, run, win->len, w, ws);
+            } else {
+                dot4_run_offset(acc, run, win->len, w, ws, zx);
+            }
+        }
+    }
+}
+
+// The per-channel arrays ml_nn_open checked in aux: multipliers, shifts, and the biases with the
+// input offset folded in (bias - x_zero_point * sum(weights)).
+typedef struct {
+    const int32_t *mult, *shift, *folded, *bias;
+    int32_t zy, lo, hi;
+} requant_t;
+
+static void requant_params(const ml_nn_t *m, const ml_nn_op_t *op, uint32_t n, requant_t *q) {
+    q->mult = (const int32_t *)(m->data + op->aux);
+    q->shift = q->mult + n;
+    q->folded = q->shift + n;
+    q->bias = (const int32_t *)CONST_AT(m, T(m, op->inputs[2]));
+    q->zy = T(m, op->output)->zero_point;
+    q->lo = op->params[6];
+    q->hi = op->params[7];
+}
+
+// The outputs of channels c .. c + n - 1 from their accumulators, requantized and clamped.
+static void outputs(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc, int8_t *y) {
+    const int32_t *mult = q->mult + c, *shift = q->shift + c;
+    const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
+    for (y += c; n; n--) {
+        *y++ = clamp8(wrap_add(requantize((int32_t)*acc++, *mult++, *shift++), zy), lo, hi);
+    }
+}
+
+// The outputs of channels c .. c + n - 1 (n >= 1) of two pixels (accumulators acc[j],
+// acc[4 + j]): each channel's requantization prepared once for both.
+NOINLINE static void outputs2(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc,
+    int8_t *y0, int8_t *y1) {
+    const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
+    const int32_t *mult = q->mult + c, *shift = q->shift + c;
+    y0 += c;
+    y1 += c;
+    do {
+        channel_t ch;
+        requant_channel(&ch, *mult++, *shift++);
+        int32_t v0 = wrap_add(requantize_with(&ch, (int32_t)acc[0]), zy);
+        int32_t v1 = wrap_add(requantize_with(&ch, (int32_t)acc[4]), zy);
+        v0 = v0 < lo ? lo : v0;
+        v1 = v1 < lo ? lo : v1;
+        *y0++ = (int8_t)(v0 > hi ? hi : v0);
+        *y1++ = (int8_t)(v1 > hi ? hi : v1);
+        acc++;
+    } while (--n);
+}
+
+// The same with FULLY_CONNECTED's single rounding.
+static void outputs_single(const requant_t *q, uint32_t c, uint32_t n, const uint32_t *acc,
+    int8_t *y) {
+    const int32_t *mult = q->mult + c, *shift = q->shift + c;
+    const int32_t zy = q->zy, lo = q->lo, hi = q->hi;
+    for (y += c; n; n--) {
+        *y++ = clamp8(wrap_add(requantize_single((int32_t)*acc++, *mult++, *shift++), zy), lo,
+            hi);
+    }
+}
+
+// One output pixel of CONV_2D or FULLY_CONNECTED (single rounding) over a window; w: output
+// channel 0's first weight the window uses, wstride bytes per channel. Output channels four at
+// a time, the last group shifted back to end at the last channel; with fewer than four
+// channels, one at a time (the four sums of one channel).
+static void conv_pixel(const window_t *win, int inside, const int8_t *w, uint32_t wstride,
+    uint32_t oc, int32_t zx, const requant_t *q, int single, int8_t *y) {
+    const int32_t *bias = inside ? q->folded : q->bias;
+    uint32_t acc[4];
+    if (oc < 4) {
+        for (uint32_t c = 0; c < oc; c++) {
+            acc[0] = acc[1] = acc[2] = acc[3] = (uint32_t)bias[c];
+            dot4(win, w + c * wstride, 0, inside, zx, acc);
+            (single ? outputs_single : outputs)(q, c, 1, acc, y);
+        }
+        return;
+    }
+    for (uint32_t c = 0;;) {
+        acc[0] = (uint32_t)bias[c];
+        acc[1] = (uint32_t)bias[c + 1];
+        acc[2] = (uint32_t)bias[c + 2];
+        acc[3] = (uint32_t)bias[c + 3];
+        if (inside && win->rows == 1 && win->runs == 1) {
+            dot4_run(acc, win->x, win->len, w + c * wstride, wstride);  // 1x1, dense
+        } else {
+            dot4(win, w + c * wstride, wstride, inside, zx, acc);
+        }
+        (single ? outputs_single : outputs)(q, c, 4, acc, y);
+        if (c + 4 == oc) {
+            return;
+        }
+        c = c + 8 <= oc ? c + 4 : oc - 4;
+    }
+}
+
+// Windows of up to this many bytes are gathered into contiguous buffers on the stack (two, for
+// two output pixels at a time), the padded taps filled with the input's zero point.
+#define GATHER_MAX (256)
+
+// Copies n bytes, a word at a time where both are aligned (the rows of a window usually are).
+static void copy_bytes(int8_t *dst, const int8_t *src, uint32_t n) {
+    if (!(((uintptr_t)dst | (uintptr_t)src) & 3)) {
+        for (; n >= 4; n -= 4, dst += 4, src += 4) {
+            *(uint32_t *)dst = *(const uint32_t *)src;
+        }
+    }
+    while (n--) {
+        *dst++ = *src++;
+    }
+}
+
+// The window of the output pixel whose top-left tap is at (iy0, ix0), as kh x kw x ic
+// contiguous bytes in buf (padded taps hold zx); or, when it is one contiguous run of the
+// input already (a 1x1 kernel), a pointer into the input; NULL if it would not fit the buffer.
+static const int8_t *gather(const geometry_t *g, const int8_t *xb, int32_t iy0, int32_t ix0,
+    int8_t zx, int8_t *buf) {
+    const uint32_t row = g->kw * g->ic;
+    if (g->kh == 1 && g->kw == 1 && iy0 >= 0 && ix0 >= 0 && iy0 < (int32_t)g->ih
+        && ix0 < (int32_t)g->iw) {
+        return xb + ((size_t)iy0 * g->iw + (size_t)ix0) * g->ic;
+    }
+    if (g->kh * row > GATHER_MAX) {
+        return NULL;
+    }
+    int8_t *out = buf;
+    for (uint32_t ky = 0; ky < g->kh; ky++, out += row) {
+        int32_t iy = iy0 + (int32_t)ky * g->dh;
+        if (iy < 0 || iy >= (int32_t)g->ih) {
+            memset(out, zx, row);
+            continue;
+        }
+        const int8_t *in = xb + (size_t)iy * g->iw * g->ic;
+        if (g->dw == 1 && ix0 >= 0 && ix0 + (int32_t)g->kw <= (int32_t)g->iw) {
+            copy_bytes(out, in + (size_t)ix0 * g->ic, row);
+            continue;
+        }
+        for (uint32_t kx = 0; kx < g->kw; kx++) {
+            int32_t ix = ix0 + (int32_t)kx * g->dw;
+            if (ix < 0 || ix >= (int32_t)g->iw) {
+                memset(out + kx * g->ic, zx, g->ic);
+            } else {
+                copy_bytes(out + kx * g->ic, in + (size_t)ix * g->ic, g->ic);
+            }
+        }
+    }
+    return buf;
+}
+
+// CONV_2D over gathered windows: two output pixels by four output channels at a time (the last
+// pixel of an odd count paired with itself, the last channels with a group shifted back, or
+// with fewer than four channels each channel alone). Every window holds its padded taps at the
+// zero point, so the bias with the input offset folded in serves at the borders too.
+static void conv_gathered(const geometry_t *g, const int8_t *x, const int8_t *w,
+    const requant_t *q, int32_t zx, int8_t *y) {
+    uint32_t buf[2][GATHER_MAX / 4];  // words: aligned
+    const uint32_t k = g->kh * g->kw * g->ic, pixels = g->oh * g->ow, oc = g->oc;
+    for (uint32_t b = 0; b < g->n; b++) {
+        const int8_t *xb = x + (size_t)b * g->ih * g->iw * g->ic;
+        int8_t *yb = y + (size_t)b * pixels * oc;
+        for (uint32_t pix = 0; pix < pixels; pix += 2) {
+            uint32_t p1 = pix + 1 < pixels ? pix + 1 : pix;
+            const int8_t *x0 = gather(g, xb, (int32_t)(pix / g->ow) * g->sh - g->pt,
+                (int32_t)(pix % g->ow) * g->sw - g->pl, (int8_t)zx, (int8_t *)buf[0]);
+            const int8_t *x1 = gather(g, xb, (int32_t)(p1 / g->ow) * g->sh - g->pt,
+                (int32_t)(p1 % g->ow) * g->sw - g->pl, (int8_t)zx, (int8_t *)buf[1]);
+            int8_t *y0 = yb + (size_t)pix * oc, *y1 = yb + (size_t)p1 * oc;
+            if (!x0 || !x1) {
+                // A 1x1 window over more than GATHER_MAX channels partly in the padding.
+                for (uint32_t p = pix; p <= p1; p++) {
+                    window_t win;
+                    int inside = conv_window(g, xb, (int32_t)(p / g->ow) * g->sh - g->pt,
+                        (int32_t)(p % g->ow) * g->sw - g->pl, &win);
+                    conv_pixel(&win, inside, w + win.first_tap * g->ic, k, oc, zx, q, 0,
+                        yb + (size_t)p * oc);
+                }
+                continue;
+            }
+            // Both in the input or both in the buffers: the kernel reads x1 at x0 + (x1 - x0).
+            if ((x0 == (int8_t *)buf[0]) != (x1 == (int8_t *)buf[1])) {
+                if (x0 != (int8_t *)buf[0]) {
+                    x0 = memcpy(buf[0], x0, k);
+                } else {
+                    x1 = memcpy(buf[1], x1, k);
+                }
+            }
+            for (uint32_t c = 0; c < oc;) {
+                uint32_t acc[8], ws = k, c0 = c + 4 <= oc ? c : oc - 4;
+                if (oc < 4) {
+                    c0 = c;  // one channel, four times
+                    ws = 0;
+                }
+                for (int j = 0; j < 4; j++) {
+                    acc[j] = acc[4 + j] = (uint32_t)q->folded[c0 + (ws ? j : 0)];
+                }
+                dot2x4(acc, x0, x1, k, w + (size_t)c0 * k, ws);
+                uint32_t n = ws ? 4 : 1;
+                outputs2(q, c0, n, acc, y0, y1);
+                c = c0 + n;
+            }
+        }
+    }
 }
 
 static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
@@ -129,104 +529,137 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     conv_geometry(m, op, &g);
     const int8_t *x = (const int8_t *)AT(m, T(m, op->inputs[0]));
     const int8_t *w = (const int8_t *)CONST_AT(m, T(m, op->inputs[1]));
-    const int32_t *bias = (const int32_t *)CONST_AT(m, T(m, op->inputs[2]));
-    const ml_nn_tensor_t *ty = T(m, op->output);
-    int8_t *y = (int8_t *)AT(m, ty);
-    const int32_t *mult = (const int32_t *)(m->data + op->aux);
-    const int32_t *shift = mult + g.oc, *folded = shift + g.oc;
-    const int32_t zx = T(m, op->inputs[0])->zero_point, zy = ty->zero_point;
-    const int32_t lo = op->params[6], hi = op->params[7];
+    int8_t *y = (int8_t *)AT(m, T(m, op->output));
+    requant_t q;
+    requant_params(m, op, g.oc, &q);
+    const int32_t zx = T(m, op->inputs[0])->zero_point;
     const uint32_t wstride = g.kh * g.kw * g.ic;
+    if (wstride <= GATHER_MAX || (g.kh == 1 && g.kw == 1 && !g.pt && !g.pl)) {
+        conv_gathered(&g, x, w, &q, zx, y);
+        return;
+    }
     for (uint32_t b = 0; b < g.n; b++) {
         const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
         for (uint32_t oy = 0; oy < g.oh; oy++) {
             int32_t iy0 = (int32_t)oy * g.sh - g.pt;
             for (uint32_t ox = 0; ox < g.ow; ox++, y += g.oc) {
-                int32_t ix0 = (int32_t)ox * g.sw - g.pl;
-                int inside = window_inside(&g, iy0, ix0);
-                for (uint32_t c = 0; c < g.oc; c++) {
-                    const int8_t *wc = w + (size_t)c * wstride;
-                    int32_t acc;
-                    if (inside) {
-                        // The input offset is folded into the bias: sum(x * w) only.
-                        acc = folded[c];
-                        for (uint32_t ky = 0; ky < g.kh; ky++) {
-                            const int8_t *row = xb + ((size_t)(iy0 + (int32_t)ky * g.dh) * g.iw
-                                                      + ix0) * g.ic;
-                            for (uint32_t kx = 0; kx < g.kw; kx++) {
-                                acc = wrap_add(acc, dot_i8(row + (size_t)kx * g.dw * g.ic,
-                                    wc + (ky * g.kw + kx) * g.ic, g.ic));
-                            }
-                        }
-                    } else {
-                        // At the borders, padded pixels are skipped (they hold the zero point).
-                        acc = bias[c];
-                        for (uint32_t ky = 0; ky < g.kh; ky++) {
-                            int32_t iy = iy0 + (int32_t)ky * g.dh;
-                            if (iy < 0 || iy >= (int32_t)g.ih) {
-                                continue;
-                            }
-                            for (uint32_t kx = 0; kx < g.kw; kx++) {
-                                int32_t ix = ix0 + (int32_t)kx * g.dw;
-                                if (ix < 0 || ix >= (int32_t)g.iw) {
-                                    continue;
-                                }
-                                const int8_t *px = xb + ((size_t)iy * g.iw + ix) * g.ic;
-                                const int8_t *pw = wc + (ky * g.kw + kx) * g.ic;
-                                int32_t dot = 0;  // at most 65535 * 255 * 128: no overflow
-                                for (uint32_t i = 0; i < g.ic; i++) {
-                                    dot += (px[i] - zx) * pw[i];
-                                }
-                                acc = wrap_add(acc, dot);
-                            }
-                        }
-                    }
-                    y[c] = clamp8(wrap_add(ml_nn_requantize(acc, mult[c], shift[c]), zy), lo, hi);
-                }
+                window_t win;
+                int inside = conv_window(&g, xb, iy0, (int32_t)ox * g.sw - g.pl, &win);
+                conv_pixel(&win, inside, w + win.first_tap * g.ic, wstride, g.oc, zx, &q, 0, y);
             }
         }
     }
 }
 
+// DEPTHWISE_CONV_2D with depth multiplier 1, four channels at a time: a tap of the window is
+// four contiguous input bytes and four contiguous weights (weights: kh x kw x oc). Here the
+// window's runs are its taps (kernel columns), run_step bytes apart, and w_skip counts weights.
+NOINLINE static void depthwise4(const window_t *win, const int8_t *w, uint32_t oc,
+    uint32_t *acc) {
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *row = win->x;
+    for (uint32_t r = 0; r < win->rows; r++, row += win->row_step) {
+        const int8_t *p = row;
+        for (uint32_t k = win->runs; k; k--, p += win->run_step, w += oc) {
+            a0 += (uint32_t)(p[0] * w[0]);
+            a1 += (uint32_t)(p[1] * w[1]);
+            a2 += (uint32_t)(p[2] * w[2]);
+            a3 += (uint32_t)(p[3] * w[3]);
+        }
+        w += win->w_skip;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+// The same at the border, subtracting the input's zero point.
+NOINLINE static void depthwise4_border(const window_t *win, const int8_t *w, uint32_t oc,
+    int32_t zx, uint32_t *acc) {
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *row = win->x;
+    for (uint32_t r = 0; r < win->rows; r++, row += win->row_step) {
+        const int8_t *p = row;
+        for (uint32_t k = win->runs; k; k--, p += win->run_step, w += oc) {
+            a0 += (uint32_t)((p[0] - zx) * w[0]);
+            a1 += (uint32_t)((p[1] - zx) * w[1]);
+            a2 += (uint32_t)((p[2] - zx) * w[2]);
+            a3 += (uint32_t)((p[3] - zx) * w[3]);
+        }
+        w += win->w_skip;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+// The window of a DEPTHWISE_CONV_2D output pixel in taps (see depthwise4); the weights of its
+// first tap in *wt.
+static int depthwise_window(const geometry_t *g, const int8_t *xb, uint32_t pixel,
+    const int8_t *w, window_t *win, const int8_t **wt) {
+    int inside = conv_window(g, xb, (int32_t)(pixel / g->ow) * g->sh - g->pt,
+        (int32_t)(pixel % g->ow) * g->sw - g->pl, win);
+    *wt = w + win->first_tap * g->oc;
+    win->runs = win->cols;
+    win->run_step = (uint32_t)g->dw * g->ic;
+    win->w_skip = (g->kw - win->cols) * g->oc;
+    return inside;
+}
+
+// Channel by channel (four at a time with depth multiplier 1), every pixel: a channel's
+// requantization is prepared once.
 static void depthwise_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     geometry_t g;
     conv_geometry(m, op, &g);
     const int8_t *x = (const int8_t *)AT(m, T(m, op->inputs[0]));
     const int8_t *w = (const int8_t *)CONST_AT(m, T(m, op->inputs[1]));
-    const int32_t *bias = (const int32_t *)CONST_AT(m, T(m, op->inputs[2]));
-    const ml_nn_tensor_t *ty = T(m, op->output);
-    int8_t *y = (int8_t *)AT(m, ty);
-    const int32_t *mult = (const int32_t *)(m->data + op->aux);
-    const int32_t *shift = mult + g.oc, *folded = shift + g.oc;
-    const int32_t zx = T(m, op->inputs[0])->zero_point, zy = ty->zero_point;
-    const int32_t lo = op->params[6], hi = op->params[7];
-    const uint32_t dm = g.oc / g.ic;
-    for (uint32_t b = 0; b < g.n; b++) {
-        const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
-        for (uint32_t oy = 0; oy < g.oh; oy++) {
-            int32_t iy0 = (int32_t)oy * g.sh - g.pt;
-            for (uint32_t ox = 0; ox < g.ow; ox++, y += g.oc) {
-                int32_t ix0 = (int32_t)ox * g.sw - g.pl;
-                int inside = window_inside(&g, iy0, ix0);
-                for (uint32_t c = 0; c < g.oc; c++) {
-                    uint32_t ci = c / dm;
-                    int32_t acc = inside ? folded[c] : bias[c];
-                    for (uint32_t ky = 0; ky < g.kh; ky++) {
-                        int32_t iy = iy0 + (int32_t)ky * g.dh;
-                        if (iy < 0 || iy >= (int32_t)g.ih) {
-                            continue;
-                        }
-                        for (uint32_t kx = 0; kx < g.kw; kx++) {
-                            int32_t ix = ix0 + (int32_t)kx * g.dw;
-                            if (ix < 0 || ix >= (int32_t)g.iw) {
-                                continue;
-                            }
-                            int32_t v = xb[((size_t)iy * g.iw + ix) * g.ic + ci];
-                            acc = wrap_add(acc, (inside ? v : v - zx) * w[(ky * g.kw + kx) * g.oc + c]);
-                        }
+    int8_t *y = (int8_t *)AT(m, T(m, op->output));
+    requant_t q;
+    requant_params(m, op, g.oc, &q);
+    const int32_t zx = T(m, op->inputs[0])->zero_point;
+    const uint32_t dm = g.oc / g.ic, pixels = g.oh * g.ow;
+    const uint32_t grouped = dm == 1 ? g.oc & ~3u : 0;
+    for (uint32_t c = 0; c < g.oc; c += c < grouped ? 4 : 1) {
+        channel_t ch[4];
+        for (uint32_t j = 0; j < 4 && c + j < g.oc; j++) {
+            requant_channel(&ch[j], q.mult[c + j], q.shift[c + j]);
+        }
+        for (uint32_t b = 0; b < g.n; b++) {
+            const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
+            int8_t *yc = y + (size_t)b * pixels * g.oc + c;
+            for (uint32_t pix = 0; pix < pixels; pix++, yc += g.oc) {
+                window_t win;
+                const int8_t *wt;
+                int inside = depthwise_window(&g, xb, pix, w, &win, &wt);
+                const int32_t *bias = inside ? q.folded : q.bias;
+                if (c < grouped) {
+                    uint32_t acc[4] = { (uint32_t)bias[c], (uint32_t)bias[c + 1],
+                                        (uint32_t)bias[c + 2], (uint32_t)bias[c + 3] };
+                    win.x += c;
+                    if (inside) {
+                        depthwise4(&win, wt + c, g.oc, acc);
+                    } else {
+                        depthwise4_border(&win, wt + c, g.oc, zx, acc);
                     }
-                    y[c] = clamp8(wrap_add(ml_nn_requantize(acc, mult[c], shift[c]), zy), lo, hi);
+                    for (int j = 0; j < 4; j++) {
+                        yc[j] = clamp8(wrap_add(requantize_with(&ch[j], (int32_t)acc[j]), q.zy),
+                            q.lo, q.hi);
+                    }
+                    continue;
                 }
+                // One channel alone: the last ones, or all with a depth multiplier.
+                uint32_t acc = (uint32_t)bias[c];
+                int32_t z = inside ? 0 : zx;
+                const int8_t *row = win.x + c / dm, *wc = wt + c;
+                for (uint32_t r = 0; r < win.rows; r++, row += win.row_step, wc += win.w_skip) {
+                    const int8_t *p = row;
+                    for (uint32_t k = 0; k < win.cols; k++, p += win.run_step, wc += g.oc) {
+                        acc += (uint32_t)((p[0] - z) * wc[0]);
+                    }
+                }
+                yc[0] = clamp8(wrap_add(requantize_with(&ch[0], (int32_t)acc), q.zy), q.lo, q.hi);
             }
         }
     }
@@ -283,18 +716,15 @@ static void fully_connected(ml_nn_t *m, const ml_nn_op_t *op) {
     const ml_nn_tensor_t *ty = T(m, op->output);
     const uint32_t n_out = tw->dims[0], n_in = tw->dims[1], batches = tx->count / n_in;
     if (ty->type == ML_NN_INT8) {
-        const int8_t *x = (const int8_t *)AT(m, tx);
+        // Each batch row is a window of one run of n_in bytes; the single rounding of TFLite's
+        // int8 reference instead of conv's double rounding.
         const int8_t *w = (const int8_t *)CONST_AT(m, tw);
         int8_t *y = (int8_t *)AT(m, ty);
-        const int32_t *mult = (const int32_t *)(m->data + op->aux);
-        const int32_t *shift = mult + n_out, *folded = shift + n_out;
-        for (uint32_t b = 0; b < batches; b++, x += n_in, y += n_out) {
-            for (uint32_t o = 0; o < n_out; o++) {
-                int32_t acc = wrap_add(folded[o], dot_i8(x, w + (size_t)o * n_in, n_in));
-                y[o] = clamp8(wrap_add(ml_nn_requantize_single(acc, mult[o], shift[o]),
-                    ty->zero_point),
-                    op->params[6], op->params[7]);
-            }
+        requant_t q;
+        requant_params(m, op, n_out, &q);
+        window_t win = { (const int8_t *)AT(m, tx), 1, 1, n_in, 0, 0, 0, 0, 1 };
+        for (uint32_t b = 0; b < batches; b++, win.x += n_in, y += n_out) {
+            conv_pixel(&win, 1, w, n_in, n_out, 0, &q, 1, y);
         }
         return;
     }
@@ -317,6 +747,46 @@ static void fully_connected(ml_nn_t *m, const ml_nn_op_t *op) {
 
 // ---------------------------------------------------------------------------------------------
 // Pooling and mean
+
+// int8 MAX_POOL_2D: the output pixel starts as the window's first input pixel, and every other
+// pixel of the window raises it channel by channel (contiguous bytes: no index arithmetic per
+// value); the fused activation's clamp last.
+static void max_pool_i8(ml_nn_t *m, const ml_nn_op_t *op) {
+    const ml_nn_tensor_t *tx = T(m, op->inputs[0]), *ty = T(m, op->output);
+    const uint32_t n = tx->dims[0], ih = tx->dims[1], iw = tx->dims[2], ch = tx->dims[3];
+    const uint32_t oh = ty->dims[1], ow = ty->dims[2];
+    const int32_t sh = op->params[0], sw = op->params[1], fh = op->params[2];
+    const int32_t fw = op->params[3], pt = op->params[4], pl = op->params[5];
+    const int32_t lo = op->params[6], hi = op->params[7];
+    const int8_t *x = (const int8_t *)AT(m, tx);
+    int8_t *y = (int8_t *)AT(m, ty);
+    for (uint32_t b = 0; b < n; b++, x += (size_t)ih * iw * ch) {
+        for (uint32_t oy = 0; oy < oh; oy++) {
+            int32_t y0 = (int32_t)oy * sh - pt;
+            int32_t ys = y0 < 0 ? 0 : y0, ye = y0 + fh > (int32_t)ih ? (int32_t)ih : y0 + fh;
+            for (uint32_t ox = 0; ox < ow; ox++, y += ch) {
+                int32_t x0 = (int32_t)ox * sw - pl;
+                int32_t xs = x0 < 0 ? 0 : x0, xe = x0 + fw > (int32_t)iw ? (int32_t)iw : x0 + fw;
+                memcpy(y, x + ((size_t)ys * iw + (size_t)xs) * ch, ch);
+                for (int32_t iy = ys; iy < ye; iy++) {
+                    for (int32_t ix = iy == ys ? xs + 1 : xs; ix < xe; ix++) {
+                        const int8_t *p = x + ((size_t)iy * iw + (size_t)ix) * ch;
+                        for (uint32_t c = 0; c < ch; c++) {
+                            if (p[c] > y[c]) {
+                                y[c] = p[c];
+                            }
+                        }
+                    }
+                }
+                if (lo > -128 || hi < 127) {
+                    for (uint32_t c = 0; c < ch; c++) {
+                        y[c] = clamp8(y[c], lo, hi);
+                    }
+                }
+            }
+        }
+    }
+}
 
 static void pool(ml_nn_t *m, const ml_nn_op_t *op, int is_max) {
     const ml_nn_tensor_t *tx = T(m, op->inputs[0]), *ty = T(m, op->output);
@@ -382,7 +852,7 @@ static void mean(ml_nn_t *m, const ml_nn_op_t *op) {
                     sum += (uint32_t)(int32_t)x[(size_t)i * ch];
                 }
                 sum -= (uint32_t)tx->zero_point * hw;
-                int32_t v = wrap_add(ml_nn_requantize((int32_t)sum, op->params[1], op->params[2]),
+                int32_t v = wrap_add(requantize((int32_t)sum, op->params[1], op->params[2]),
                     ty->zero_point);
                 ((int8_t *)AT(m, ty))[b * ch + c] = clamp8(v, -128, 127);
             } else {
@@ -722,8 +1192,10 @@ void ml_nn_run_op(ml_nn_t *m, const ml_nn_op_t *op) {
             fully_connected(m, op);
             break;
         case ML_NN_OP_MAX_POOL_2D:
+            q ? max_pool_i8(m, op) : pool(m, op, 1);
+            break;
         case ML_NN_OP_AVERAGE_POOL_2D:
-            pool(m, op, op->code == ML_NN_OP_MAX_POOL_2D);
+            pool(m, op, 0);
             break;
         case ML_NN_OP_MEAN:
             mean(m, op);

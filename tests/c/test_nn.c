@@ -177,8 +177,10 @@ static void test_requantize(void) {
     // A left shift then the multiplier: 2**30 * 2**1 is one.
     CHECK(ml_nn_requantize(1000, 1 << 30, 1) == 1000, "identity");
     CHECK(ml_nn_requantize(-77, 1 << 30, 1) == -77, "identity, negative");
-    // The one overflow of the doubling high multiply saturates.
-    CHECK(ml_nn_requantize(INT32_MIN, INT32_MIN, 0) == INT32_MAX, "saturation");
+    // Multipliers are >= 0 (ml_nn_open refuses others), so the doubling high multiply never
+    // overflows: the largest magnitudes give -(2**31 - 1), as gemmlowp's does.
+    CHECK(ml_nn_requantize(INT32_MIN, INT32_MAX, 0) == -INT32_MAX, "largest magnitudes");
+    CHECK(ml_nn_requantize(INT32_MAX, INT32_MAX, 0) == INT32_MAX - 1, "largest positive");
     // Large shifts right.
     CHECK(ml_nn_requantize(INT32_MAX, INT32_MAX, -31) == 1, "2**31 / 2**31");
     CHECK(ml_nn_requantize(123456, 1 << 30, -31) == 0, "shifted out");
