@@ -29,7 +29,8 @@ GLUE_ensemble := $(GLUE_EST)
 CORE_covariance := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_covariance.c
 GLUE_covariance := $(GLUE_EST)
 CORE_dsp := $(CORE_COMMON) ml_math_log.c ml_math_sqrt.c ml_math_trig.c ml_dsp.c \
-            ml_dsp_fft.c ml_dsp_features.c
+            ml_dsp_fft.c ml_dsp_features.c ml_dsp_audio.c ml_wav.c
+GLUE_dsp := mod_dsp_audio.c
 CORE_nn := $(CORE_COMMON) ml_blob.c ml_nn.c ml_nn_ops.c
 GLUE_nn := mod_blob.c
 
