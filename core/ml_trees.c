@@ -1001,7 +1001,7 @@ static void make_fixed(ml_trees_t *m) {
 }
 
 // A float32 value (bits b) in units of 2^-s, for values the loader found exact in them.
-static inline int64_t float_units(uint32_t b, uint32_t s) {
+ML_TREES_INLINE int64_t float_units(uint32_t b, uint32_t s) {
     if (!(b << 1)) {
         return 0;  // +-0 (every other value's shift is below 32 either way)
     }
@@ -1523,29 +1523,60 @@ static walk_fn choose_walk(const ml_trees_t *m) {
     return walks[m->feature_bytes - 1][m->thr_index_bytes][c];
 }
 
-// Adds the run of sparse entries of a leaf to the sums.
+// The packed bits at bit position pos (ml_trees_bits_at, with the position and mask kept by the
+// caller's loop).
+ML_TREES_INLINE uint32_t bits_from(const uint8_t *packed, uint32_t pos, uint32_t mask) {
+    const uint8_t *p = packed + (pos >> 3);
+    uint32_t w = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16)
+        | ((uint32_t)p[3] << 24);
+    return (w >> (pos & 7)) & mask;
+}
+
+// Adds the run of sparse entries of a leaf to the sums. A forest's impure leaves are most of its
+// cost: one loop per value encoding, each with its conversion inlined and its state in
+// registers.
 static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i) {
-    const uint32_t bits = m->entry_bits, cb = m->class_bits, mask = (1u << cb) - 1;
-    const void *entries = m->entries;
-    if (m->value_fixed) {
-        // Sums of units in uint64 (two's complement wraps, so a crafted model cannot make
-        // them overflow into undefined behaviour; a converted model's sums stay below 2^53).
-        uint64_t *acc = (uint64_t *)(void *)m->acc;
-        for (;; i++) {
-            uint32_t e = ml_trees_bits_at(entries, i, bits);
-            acc[(e >> 1) & mask] += (uint64_t)value_units(m, e >> (1 + cb));
-            if (e & 1) {
-                return;
-            }
-        }
-    }
-    const float *values = m->values;
-    for (;; i++) {
-        uint32_t e = ml_trees_bits_at(entries, i, bits);
-        m->acc[(e >> 1) & mask] += (double)values[e >> (1 + cb)];
-        if (e & 1) {
-            return;
-        }
+    const uint32_t bits = m->entry_bits, cb = m->class_bits, cmask = (1u << cb) - 1;
+    const uint32_t emask = (1u << bits) - 1, vshift = 1 + cb;
+    const uint8_t *entries = m->entries;
+    uint32_t pos = i * bits, e;
+    // Sums of units in uint64 (two's complement wraps, so a crafted model cannot make them
+    // overflow into undefined behaviour; a converted model's sums stay below 2^53).
+    uint64_t *acc64 = (uint64_t *)(void *)m->acc;
+    if (m->value_fixed == 1) {
+        const int32_t *units = m->values;
+        do {
+            e = bits_from(entries, pos, emask);
+            acc64[(e >> 1) & cmask] += (uint64_t)(int64_t)units[e >> vshift];
+            pos += bits;
+        } while (!(e & 1));
+    } else if (m->value_fixed) {
+#if defined(__x86_64__) || defined(__aarch64__)
+        // With a double FPU: v * 2^s is an integer below 2^53 (the loader checked), exact in a
+        // double, and converted exactly; three instructions instead of unpacking the float.
+        const float *values = m->values;
+        const double scale = (double)((uint64_t)1 << m->value_shift);
+        do {
+            e = bits_from(entries, pos, emask);
+            acc64[(e >> 1) & cmask] += (uint64_t)(int64_t)((double)values[e >> vshift] * scale);
+            pos += bits;
+        } while (!(e & 1));
+#else
+        const uint32_t *vbits = m->values, s = m->value_shift;
+        do {
+            e = bits_from(entries, pos, emask);
+            acc64[(e >> 1) & cmask] += (uint64_t)float_units(vbits[e >> vshift], s);
+            pos += bits;
+        } while (!(e & 1));
+#endif
+    } else {
+        const float *values = m->values;
+        double *acc = m->acc;
+        do {
+            e = bits_from(entries, pos, emask);
+            acc[(e >> 1) & cmask] += (double)values[e >> vshift];
+            pos += bits;
+        } while (!(e & 1));
     }
 }
 
@@ -1595,16 +1626,29 @@ static inline void add_leaf(const ml_trees_t *m, uint32_t t, uint32_t slot) {
     }
 }
 
+// A loop, not a call to memset (which a native module reaches through a table, and x64 turns
+// into a string instruction): the sums are a few words.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 static void init_sums(const ml_trees_t *m) {
     const ml_trees_header_t *h = &m->h;
+    const uint32_t n = h->n_outputs;
     if (m->value_fixed) {
         int64_t *acc = (int64_t *)(void *)m->acc;
-        for (uint32_t k = 0; k < h->n_outputs; k++) {
+        for (uint32_t k = 0; k < n; k++) {
             acc[k] = 0;
         }
+    } else if (h->aggregate == ML_TREES_SUM) {
+        double *acc = m->acc;
+        const double *baseline = m->baseline;
+        for (uint32_t k = 0; k < n; k++) {
+            acc[k] = baseline[k];
+        }
     } else {
-        for (uint32_t k = 0; k < h->n_outputs; k++) {
-            m->acc[k] = h->aggregate == ML_TREES_SUM ? m->baseline[k] : 0.0;
+        double *acc = m->acc;
+        for (uint32_t k = 0; k < n; k++) {
+            acc[k] = 0.0;
         }
     }
 }
@@ -1645,19 +1689,61 @@ DEFINE_WALK_R8(walk_r8_i16, int16_t)
 DEFINE_WALK_PACKED(walk_packed_keys, int32_t)
 DEFINE_WALK_PACKED(walk_packed_i16, int16_t)
 
+// The usual forest classifier: 8-bit node records, per-tree leaf lists with pure leaves, sparse
+// impure leaves, integer sums. Its loop holds only what it needs (on x64 and Cortex-M the
+// general loop below spills to the stack).
+#define DEFINE_FOREST_R8(name, walk, x_t) \
+    static void name(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
+        const uint32_t *tree_node = m->tree_node, *tree_list = m->tree_list; \
+        uint64_t *acc = (uint64_t *)(void *)m->acc; \
+        const uint32_t n_trees = m->h.n_trees; \
+        uint32_t first = tree_node[0], list = tree_list[0]; \
+        for (uint32_t t = 0; t < n_trees; t++) { \
+            const uint32_t end = tree_node[t + 1], n_local = end - first; \
+            const uint32_t slot = walk(m->nodes + first, n_local, x, thr) - n_local; \
+            const uint32_t list_end = tree_list[t + 1], n_list = list_end - list; \
+            if (slot >= n_list) { \
+                acc[slot - n_list] += (uint64_t)1 << m->value_shift; \
+            } else { \
+                add_sparse(m, ml_trees_bits_at(m->leaf_list, list + slot, m->list_bits)); \
+            } \
+            first = end; \
+            list = list_end; \
+        } \
+    }
+
+DEFINE_FOREST_R8(forest_r8_i16, walk_r8_i16, int16_t)
+DEFINE_FOREST_R8(forest_r8_keys, walk_r8_keys, int32_t)
+
 // Every tree of a model with node records; xk (keys) or x16 (int16 features) is the sample.
-// A forest's pure leaves, most of its leaves, are added here.
+// A forest's pure leaves, most of its leaves, are added here, and its sparse leaves go straight
+// to add_sparse: the per-tree work outside the walk is a few loads.
 static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *x16) {
     const uint32_t *tree_node = m->tree_node, *tree_list = m->tree_list;
+    const uint32_t *nodes = m->nodes;
     const int r8 = m->rec_fbits == 8 && m->rec_tbits == 8 && m->rec_cbits == 8;
     const int fixed = m->value_fixed;
+    const int sparse = m->leaf_kind == ML_TREES_LEAF_SPARSE;
     // a pure leaf's 1.0 in units (the loader checked that it fits, for models with pure leaves)
     const uint64_t one = m->n_pure && fixed ? (uint64_t)1 << m->value_shift : 0;
     const int32_t *thr = x16 ? m->threshold16 : m->threshold;
-    const uint32_t n_trees = m->h.n_trees;
+    if (r8 && tree_list && sparse && fixed && m->n_pure) {
+        if (x16) {
+            forest_r8_i16(m, x16, thr);
+        } else {
+            forest_r8_keys(m, xk, thr);
+        }
+        return;
+    }
+    const uint32_t n_trees = m->h.n_trees, list_bits = m->list_bits;
+    const void *leaf_list = m->leaf_list;
+    uint64_t *acc64 = (uint64_t *)(void *)m->acc;
+    double *acc = m->acc;
+    uint32_t base = tree_node[0];
     for (uint32_t t = 0; t < n_trees; t++) {
-        const uint32_t base = tree_node[t], n_local = tree_node[t + 1] - base;
-        const uint32_t *node = m->nodes + base;
+        const uint32_t end = tree_node[t + 1], n_local = end - base;
+        const uint32_t *node = nodes + base;
+        base = end;
         uint32_t ref;
         if (r8) {
             ref = x16 ? walk_r8_i16(node, n_local, x16, thr) : walk_r8_keys(node, n_local, xk, thr);
@@ -1665,15 +1751,19 @@ static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *
             ref = x16 ? walk_packed_i16(m, node, n_local, x16, thr)
                 : walk_packed_keys(m, node, n_local, xk, thr);
         }
-        uint32_t slot = ref - n_local;
+        const uint32_t slot = ref - n_local;
         if (tree_list) {
             const uint32_t first = tree_list[t], n_list = tree_list[t + 1] - first;
             if (slot >= n_list) {
                 if (fixed) {
-                    ((uint64_t *)(void *)m->acc)[slot - n_list] += one;
+                    acc64[slot - n_list] += one;
                 } else {
-                    m->acc[slot - n_list] += 1.0;
+                    acc[slot - n_list] += 1.0;
                 }
+                continue;
+            }
+            if (sparse) {
+                add_sparse(m, ml_trees_bits_at(leaf_list, first + slot, list_bits));
                 continue;
             }
         }
@@ -1824,9 +1914,12 @@ uint32_t ml_trees_class_index(const ml_trees_t *m) {
         // a few units below divides by n_trees to the same double. Those only occur when the
         // sums have more than 48 significant bits.
         const int64_t *acc = (const int64_t *)(const void *)m->acc;
+        const uint32_t n = h->n_outputs;
         uint32_t best = 0;
-        for (uint32_t k = 1; k < h->n_outputs; k++) {
-            if (acc[k] > acc[best]) {
+        int64_t top = acc[0];
+        for (uint32_t k = 1; k < n; k++) {
+            if (acc[k] > top) {
+                top = acc[k];
                 best = k;
             }
         }
