@@ -4,7 +4,7 @@ import os
 import platform
 from pathlib import Path
 
-from . import trees_gen
+from . import trees, trees_gen
 
 TARGET_TITLES = {
     "x64-callgrind": "x64, callgrind (instructions)",
@@ -16,7 +16,7 @@ UNIT_TITLES = {"Ir": "instructions", "instr": "instructions", "us": "µs"}
 VARIANT_TITLES = {"mpy": ".mpy", "py": ".py (compiled on the device)",
                   "fs": ".mpy from a written file (copied to RAM)", "-": "", "csv": "model file"}
 ALT = ("emlearn_standin", "mltrees_py", "m2cgen", "everywhereml")
-MICRO = ("microlearn", "microlearn_many", "microlearn_i16")
+MICRO = ("microlearn", "microlearn_many", "microlearn_i16", "microlearn_many_i16")
 DEPLOYED = {"microlearn": "native .mpy + binary model file (in place on the boards: ROMFS)",
             "microlearn_i16": "the same, int16 samples",
             "emlearn_standin": "native .mpy + emlearn CSV"}
@@ -364,7 +364,7 @@ def standin_rows(view, models):
         for t in view.targets():
             a, e = view.cost(t, m, "microlearn_i16"), view.cost(t, m, "emlearn_standin")
             if a and e:
-                out.append((m, t, a, e, view.cost(t, m, "microlearn_many")))
+                out.append((m, t, a, e, view.cost(t, m, "microlearn_many_i16")))
     return out
 
 
@@ -409,14 +409,21 @@ def emlearn_section(view, models, made):
           "`predict(x)` returns the label.", "",
           "![microlearn against the emlearn stand-in](benchmarks-emlearn.png)", "",
           f"Plot: {made}; the dashed line is half the stand-in's cost.", "",
+          "The floor is what a native function costs that takes the array and returns a small "
+          "int doing nothing else (`noop(x)` of the stand-in's module, measured on "
+          f"`{trees.FLOOR_MODEL}`'s samples): the call, the buffer and the result, which no "
+          "native predict(x) can go below on that port. *Above the floor* is the part of each "
+          "predict that is the model's work: microlearn's over the stand-in's.", "",
           "| model | target | microlearn `predict` | stand-in `predict(x, out)` | ratio | "
-          "microlearn `predict_many` per sample | ratio |",
-          "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+          "microlearn `predict_many` per sample | ratio | floor | above the floor: ratio |",
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for m, t, a, e, many in rows:
         unit = UNIT_TITLES.get(view.unit(t), view.unit(t))
+        fl = view.cost(t, trees.FLOOR_MODEL, "native_floor")
+        above = f"{(a - fl) / (e - fl):.2f}" if fl and e > fl else "–"
         L.append(f"| `{m}` | {t} | {_n(a)} {unit} | {_n(e)} | {a / e:.2f} | "
-                 f"{_n(many) if many else '–'} | {many / e:.2f} |" if many else
-                 f"| `{m}` | {t} | {_n(a)} {unit} | {_n(e)} | {a / e:.2f} | – | – |")
+                 + (f"{_n(many)} | {many / e:.2f} | " if many else "– | – | ")
+                 + f"{_n(fl) if fl else '–'} | {above} |")
     L += ["", "RAM of the load (heap growth, `gc.mem_alloc`) and agreement with scikit-learn "
           "(labels; the stand-in's label is the class with the most votes):", "",
           "| model | target | microlearn load | stand-in load | microlearn agrees | "
@@ -465,6 +472,10 @@ def compared_section(view, ws, models):
          "cost per sample |",
          "| microlearn_i16 | same | `model.predict(x)`, x an `array('h')` of the same samples "
          "(the digits are integers: exact) |",
+         f"| microlearn_many_i16 | same | `model.predict_many(X, out)` on {32} of those int16 "
+         "samples, cost per sample |",
+         "| native floor | `noop(x)` of `emlearn_standin.mpy` | a native function taking the "
+         "array and returning a small int: the least any native `predict(x)` costs |",
          f"| emlearn stand-in (emlearn {trees_gen.emlearn_version() or '?'}) | "
          "`emlearn_standin.mpy`: a native module built here from emlearn's published C tree "
          "evaluator (`eml_trees.h`), loading emlearn's tree CSV the way emlearn-micropython "
