@@ -455,7 +455,22 @@ def emlearn_section(view, models, made):
           "On the boards microlearn's model is used in place from the ROMFS image: its load is "
           "the model object and the workspace only. A native module's machine code is copied "
           "into RAM when imported (the import column of [RAM](#ram)); microlearn's module reads "
-          "both model forms and every scikit-learn tree ensemble, so its code is larger.", ""]
+          "both model forms and every scikit-learn tree ensemble, so its code is larger.", "",
+          "Where a ratio is above 1, the difference is the work exactness takes. Each of the "
+          "stand-in's trees votes: it adds 1 to its leaf's majority class, one operation per "
+          "tree whatever the leaf. microlearn adds each leaf's class probabilities, as "
+          "scikit-learn averages them: a pure leaf (one class) is one addition too, but an "
+          "impure leaf is one exact integer addition per class present in it. Forests of "
+          "shallow trees (`small_rf`, `stump`) end mostly in impure leaves with several classes "
+          "each, so that part costs a few times the stand-in's vote; it is also why they agree "
+          "with scikit-learn and the stand-in does not (agreement table above). The stand-in "
+          "counts its votes in floats and divides each class's count by the number of trees: "
+          "library calls on the boards, a few instructions with x64's FPU, which is why its "
+          "ratios are higher on x64. "
+          "Loaded from a file, the small forests' binary model holds the leaf values (the "
+          "distinct class fractions, the largest part of `small_rf`'s file) that voting drops, "
+          "and a workspace of one 4-byte key per feature for float samples; used in place from "
+          "flash only the workspace and the model object take RAM.", ""]
     return L
 
 
