@@ -197,6 +197,10 @@ static ml_status_t check_rnn(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
             (long)p[0], (long)p[1], allowed);
     }
     uint32_t U = (uint32_t)p[0];
+    if (q15 && (F > ML_NN_RNN_MAX_Q15 || U > ML_NN_RNN_MAX_Q15)) {
+        return OP_FAIL("q15: %lu inputs, %lu units (at most %d each)", (unsigned long)F,
+            (unsigned long)U, ML_NN_RNN_MAX_Q15);
+    }
     uint64_t y_count = (p[1] & ML_NN_RNN_RETURN_SEQUENCES) ? (uint64_t)steps * U : U;
     if (y->count != y_count || s->count != (lstm ? 2 : 1) * U || scr->count < F + 2 * U) {
         return OP_FAIL("an input of %lu frames of %lu, %lu units: output of %lu values, state "
@@ -214,10 +218,8 @@ static ml_status_t check_rnn(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
     }
     float inv_scale;
     memcpy(&inv_scale, &p[2], 4);
-    if (F > ML_NN_RNN_MAX_Q15 || U > ML_NN_RNN_MAX_Q15 || !(inv_scale > 0.0f)
-        || inv_scale > 3.0e38f) {
-        return OP_FAIL("q15: %lu inputs, %lu units (at most %d each), input 1 / scale must be "
-            "positive", (unsigned long)F, (unsigned long)U, ML_NN_RNN_MAX_Q15);
+    if (!(inv_scale > 0.0f) || inv_scale > 3.0e38f) {
+        return OP_FAIL("q15: the input's 1 / scale must be positive");
     }
     const int32_t *a = (const int32_t *)(m->data + op->aux + (bytes - 24 * rows));
     for (uint32_t i = 0; i < rows; i++) {
