@@ -195,6 +195,7 @@ ml_status_t ml_nn_run(ml_nn_t *m, ml_error_t *err);
 // and only the last may be followed by other operators (ml_nn_open checks nothing of this:
 // ml_nn_step returns an error saying why not).
 ml_status_t ml_nn_step(ml_nn_t *m, ml_error_t *err);
+ml_status_t ml_nn_step_check(const ml_nn_t *m, ml_error_t *err);  // whether it can be stepped
 void ml_nn_reset(ml_nn_t *m);
 uint32_t ml_nn_step_frame(const ml_nn_t *m);         // F, or 0 without a recurrent layer
 uint32_t ml_nn_step_output_count(const ml_nn_t *m);

@@ -348,10 +348,7 @@ void ml_nn_reset(ml_nn_t *m) {
     }
 }
 
-ml_status_t ml_nn_step(ml_nn_t *m, ml_error_t *err) {
-    if (!m->arena) {
-        return ml_error_set(err, ML_E_STATE, 0, "the model has no arena");
-    }
+ml_status_t ml_nn_step_check(const ml_nn_t *m, ml_error_t *err) {
     uint32_t n = leading_recurrent(m);
     if (n == 0) {
         return ml_error_set(err, ML_E_VALUE, 0, "step: the model has no recurrent layer (GRU "
@@ -375,6 +372,17 @@ ml_status_t ml_nn_step(ml_nn_t *m, ml_error_t *err) {
                 "sequence can be run", (unsigned long)k + 1);
         }
     }
+    return ML_OK;
+}
+
+ml_status_t ml_nn_step(ml_nn_t *m, ml_error_t *err) {
+    if (!m->arena) {
+        return ml_error_set(err, ML_E_STATE, 0, "the model has no arena");
+    }
+    if (ml_nn_step_check(m, err) != ML_OK) {
+        return err->code;
+    }
+    uint32_t n = leading_recurrent(m);
     for (uint32_t k = 0; k < m->h->n_ops; k++) {
         if (k < n) {
             ml_nn_rnn_run(m, &m->ops[k], 1);

@@ -163,8 +163,9 @@ static mp_obj_t nn_step(mp_obj_t self_in, mp_obj_t frame_in, mp_obj_t out_in) {
     nn_obj_t *self = MP_OBJ_TO_PTR(self_in);
     ml_nn_t *m = &self->model;
     uint32_t n_frame = ml_nn_step_frame(m), n_out = ml_nn_step_output_count(m);
-    if (n_frame == 0) {
-        ml_raise_value("step: the model has no recurrent layer (GRU or LSTM) first; use run");
+    ml_error_t err;
+    if (ml_nn_step_check(m, &err) != ML_OK) {
+        ml_raise_error(&err, 0);
     }
     const ml_nn_tensor_t *tin = ml_nn_input_tensor(m), *tout = ml_nn_output_tensor(m);
     char in_codes[2] = { typecode(tin->type), 0 }, out_codes[2] = { typecode(tout->type), 0 };
@@ -186,7 +187,6 @@ static mp_obj_t nn_step(mp_obj_t self_in, mp_obj_t frame_in, mp_obj_t out_in) {
         }
     }
     memcpy(ml_nn_input(m), frame.buf, (size_t)n_frame * 4);
-    ml_error_t err;
     if (ml_nn_step(m, &err) != ML_OK) {
         ml_raise_error(&err, 0);
     }

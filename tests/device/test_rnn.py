@@ -29,8 +29,11 @@ for name in NAMES:
     y = array.array("f", bytes(4 * n))
     stepping = not name.startswith("gru_sequences_dense")
     if stepping:
-        s = array.array("f", bytes(4 * m.step_length))
-        frame = memoryview(x)
+        k = m.step_length
+        steps = array.array("f", bytes(4 * k * STEPS))
+        # the frames and outputs as views made beforehand: slicing in the loop would allocate
+        frames = [memoryview(x)[t * FEATURES:(t + 1) * FEATURES] for t in range(STEPS)]
+        outs = [memoryview(steps)[t * k:(t + 1) * k] for t in range(STEPS)]
     with open(name + ".x", "rb") as f:
         i = 0
         while f.readinto(x) == len(x) * 4:
@@ -40,15 +43,13 @@ for name in NAMES:
             assert gc.mem_alloc() == a0, "run allocated"
             print("RUN", name, i, bytes(y).hex())
             if stepping:
-                print("STEP", name, i, end=" ")
                 m.reset()
                 gc.collect()
                 a0 = gc.mem_alloc()
                 for t in range(STEPS):
-                    m.step(frame[t * FEATURES:(t + 1) * FEATURES], s)
-                    print(bytes(s).hex(), end="")
+                    m.step(frames[t], outs[t])
                 assert gc.mem_alloc() == a0, "step allocated"
-                print()
+                print("STEP", name, i, bytes(steps).hex())
             i += 1
 """
 
