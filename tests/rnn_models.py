@@ -56,6 +56,7 @@ def build():
 
     from microlearn.nn import rnn
 
+    L = keras.layers
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     models = {}
@@ -69,6 +70,13 @@ def build():
         models[name] = dict(
             float=rnn.convert_keras(model), q15=rnn.convert_keras(model, "q15", calib), x=x,
             keras=np.asarray(model(x, training=False)).astype(np.float32))
+        if name == "gru":
+            # the same GRU with no fixed length: a streaming model of one frame
+            stream = keras.Sequential([keras.Input((None, FEATURES)), L.GRU(8)])
+            stream.set_weights(model.get_weights())
+            streams = dict(float=rnn.convert_keras(stream),
+                           q15=rnn.convert_keras(stream, "q15", calib))
+    models["gru"]["stream"] = streams
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps(models))
     return models

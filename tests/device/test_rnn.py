@@ -66,6 +66,8 @@ def session(request, models):
         files[name + ".f.nn"] = case["float"].to_bytes()
         files[name + ".q.nn"] = case["q15"].to_bytes()
         files[name + ".f.x"] = files[name + ".q.x"] = case["x"].tobytes()
+    for kind, m in models["gru"]["stream"].items():
+        files[f"stream.{kind}.nn"] = m.to_bytes()
     with targets.get(request.param).session(files) as s:
         yield s
 
@@ -134,3 +136,29 @@ def test_bad_input(session, models):
     out = run(session, setup + "m.reset(); m.step(f, s); print('STATE', bytes(s).hex())\n")
     got = np.frombuffer(bytes.fromhex(out.split("STATE ")[1].split()[0]), np.float32)
     assert np.array_equal(got, w.reshape(-1))
+
+
+def test_streaming_model_of_one_frame(session, models):
+    """keras.Input((None, F)): a model of one frame (its arena holds a frame, not a sequence)
+    that steps through a sequence to the fixed-length model's output."""
+    case = models["gru"]
+    F = rnn_models.FEATURES
+    script = "import array\nfrom microlearn import nn\n"
+    for kind, ext in (("float", "f"), ("q15", "q")):
+        x = ", ".join(repr(float(v)) for v in case["x"][0].reshape(-1))
+        script += (f"m = nn.load('stream.{kind}.nn')\nx = array.array('f', [{x}])\n"
+                   "s = array.array('f', bytes(32))\nm.reset()\n"
+                   f"for t in range({rnn_models.STEPS}):\n"
+                   f"    m.step(x[t * {F}:(t + 1) * {F}], s)\n"
+                   f"print('{ext}', m.input_shape, m.arena, bytes(s).hex())\n")
+    out = run(session, script)
+    for kind, ext in (("float", "f"), ("q15", "q")):
+        line = [l for l in out.splitlines() if l.startswith(ext + " ")][0]
+        assert f"(1, {F})" in line
+        got = np.frombuffer(bytes.fromhex(line.split()[-1]), np.float32)
+        want = case[kind if kind == "q15" else "float"].run(case["x"][0]).reshape(-1)
+        if kind == "float":
+            assert np.abs(got - case["keras"][0]).max() <= 1e-5
+        else:
+            assert np.array_equal(got, want)
+        assert case["stream"][kind].arena_size < case[kind].arena_size

@@ -47,11 +47,12 @@ def convert_keras(model, quantize=None, representative_data=None):
                                 f"model, got {quantize!r}")
     q15 = quantize is not None
     shape = tuple(model.inputs[0].shape[1:])
-    if len(shape) != 2 or shape[0] is None or shape[1] is None:
-        raise M.ConversionError(f"the input shape {shape} must be (time steps, features) with "
-                                "fixed sizes, e.g. keras.Input((49, 40)); step() then streams "
-                                "any number of frames")
-    steps, n_in = int(shape[0]), int(shape[1])
+    if len(shape) != 2 or shape[1] is None:
+        raise M.ConversionError(f"the input shape {shape} must be (time steps, features), "
+                                "e.g. keras.Input((49, 40)), or keras.Input((None, 40)) for a "
+                                "model that streams frames with step()")
+    # No fixed length (None): a model of one frame, whose arena holds one frame, not a sequence.
+    steps, n_in = int(shape[0] or 1), int(shape[1])
     inv_scale = None
     if q15:
         if representative_data is None:
