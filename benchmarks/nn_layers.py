@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent / "nn_layers"
 CFLAGS = ["-std=c99", "-Os", "-mthumb", "-mcpu=cortex-m3", "-fpic", "-fno-common",
           "-ffp-contract=off", "-Wall", "-Werror", "-nostartfiles", "-specs=nano.specs",
           "-specs=nosys.specs"]
-CORE = ["ml_nn.c", "ml_nn_ops.c", "ml_blob.c", "ml_error.c", "ml_softfp.c"]
+CORE = ["ml_nn.c", "ml_nn_ops.c", "ml_nn_rnn.c", "ml_blob.c", "ml_error.c", "ml_softfp.c"]
 
 
 def _array(name, data):

@@ -8,11 +8,11 @@
 static const char *const op_names[ML_NN_OP_COUNT] = {
     "?", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D",
     "MEAN", "SOFTMAX", "COPY", "QUANTIZE", "DEQUANTIZE", "LUT", "ADD", "MUL", "CONCATENATION",
-    "PAD", "ACTIVATION",
+    "PAD", "ACTIVATION", "GRU", "LSTM",
 };
 
 static uint32_t type_size(uint8_t type) {
-    return type == ML_NN_INT32 || type == ML_NN_FLOAT32 ? 4 : 1;
+    return type == ML_NN_INT32 || type == ML_NN_FLOAT32 ? 4 : type == ML_NN_INT16 ? 2 : 1;
 }
 
 static const char *type_name(uint8_t type) {
@@ -25,6 +25,8 @@ static const char *type_name(uint8_t type) {
             return "int32";
         case ML_NN_FLOAT32:
             return "float32";
+        case ML_NN_INT16:
+            return "int16";
         default:
             return "unknown";
     }
@@ -36,8 +38,8 @@ uint32_t ml_nn_tensor_bytes(const ml_nn_tensor_t *t) {
 
 static ml_status_t check_tensor(const ml_nn_t *m, uint32_t i, ml_error_t *err) {
     const ml_nn_tensor_t *t = &m->tensors[i];
-    if (t->type < ML_NN_INT8 || t->type > ML_NN_FLOAT32) {
-        return ml_error_set(err, ML_E_FORMAT, 0, "tensor %lu: type %u is not one of 1 to 4",
+    if (t->type < ML_NN_INT8 || t->type > ML_NN_INT16) {
+        return ml_error_set(err, ML_E_FORMAT, 0, "tensor %lu: type %u is not one of 1 to 5",
             (unsigned long)i, t->type);
     }
     if (t->ndim < 1 || t->ndim > 4 || t->storage > ML_NN_CONST) {
@@ -173,10 +175,69 @@ static ml_status_t check_binary(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
     return ML_OK;
 }
 
+// GRU, LSTM (ml_nn_rnn.c): shapes, the weights' size, and for q15 the bounds that keep its
+// int32 sums from overflowing.
+static ml_status_t check_rnn(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
+    const ml_nn_op_t *op = &m->ops[k];
+    const ml_nn_tensor_t *x = &m->tensors[op->inputs[0]], *s = &m->tensors[op->inputs[1]];
+    const ml_nn_tensor_t *scr = &m->tensors[op->inputs[2]], *y = &m->tensors[op->output];
+    const int32_t *p = op->params;
+    int lstm = op->code == ML_NN_OP_LSTM, q15 = s->type == ML_NN_INT16;
+    uint32_t G = lstm ? 4 : 3;
+    if (x->type != ML_NN_FLOAT32 || y->type != ML_NN_FLOAT32
+        || (s->type != ML_NN_FLOAT32 && !q15) || scr->type != s->type
+        || s->storage != ML_NN_ARENA || scr->storage != ML_NN_ARENA) {
+        return OP_FAIL("expected a float32 input and output, and a state and scratch in the "
+            "arena, both float32 or both int16");
+    }
+    uint32_t F = x->dims[x->ndim - 1], steps = x->count / F;
+    int allowed = ML_NN_RNN_RETURN_SEQUENCES | (lstm ? 0 : ML_NN_RNN_RESET_AFTER);
+    if (p[0] < 1 || p[0] > 65535 || (p[1] & ~allowed)) {
+        return OP_FAIL("units %ld, flags %ld (expected 1 to 65535 units, flags within %d)",
+            (long)p[0], (long)p[1], allowed);
+    }
+    uint32_t U = (uint32_t)p[0];
+    if (q15 && (F > ML_NN_RNN_MAX_Q15 || U > ML_NN_RNN_MAX_Q15)) {
+        return OP_FAIL("q15: %lu inputs, %lu units (at most %d each)", (unsigned long)F,
+            (unsigned long)U, ML_NN_RNN_MAX_Q15);
+    }
+    uint64_t y_count = (p[1] & ML_NN_RNN_RETURN_SEQUENCES) ? (uint64_t)steps * U : U;
+    if (y->count != y_count || s->count != (lstm ? 2 : 1) * U || scr->count < F + 2 * U) {
+        return OP_FAIL("an input of %lu frames of %lu, %lu units: output of %lu values, state "
+            "%lu, scratch %lu do not fit", (unsigned long)steps, (unsigned long)F,
+            (unsigned long)U, (unsigned long)y->count, (unsigned long)s->count,
+            (unsigned long)scr->count);
+    }
+    uint64_t rows = (uint64_t)G * U, weights = rows * (F + U);
+    uint64_t bytes = q15 ? ((weights + 3) & ~(uint64_t)3) + 24 * rows : 4 * (weights + 2 * rows);
+    if (bytes > 0xffffffffu || !aux_ok(m, op, (uint32_t)bytes)) {
+        return OP_FAIL("the weights of %lu bytes are missing", (unsigned long)bytes);
+    }
+    if (!q15) {
+        return ML_OK;
+    }
+    float inv_scale;
+    memcpy(&inv_scale, &p[2], 4);
+    if (!(inv_scale > 0.0f) || inv_scale > 3.0e38f) {
+        return OP_FAIL("q15: the input's 1 / scale must be positive");
+    }
+    const int32_t *a = (const int32_t *)(m->data + op->aux + (bytes - 24 * rows));
+    for (uint32_t i = 0; i < rows; i++) {
+        const int32_t lim = 1 << 24;
+        if (a[i] < -lim || a[i] > lim || a[rows + i] < -lim || a[rows + i] > lim
+            || a[2 * rows + i] < 0 || a[3 * rows + i] < -31 || a[3 * rows + i] > 30
+            || a[4 * rows + i] < 0 || a[5 * rows + i] < -31 || a[5 * rows + i] > 30) {
+            return OP_FAIL("q15 row %lu: a bias beyond 2**24, or a multiplier or shift out of "
+                "range", (unsigned long)i);
+        }
+    }
+    return ML_OK;
+}
+
 static ml_status_t check_op(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
     const ml_nn_op_t *op = &m->ops[k];
     static const uint8_t n_inputs[ML_NN_OP_COUNT] = {
-        0, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1, 1,
+        0, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1, 1, 3, 3,
     };
     if (op->code == 0 || op->code >= ML_NN_OP_COUNT) {
         return OP_FAIL("unknown operator code %u", op->code);
@@ -385,6 +446,9 @@ static ml_status_t check_op(const ml_nn_t *m, uint32_t k, ml_error_t *err) {
                     "(got %ld)", ML_NN_ACT_COUNT - 1, (long)p[0]);
             }
             break;
+        case ML_NN_OP_GRU:
+        case ML_NN_OP_LSTM:
+            return check_rnn(m, k, err);
     }
     return ML_OK;
 }
@@ -448,7 +512,7 @@ ml_status_t ml_nn_open(ml_nn_t *m, const void *data, size_t len, ml_error_t *err
     }
     const ml_nn_tensor_t *in = ml_nn_input_tensor(m), *out = ml_nn_output_tensor(m);
     if (in->storage != ML_NN_ARENA || out->storage != ML_NN_ARENA || in->type == ML_NN_INT32
-        || out->type == ML_NN_INT32) {
+        || out->type == ML_NN_INT32 || in->type == ML_NN_INT16 || out->type == ML_NN_INT16) {
         return ml_error_set(err, ML_E_FORMAT, 0, "header: the input and output must be "
             "int8, uint8 or float32 tensors in the arena");
     }

@@ -29,7 +29,8 @@
 #define ML_NN_FORMAT_VERSION (1)
 
 // Tensor types.
-enum { ML_NN_INT8 = 1, ML_NN_UINT8 = 2, ML_NN_INT32 = 3, ML_NN_FLOAT32 = 4 };
+// INT16 holds the q15 state and scratch of the quantized recurrent operators only.
+enum { ML_NN_INT8 = 1, ML_NN_UINT8 = 2, ML_NN_INT32 = 3, ML_NN_FLOAT32 = 4, ML_NN_INT16 = 5 };
 // Where a tensor lives.
 enum { ML_NN_ARENA = 0, ML_NN_CONST = 1 };
 
@@ -57,6 +58,15 @@ enum { ML_NN_ARENA = 0, ML_NN_CONST = 1 };
 //   PAD (4-D, the shapes aligned at the right): before and after of each axis; padded with the
 //     output's zero point (int8) or 0.
 //   ACTIVATION (float32, element-wise): kind (ML_NN_ACT_*), alpha (LEAKY_RELU).
+//   GRU, LSTM (Keras's, over the time axis of a float32 input of T frames of F values; output
+//     float32, the last state (units values) or every state (T x units)): units, flags
+//     (ML_NN_RNN_*), q15 only: the input's 1 / scale (float bits). Inputs x, state (arena,
+//     kept from step to step: h, and c for LSTM), scratch (arena, F + 2 units values). The
+//     state's type makes the kind: float32, or int16 for int8 weights with q15 state and
+//     activations (ml_nn_rnn.c, docs/nn.md). aux: the weights, gate by gate (GRU z r h, LSTM
+//     i f c o), a row per gate unit: float32 W[G*units][F], R[G*units][units], b_in[G*units],
+//     b_rec[G*units]; q15: int8 W, R (padded to 4 bytes), then int32 b_in, b_rec (Q12),
+//     multiplier and shift of W, of R, G*units each.
 enum {
     ML_NN_OP_CONV_2D = 1,
     ML_NN_OP_DEPTHWISE_CONV_2D = 2,
@@ -74,8 +84,18 @@ enum {
     ML_NN_OP_CONCATENATION = 14,
     ML_NN_OP_PAD = 15,
     ML_NN_OP_ACTIVATION = 16,
-    ML_NN_OP_COUNT = 17,
+    ML_NN_OP_GRU = 17,
+    ML_NN_OP_LSTM = 18,
+    ML_NN_OP_COUNT = 19,
 };
+
+// GRU and LSTM flags (params[1]).
+enum {
+    ML_NN_RNN_RESET_AFTER = 1,       // GRU: the reset gate applied after the recurrent product
+    ML_NN_RNN_RETURN_SEQUENCES = 2,  // every state is output, not only the last
+};
+// The q15 kernels' bounds: their int32 sums cannot overflow.
+#define ML_NN_RNN_MAX_Q15 (511)
 
 // Kinds of the float32 ACTIVATION operator (params[0]).
 enum {
@@ -165,6 +185,21 @@ static inline const void *ml_nn_output(const ml_nn_t *m) {
 
 // Runs the operators; the input must be in place (ml_nn_input). Allocates nothing.
 ml_status_t ml_nn_run(ml_nn_t *m, ml_error_t *err);
+
+// Recurrent models (GRU, LSTM) streamed frame by frame: ml_nn_step runs one frame (the first
+// frame of the input tensor, ml_nn_step_frame values) through the network, advancing each
+// recurrent layer's state by one step; the output (ml_nn_step_output_count values at
+// ml_nn_output) is what ml_nn_run gives for the frames stepped so far. ml_nn_run restarts from
+// a zero state and leaves the state after its last frame. ml_nn_reset zeroes the state.
+// A model can be stepped when its recurrent layers come first, each reading the one before,
+// and only the last may be followed by other operators (ml_nn_open checks nothing of this:
+// ml_nn_step returns an error saying why not).
+ml_status_t ml_nn_step(ml_nn_t *m, ml_error_t *err);
+ml_status_t ml_nn_step_check(const ml_nn_t *m, ml_error_t *err);  // whether it can be stepped
+void ml_nn_reset(ml_nn_t *m);
+uint32_t ml_nn_step_frame(const ml_nn_t *m);         // F, or 0 without a recurrent layer
+uint32_t ml_nn_step_output_count(const ml_nn_t *m);
+uint32_t ml_nn_state_bytes(const ml_nn_t *m);        // the recurrent state of all layers
 
 // Element-wise conversions with a tensor's scale and zero point, as TFLite's QUANTIZE
 // (round(x / scale) + zero_point, clamped to int8) and DEQUANTIZE.

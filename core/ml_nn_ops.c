@@ -1587,5 +1587,9 @@ void ml_nn_run_op(ml_nn_t *m, const ml_nn_op_t *op) {
         case ML_NN_OP_ACTIVATION:
             activation_f32(m, op);
             break;
+        case ML_NN_OP_GRU:
+        case ML_NN_OP_LSTM:
+            ml_nn_rnn_run(m, op, 0);
+            break;
     }
 }

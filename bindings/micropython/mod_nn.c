@@ -10,14 +10,20 @@
 //                                      #  converted scikit-learn classifier: model.classes)
 //   model.quantize(xf, xq)             # float32 -> the input's int8, with its scale and zero
 //   model.dequantize(yq, yf)           # the output's int8 -> float32
+//   model.step(frame, out)             # recurrent models (GRU, LSTM): one frame in, the
+//                                      #  output for the frames so far out; the state advances
+//   model.reset()                      # the recurrent state back to zero
 //   model.input_shape, .output_shape, .input_type, .output_type, .input_scale,
-//   .input_zero_point, .output_scale, .output_zero_point, .memory, .arena
+//   .input_zero_point, .output_scale, .output_zero_point, .memory, .arena,
+//   .frame_length, .step_length, .state (recurrent models: values in and out of step, bytes
+//   of recurrent state)
 //
 // x and out are array('b') for int8, array('B') for uint8, array('f') for float32 (or any
 // buffer with that typecode). Nothing is allocated by run, predict, quantize or dequantize.
 #include <string.h>
 
 #include "mod_common.h"
+#include "ml_math.h"
 #include "ml_nn.h"
 
 typedef struct {
@@ -102,6 +108,13 @@ static void *tensor_arg(mp_obj_t obj, const char *name, const ml_nn_tensor_t *t,
 static void run_input(nn_obj_t *self, mp_obj_t x_in) {
     const ml_nn_tensor_t *t = ml_nn_input_tensor(&self->model);
     const void *x = tensor_arg(x_in, "x", t, false);
+    if (t->type == ML_NN_FLOAT32) {
+        for (uint32_t i = 0; i < t->count; i++) {
+            if (!ml_isfinitef(((const float *)x)[i])) {
+                ml_raise_value("x[%lu] is not a finite number", (unsigned long)i);
+            }
+        }
+    }
     memcpy(ml_nn_input(&self->model), x, ml_nn_tensor_bytes(t));
     ml_error_t err;
     if (ml_nn_run(&self->model, &err) != ML_OK) {
@@ -142,6 +155,52 @@ static mp_obj_t nn_predict(mp_obj_t self_in, mp_obj_t x_in) {
     return MP_OBJ_NEW_SMALL_INT(best);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(nn_predict_obj, nn_predict);
+
+// ---------------------------------------------------------------------------------------------
+// step, reset (recurrent models)
+
+static mp_obj_t nn_step(mp_obj_t self_in, mp_obj_t frame_in, mp_obj_t out_in) {
+    nn_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    ml_nn_t *m = &self->model;
+    uint32_t n_frame = ml_nn_step_frame(m), n_out = ml_nn_step_output_count(m);
+    ml_error_t err;
+    if (ml_nn_step_check(m, &err) != ML_OK) {
+        ml_raise_error(&err, 0);
+    }
+    const ml_nn_tensor_t *tin = ml_nn_input_tensor(m), *tout = ml_nn_output_tensor(m);
+    char in_codes[2] = { typecode(tin->type), 0 }, out_codes[2] = { typecode(tout->type), 0 };
+    ml_array_t frame, out;
+    ml_get_array(frame_in, "frame", in_codes, false, &frame);
+    ml_get_array(out_in, "out", out_codes, true, &out);
+    if (frame.len != n_frame) {
+        ml_raise_value("frame has %lu values, expected %lu (frame_length)",
+            (unsigned long)frame.len, (unsigned long)n_frame);
+    }
+    if (out.len != n_out) {
+        ml_raise_value("out has %lu values, expected %lu (step_length)", (unsigned long)out.len,
+            (unsigned long)n_out);
+    }
+    const float *f = frame.buf;
+    for (uint32_t i = 0; i < n_frame; i++) {
+        if (!ml_isfinitef(f[i])) {
+            ml_raise_value("frame[%lu] is not a finite number", (unsigned long)i);
+        }
+    }
+    memcpy(ml_nn_input(m), frame.buf, (size_t)n_frame * 4);
+    if (ml_nn_step(m, &err) != ML_OK) {
+        ml_raise_error(&err, 0);
+    }
+    memcpy(out.buf, ml_nn_output(m), (size_t)n_out * (tout->type == ML_NN_FLOAT32 ? 4 : 1));
+    return out_in;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(nn_step_obj, nn_step);
+
+static mp_obj_t nn_reset(mp_obj_t self_in) {
+    nn_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    ml_nn_reset(&self->model);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(nn_reset_obj, nn_reset);
 
 // ---------------------------------------------------------------------------------------------
 // quantize, dequantize
@@ -222,6 +281,12 @@ static void nn_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
             t->items[k] = mp_obj_new_int(self->model.labels[k]);
         }
         dest[0] = MP_OBJ_FROM_PTR(t);
+    } else if (attr == MP_QSTR_frame_length && ml_nn_step_frame(&self->model)) {
+        dest[0] = mp_obj_new_int(ml_nn_step_frame(&self->model));
+    } else if (attr == MP_QSTR_step_length && ml_nn_step_frame(&self->model)) {
+        dest[0] = mp_obj_new_int(ml_nn_step_output_count(&self->model));
+    } else if (attr == MP_QSTR_state) {
+        dest[0] = mp_obj_new_int(ml_nn_state_bytes(&self->model));
     } else if (attr == MP_QSTR_arena) {
         dest[0] = mp_obj_new_int(self->arena_size);
     } else if (attr == MP_QSTR_memory) {
@@ -238,7 +303,7 @@ static void nn_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
 
 #if MICROPY_ENABLE_DYNRUNTIME
 
-mp_map_elem_t nn_locals_table[4];
+mp_map_elem_t nn_locals_table[6];
 static MP_DEFINE_CONST_DICT(nn_locals, nn_locals_table);
 
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
@@ -251,6 +316,8 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     nn_locals_table[1] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_predict), MP_OBJ_FROM_PTR(&nn_predict_obj) };
     nn_locals_table[2] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_quantize), MP_OBJ_FROM_PTR(&nn_quantize_obj) };
     nn_locals_table[3] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_dequantize), MP_OBJ_FROM_PTR(&nn_dequantize_obj) };
+    nn_locals_table[4] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_step), MP_OBJ_FROM_PTR(&nn_step_obj) };
+    nn_locals_table[5] = (mp_map_elem_t){ MP_OBJ_NEW_QSTR(MP_QSTR_reset), MP_OBJ_FROM_PTR(&nn_reset_obj) };
     MP_OBJ_TYPE_SET_SLOT(&nn_type, attr, nn_attr, 0);
     MP_OBJ_TYPE_SET_SLOT(&nn_type, locals_dict, (void *)&nn_locals, 1);
 
@@ -268,6 +335,8 @@ static const mp_rom_map_elem_t nn_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_predict), MP_ROM_PTR(&nn_predict_obj) },
     { MP_ROM_QSTR(MP_QSTR_quantize), MP_ROM_PTR(&nn_quantize_obj) },
     { MP_ROM_QSTR(MP_QSTR_dequantize), MP_ROM_PTR(&nn_dequantize_obj) },
+    { MP_ROM_QSTR(MP_QSTR_step), MP_ROM_PTR(&nn_step_obj) },
+    { MP_ROM_QSTR(MP_QSTR_reset), MP_ROM_PTR(&nn_reset_obj) },
 };
 static MP_DEFINE_CONST_DICT(nn_locals, nn_locals_table);
 

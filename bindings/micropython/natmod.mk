@@ -31,7 +31,7 @@ GLUE_covariance := $(GLUE_EST)
 CORE_dsp := $(CORE_COMMON) ml_math_log.c ml_math_sqrt.c ml_math_trig.c ml_dsp.c \
             ml_dsp_fft.c ml_dsp_features.c ml_dsp_audio.c ml_wav.c
 GLUE_dsp := mod_dsp_audio.c
-CORE_nn := $(CORE_COMMON) ml_blob.c ml_nn.c ml_nn_ops.c
+CORE_nn := $(CORE_COMMON) ml_blob.c ml_nn.c ml_nn_ops.c ml_nn_rnn.c
 GLUE_nn := mod_blob.c
 
 # Binding glue beyond mod_common.c (mod_blob.c: binary models in place) and the core's

@@ -835,7 +835,7 @@ static void test_open_refusals(void) {
         { d_tensor_scale, "tensor 3: scale is not a positive number" },
         { d_tensor_scale_nan, "tensor 3: scale is not a positive number" },
         { d_tensor_zero_point, "tensor 3: zero point 200" },
-        { d_op_code, "operator 2 (?): unknown operator code 17" },
+        { d_op_code, "operator 2 (?): unknown operator code 19" },
         { d_op_n_inputs, "operator 0 (ADD): 1 inputs, expected 2" },
         { d_op_input_index, "operator 1 (MUL): input 1 is tensor 40" },
         { d_op_output_index, "operator 1 (MUL): output is tensor 8" },
@@ -898,6 +898,263 @@ static void test_open_refusals(void) {
     CHECK(ml_nn_open(&m, file, n, &err) != ML_OK, "a flipped byte opens");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Recurrent layers (ml_nn_rnn.c)
+
+static void test_q15_activations(void) {
+    double worst_t = 0, worst_s = 0;
+    for (int32_t x = -(12 << 12); x <= (12 << 12); x += 3) {
+        double v = x / 4096.0;
+        double t = ml_nn_tanh_q15(x, 12) / 32768.0, sg = ml_nn_sigmoid_q15(x) / 32768.0;
+        worst_t = fmax(worst_t, fabs(t - tanh(v)));
+        worst_s = fmax(worst_s, fabs(sg - 1.0 / (1.0 + exp(-v))));
+        CHECK(ml_nn_tanh_q15(x, 12) == -ml_nn_tanh_q15(-x, 12), "tanh is odd at %ld", (long)x);
+    }
+    CHECK(worst_t < 1.5e-4 && worst_s < 1e-4, "q15 tanh within %g, sigmoid %g", worst_t,
+        worst_s);
+    CHECK(ml_nn_tanh_q15(1 << 26, 12) == 32767 && ml_nn_tanh_q15(-(1 << 26), 11) == -32767,
+        "tanh saturates");
+    CHECK(ml_nn_sigmoid_q15(1 << 26) == 32767 && ml_nn_sigmoid_q15(-(1 << 26)) == 0,
+        "sigmoid saturates to 0 and 32767");
+    CHECK(ml_nn_sigmoid_q15(0) == 16384 && ml_nn_tanh_q15(0, 13) == 0, "at zero");
+}
+
+// A GRU or LSTM of F = 2 inputs, U = 2 units over 3 frames: tensors x (3 x 2), state, scratch,
+// y; weights rows of k/16 - 0.5 style values (float) or their int8 form (q15).
+#define RNN_F (2)
+#define RNN_U (2)
+#define RNN_T (3)
+
+static double rnn_weight(uint32_t i) {
+    return ((int32_t)((i * 7u + 3u) % 13u) - 6) / 8.0;
+}
+
+static void rnn_spec(spec_t *s, uint8_t code, int32_t flags, int q15) {
+    spec_init(s);
+    uint32_t G = code == ML_NN_OP_LSTM ? 4 : 3, rows = G * RNN_U;
+    uint32_t y_count = (flags & ML_NN_RNN_RETURN_SEQUENCES) ? RNN_T * RNN_U : RNN_U;
+    uint8_t st = q15 ? ML_NN_INT16 : ML_NN_FLOAT32;
+    uint16_t dx[2] = { RNN_T, RNN_F }, ds[1] = { (uint16_t)((G == 4 ? 2 : 1) * RNN_U) };
+    uint16_t dscr[1] = { RNN_F + 2 * RNN_U }, dy[1] = { (uint16_t)y_count };
+    // packed one after the other (4-aligned): the arena is no larger than its tensors
+    uint32_t size = q15 ? 2 : 4, at_s = 4 * RNN_T * RNN_F;
+    uint32_t at_scr = (at_s + ds[0] * size + 3) & ~3u, at_y = (at_scr + dscr[0] * size + 3) & ~3u;
+    tensor(s, ML_NN_FLOAT32, ML_NN_ARENA, 0, 2, dx, 0, 0);
+    tensor(s, st, ML_NN_ARENA, at_s, 1, ds, 0, 0);
+    tensor(s, st, ML_NN_ARENA, at_scr, 1, dscr, 0, 0);
+    tensor(s, ML_NN_FLOAT32, ML_NN_ARENA, at_y, 1, dy, 0, 0);
+    int32_t p[8] = { RNN_U, flags, q15 ? f32_bits(8192.0f) : 0 };
+    ml_nn_op_t *o = op(s, code, 3, 0, 1, 2, 3, p);
+    s->h.input = 0;
+    s->h.output = 3;
+    s->h.arena_size = at_y + 4 * y_count;
+    if (!q15) {
+        float w[4 * RNN_U * (RNN_F + RNN_U + 2)];
+        uint32_t n = rows * (RNN_F + RNN_U + 2);
+        for (uint32_t i = 0; i < n; i++) {
+            w[i] = (float)rnn_weight(i);
+        }
+        o->aux = put_data(s, w, 4 * n);
+        return;
+    }
+    uint8_t w[4 * RNN_U * (RNN_F + RNN_U) + 24 * 4 * RNN_U];
+    uint32_t n8 = rows * (RNN_F + RNN_U), at = (n8 + 3) & ~3u;
+    memset(w, 0, sizeof(w));
+    for (uint32_t i = 0; i < n8; i++) {
+        w[i] = (uint8_t)(int8_t)(rnn_weight(i) * 127.0 / 0.75);
+    }
+    int32_t ints[6 * 4 * RNN_U];
+    for (uint32_t r = 0; r < rows; r++) {
+        ints[r] = (int32_t)(rnn_weight(n8 + r) * 4096.0);
+        ints[rows + r] = (int32_t)(rnn_weight(n8 + rows + r) * 4096.0);
+        // the Q12 multipliers 0.756 * 2**shift: x: 1/8192 * 0.75/127 * 4096 = 0.756 * 2**-8;
+        // h: 2**-15 * 0.75/127 * 4096 = 0.756 * 2**-10
+        ints[2 * rows + r] = 1623497637;  // 0.756 * 2**31
+        ints[3 * rows + r] = -8;
+        ints[4 * rows + r] = 1623497637;
+        ints[5 * rows + r] = -10;
+    }
+    memcpy(w + at, ints, 24 * rows);
+    o->aux = put_data(s, w, at + 24 * rows);
+}
+
+static const float rnn_x[RNN_T * RNN_F] = { 0.5f, -1.0f, 0.25f, 2.0f, -1.5f, 0.75f };
+
+static void setup_rnn(void) {
+    memcpy(arena, rnn_x, sizeof(rnn_x));
+}
+
+static double sigm(double v) {
+    return 1.0 / (1.0 + exp(-v));
+}
+
+// The float reference in double, Keras's equations.
+static void rnn_reference(uint8_t code, int32_t flags, double *y) {
+    const uint32_t U = RNN_U, F = RNN_F, G = code == ML_NN_OP_LSTM ? 4 : 3, rows = G * U;
+    double h[RNN_U] = { 0 }, c[RNN_U] = { 0 };
+    for (uint32_t t = 0; t < RNN_T; t++) {
+        double px[4 * RNN_U], ph[4 * RNN_U], phr[4 * RNN_U], hn[RNN_U];
+        for (uint32_t r = 0; r < rows; r++) {
+            px[r] = rnn_weight(rows * (F + U) + r);
+            ph[r] = rnn_weight(rows * (F + U + 1) + r);
+            for (uint32_t i = 0; i < F; i++) {
+                px[r] += (double)rnn_x[t * F + i] * rnn_weight(r * F + i);
+            }
+            for (uint32_t i = 0; i < U; i++) {
+                ph[r] += h[i] * rnn_weight(rows * F + r * U + i);
+            }
+        }
+        for (uint32_t j = 0; j < U; j++) {
+            if (G == 4) {
+                c[j] = sigm(px[U + j] + ph[U + j]) * c[j]
+                    + sigm(px[j] + ph[j]) * tanh(px[2 * U + j] + ph[2 * U + j]);
+                hn[j] = sigm(px[3 * U + j] + ph[3 * U + j]) * tanh(c[j]);
+                continue;
+            }
+            double z = sigm(px[j] + ph[j]), hh;
+            if (flags & ML_NN_RNN_RESET_AFTER) {
+                hh = tanh(px[2 * U + j] + sigm(px[U + j] + ph[U + j]) * ph[2 * U + j]);
+            } else {
+                phr[j] = ph[2 * U + j];
+                for (uint32_t i = 0; i < U; i++) {
+                    double rg = sigm(px[U + i] + ph[U + i]);
+                    phr[j] += rg * h[i] * rnn_weight(rows * F + (2 * U + j) * U + i);
+                    phr[j] -= h[i] * rnn_weight(rows * F + (2 * U + j) * U + i);
+                }
+                hh = tanh(px[2 * U + j] + phr[j]);
+            }
+            hn[j] = z * h[j] + (1 - z) * hh;
+        }
+        for (uint32_t j = 0; j < U; j++) {
+            h[j] = hn[j];
+            if (flags & ML_NN_RNN_RETURN_SEQUENCES) {
+                y[t * U + j] = h[j];
+            } else {
+                y[j] = h[j];
+            }
+        }
+    }
+}
+
+static void test_rnn(void) {
+    static const struct {
+        uint8_t code;
+        int32_t flags;
+    } cases[] = {
+        { ML_NN_OP_GRU, ML_NN_RNN_RESET_AFTER }, { ML_NN_OP_GRU, 0 },
+        { ML_NN_OP_GRU, ML_NN_RNN_RESET_AFTER | ML_NN_RNN_RETURN_SEQUENCES },
+        { ML_NN_OP_LSTM, 0 }, { ML_NN_OP_LSTM, ML_NN_RNN_RETURN_SEQUENCES },
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        for (int q15 = 0; q15 < 2; q15++) {
+            spec_t s;
+            ml_nn_t m;
+            ml_error_t err;
+            rnn_spec(&s, cases[k].code, cases[k].flags, q15);
+            if (!open_run(&s, &m, setup_rnn)) {
+                continue;
+            }
+            int seq = cases[k].flags & ML_NN_RNN_RETURN_SEQUENCES;
+            uint32_t n = seq ? RNN_T * RNN_U : RNN_U;
+            double want[RNN_T * RNN_U];
+            float whole[RNN_T * RNN_U];
+            rnn_reference(cases[k].code, cases[k].flags, want);
+            memcpy(whole, ml_nn_output(&m), 4 * n);
+            for (uint32_t i = 0; i < n; i++) {
+                double tol = q15 ? 0.02 : 1e-6;
+                CHECK(fabs((double)whole[i] - want[i]) < tol, "case %d q15 %d: y[%lu] = %g, expected %g",
+                    (int)k, q15, (unsigned long)i, (double)whole[i], want[i]);
+            }
+            // frame by frame from a reset gives run's outputs, bit for bit
+            CHECK(ml_nn_step_frame(&m) == RNN_F && ml_nn_step_output_count(&m) == RNN_U,
+                "step lengths");
+            ml_nn_reset(&m);
+            for (uint32_t t = 0; t < RNN_T; t++) {
+                memcpy(arena, rnn_x + t * RNN_F, 4 * RNN_F);
+                CHECK(ml_nn_step(&m, &err) == ML_OK, "step: %s", err.msg);
+                const float *y = ml_nn_output(&m);
+                const float *w = whole + (seq ? t * RNN_U : 0);
+                if (seq || t == RNN_T - 1) {
+                    CHECK(memcmp(y, w, 4 * RNN_U) == 0, "case %d q15 %d: step %lu differs from "
+                        "run", (int)k, q15, (unsigned long)t);
+                }
+            }
+            CHECK(ml_nn_state_bytes(&m) == (q15 ? 2u : 4u) * RNN_U
+                * (cases[k].code == ML_NN_OP_LSTM ? 2 : 1), "state bytes");
+        }
+    }
+}
+
+static void d_rnn_state(spec_t *s) {
+    s->t[1].dims[0] = s->t[1].count = 3;
+}
+static void d_rnn_q15_wide(spec_t *s) {
+    s->o[0].params[0] = 600;
+}
+static void d_rnn_bias(spec_t *s) {
+    uint32_t at = s->o[0].aux + ((3 * RNN_U * (RNN_F + RNN_U) + 3) & ~3u);
+    int32_t big = (1 << 24) + 1;
+    memcpy(s->data + at, &big, 4);
+}
+static void d_rnn_flags(spec_t *s) {
+    s->o[0].params[1] = 4;
+}
+static void d_rnn_scale(spec_t *s) {
+    s->o[0].params[2] = f32_bits(-1.0f);
+}
+static void d_rnn_aux(spec_t *s) {
+    s->o[0].aux = s->n_data - 8;
+}
+static void d_rnn_scratch_type(spec_t *s) {
+    s->t[2].type = ML_NN_INT8;
+    s->t[2].scale = 1.0f;
+}
+
+static void test_rnn_refusals(void) {
+    static const struct {
+        damage_t damage;
+        const char *text;
+    } cases[] = {
+        { d_rnn_state, "operator 0 (GRU): an input of 3 frames of 2, 2 units: output of 2 "
+          "values, state 3" },
+        { d_rnn_q15_wide, "(at most 511 each)" },
+        { d_rnn_bias, "q15 row 0: a bias beyond 2**24" },
+        { d_rnn_flags, "flags 4" },
+        { d_rnn_scale, "the input's 1 / scale must be positive" },
+        { d_rnn_aux, "the weights of 168 bytes are missing" },
+        { d_rnn_scratch_type, "both float32 or both int16" },
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        spec_t s;
+        ml_nn_t m;
+        ml_error_t err;
+        rnn_spec(&s, ML_NN_OP_GRU, ML_NN_RNN_RESET_AFTER, 1);
+        cases[k].damage(&s);
+        CHECK(open_spec(&s, &m, &err) != ML_OK && strstr(err.msg, cases[k].text),
+            "damage %d: %s (expected %s)", (int)k, err.msg, cases[k].text);
+    }
+    // step refuses a model whose recurrent layer's every state goes to a dense layer
+    spec_t s;
+    ml_nn_t m;
+    ml_error_t err;
+    rnn_spec(&s, ML_NN_OP_GRU, ML_NN_RNN_RETURN_SEQUENCES, 0);
+    s.t[3].dims[0] = RNN_T;
+    s.t[3].dims[1] = RNN_U;
+    s.t[3].ndim = 2;
+    uint16_t dy[1] = { RNN_T }, dw[2] = { 1, RNN_U }, db[1] = { 1 };
+    float w[RNN_U + 1] = { 0.5f, -0.5f, 0.0f };
+    int wi = tensor(&s, ML_NN_FLOAT32, ML_NN_CONST, put_data(&s, w, 4 * RNN_U), 2, dw, 0, 0);
+    int bi = tensor(&s, ML_NN_FLOAT32, ML_NN_CONST, put_data(&s, w + RNN_U, 4), 1, db, 0, 0);
+    int yi = tensor(&s, ML_NN_FLOAT32, ML_NN_ARENA, 0, 1, dy, 0, 0);  // over x, dead by then
+    int32_t p[8] = { 0, 0, 0, 0, 0, 0, f32_bits(-3e38f), f32_bits(3e38f) };
+    op(&s, ML_NN_OP_FULLY_CONNECTED, 3, 3, wi, bi, yi, p);
+    s.h.output = (uint16_t)yi;
+    if (open_run(&s, &m, setup_rnn)) {
+        CHECK(ml_nn_step(&m, &err) != ML_OK && strstr(err.msg, "reads every state"),
+            "step of a sequence into a dense layer: %s", err.msg);
+    }
+}
+
 int main(void) {
     test_requantize();
     test_quantize();
@@ -910,5 +1167,8 @@ int main(void) {
     test_convolutions();
     test_fully_connected();
     test_open_refusals();
+    test_q15_activations();
+    test_rnn();
+    test_rnn_refusals();
     return check_summary("test_nn");
 }

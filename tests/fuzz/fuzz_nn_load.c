@@ -39,6 +39,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         ml_nn_set_arena(&m, arena);
         REQUIRE(ml_nn_run(&m, &err) == ML_OK);
+        // Recurrent models: two steps from the state run left, a reset, one more step (a
+        // model that cannot be stepped says why).
+        for (int i = 0; i < 3; i++) {
+            if (i == 2) {
+                ml_nn_reset(&m);
+            }
+            if (ml_nn_step(&m, &err) != ML_OK) {
+                REQUIRE(err.code == ML_E_VALUE && err.msg[0]);
+                break;
+            }
+        }
+        (void)ml_nn_state_bytes(&m);
+        (void)ml_nn_step_output_count(&m);
         free(arena);
     } else {
         REQUIRE(err.code != ML_OK && err.msg[0]);

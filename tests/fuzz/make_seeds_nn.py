@@ -37,3 +37,10 @@ X, y = load_iris(return_X_y=True)
 mlp = make_pipeline(StandardScaler(), MLPClassifier((6,), activation="tanh", max_iter=300,
                                                     random_state=0)).fit(X, y + 10)
 (OUT / "mlp_iris_labels").write_bytes(microlearn.convert(mlp).to_bytes())
+
+# The recurrent layers (GRU, LSTM; float32 and q15) of tests/rnn_models.py.
+import rnn_models  # noqa: E402
+
+for name, case in rnn_models.build().items():
+    for kind in ("float", "q15"):
+        (OUT / f"rnn_{name}_{kind}").write_bytes(case[kind].to_bytes())

@@ -35,6 +35,7 @@ target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/core/ml_wav.c
     ${MICROLEARN_DIR}/core/ml_nn.c
     ${MICROLEARN_DIR}/core/ml_nn_ops.c
+    ${MICROLEARN_DIR}/core/ml_nn_rnn.c
     ${MICROLEARN_DIR}/core/ml_math_double.c
     ${MICROLEARN_DIR}/core/ml_estimator.c
     ${MICROLEARN_DIR}/core/ml_linear.c

@@ -29,6 +29,10 @@ def convert_tflite(source):
 
 
 def convert_keras(model, quantize=None, representative_data=None, **kw):
+    from . import rnn
+
+    if rnn.is_recurrent(model):  # GRU, LSTM: from the Keras layers' weights (rnn.py)
+        return rnn.convert_keras(model, quantize, representative_data)
     from .from_keras import to_tflite
 
     return convert_tflite(to_tflite(model, quantize, representative_data, **kw))

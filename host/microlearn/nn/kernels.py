@@ -405,6 +405,9 @@ def run(model, x):
             r = _pad(model, op)
         elif op.code == M.OP_ACTIVATION:
             r = _activation(model, op)
+        elif op.code in (M.OP_GRU, M.OP_LSTM):
+            from . import rnn
+            r = rnn.run_op(model, op, _values[op.inputs[0]])[0]
         else:
             raise ValueError(f"unknown operator code {op.code}")
         _values[op.output] = np.asarray(r).reshape(y.shape).astype(y.dtype)

@@ -23,10 +23,12 @@ from .tflite import ACTIVATIONS, FLOAT32, INT8, INT32, UINT8, PADDINGS, TYPE_NAM
 FORMAT_VERSION = 1
 
 # Tensor types of the model file (core/ml_nn.h).
-T_INT8, T_UINT8, T_INT32, T_FLOAT32 = 1, 2, 3, 4
-T_NAMES = {T_INT8: "int8", T_UINT8: "uint8", T_INT32: "int32", T_FLOAT32: "float32"}
-T_SIZE = {T_INT8: 1, T_UINT8: 1, T_INT32: 4, T_FLOAT32: 4}
-T_DTYPE = {T_INT8: np.int8, T_UINT8: np.uint8, T_INT32: np.int32, T_FLOAT32: np.float32}
+T_INT8, T_UINT8, T_INT32, T_FLOAT32, T_INT16 = 1, 2, 3, 4, 5  # int16: q15 recurrent state
+T_NAMES = {T_INT8: "int8", T_UINT8: "uint8", T_INT32: "int32", T_FLOAT32: "float32",
+           T_INT16: "int16"}
+T_SIZE = {T_INT8: 1, T_UINT8: 1, T_INT32: 4, T_FLOAT32: 4, T_INT16: 2}
+T_DTYPE = {T_INT8: np.int8, T_UINT8: np.uint8, T_INT32: np.int32, T_FLOAT32: np.float32,
+           T_INT16: np.int16}
 FROM_TFLITE = {INT8: T_INT8, UINT8: T_UINT8, INT32: T_INT32, FLOAT32: T_FLOAT32}
 
 # Operator codes of the model file (core/ml_nn.h).
@@ -34,12 +36,15 @@ OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED = 1, 2, 3
 OP_MAX_POOL_2D, OP_AVERAGE_POOL_2D, OP_MEAN = 4, 5, 6
 OP_SOFTMAX, OP_COPY, OP_QUANTIZE, OP_DEQUANTIZE, OP_LUT = 7, 8, 9, 10, 11
 OP_ADD, OP_MUL, OP_CONCATENATION, OP_PAD, OP_ACTIVATION = 12, 13, 14, 15, 16
+OP_GRU, OP_LSTM = 17, 18
+RNN_RESET_AFTER, RNN_RETURN_SEQUENCES = 1, 2  # their flags (params[1])
+RNN_MAX_Q15 = 511  # inputs and units of a q15 recurrent layer, at most
 OP_NAMES = {OP_CONV_2D: "CONV_2D", OP_DEPTHWISE_CONV_2D: "DEPTHWISE_CONV_2D",
             OP_FULLY_CONNECTED: "FULLY_CONNECTED", OP_MAX_POOL_2D: "MAX_POOL_2D",
             OP_AVERAGE_POOL_2D: "AVERAGE_POOL_2D", OP_MEAN: "MEAN", OP_SOFTMAX: "SOFTMAX",
             OP_COPY: "COPY", OP_QUANTIZE: "QUANTIZE", OP_DEQUANTIZE: "DEQUANTIZE",
             OP_LUT: "LUT", OP_ADD: "ADD", OP_MUL: "MUL", OP_CONCATENATION: "CONCATENATION",
-            OP_PAD: "PAD", OP_ACTIVATION: "ACTIVATION"}
+            OP_PAD: "PAD", OP_ACTIVATION: "ACTIVATION", OP_GRU: "GRU", OP_LSTM: "LSTM"}
 N_PARAMS = 8
 # Kinds of the float32 ACTIVATION operator (core/ml_nn.h).
 ACT_KINDS = {"relu": 1, "relu6": 2, "leaky_relu": 3, "logistic": 4, "tanh": 5, "hard_swish": 6}
@@ -265,6 +270,10 @@ def plan_arena(model):
                 last[t] = max(last[t], k)
         first[op.output] = min(first[op.output], k)
         last[op.output] = max(last[op.output], k)
+        if op.code in (OP_GRU, OP_LSTM):
+            # the state lives from step to step; the scratch only while the operator runs
+            first[op.inputs[1]], last[op.inputs[1]] = -1, n_ops
+            first[op.inputs[2]] = k
     # In place: an element-wise op whose input dies there writes over it (ADD and MUL over an
     # input of the output's shape: each output element is written after its inputs are read).
     share = {}
