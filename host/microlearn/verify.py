@@ -107,6 +107,7 @@ except (TypeError, OSError):
     m = fam.load("model.mlb")
 gc.collect()
 print("mem", gc.mem_alloc() - a0, m.memory)
+{setup}
 nf = m.n_features
 W = max([w for _, w in METHODS] + [1])
 x = array.array(TC, bytes(nf * SIZE))
@@ -278,8 +279,11 @@ def _final(estimator):
     return estimator.steps[-1][1] if type(estimator).__name__ == "Pipeline" else estimator
 
 
-def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5, text=None):
-    """Runs `model` on every row of X on `target`, comparing with `expected` (expected_bytes)."""
+def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5, text=None,
+        setup="", files=None):
+    """Runs `model` on every row of X on `target`, comparing with `expected` (expected_bytes).
+    Binary-file families: `setup`, code run after the model is loaded as `m` (tests that learn
+    on the device replace or change it), and `files`, more files it reads."""
     X = np.asarray(X)
     dtype = np.int16 if X.dtype == np.int16 else np.float32
     X = np.ascontiguousarray(X, dtype=dtype)
@@ -288,8 +292,9 @@ def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5,
     if hasattr(model, "to_bytes"):
         script = _EST_SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol,
                                     module=model.module, int_predict=model.int_predict,
-                                    methods=estimator_methods(model))
-        files = {"model.mlb": model.to_bytes(), "X.bin": X.tobytes(), "E.bin": expected}
+                                    methods=estimator_methods(model), setup=setup)
+        files = {"model.mlb": model.to_bytes(), "X.bin": X.tobytes(), "E.bin": expected,
+                 **(files or {})}
     else:
         script = _SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol)
         files = {"model.csv": (text or model.to_text()).encode(), "X.bin": X.tobytes(),
