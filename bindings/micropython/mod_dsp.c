@@ -1203,6 +1203,8 @@ static void type_init(mp_obj_full_type_t *t, qstr name, mp_make_new_fun_t make_n
     MP_OBJ_TYPE_SET_SLOT(t, locals_dict, (void *)locals, 2);
 }
 
+void ml_dsp_audio_register(void);  // mod_dsp_audio.c: AudioFeatures, WavReader
+
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
     MP_DYNRUNTIME_INIT_ENTRY
 
@@ -1236,6 +1238,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_get_window, MP_OBJ_FROM_PTR(&dsp_get_window_obj));
     mp_store_global(MP_QSTR_decode, MP_OBJ_FROM_PTR(&dsp_decode_obj));
     mp_store_global(MP_QSTR_rms, MP_OBJ_FROM_PTR(&dsp_rms_obj));
+    ml_dsp_audio_register();
 
     MP_DYNRUNTIME_INIT_EXIT
 }
@@ -1267,6 +1270,10 @@ static MP_DEFINE_CONST_OBJ_TYPE(features_type, MP_QSTR_Features, MP_TYPE_FLAG_NO
 static MP_DEFINE_CONST_OBJ_TYPE(logmel_type, MP_QSTR_LogMel, MP_TYPE_FLAG_NONE,
     make_new, logmel_make_new, attr, logmel_attr, locals_dict, &logmel_locals);
 
+extern const mp_obj_type_t ml_audio_features_type;  // mod_dsp_audio.c
+extern const mp_obj_type_t ml_wav_reader_type;
+extern const mp_obj_fun_builtin_fixed_t ml_dsp_center_obj;
+
 static const mp_rom_map_elem_t dsp_module_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_dsp) },
     { MP_ROM_QSTR(MP_QSTR_IIR), MP_ROM_PTR(&iir_type) },
@@ -1278,6 +1285,9 @@ static const mp_rom_map_elem_t dsp_module_table[] = {
     { MP_ROM_QSTR(MP_QSTR_get_window), MP_ROM_PTR(&dsp_get_window_obj) },
     { MP_ROM_QSTR(MP_QSTR_decode), MP_ROM_PTR(&dsp_decode_obj) },
     { MP_ROM_QSTR(MP_QSTR_rms), MP_ROM_PTR(&dsp_rms_obj) },
+    { MP_ROM_QSTR(MP_QSTR_AudioFeatures), MP_ROM_PTR(&ml_audio_features_type) },
+    { MP_ROM_QSTR(MP_QSTR_WavReader), MP_ROM_PTR(&ml_wav_reader_type) },
+    { MP_ROM_QSTR(MP_QSTR_center), MP_ROM_PTR(&ml_dsp_center_obj) },
 };
 static MP_DEFINE_CONST_DICT(dsp_module_globals, dsp_module_table);
 

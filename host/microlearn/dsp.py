@@ -728,3 +728,7 @@ class LogMel:
         return np.stack([self.process(x[i * self.hop:i * self.hop + self.n_fft])
                          for i in range(self.frames(len(x)))]) if self.frames(len(x)) else \
             np.empty((0, self.n_mels), dtype=np.float32)
+
+
+# The streaming audio front end (dsp_audio.py): dsp.AudioConfig, dsp.AudioFeatures, dsp.center.
+from .dsp_audio import AudioConfig, AudioFeatures, center  # noqa: E402

@@ -181,8 +181,10 @@ static void test_requantize(void) {
     // A left shift then the multiplier: 2**30 * 2**1 is one.
     CHECK(ml_nn_requantize(1000, 1 << 30, 1) == 1000, "identity");
     CHECK(ml_nn_requantize(-77, 1 << 30, 1) == -77, "identity, negative");
-    // The one overflow of the doubling high multiply saturates.
-    CHECK(ml_nn_requantize(INT32_MIN, INT32_MIN, 0) == INT32_MAX, "saturation");
+    // Multipliers are >= 0 (ml_nn_open refuses others), so the doubling high multiply never
+    // overflows: the largest magnitudes give -(2**31 - 1), as gemmlowp's does.
+    CHECK(ml_nn_requantize(INT32_MIN, INT32_MAX, 0) == -INT32_MAX, "largest magnitudes");
+    CHECK(ml_nn_requantize(INT32_MAX, INT32_MAX, 0) == INT32_MAX - 1, "largest positive");
     // Large shifts right.
     CHECK(ml_nn_requantize(INT32_MAX, INT32_MAX, -31) == 1, "2**31 / 2**31");
     CHECK(ml_nn_requantize(123456, 1 << 30, -31) == 0, "shifted out");
@@ -499,7 +501,8 @@ static void test_conv_case(const conv_case_t *c) {
         }
         bias[o] = rnd(-5000, 5000);
         mult[o] = rnd(1 << 30, INT32_MAX);
-        shift[o] = rnd(-12, -6);
+        // Every third channel a shift from left to far right (each requantization path).
+        shift[o] = o % 3 == 2 ? rnd(-25, 1) : rnd(-12, -6);
         folded[o] = (int32_t)(bias[o] - zx * wsum);
     }
     // The reference: every tap, padded pixels skipped, input offset subtracted per tap.
@@ -576,6 +579,11 @@ static void test_convolutions(void) {
         { 0, 10, 10, 2, 3, 3, 3, 1, 1, 2, 2, 2, 2 },  // dilated
         { 0, 4, 4, 8, 6, 1, 1, 1, 1, 1, 1, 0, 0 },  // pointwise
         { 0, 6, 6, 1, 4, 3, 3, 2, 2, 1, 1, 3, 3 },  // padding beyond a whole kernel row
+        { 0, 28, 28, 1, 8, 3, 3, 2, 2, 1, 1, 0, 0 },  // one input channel, stride 2 (MNIST)
+        { 0, 7, 7, 3, 37, 3, 3, 1, 1, 1, 1, 1, 1 },  // more output channels than one chunk
+        { 0, 5, 5, 29, 3, 3, 3, 1, 1, 1, 1, 1, 1 },  // windows over 255 taps
+        { 0, 5, 4, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1 },  // one output channel
+        { 0, 6, 5, 2, 5, 2, 3, 1, 2, 1, 1, 1, 0 },  // pixel pairs across rows, odd channels
         { 1, 5, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1 },  // depthwise SAME
         { 1, 9, 9, 3, 6, 3, 3, 2, 2, 1, 1, 1, 1 },  // depth multiplier 2, stride 2
         { 1, 9, 9, 2, 2, 3, 3, 1, 1, 2, 2, 0, 0 },  // dilated depthwise

@@ -9,6 +9,7 @@ target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/bindings/micropython/mod_blob.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_trees.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_dsp.c
+    ${MICROLEARN_DIR}/bindings/micropython/mod_dsp_audio.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_nn.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_estimator.c
     ${MICROLEARN_DIR}/bindings/micropython/mod_linear_model.c
@@ -30,6 +31,8 @@ target_sources(usermod_microlearn INTERFACE
     ${MICROLEARN_DIR}/core/ml_dsp.c
     ${MICROLEARN_DIR}/core/ml_dsp_fft.c
     ${MICROLEARN_DIR}/core/ml_dsp_features.c
+    ${MICROLEARN_DIR}/core/ml_dsp_audio.c
+    ${MICROLEARN_DIR}/core/ml_wav.c
     ${MICROLEARN_DIR}/core/ml_nn.c
     ${MICROLEARN_DIR}/core/ml_nn_ops.c
     ${MICROLEARN_DIR}/core/ml_math_double.c

@@ -1,0 +1,245 @@
+"""Sound on the host: WAV reading (the device's rules and messages), dataset folders (broken
+files reported and skipped, both layouts), and the host twin of the streaming audio front end
+against independent computations (dsp.LogMel, scipy's DCT) and against itself streamed in
+chunks of any size."""
+
+import struct
+import wave
+
+import numpy as np
+import pytest
+import scipy.fft
+
+from microlearn import audio, dsp, wav
+
+
+def fsdd():
+    d = audio.fsdd_dir()
+    assert d.is_dir(), f"the spoken-digit recordings are not at {d}"
+    return d
+
+
+def write_raw(path, channels=1, width=2, rate=8000, frames=b"\x01\x00" * 100):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(frames)
+
+
+def broken_files(folder):
+    """{file name: the message (after "name: ") every reader must give}."""
+    good = folder / "good.wav"
+    wav.write(good, np.arange(-50, 50, dtype=np.int16), 8000)
+    data = good.read_bytes()
+    (folder / "text.wav").write_text("these are not the samples you are looking for\n")
+    (folder / "empty.wav").write_bytes(b"")
+    write_raw(folder / "pcm8.wav", width=1, frames=bytes(100))
+    write_raw(folder / "stereo.wav", channels=2, frames=bytes(400))
+    (folder / "truncated.wav").write_bytes(data[:100])
+    (folder / "nodata.wav").write_bytes(data[:36])
+    fmt = struct.pack("<HHIIHH", 3, 1, 8000, 32000, 4, 32)
+    (folder / "float.wav").write_bytes(b"RIFF\0\0\0\0WAVEfmt " + struct.pack("<I", 16) + fmt
+                                       + b"data" + struct.pack("<I", 8) + bytes(8))
+    good.unlink()
+    return {
+        "text.wav": "not a WAV file (no RIFF/WAVE header)",
+        "empty.wav": "empty file",
+        "pcm8.wav": "8-bit samples, expected 16-bit",
+        "stereo.wav": "2 channels, expected 1 (mono)",
+        "truncated.wav": "truncated: the data chunk declares 200 bytes, the file holds 56",
+        "nodata.wav": "no data chunk before the end of the file",
+        "float.wav": "format 3 (IEEE float), expected 1 (PCM)",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# WAV
+
+
+def test_wav_read_matches_the_wave_module():
+    path = sorted(fsdd().glob("*.wav"))[7]
+    x, rate = wav.read(path)
+    with wave.open(str(path)) as w:
+        ref = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        assert rate == w.getframerate() == 8000
+    assert x.dtype == np.int16 and np.array_equal(x, ref)
+
+
+def test_wav_write_read_round_trip(tmp_path):
+    x = np.array([0, 1, -1, 32767, -32768], dtype=np.int16)
+    wav.write(tmp_path / "a.wav", x, 16000)
+    y, rate = wav.read(tmp_path / "a.wav")
+    assert rate == 16000 and np.array_equal(x, y)
+    with wave.open(str(tmp_path / "a.wav")) as w:  # a file other readers read
+        assert (w.getnchannels(), w.getsampwidth(), w.getnframes()) == (1, 2, 5)
+
+
+def test_wav_chunks_and_extensible_format(tmp_path):
+    body = np.arange(10, dtype="<i2").tobytes()
+    guid = bytes.fromhex("0100000000001000800000aa00389b71")
+    fmt = struct.pack("<HHIIHHHHI", 0xFFFE, 1, 8000, 16000, 2, 16, 22, 16, 4) + guid
+    data = (b"RIFF\0\0\0\0WAVE" + b"LIST" + struct.pack("<I", 3) + b"abc\0"
+            + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"data" + struct.pack("<I", len(body)) + body + b"junk\x04\0\0\0xxxx")
+    (tmp_path / "x.wav").write_bytes(data)
+    x, rate = wav.read(tmp_path / "x.wav")
+    assert rate == 8000 and x.tolist() == list(range(10))
+
+
+def test_wav_errors_name_the_file(tmp_path):
+    for name, msg in broken_files(tmp_path).items():
+        with pytest.raises(wav.WavError) as e:
+            wav.read(tmp_path / name)
+        assert str(e.value) == f"{name}: {msg}"
+    with pytest.raises(wav.WavError, match="missing.wav: cannot read"):
+        wav.read(tmp_path / "missing.wav")
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets
+
+
+def test_dataset_broken_files_are_reported_and_skipped(tmp_path):
+    expected = broken_files(tmp_path)
+    for f in sorted(fsdd().glob("*.wav"))[:6]:
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    write_raw(tmp_path / "3_alice_0.wav", rate=16000)
+    (tmp_path / "nounderscore.wav").write_bytes((tmp_path / "3_alice_0.wav").read_bytes())
+    logged = []
+    utts, skipped = audio.load_dataset(tmp_path, log=logged.append)
+    assert len(utts) == 6 and all(u.sample_rate == 8000 for u in utts)
+    assert utts[0].label == "0" and utts[0].group in ("george", "jackson", "nicolas", "theo",
+                                                      "yweweler")
+    why = dict(skipped)
+    for name, msg in expected.items():
+        assert why[name] == msg
+    assert why["3_alice_0.wav"] == "sample rate 16000 Hz, the other files have 8000 Hz"
+    assert why["nounderscore.wav"] == "the file name is not {label}_{group}_{index}.wav"
+    assert len(logged) == len(skipped) == len(expected) + 2
+
+
+def test_dataset_subfolder_layout(tmp_path):
+    for label in ("yes", "no"):
+        (tmp_path / label).mkdir()
+        for spk in ("a1b2", "c3d4"):
+            wav.write(tmp_path / label / f"{spk}_nohash_0.wav", np.zeros(100, np.int16), 16000)
+    utts, skipped = audio.load_dataset(tmp_path, log=lambda s: None)
+    assert not skipped
+    assert sorted((u.label, u.group) for u in utts) == [
+        ("no", "a1b2"), ("no", "c3d4"), ("yes", "a1b2"), ("yes", "c3d4")]
+
+
+def test_shipped_subset():
+    utts, skipped = audio.load_dataset(fsdd(), log=lambda s: None)
+    assert not skipped
+    groups = {u.group for u in utts}
+    labels = {u.label for u in utts}
+    assert groups == {"george", "jackson", "nicolas", "theo", "yweweler"}
+    assert labels == {str(d) for d in range(10)}
+    # Every speaker says every digit equally often.
+    counts = {(u.group, u.label) for u in utts}
+    assert len(counts) == 50 and len(utts) % 50 == 0
+
+
+# --------------------------------------------------------------------------------------------
+# The front end's host twin
+
+
+def test_logmel_frames_are_logmel_of_scaled_samples():
+    x, _ = wav.read(sorted(fsdd().glob("*.wav"))[3])
+    cfg = dict(sample_rate=8000, frame_length=256, hop=100, n_mels=32, fmin=20, fmax=3900)
+    ref = dsp.LogMel(8000, 256, hop=100, n_mels=32, fmin=20, fmax=3900).spectrogram(
+        x.astype(np.float64) / 32768)
+    assert np.allclose(dsp.AudioFeatures(fixed_point=False, **cfg).frames_of(x), ref,
+                       atol=1e-5, rtol=0)
+    # Fixed point: the same within the interpolated log2 (1.3e-4 dB) and its rounding noise,
+    # far below the level of the quietest bands of a recording.
+    fixed = dsp.AudioFeatures(**cfg).frames_of(x)
+    assert np.abs(fixed - ref).max() < 0.05 and np.abs(fixed - ref).mean() < 2e-3
+    assert np.all(np.round(fixed * 65536) == fixed * 65536)  # multiples of 2^-16 dB
+
+
+def test_short_frames_are_zero_padded_and_mfcc_is_the_dct():
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(3000) * 3000).astype(np.int16)
+    cfg = dsp.AudioConfig(sample_rate=8000, frame_length=200, hop=80, window="hamming",
+                          n_mels=30, floor_db=-90, fixed_point=False)
+    assert cfg.n_fft == 256
+    F = dsp.AudioFeatures(cfg).frames_of(x)
+    assert F.shape == (1 + (3000 - 200) // 80, 30)
+    # Frame 5 by hand: 200 samples, hamming of 200 points, zero-padded to 256.
+    seg = x[400:600].astype(np.float64) / 32768 * (0.54 - 0.46 * np.cos(2 * np.pi *
+                                                                         np.arange(200) / 200))
+    p = np.abs(np.fft.rfft(seg, 256)) ** 2
+    ref = 10 * np.log10(np.maximum(dsp.mel_filterbank(8000, 256, 30) @ p, 1e-9))
+    assert np.allclose(F[5], ref, atol=1e-4)
+    mf = dsp.AudioFeatures(dsp.AudioConfig(**{**cfg.to_dict(), "n_mfcc": 12})).frames_of(x)
+    assert np.allclose(mf, scipy.fft.dct(F.astype(np.float64), type=2, norm="ortho")[:, :12],
+                       atol=1e-3)
+
+
+@pytest.mark.parametrize("fixed_point", [True, False])
+def test_streaming_in_any_chunks_gives_the_same_frames(fixed_point):
+    x, _ = wav.read(sorted(fsdd().glob("*.wav"))[11])
+    fe = dsp.AudioFeatures(sample_rate=8000, frame_length=256, hop=128, n_mfcc=13,
+                           fixed_point=fixed_point)
+    whole = fe.frames_of(x)
+    rng = np.random.default_rng(1)
+    for sizes in ([1], [7], [128], [255, 256, 257], list(rng.integers(1, 600, 50))):
+        fe.reset()
+        out, i, k = [], 0, 0
+        while i < len(x):
+            n = int(sizes[k % len(sizes)])
+            out.append(fe.process(x[i:i + n]))
+            i, k = i + n, k + 1
+        assert np.array_equal(np.concatenate(out), whole)
+
+
+def test_fixed_point_at_the_ends_of_the_range():
+    """Silence gives the floor; full-scale signals do not overflow (within 0.05 dB of the
+    float64 rendering for bands within 90 dB of the loudest, 0.3 dB for FFTs over 512 points)."""
+    rng = np.random.default_rng(2)
+    signals = [np.zeros(600, np.int16), np.where(np.arange(600) // 8 % 2, 32767, -32768),
+               rng.integers(-32768, 32768, 600), np.full(600, -32768)]
+    for n_fft in (256, 1024, 4096):
+        cfg = dict(sample_rate=8000, frame_length=256, hop=128, n_fft=n_fft, n_mels=40)
+        for x in signals:
+            x = np.asarray(x, dtype=np.int16)
+            ref = dsp.AudioFeatures(fixed_point=False, **cfg).frames_of(x).astype(np.float64)
+            got = dsp.AudioFeatures(**cfg).frames_of(x)
+            near = ref > ref.max(axis=1, keepdims=True) - 90
+            err = np.abs(got - ref)[near].max() if near.any() else 0.0
+            assert err < (0.05 if n_fft <= 512 else 0.3), (n_fft, err)
+            if not x.any():
+                assert np.all(got == -100.0)
+
+
+def test_config_round_trip_and_errors():
+    cfg = dsp.AudioConfig(sample_rate=16000, frame_length=400, hop=160, n_mels=64, fmin=20.5,
+                          n_mfcc=20)
+    assert cfg.n_fft == 512 and cfg.fmax == 8000 and cfg.n_features == 20
+    d = cfg.to_dict()
+    assert d["fmin"] == "20.5" and dsp.AudioConfig.from_dict(d) == cfg
+    assert dsp.AudioConfig.from_json(cfg.to_json()) == cfg
+    assert cfg.n_frames(399) == 0 and cfg.n_frames(400) == 1 and cfg.n_frames(560) == 2
+    for kw, msg in [(dict(n_fft=300), "n_fft is 300"), (dict(frame_length=600, n_fft=512),
+                    "frame_length is 600, expected 1..512"), (dict(hop=0), "hop is 0"),
+                    (dict(n_mels=0), "n_mels is 0"), (dict(fmax=9000), "fmax <= sample_rate"),
+                    (dict(n_mfcc=70), "n_mfcc is 70"), (dict(window="kaiser"), "window must"),
+                    (dict(floor_db=3), "floor_db is 3")]:
+        with pytest.raises(ValueError, match=msg):
+            dsp.AudioConfig(**{"sample_rate": 16000, "frame_length": 400, **kw})
+    with pytest.raises(TypeError, match="int16"):
+        dsp.AudioFeatures().process(np.zeros(10))
+
+
+def test_center():
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((3, 50, 8)) * 30).astype(np.float32)
+    c = dsp.center(x)
+    assert c.dtype == np.float32 and c.shape == x.shape
+    assert np.allclose(c, x - x.astype(np.float64).mean(axis=1, keepdims=True), atol=2e-5)
+    assert np.array_equal(dsp.center(x[1]), c[1])
+    with pytest.raises(ValueError, match="not finite"):
+        dsp.center(np.array([[np.nan]]))
