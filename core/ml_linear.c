@@ -222,112 +222,137 @@ static double sgd_target(ml_linear_t *m, const ml_batch_t *b, uint32_t r, uint32
     return k == positive ? 1.0 : loss == ML_SGD_LOG_LOSS ? 0.0 : -1.0;
 }
 
+// The settings of one partial_fit call, read from the 'sgdl' section.
+typedef struct {
+    int loss, penalty, rate, fit_intercept;
+    double t0, alpha, eta0, power_t, eps, l1_ratio, optimal_init;
+} sgd_settings_t;
+
+// One pass of _plain_sgd over the batch for row `row` (each class against the rest), in
+// w (the row's weights), q (the l1 penalty's) and *intercept; false when they overflow.
+static bool sgd_row(ml_linear_t *m, const ml_batch_t *b, const sgd_settings_t *s, uint32_t row,
+    double *w, double *q, double *intercept_io) {
+    ml_est_t *est = &m->est;
+    uint32_t nf = est->n_inputs;
+    for (uint32_t j = 0; j < nf; j++) {
+        w[j] = ml_f64(m->coef, (size_t)row * nf + j);
+        q[j] = 0.0;
+    }
+    double intercept = ml_f64(m->intercept, row), wscale = 1.0, u = 0.0, t = s->t0;
+    double w_pos = 1.0, w_neg = 1.0;
+    if (est->flags & ML_EST_CLASSIFIER) {
+        w_pos = ml_f64(m->sgd, SGD_HEAD + (m->n_rows == 1 ? 1 : row));
+        w_neg = m->n_rows == 1 ? ml_f64(m->sgd, SGD_HEAD) : 1.0;
+    }
+    for (uint32_t i = 0; i < b->n; i++) {
+        const double *x;
+        int is_f32;
+        ml_est_batch_input(est, b, i, &x, &is_f32, NULL);  // checked before
+        double y = sgd_target(m, b, row, i, s->loss);
+        double p = 0.0;
+        for (uint32_t j = 0; j < nf; j++) {
+            p += w[j] * x[j];
+        }
+        p = p * wscale + intercept;
+        double eta = s->eta0;
+        if (s->rate == 2) {
+            eta = 1.0 / (s->alpha * (s->optimal_init + t - 1));
+        } else if (s->rate == 3) {
+            eta = s->eta0 / ml_pow_pos(t, s->power_t);
+        }
+        double dloss = sgd_gradient(s->loss, s->eps, y, p);
+        dloss = dloss < -1e12 ? -1e12 : dloss > 1e12 ? 1e12 : dloss;
+        double update = -eta * dloss;
+        update *= (y > 0.0 ? w_pos : w_neg) * 1.0;  // class weight * sample weight
+        if (s->penalty >= 2) {
+            double c = 1.0 - ((1.0 - s->l1_ratio) * eta * s->alpha);
+            wscale *= c > 0 ? c : 0;
+            if (wscale < 1e-9) {
+                for (uint32_t j = 0; j < nf; j++) {
+                    w[j] *= wscale;
+                }
+                wscale = 1.0;
+            }
+        }
+        if (update != 0.0) {
+            for (uint32_t j = 0; j < nf; j++) {
+                w[j] += x[j] * (update / wscale);
+            }
+            if (s->fit_intercept) {
+                intercept += update * 1.0;  // intercept_decay of dense data
+            }
+        }
+        if (s->penalty == 1 || s->penalty == 3) {
+            // truncated gradient (l1penalty)
+            u += s->l1_ratio * eta * s->alpha;
+            for (uint32_t j = 0; j < nf; j++) {
+                double z = w[j];
+                if (wscale * z > 0.0) {
+                    double d = w[j] - ((u + q[j]) / wscale);
+                    w[j] = d > 0.0 ? d : 0.0;
+                } else if (wscale * z < 0.0) {
+                    double d = w[j] + ((u - q[j]) / wscale);
+                    w[j] = d < 0.0 ? d : 0.0;
+                }
+                q[j] += wscale * (w[j] - z);
+            }
+        }
+        t += 1;
+    }
+    bool finite = ml_isfinite_d(intercept);
+    for (uint32_t j = 0; j < nf; j++) {
+        w[j] *= wscale;
+        finite = finite && ml_isfinite_d(w[j]);
+    }
+    *intercept_io = intercept;
+    return finite;
+}
+
 static ml_status_t sgd_partial_fit(ml_linear_t *m, const ml_batch_t *b, ml_error_t *err) {
     ml_est_t *est = &m->est;
-    int classifier = est->flags & ML_EST_CLASSIFIER;
-    ml_status_t r = ml_est_check_batch(est, b, classifier, err);
+    ml_status_t r = ml_est_check_batch(est, b, est->flags & ML_EST_CLASSIFIER, err);
     if (r != ML_OK) {
         return r;
     }
     const uint32_t *v = m->sgd;
-    int loss = (int)ml_f64(v, SGD_LOSS), penalty = (int)ml_f64(v, SGD_PENALTY);
-    int rate = (int)ml_f64(v, SGD_RATE), fit_intercept = ml_f64(v, SGD_INTERCEPT) != 0.0;
-    double t0 = ml_f64(v, SGD_T), alpha = ml_f64(v, SGD_ALPHA), eta0 = ml_f64(v, SGD_ETA0);
-    double power_t = ml_f64(v, SGD_POWER_T), eps = ml_f64(v, SGD_EPSILON);
-    double l1_ratio = penalty == 2 ? 0.0 : penalty == 1 ? 1.0 : ml_f64(v, SGD_L1_RATIO);
-    uint32_t nf = est->n_inputs;
-    double *w = est->scratch + m->n_rows, *q = w + nf;
-    double optimal_init = 0.0;
-    if (rate == 2) {
-        double typw = ml_sqrt(1.0 / ml_sqrt(alpha));
-        double g = sgd_gradient(loss, eps, 1.0, -typw);
+    sgd_settings_t s;
+    s.loss = (int)ml_f64(v, SGD_LOSS);
+    s.penalty = (int)ml_f64(v, SGD_PENALTY);
+    s.rate = (int)ml_f64(v, SGD_RATE);
+    s.fit_intercept = ml_f64(v, SGD_INTERCEPT) != 0.0;
+    s.t0 = ml_f64(v, SGD_T);
+    s.alpha = ml_f64(v, SGD_ALPHA);
+    s.eta0 = ml_f64(v, SGD_ETA0);
+    s.power_t = ml_f64(v, SGD_POWER_T);
+    s.eps = ml_f64(v, SGD_EPSILON);
+    s.l1_ratio = s.penalty == 2 ? 0.0 : s.penalty == 1 ? 1.0 : ml_f64(v, SGD_L1_RATIO);
+    s.optimal_init = 0.0;
+    if (s.rate == 2) {
+        double typw = ml_sqrt(1.0 / ml_sqrt(s.alpha));
+        double g = sgd_gradient(s.loss, s.eps, 1.0, -typw);
         double initial_eta0 = typw / (g > 1.0 ? g : 1.0);
-        optimal_init = 1.0 / (initial_eta0 * alpha);
+        s.optimal_init = 1.0 / (initial_eta0 * s.alpha);
     }
-    uint32_t *coef = (uint32_t *)m->coef, *intercept_out = (uint32_t *)m->intercept;
+    uint32_t nf = est->n_inputs;
+    double *w = est->scratch + m->n_rows, *q = w + nf, intercept;
+    // The rows learn independently: a first pass checks that none overflows, then each is
+    // learned again and written, so that a refused batch leaves the whole model as it was.
     for (uint32_t row = 0; row < m->n_rows; row++) {
-        // A working copy of the row: a row that overflows is refused and left as it was.
-        for (uint32_t j = 0; j < nf; j++) {
-            w[j] = ml_f64(coef, (size_t)row * nf + j);
-            q[j] = 0.0;
-        }
-        double intercept = ml_f64(intercept_out, row), wscale = 1.0, u = 0.0, t = t0;
-        double w_pos = 1.0, w_neg = 1.0;
-        if (classifier) {
-            w_pos = ml_f64(v, SGD_HEAD + (m->n_rows == 1 ? 1 : row));
-            w_neg = m->n_rows == 1 ? ml_f64(v, SGD_HEAD) : 1.0;
-        }
-        for (uint32_t i = 0; i < b->n; i++) {
-            const double *x;
-            int is_f32;
-            ml_est_batch_input(est, b, i, &x, &is_f32, NULL);  // checked before
-            double y = sgd_target(m, b, row, i, loss);
-            double p = 0.0;
-            for (uint32_t j = 0; j < nf; j++) {
-                p += w[j] * x[j];
-            }
-            p = p * wscale + intercept;
-            double eta = eta0;
-            if (rate == 2) {
-                eta = 1.0 / (alpha * (optimal_init + t - 1));
-            } else if (rate == 3) {
-                eta = eta0 / ml_pow_pos(t, power_t);
-            }
-            double dloss = sgd_gradient(loss, eps, y, p);
-            dloss = dloss < -1e12 ? -1e12 : dloss > 1e12 ? 1e12 : dloss;
-            double update = -eta * dloss;
-            update *= (y > 0.0 ? w_pos : w_neg) * 1.0;  // class weight * sample weight
-            if (penalty >= 2) {
-                double c = 1.0 - ((1.0 - l1_ratio) * eta * alpha);
-                wscale *= c > 0 ? c : 0;
-                if (wscale < 1e-9) {
-                    for (uint32_t j = 0; j < nf; j++) {
-                        w[j] *= wscale;
-                    }
-                    wscale = 1.0;
-                }
-            }
-            if (update != 0.0) {
-                for (uint32_t j = 0; j < nf; j++) {
-                    w[j] += x[j] * (update / wscale);
-                }
-                if (fit_intercept) {
-                    intercept += update * 1.0;  // intercept_decay of dense data
-                }
-            }
-            if (penalty == 1 || penalty == 3) {
-                // truncated gradient (l1penalty)
-                u += l1_ratio * eta * alpha;
-                for (uint32_t j = 0; j < nf; j++) {
-                    double z = w[j];
-                    if (wscale * z > 0.0) {
-                        double d = w[j] - ((u + q[j]) / wscale);
-                        w[j] = d > 0.0 ? d : 0.0;
-                    } else if (wscale * z < 0.0) {
-                        double d = w[j] + ((u - q[j]) / wscale);
-                        w[j] = d < 0.0 ? d : 0.0;
-                    }
-                    q[j] += wscale * (w[j] - z);
-                }
-            }
-            t += 1;
-        }
-        int finite = ml_isfinite_d(intercept);
-        for (uint32_t j = 0; j < nf; j++) {
-            w[j] *= wscale;
-            finite = finite && ml_isfinite_d(w[j]);
-        }
-        if (!finite) {
+        if (!sgd_row(m, b, &s, row, w, q, &intercept)) {
             return ml_error_set(err, ML_E_VALUE, 0, "partial_fit: the weights of row %lu "
-                "overflow (scale the data, or lower eta0); rows from %lu on are unchanged",
-                (unsigned long)row, (unsigned long)row);
+                "overflow (scale the data, or lower eta0); the model is unchanged",
+                (unsigned long)row);
         }
+    }
+    uint32_t *coef = (uint32_t *)m->coef, *intercepts = (uint32_t *)m->intercept;
+    for (uint32_t row = 0; row < m->n_rows; row++) {
+        sgd_row(m, b, &s, row, w, q, &intercept);
         for (uint32_t j = 0; j < nf; j++) {
             ml_set_f64(coef, (size_t)row * nf + j, w[j]);
         }
-        ml_set_f64(intercept_out, row, intercept);
+        ml_set_f64(intercepts, row, intercept);
     }
-    ml_set_f64(m->sgd, SGD_T, t0 + (double)b->n);
+    ml_set_f64(m->sgd, SGD_T, s.t0 + (double)b->n);
     return ML_OK;
 }
 

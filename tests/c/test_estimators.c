@@ -155,6 +155,28 @@ static void test_learning(const char *name, const case_t *c) {
     }
     CHECK(memcmp(copy, c->blob, c->blob_size) == 0, "%s: a refused batch changed the model",
         name);
+    // Values near float32's largest, on another copy: the weights may overflow; then the
+    // batch is refused and nothing changes.
+    for (uint32_t i = 0; i < c->n_batch * c->nf; i++) {
+        bad[i] = i % 2 ? -3e38f : 3e38f;
+    }
+    uint8_t *copy2 = malloc(c->blob_size), *before = malloc(c->blob_size);
+    memcpy(copy2, c->blob, c->blob_size);
+    any_model_t m2;
+    double *work2;
+    const family_t *fam2 = open_model(copy2, c->blob_size, &m2, &work2, &err);
+    if (fam2) {
+        ml_batch_t huge = { bad, 'f', c->n_batch, c->batch_y, 'd' };
+        memcpy(before, copy2, c->blob_size);
+        if (fam2->learn(&m2, ML_PARTIAL_FIT, &huge, &count, &err) != ML_OK) {
+            CHECK(strstr(err.msg, "overflow") && memcmp(copy2, before, c->blob_size) == 0,
+                "%s: a batch that overflows: %s, or it changed the model", name, err.msg);
+            printf("%-26s a batch of +-3e38: refused (%s)\n", name, err.msg);
+        }
+        free(work2);
+    }
+    free(copy2);
+    free(before);
     ml_batch_t good = { c->batch, 'f', c->n_batch, c->batch_y, 'd' };
     CHECK(fam->learn(&m, ML_PARTIAL_FIT, &good, &count, &err) == ML_OK, "%s: partial_fit: %s",
         name, err.msg);
