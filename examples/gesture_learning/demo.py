@@ -4,8 +4,7 @@
 # then recognises every other recording. Run on the board:  import demo; demo.main()
 import os
 
-import mlhar
-from gesture_learning import GestureLearner
+from gesture_learning import GestureLearner, Recording
 
 
 def recordings():
@@ -15,7 +14,7 @@ def recordings():
         if not name.endswith(".npy") or "_" not in name:
             continue
         try:
-            mlhar.SimulatedSensor(name).close()
+            Recording(name).close()
         except ValueError as e:
             print("skipped", e)
             continue
@@ -32,7 +31,7 @@ def main(n_enrol=2, new="wave", capacity=160):
     for gesture in order:
         n = 0
         for name in by[gesture][:n_enrol]:
-            s = mlhar.SimulatedSensor(name)
+            s = Recording(name)
             n += app.enrol(s, gesture)
             s.close()
         print("enrolled", gesture, "from", by[gesture][:n_enrol], n, "windows")
@@ -40,7 +39,7 @@ def main(n_enrol=2, new="wave", capacity=160):
     right = total = 0
     for gesture in order:
         for name in by[gesture][n_enrol:]:
-            s = mlhar.SimulatedSensor(name)
+            s = Recording(name)
             got = app.recognise(s, labels)
             s.close()
             windows = (s.total - app.length) // app.hop + 1

@@ -7,12 +7,12 @@
 #
 #   import gesture_learning as gl
 #   app = gl.GestureLearner()
-#   app.enrol(mlhar.SimulatedSensor("wave1.bin"), "wave")   # or a real sensor driver
-#   app.recognise(mlhar.SimulatedSensor("wave3.bin"))        # -> "wave"
+#   app.enrol(gl.Recording("a_wave.npy"), "wave")    # or a sensor driver with these methods
+#   app.recognise(gl.Recording("b_wave.npy"))        # -> "wave"
 #
-# The sensor is any object with mlhar.Sensor's methods; SimulatedSensor replays a recording, so
-# the same code runs on the unix port, the emulated boards and hardware. The k-NN's add and
-# predict allocate nothing (tests/device/test_learning.py).
+# The sensor has the methods of device/mlhar.py's Sensor (wait, fifo_read) and done(); Recording
+# replays a recording file, so the same code runs on the unix port, the emulated boards and
+# hardware. The k-NN's add and predict allocate nothing (tests/device/test_learning.py).
 import array
 
 from microlearn import dsp, neighbors
@@ -24,6 +24,46 @@ FEATURES = {"version": 1, "length": 100, "n_axes": 3, "sample_rate": "100.0",
             "scale": "6.1035156e-05", "magnitude": True, "axes": ["x", "y", "z"],
             "time": ["mean", "std", "min", "max", "ptp"], "spectral": None}
 HOP = 25
+
+
+class Recording:
+    """A recording (.npy of int16 frames, as in data/gestures) replayed as a sensor whose FIFO
+    always holds the next frames. mlhar.SimulatedSensor does this with a simulated clock; this
+    one leaves out mlhar's import of microlearn.trees, whose code would take heap the k-NN
+    needs on a small board. A truncated file raises ValueError."""
+
+    def __init__(self, path, n_axes=3):
+        f = self.f = open(path, "rb")
+        self.frame_bytes = 2 * n_axes
+        head = f.read(10)
+        if head[:6] != b"\x93NUMPY" or head[6] != 1:
+            raise ValueError(path + ": not a .npy file (version 1)")
+        header = f.read(head[8] | head[9] << 8).decode()
+        if "'<i2'" not in header or "'fortran_order': False" not in header:
+            raise ValueError(path + ": expected little-endian int16 in C order")
+        frames = int(header[header.index("(") + 1:header.index(",", header.index("("))])
+        start = f.tell()
+        self.total = (f.seek(0, 2) - start) // (2 * n_axes)
+        f.seek(start)
+        if self.total < frames:
+            raise ValueError("%s: the header says %d frames, the file holds %d"
+                             % (path, frames, self.total))
+        self.total, self.pos = frames, 0
+
+    def wait(self, frames):
+        pass
+
+    def fifo_read(self, buf):
+        n = self.f.readinto(buf) // self.frame_bytes
+        self.pos += n
+        return n
+
+    def done(self, frames=1):
+        """True when fewer than `frames` frames remain."""
+        return self.total - self.pos < frames
+
+    def close(self):
+        self.f.close()
 
 
 class GestureLearner:
