@@ -182,6 +182,8 @@ print("learn-alloc", _worst)
 def stream_setup(nf, batch_sizes, y=None, make=""):
     """(setup, files) that feed the batches (X's rows in order) to m.partial_fit."""
     ytc, ysize = ("b", 1) if y is None else ("i", 4) if y.dtype.kind in "iu" else ("f", 4)
+    # A model that learns must be in RAM: on the boards verify's script uses it in place.
+    make = make or 'm = fam.load("model.mlb")'
     setup = _STREAM.format(make=make, nf=nf, size=max(batch_sizes), ytc=ytc, ysize=ysize,
                            batches=list(batch_sizes), yarg="" if y is None else ", _yb")
     yb = b"" if y is None else np.asarray(y, "<i4" if ytc == "i" else "<f4").tobytes()
