@@ -408,10 +408,13 @@ static ml_status_t add_sample(ml_neighbors_t *m, const ml_batch_t *b, ml_error_t
     uint32_t k = label_position(m, label);
     if (k == est->n_classes || m->store_labels[k] != label) {
         // A new class: its label goes into its sorted place, the classes after it move up.
-        for (uint32_t c = est->n_classes; c > k; c--) {
-            m->store_labels[c] = m->store_labels[c - 1];
+        // (a forward pass with a carry: the backward copy came out wrong in the x86 build)
+        int32_t carry = label;
+        for (uint32_t c = k; c <= est->n_classes; c++) {
+            int32_t next = c < est->n_classes ? m->store_labels[c] : 0;
+            m->store_labels[c] = carry;
+            carry = next;
         }
-        m->store_labels[k] = label;
         est->n_classes++;
         for (uint32_t i = 0; i < m->n_samples; i++) {
             m->store_class[i] += m->store_class[i] >= k;
