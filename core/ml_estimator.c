@@ -1,5 +1,7 @@
 #include "ml_estimator.h"
 
+#include <string.h>
+
 #include "ml_math.h"
 
 static const char *const op_names[] = { "?", "sub", "div", "mul", "add", "matmul" };
@@ -21,6 +23,7 @@ ml_status_t ml_est_open(ml_est_t *est, const ml_blob_t *b, ml_error_t *err) {
         est->width[i] = 0;
     }
     est->scratch_doubles = 0;
+    est->learn = 0;
     est->x_work = est->out = est->scratch = NULL;
 
     if ((r = ml_blob_section(b, ML_SECTION_ESTM, 4, 5, 5, &p, &n, err)) != ML_OK) {
@@ -190,6 +193,98 @@ ml_status_t ml_est_input(ml_est_t *est, const void *x, char typecode, const doub
     }
     *xin = a;
     *is_f32 = f32;
+    return ML_OK;
+}
+
+ml_status_t ml_est_batch_input(ml_est_t *est, const ml_batch_t *b, uint32_t i,
+    const double **xin, int *is_f32, ml_error_t *err) {
+    size_t at = (size_t)i * est->n_features;
+    const void *x = b->x_type == 'f' ? (const void *)((const float *)b->x + at)
+        : (const void *)((const int16_t *)b->x + at);
+    return ml_est_input(est, x, b->x_type, xin, is_f32, err);
+}
+
+double ml_batch_y(const ml_batch_t *b, uint32_t i) {
+    // memcpy: a caller's buffer (a memoryview slice, a file's bytes) may be unaligned
+    const uint8_t *p = b->y;
+    union {
+        int16_t h;
+        uint16_t H;
+        int32_t i;
+        uint32_t I;
+        float f;
+        double d;
+    } v;
+    switch (b->y_type) {
+        case 'b':
+            return ((const int8_t *)p)[i];
+        case 'B':
+            return p[i];
+        case 'h':
+            memcpy(&v, p + 2 * (size_t)i, 2);
+            return v.h;
+        case 'H':
+            memcpy(&v, p + 2 * (size_t)i, 2);
+            return v.H;
+        case 'i':
+            memcpy(&v, p + 4 * (size_t)i, 4);
+            return v.i;
+        case 'I':
+            memcpy(&v, p + 4 * (size_t)i, 4);
+            return v.I;
+        case 'f':
+            memcpy(&v, p + 4 * (size_t)i, 4);
+            return (double)v.f;
+        default:
+            memcpy(&v, p + 8 * (size_t)i, 8);
+            return v.d;
+    }
+}
+
+ml_status_t ml_est_class_of(const ml_est_t *est, const ml_batch_t *b, uint32_t i, uint32_t *k,
+    ml_error_t *err) {
+    double v = ml_batch_y(b, i);
+    // The labels are sorted (scikit-learn's classes_ are np.unique's); without them the
+    // labels are the class indices.
+    uint32_t lo = 0, hi = est->n_classes;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        double c = est->labels ? (double)est->labels[mid] : (double)mid;
+        if (c < v) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == est->n_classes || (est->labels ? (double)est->labels[lo] : (double)lo) != v) {
+        return ml_error_set(err, ML_E_INPUT, 0, "y[%lu] is %ld: not one of the model's classes",
+            (unsigned long)i, (long)v);
+    }
+    *k = lo;
+    return ML_OK;
+}
+
+ml_status_t ml_est_check_batch(ml_est_t *est, const ml_batch_t *b, int labels, ml_error_t *err) {
+    const double *xin;
+    int is_f32;
+    uint32_t k;
+    for (uint32_t i = 0; i < b->n; i++) {
+        ml_status_t r = ml_est_batch_input(est, b, i, &xin, &is_f32, err);
+        if (r == ML_OK && labels) {
+            r = ml_est_class_of(est, b, i, &k, err);
+        } else if (r == ML_OK && b->y && !ml_isfinite_d(ml_batch_y(b, i))) {
+            r = ml_error_set(err, ML_E_INPUT, 0, "y[%lu] is not a finite value", (unsigned long)i);
+        }
+        if (r != ML_OK) {
+            if (b->n > 1 && err->msg[0] == 'x') {
+                // "x[3] is NaN" is about sample i of the batch
+                char msg[ML_ERROR_MSG_LEN];
+                memcpy(msg, err->msg, sizeof(msg));
+                ml_error_set(err, r, 0, "X sample %lu: %s", (unsigned long)i, msg);
+            }
+            return r;
+        }
+    }
     return ML_OK;
 }
 

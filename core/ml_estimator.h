@@ -73,6 +73,42 @@ static inline double ml_f64(const uint32_t *a, size_t i) {
     return v.d;
 }
 
+// ... and writing one (a model that learns on the device, in RAM).
+static inline void ml_set_f64(uint32_t *a, size_t i, double d) {
+    union {
+        uint32_t u[2];
+        double d;
+    } v;
+    v.d = d;
+    a[2 * i] = v.u[0];
+    a[2 * i + 1] = v.u[1];
+}
+
+// Learning on the device: what a model can do (ml_est_t.learn), and what a learning call
+// gives the family.
+#define ML_LEARN_FIT (1)          // fit(X): from the model's initial state (k-means)
+#define ML_LEARN_PARTIAL_FIT (2)  // partial_fit(X[, y]): one more step on a batch
+#define ML_LEARN_ADD (4)          // add(x, label), remove(label), clear(): stored samples
+#define ML_LEARN_IN_FILE (8)      // the state is in the model file: it must be in RAM
+
+typedef enum {
+    ML_FIT = 0,
+    ML_PARTIAL_FIT,
+    ML_ADD,
+    ML_REMOVE,
+    ML_CLEAR,
+} ml_learn_t;
+
+// A batch of samples: n x n_features values of float32 ('f') or int16 ('h'), and a target
+// per sample (NULL when there is none): integers (typecodes b B h H i I) or floats (f d).
+typedef struct {
+    const void *x;
+    char x_type;
+    uint32_t n;
+    const void *y;
+    char y_type;
+} ml_batch_t;
+
 typedef struct {
     uint32_t n_features;
     uint32_t n_inputs;
@@ -89,6 +125,7 @@ typedef struct {
     uint32_t n_step_values;
     uint32_t step_width;           // widest vector of the input and the steps
     uint32_t scratch_doubles;      // what the family needs besides input and output
+    uint32_t learn;                // ML_LEARN_* the model can do (0: predicts only)
     // Work memory, set by ml_est_set_work: the input being preprocessed (2 x step_width), the
     // method's output (the largest width), the family's scratch.
     double *x_work;
@@ -115,6 +152,20 @@ void ml_est_set_work(ml_est_t *est, double *work);
 // scikit-learn refuses them.
 ml_status_t ml_est_input(ml_est_t *est, const void *x, char typecode, const double **xin,
     int *is_f32, ml_error_t *err);
+
+// Sample i of a batch through the preprocessing (as ml_est_input).
+ml_status_t ml_est_batch_input(ml_est_t *est, const ml_batch_t *b, uint32_t i,
+    const double **xin, int *is_f32, ml_error_t *err);
+
+// The target of sample i, and the class index of a classifier's label (ML_E_INPUT naming the
+// sample when it is not one of the classes).
+double ml_batch_y(const ml_batch_t *b, uint32_t i);
+ml_status_t ml_est_class_of(const ml_est_t *est, const ml_batch_t *b, uint32_t i, uint32_t *k,
+    ml_error_t *err);
+
+// Checks every sample of the batch (finite values; known labels when `labels`), so that a
+// learning call can refuse a bad batch before it changes anything.
+ml_status_t ml_est_check_batch(ml_est_t *est, const ml_batch_t *b, int labels, ml_error_t *err);
 
 // The index of the first largest value (numpy's argmax).
 uint32_t ml_argmax(const double *v, uint32_t n);

@@ -22,14 +22,37 @@ enum {
     ML_LINEAR_PROBA_MODIFIED_HUBER,  // (clip(d, -1, 1) + 1) / 2 of each, normalised
 };
 
+// Learning on the device (optional section; SGDClassifier, SGDRegressor, Perceptron):
+//   'sgdl'  f64[10 + n_classes]  loss (ML_SGD_*), penalty (0 none, 1 l1, 2 l2, 3 elasticnet),
+//                                learning rate (1 constant, 2 optimal, 3 invscaling,
+//                                4 adaptive), fit_intercept, t_, alpha, l1_ratio, eta0,
+//                                power_t, epsilon; then each class's weight (classifiers)
+// partial_fit(X, y) is scikit-learn's partial_fit with shuffle=False: one pass of _plain_sgd
+// over the samples in their order, each class against the rest from the same t_, then
+// t_ += n_samples. The model file must be in RAM (loaded from a file, or a bytearray).
+enum {
+    ML_SGD_HINGE = 1,
+    ML_SGD_SQUARED_HINGE,
+    ML_SGD_PERCEPTRON,
+    ML_SGD_LOG_LOSS,
+    ML_SGD_MODIFIED_HUBER,
+    ML_SGD_SQUARED_ERROR,
+    ML_SGD_HUBER,
+    ML_SGD_EPSILON_INSENSITIVE,
+    ML_SGD_SQUARED_EPSILON_INSENSITIVE,
+};
+
 typedef struct {
     ml_est_t est;
     uint32_t n_rows;
     const uint32_t *coef;
     const uint32_t *intercept;
+    uint32_t *sgd;           // the 'sgdl' section, or NULL
 } ml_linear_t;
 
 ml_status_t ml_linear_open(ml_linear_t *m, const ml_blob_t *b, ml_error_t *err);
+ml_status_t ml_linear_learn(ml_linear_t *m, ml_learn_t what, const ml_batch_t *b,
+    uint32_t *count, ml_error_t *err);
 
 // Computes `method` for the sample x (n_inputs float64, after ml_est_input) into est.out.
 ml_status_t ml_linear_run(ml_linear_t *m, ml_method_t method, const double *x, int is_f32,

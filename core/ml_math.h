@@ -75,6 +75,10 @@ static inline bool ml_isfinitef(float x) {
     return (ml_float_to_bits(x) & 0x7fffffffu) < 0x7f800000u;
 }
 
+static inline bool ml_isfinite_d(double x) {
+    return x - x == 0.0;  // inf - inf and NaN - NaN are NaN
+}
+
 // Largest integral value not greater than x; exact for all inputs, keeps -0, inf and NaN.
 static inline float ml_floorf(float x) {
     uint32_t u = ml_float_to_bits(x);

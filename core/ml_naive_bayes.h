@@ -13,14 +13,24 @@
 
 #define ML_NAIVE_BAYES_FORMAT_VERSION (1)
 
+// Learning on the device (optional section):
+//   'gnbn'  f64[3 + n_classes]  var_smoothing, epsilon_, priors fixed (1) or the class
+//                               frequencies (0), class_count_
+// partial_fit(X, y) is scikit-learn's GaussianNB.partial_fit: epsilon_ from the batch's
+// largest variance, each class's mean and variance combined with the batch's (Chan's
+// update), then the priors and the constants of 'gnbc' recomputed. The model file must be in
+// RAM (loaded from a file, or a bytearray).
 typedef struct {
     ml_est_t est;
     const uint32_t *consts;
     const uint32_t *theta;
     const uint32_t *var;
+    uint32_t *learn;       // 'gnbn', or NULL
 } ml_naive_bayes_t;
 
 ml_status_t ml_naive_bayes_open(ml_naive_bayes_t *m, const ml_blob_t *b, ml_error_t *err);
+ml_status_t ml_naive_bayes_learn(ml_naive_bayes_t *m, ml_learn_t what, const ml_batch_t *b,
+    uint32_t *count, ml_error_t *err);
 ml_status_t ml_naive_bayes_run(ml_naive_bayes_t *m, ml_method_t method, const double *x,
     int is_f32, ml_error_t *err);
 

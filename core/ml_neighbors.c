@@ -35,6 +35,9 @@ ml_status_t ml_neighbors_open(ml_neighbors_t *m, const ml_blob_t *b, ml_error_t 
     m->metric = h[2];
     m->weights = h[3];
     m->f32 = h[4];
+    m->store_x = NULL;
+    m->store_norms = m->store_class = NULL;
+    m->store_labels = NULL;
     uint32_t variant = est->variant;
     int classifier = variant == ML_NEIGHBORS_KNN_CLASSIFIER
         || variant == ML_NEIGHBORS_NEAREST_CENTROID;
@@ -217,8 +220,12 @@ ml_status_t ml_neighbors_run(ml_neighbors_t *m, ml_method_t method, const double
     // The indices live in the doubles after the distances (k doubles hold k uint32).
     uint32_t *idx = (uint32_t *)(est->scratch + k);
     double *score = est->scratch + 2 * k;
-    if (method >= ML_N_METHODS || !est->width[method]) {
+    if (method >= ML_N_METHODS || (!est->width[method] && !m->store_x)) {
         return ml_error_set(err, ML_E_STATE, 0, "this model has no such method");
+    }
+    if (m->n_samples < k) {
+        return ml_error_set(err, ML_E_STATE, 0, "the model holds %lu samples, fewer than "
+            "n_neighbors (%lu): add more", (unsigned long)m->n_samples, (unsigned long)k);
     }
     if (est->variant == ML_NEIGHBORS_LOF) {
         // scikit-learn's LocalOutlierFactor.score_samples: the mean ratio of the neighbours'
@@ -285,4 +292,206 @@ ml_status_t ml_neighbors_run(ml_neighbors_t *m, ml_method_t method, const double
         }
     }
     return ML_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Learning on the device
+
+static size_t align8(size_t n) {
+    return (n + 7) & ~(size_t)7;
+}
+
+// The work memory of a learner: est work for capacity classes (ml_est_work_size).
+static size_t learner_work(uint32_t n_features, uint32_t capacity, uint32_t n_neighbors) {
+    return 8 * ((size_t)2 * n_features + capacity + 2 * (size_t)n_neighbors + capacity);
+}
+
+size_t ml_neighbors_learner_size(uint32_t n_features, uint32_t capacity, uint32_t n_neighbors,
+    uint32_t metric) {
+    size_t size = learner_work(n_features, capacity, n_neighbors);
+    if (metric == ML_NEIGHBORS_EUCLIDEAN_GEMM) {
+        size += 8 * (size_t)capacity;
+    }
+    size += align8(4 * (size_t)capacity * n_features);
+    size += align8(4 * (size_t)capacity) * 2;
+    return size;
+}
+
+ml_status_t ml_neighbors_learner_init(ml_neighbors_t *m, void *memory, uint32_t n_features,
+    uint32_t capacity, uint32_t n_neighbors, uint32_t metric, uint32_t weights, double p,
+    ml_error_t *err) {
+    if (n_features == 0 || n_features > 4096 || capacity == 0 || capacity > ML_EST_MAX_DIM
+        || (uint64_t)capacity * n_features > 0x10000000u) {
+        return ml_error_set(err, ML_E_VALUE, 0, "n_features %lu and capacity %lu: expected 1 "
+            "to 4096 features and 1 or more samples", (unsigned long)n_features,
+            (unsigned long)capacity);
+    }
+    if (n_neighbors == 0 || n_neighbors > capacity || n_neighbors > 1024) {
+        return ml_error_set(err, ML_E_VALUE, 0, "n_neighbors is %lu: expected 1 to the capacity "
+            "(%lu), at most 1024", (unsigned long)n_neighbors, (unsigned long)capacity);
+    }
+    if (metric > ML_NEIGHBORS_CHEBYSHEV || weights > 1
+        || (metric == ML_NEIGHBORS_MINKOWSKI && !(p >= 1.0 && p <= 1e6))) {
+        return ml_error_set(err, ML_E_VALUE, 0, "metric %lu, weights %lu: not a valid choice",
+            (unsigned long)metric, (unsigned long)weights);
+    }
+    ml_est_t *est = &m->est;
+    static const char name[] = "KNeighborsClassifier";
+    *est = (ml_est_t) {
+        .n_features = n_features, .n_inputs = n_features, .n_classes = 0,
+        .variant = ML_NEIGHBORS_KNN_CLASSIFIER, .flags = ML_EST_CLASSIFIER,
+        .name = name, .name_len = sizeof(name) - 1, .step_width = n_features,
+        .scratch_doubles = 2 * n_neighbors + capacity, .learn = ML_LEARN_ADD,
+    };
+    est->width[ML_PREDICT] = 1;
+    est->width[ML_PREDICT_PROBA] = capacity;  // sizes the work memory for capacity classes
+    ml_est_set_work(est, memory);
+    est->width[ML_PREDICT_PROBA] = 0;
+    uint8_t *at = (uint8_t *)memory + learner_work(n_features, capacity, n_neighbors);
+    m->store_norms = NULL;
+    if (metric == ML_NEIGHBORS_EUCLIDEAN_GEMM) {
+        m->store_norms = (uint32_t *)at;
+        at += 8 * (size_t)capacity;
+    }
+    m->store_x = (float *)at;
+    at += align8(4 * (size_t)capacity * n_features);
+    m->store_class = (uint32_t *)at;
+    at += align8(4 * (size_t)capacity);
+    m->store_labels = (int32_t *)at;
+    m->n_samples = 0;
+    m->capacity = capacity;
+    m->n_neighbors = n_neighbors;
+    m->metric = metric;
+    m->weights = weights;
+    m->f32 = 1;
+    m->p = metric == ML_NEIGHBORS_MINKOWSKI ? p : 2.0;
+    m->fit_x = m->store_x;
+    m->fit_norms = m->store_norms;
+    m->fit_class = m->store_class;
+    m->fit_value = m->lof_kdist = m->lof_lrd = NULL;
+    m->lof_offset = 0.0;
+    est->labels = m->store_labels;
+    return ML_OK;
+}
+
+// The position of label in the sorted labels: where it is, or where it would go.
+static uint32_t label_position(const ml_neighbors_t *m, int32_t label) {
+    uint32_t lo = 0, hi = m->est.n_classes;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (m->store_labels[mid] < label) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static ml_status_t add_sample(ml_neighbors_t *m, const ml_batch_t *b, ml_error_t *err) {
+    ml_est_t *est = &m->est;
+    double v = ml_batch_y(b, 0);
+    if (!(v >= -2147483648.0 && v <= 2147483647.0) || (double)(int32_t)v != v) {
+        return ml_error_set(err, ML_E_VALUE, 0, "label must be an integer of 32 bits");
+    }
+    int32_t label = (int32_t)v;
+    const double *x;
+    int is_f32;
+    ml_status_t r = ml_est_batch_input(est, b, 0, &x, &is_f32, err);
+    if (r != ML_OK) {
+        return r;
+    }
+    if (m->n_samples == m->capacity) {
+        return ml_error_set(err, ML_E_VALUE, 0, "the model holds %lu samples, its capacity: "
+            "remove some, or create it with a larger capacity", (unsigned long)m->capacity);
+    }
+    uint32_t k = label_position(m, label);
+    if (k == est->n_classes || m->store_labels[k] != label) {
+        // A new class: its label goes into its sorted place, the classes after it move up.
+        // (a forward pass with a carry: the backward copy came out wrong in the x86 build)
+        int32_t carry = label;
+        for (uint32_t c = k; c <= est->n_classes; c++) {
+            int32_t next = c < est->n_classes ? m->store_labels[c] : 0;
+            m->store_labels[c] = carry;
+            carry = next;
+        }
+        est->n_classes++;
+        for (uint32_t i = 0; i < m->n_samples; i++) {
+            m->store_class[i] += m->store_class[i] >= k;
+        }
+    }
+    uint32_t nf = est->n_inputs, i = m->n_samples;
+    double norm = 0.0;
+    for (uint32_t j = 0; j < nf; j++) {
+        m->store_x[(size_t)i * nf + j] = (float)x[j];  // exact: float32 or int16 values
+        norm += x[j] * x[j];
+    }
+    if (m->store_norms) {
+        ml_set_f64(m->store_norms, i, norm);
+    }
+    m->store_class[i] = k;
+    m->n_samples++;
+    est->width[ML_PREDICT_PROBA] = est->n_classes;
+    return ML_OK;
+}
+
+static uint32_t remove_label(ml_neighbors_t *m, double v) {
+    ml_est_t *est = &m->est;
+    if (!(v >= -2147483648.0 && v <= 2147483647.0)) {
+        return 0;
+    }
+    int32_t label = (int32_t)v;
+    uint32_t k = label_position(m, label);
+    if (k == est->n_classes || m->store_labels[k] != label || (double)label != v) {
+        return 0;
+    }
+    // Keep the others in their order (the first stored wins a tie, as in scikit-learn).
+    uint32_t nf = est->n_inputs, kept = 0;
+    for (uint32_t i = 0; i < m->n_samples; i++) {
+        uint32_t c = m->store_class[i];
+        if (c == k) {
+            continue;
+        }
+        if (kept != i) {
+            for (uint32_t j = 0; j < nf; j++) {
+                m->store_x[(size_t)kept * nf + j] = m->store_x[(size_t)i * nf + j];
+            }
+            if (m->store_norms) {
+                ml_set_f64(m->store_norms, kept, ml_f64(m->store_norms, i));
+            }
+        }
+        m->store_class[kept++] = c - (c > k);
+    }
+    uint32_t removed = m->n_samples - kept;
+    m->n_samples = kept;
+    for (uint32_t c = k; c + 1 < est->n_classes; c++) {
+        m->store_labels[c] = m->store_labels[c + 1];
+    }
+    est->n_classes--;
+    est->width[ML_PREDICT_PROBA] = est->n_classes;
+    return removed;
+}
+
+ml_status_t ml_neighbors_learn(ml_neighbors_t *m, ml_learn_t what, const ml_batch_t *b,
+    uint32_t *count, ml_error_t *err) {
+    if (!m->store_x) {
+        return ml_error_set(err, ML_E_STATE, 0, "a model loaded from a file cannot learn: "
+            "create one with neighbors.KNeighborsClassifier(n_features, capacity)");
+    }
+    *count = 0;
+    switch (what) {
+        case ML_ADD:
+            return add_sample(m, b, err);
+        case ML_REMOVE:
+            *count = remove_label(m, ml_batch_y(b, 0));
+            return ML_OK;
+        case ML_CLEAR:
+            *count = m->n_samples;
+            m->n_samples = 0;
+            m->est.n_classes = 0;
+            m->est.width[ML_PREDICT_PROBA] = 0;
+            return ML_OK;
+        default:
+            return ml_error_set(err, ML_E_STATE, 0, "this model learns with add and remove");
+    }
 }

@@ -53,10 +53,31 @@ typedef struct {
     const uint32_t *fit_value;
     const uint32_t *lof_kdist, *lof_lrd;
     double lof_offset;
+    // Learning on the device: the storage the samples are added to.
+    float *store_x;          // capacity x n_inputs
+    uint32_t *store_norms;   // capacity float64 (ML_NEIGHBORS_EUCLIDEAN_GEMM)
+    uint32_t *store_class;   // capacity
+    int32_t *store_labels;   // the classes seen, sorted (est.labels points here)
 } ml_neighbors_t;
 
 ml_status_t ml_neighbors_open(ml_neighbors_t *m, const ml_blob_t *b, ml_error_t *err);
 ml_status_t ml_neighbors_run(ml_neighbors_t *m, ml_method_t method, const double *x,
     int is_f32, ml_error_t *err);
+
+// Learning on the device: a KNeighborsClassifier that holds up to `capacity` samples, added
+// with add(x, label) and dropped by label, in memory the caller gives: exactly
+// ml_neighbors_learner_size bytes, 8-byte aligned (work memory, then the samples as float32,
+// their squared norms for the euclidean metric, their classes, the sorted labels). It predicts
+// what scikit-learn's KNeighborsClassifier(algorithm="brute") fitted on the stored samples, in
+// the order they were added, predicts.
+size_t ml_neighbors_learner_size(uint32_t n_features, uint32_t capacity, uint32_t n_neighbors,
+    uint32_t metric);
+ml_status_t ml_neighbors_learner_init(ml_neighbors_t *m, void *memory, uint32_t n_features,
+    uint32_t capacity, uint32_t n_neighbors, uint32_t metric, uint32_t weights, double p,
+    ml_error_t *err);
+// ML_ADD: b holds one sample and its label; ML_REMOVE: every sample of the label y[0]
+// (*count: how many); ML_CLEAR: all.
+ml_status_t ml_neighbors_learn(ml_neighbors_t *m, ml_learn_t what, const ml_batch_t *b,
+    uint32_t *count, ml_error_t *err);
 
 #endif

@@ -17,7 +17,7 @@ static ml_status_t run_covariance(void *m, ml_method_t method, const double *x, 
 }
 
 static const ml_family_t covariance_family = {
-    ML_BLOB_KIND_COVARIANCE, ML_COVARIANCE_FORMAT_VERSION, sizeof(ml_covariance_t), open_covariance, run_covariance,
+    ML_BLOB_KIND_COVARIANCE, ML_COVARIANCE_FORMAT_VERSION, sizeof(ml_covariance_t), open_covariance, run_covariance, NULL, NULL,
 };
 
 static mp_obj_t covariance_load(mp_obj_t source) {

@@ -18,7 +18,7 @@ static ml_status_t run_isolation(void *m, ml_method_t method, const double *x, i
 }
 
 static const ml_family_t isolation_family = {
-    ML_BLOB_KIND_ISOLATION, ML_ISOLATION_FORMAT_VERSION, sizeof(ml_isolation_t), open_isolation, run_isolation,
+    ML_BLOB_KIND_ISOLATION, ML_ISOLATION_FORMAT_VERSION, sizeof(ml_isolation_t), open_isolation, run_isolation, NULL, NULL,
 };
 
 static mp_obj_t isolation_load(mp_obj_t source) {

@@ -17,8 +17,14 @@ static ml_status_t run_linear(void *m, ml_method_t method, const double *x, int 
     return ml_linear_run(m, method, x, is_f32, err);
 }
 
+static ml_status_t learn_linear(void *m, ml_learn_t what, const ml_batch_t *b,
+    uint32_t *count, ml_error_t *err) {
+    return ml_linear_learn(m, what, b, count, err);
+}
+
 static const ml_family_t linear_family = {
     ML_BLOB_KIND_LINEAR, ML_LINEAR_FORMAT_VERSION, sizeof(ml_linear_t), open_linear, run_linear,
+    learn_linear, NULL,
 };
 
 static mp_obj_t linear_load(mp_obj_t source) {

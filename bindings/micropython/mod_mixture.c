@@ -16,7 +16,7 @@ static ml_status_t run_mixture(void *m, ml_method_t method, const double *x, int
 }
 
 static const ml_family_t mixture_family = {
-    ML_BLOB_KIND_MIXTURE, ML_MIXTURE_FORMAT_VERSION, sizeof(ml_mixture_t), open_mixture, run_mixture,
+    ML_BLOB_KIND_MIXTURE, ML_MIXTURE_FORMAT_VERSION, sizeof(ml_mixture_t), open_mixture, run_mixture, NULL, NULL,
 };
 
 static mp_obj_t mixture_load(mp_obj_t source) {

@@ -15,8 +15,14 @@ static ml_status_t run_naive_bayes(void *m, ml_method_t method, const double *x,
     return ml_naive_bayes_run(m, method, x, is_f32, err);
 }
 
+static ml_status_t learn_naive_bayes(void *m, ml_learn_t what, const ml_batch_t *b,
+    uint32_t *count, ml_error_t *err) {
+    return ml_naive_bayes_learn(m, what, b, count, err);
+}
+
 static const ml_family_t naive_bayes_family = {
     ML_BLOB_KIND_NAIVE_BAYES, ML_NAIVE_BAYES_FORMAT_VERSION, sizeof(ml_naive_bayes_t), open_naive_bayes, run_naive_bayes,
+    learn_naive_bayes, NULL,
 };
 
 static mp_obj_t naive_bayes_load(mp_obj_t source) {

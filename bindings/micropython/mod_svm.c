@@ -18,7 +18,7 @@ static ml_status_t run_svm(void *m, ml_method_t method, const double *x, int is_
 }
 
 static const ml_family_t svm_family = {
-    ML_BLOB_KIND_SVM, ML_SVM_FORMAT_VERSION, sizeof(ml_svm_t), open_svm, run_svm,
+    ML_BLOB_KIND_SVM, ML_SVM_FORMAT_VERSION, sizeof(ml_svm_t), open_svm, run_svm, NULL, NULL,
 };
 
 static mp_obj_t svm_load(mp_obj_t source) {

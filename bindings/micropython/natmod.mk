@@ -12,7 +12,7 @@ GLUE_trees := mod_blob.c
 # The scikit-learn families: the shared estimator glue, the container, the double math.
 CORE_EST := ml_error.c ml_math_exp.c ml_softfp.c ml_blob.c ml_estimator.c
 GLUE_EST := mod_blob.c mod_estimator.c
-CORE_linear_model := $(CORE_EST) ml_linear.c
+CORE_linear_model := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_linear.c
 GLUE_linear_model := $(GLUE_EST)
 CORE_neighbors := $(CORE_EST) ml_math_sqrt.c ml_math_double.c ml_neighbors.c
 GLUE_neighbors := $(GLUE_EST)

@@ -19,3 +19,11 @@ def convert(est, steps, name):
         sections=[(b"cent", f64(centers).tobytes()),
                   (b"cnrm", f64(np.einsum("ij,ij->i", centers, centers)).tobytes())],
         widths={"predict": 1, "transform": k})
+
+
+def learner_memory(n_clusters, n_features):
+    """Bytes of RAM of cluster.KMeans(n_clusters, init) made on the board
+    (ml_cluster_learner_size): work memory, then the initial and current centres, a sum per
+    centre, and per centre its squared norm, count and four values of scratch, the mean."""
+    work = 8 * (2 * n_features + max(n_clusters, 1))
+    return work + 8 * (3 * n_clusters * n_features + 6 * n_clusters + n_features)

@@ -12,6 +12,32 @@ SUPPORTED = CLASSIFIERS + REGRESSORS
 
 PROBA_NONE, PROBA_LOGISTIC, PROBA_OVR_LOGISTIC, PROBA_MODIFIED_HUBER = 0, 1, 2, 3
 
+# Learning on the device (core/ml_linear.h, section 'sgdl'): scikit-learn's SGD settings.
+SGD_LOSSES = {"hinge": 1, "squared_hinge": 2, "perceptron": 3, "log_loss": 4,
+              "modified_huber": 5, "squared_error": 6, "huber": 7, "epsilon_insensitive": 8,
+              "squared_epsilon_insensitive": 9}
+SGD_PENALTIES = {None: 0, "none": 0, "l1": 1, "l2": 2, "elasticnet": 3}
+SGD_RATES = {"constant": 1, "optimal": 2, "invscaling": 3, "adaptive": 4}
+
+
+def _sgd_section(est):
+    """The state partial_fit continues from on the device, for the SGD models that can
+    (average=False, early_stopping=False); None for the others."""
+    if type(est).__name__ not in ("SGDClassifier", "SGDRegressor", "Perceptron"):
+        return None
+    if est.average or est.early_stopping or not hasattr(est, "t_"):
+        return None
+    loss = SGD_LOSSES.get(est.loss)
+    penalty = SGD_PENALTIES.get(est.penalty if est.penalty is None else str(est.penalty).lower())
+    rate = SGD_RATES.get(est.learning_rate)
+    if loss is None or penalty is None or rate is None:
+        return None
+    head = [loss, penalty, rate, float(bool(est.fit_intercept)), float(est.t_),
+            float(est.alpha), float(est.l1_ratio or 0.0), float(est.eta0), float(est.power_t),
+            float(getattr(est, "epsilon", 0.0))]
+    weights = list(np.asarray(getattr(est, "_expanded_class_weight", []), dtype=np.float64))
+    return (b"sgdl", f64(head + weights).tobytes())
+
 
 def _proba_of(est, multiclass_softmax):
     kind = type(est).__name__
@@ -34,10 +60,12 @@ def convert(est, steps, name):
                                   "(one target is)")
         coef = coef.reshape(1, -1)
         intercept = np.asarray(est.intercept_, dtype=np.float64).reshape(1)
+        sections = [(b"coef", f64(coef).tobytes()), (b"icpt", f64(intercept).tobytes())]
+        sgd = _sgd_section(est)
         return EstimatorModel(
             blob.LINEAR, name, n_features, n_inputs, steps=steps,
-            sections=[(b"coef", f64(coef).tobytes()), (b"icpt", f64(intercept).tobytes())],
-            widths={"predict": 1}, scratch=1)
+            sections=sections + ([sgd] if sgd else []), widths={"predict": 1},
+            scratch=1 + (2 * n_inputs if sgd else 0))
     if kind == "OneVsRestClassifier":
         n_classes, labels = classes_and_labels(est)
         inner = est.estimators_
@@ -74,8 +102,9 @@ def convert(est, steps, name):
     widths = {"predict": 1, "decision_function": rows}
     if proba != PROBA_NONE:
         widths["predict_proba"] = n_classes
+    sgd = _sgd_section(est)
     return EstimatorModel(
         blob.LINEAR, name, n_features, n_inputs, n_classes=n_classes, variant=proba,
         flags=CLASSIFIER, labels=labels, steps=steps,
-        sections=[(b"coef", f64(coef).tobytes()), (b"icpt", f64(intercept).tobytes())],
-        widths=widths, scratch=rows)
+        sections=[(b"coef", f64(coef).tobytes()), (b"icpt", f64(intercept).tobytes())]
+        + ([sgd] if sgd else []), widths=widths, scratch=rows + (2 * n_inputs if sgd else 0))

@@ -16,9 +16,12 @@ def convert(est, steps, name):
     consts = np.array([[np.log(est.class_prior_[i]),
                         -0.5 * np.sum(np.log(2.0 * np.pi * est.var_[i, :]))]
                        for i in range(n_classes)])
+    # What partial_fit on the device continues from (core/ml_naive_bayes.h).
+    learn = [float(est.var_smoothing), float(est.epsilon_), float(est.priors is not None)]
+    learn += list(np.asarray(est.class_count_, dtype=np.float64))
     return EstimatorModel(
         blob.NAIVE_BAYES, name, n_features, n_inputs, n_classes=n_classes, flags=CLASSIFIER,
         labels=labels, steps=steps,
         sections=[(b"gnbc", f64(consts).tobytes()), (b"gnbm", f64(est.theta_).tobytes()),
-                  (b"gnbv", f64(est.var_).tobytes())],
-        widths={"predict": 1, "predict_proba": n_classes}, scratch=n_classes)
+                  (b"gnbv", f64(est.var_).tobytes()), (b"gnbn", f64(learn).tobytes())],
+        widths={"predict": 1, "predict_proba": n_classes}, scratch=n_classes + 2 * n_inputs)

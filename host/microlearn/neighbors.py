@@ -117,3 +117,16 @@ def convert(est, steps, name):
         blob.NEIGHBORS, name, n_features, n_inputs, n_classes=n_classes, variant=variant,
         flags=flags, labels=labels, steps=steps,
         sections=sections, widths=widths, scratch=2 * k + n_classes)
+
+
+def learner_memory(n_features, capacity, n_neighbors=5, metric="minkowski", p=2):
+    """Bytes of RAM of neighbors.KNeighborsClassifier(n_features, capacity, ...) made on the
+    board (ml_neighbors_learner_size): work memory for capacity classes, the samples as
+    float32, their squared norms (euclidean), their classes and the sorted labels."""
+    def align8(n):
+        return (n + 7) // 8 * 8
+
+    euclidean = metric == "euclidean" or (metric == "minkowski" and p == 2)
+    size = 8 * (2 * n_features + capacity + 2 * n_neighbors + capacity)
+    size += 8 * capacity if euclidean else 0
+    return size + align8(4 * capacity * n_features) + 2 * align8(4 * capacity)

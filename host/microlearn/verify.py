@@ -112,6 +112,7 @@ except (TypeError, OSError):
     m = fam.load("model.mlb")
 gc.collect()
 print("mem", gc.mem_alloc() - a0, m.memory)
+{setup}
 nf = m.n_features
 W = max([w for _, w in METHODS] + [1])
 x = array.array(TC, bytes(nf * SIZE))
@@ -286,9 +287,11 @@ def _final(estimator):
 
 
 def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5, text=None,
-        format="csv"):
+        setup="", files=None, format="csv"):
     """Runs `model` on every row of X on `target`, comparing with `expected` (expected_bytes);
-    a tree model in its text form (format 'csv') or binary form ('bin')."""
+    a tree model in its text form (format 'csv') or binary form ('bin'). Binary-file families:
+    `setup`, code run after the model is loaded as `m` (tests that learn on the device replace
+    or change it), and `files`, more files it reads."""
     X = np.asarray(X)
     dtype = np.int16 if X.dtype == np.int16 else np.float32
     X = np.ascontiguousarray(X, dtype=dtype)
@@ -300,8 +303,9 @@ def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5,
     if hasattr(model, "to_bytes"):
         script = _EST_SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol,
                                     module=model.module, int_predict=model.int_predict,
-                                    methods=estimator_methods(model))
-        files = {"model.mlb": model.to_bytes(), "X.bin": X.tobytes(), "E.bin": expected}
+                                    methods=estimator_methods(model), setup=setup)
+        files = {"model.mlb": model.to_bytes(), "X.bin": X.tobytes(), "E.bin": expected,
+                 **(files or {})}
     else:
         name = "model.bin" if format == "bin" else "model.csv"
         script = _SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol,

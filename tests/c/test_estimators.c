@@ -21,6 +21,11 @@ typedef struct {
     uint32_t n, nf, nv;
     float *x;
     double *expected;
+    // learning on the device: a batch, its targets, the values after partial_fit (or 0)
+    uint32_t n_batch;
+    const float *batch;
+    const double *batch_y;
+    const double *learned;
 } case_t;
 
 static uint32_t rd32(const uint8_t *p) {
@@ -54,6 +59,18 @@ static int load_case(const char *name, case_t *c, uint8_t **file) {
     c->x = (float *)(void *)(q + 12);
     c->expected = malloc(sizeof(double) * c->n * c->nv);
     memcpy(c->expected, q + 12 + 4 * c->n * c->nf, sizeof(double) * c->n * c->nv);
+    const uint8_t *r = q + 12 + 4 * c->n * c->nf + 8 * c->n * c->nv;
+    c->n_batch = r < p + size ? rd32(r) : 0;
+    if (c->n_batch) {
+        // copies: the file's doubles are only 4-byte aligned
+        float *batch = malloc(4 * c->n_batch * c->nf);
+        double *y = malloc(8 * (c->n_batch + c->n * c->nv));
+        memcpy(batch, r + 4, 4 * c->n_batch * c->nf);
+        memcpy(y, r + 4 + 4 * c->n_batch * c->nf, 8 * (c->n_batch + c->n * c->nv));
+        c->batch = batch;
+        c->batch_y = y;
+        c->learned = y + c->n_batch;
+    }
     return 1;
 }
 
@@ -103,8 +120,89 @@ static int run_sample(const family_t *fam, any_model_t *m, const float *x, doubl
     return k;
 }
 
+// partial_fit of the case's batch on a copy of the model: then the values must be
+// scikit-learn's after its partial_fit; a batch with a NaN or an unknown label is refused
+// without changing anything.
+static void test_learning(const char *name, const case_t *c) {
+    uint8_t *copy = malloc(c->blob_size);
+    memcpy(copy, c->blob, c->blob_size);
+    any_model_t m;
+    double *work;
+    ml_error_t err;
+    const family_t *fam = open_model(copy, c->blob_size, &m, &work, &err);
+    ml_est_t *est = (ml_est_t *)&m;
+    CHECK(fam && fam->learn && (est->learn & ML_LEARN_PARTIAL_FIT), "%s: cannot learn", name);
+    if (!fam || !fam->learn) {
+        free(work);
+        free(copy);
+        return;
+    }
+    uint32_t count;
+    float *bad = malloc(sizeof(float) * c->n_batch * c->nf);
+    double *bad_y = malloc(sizeof(double) * c->n_batch);
+    memcpy(bad, c->batch, sizeof(float) * c->n_batch * c->nf);
+    memcpy(bad_y, c->batch_y, sizeof(double) * c->n_batch);
+    bad[(c->n_batch - 1) * c->nf] = NAN;
+    ml_batch_t b = { bad, 'f', c->n_batch, c->batch_y, 'd' };
+    CHECK(fam->learn(&m, ML_PARTIAL_FIT, &b, &count, &err) == ML_E_INPUT
+        && strstr(err.msg, "is NaN"), "%s: a NaN in the batch: %s", name, err.msg);
+    if (est->flags & ML_EST_CLASSIFIER) {
+        bad_y[1] = 12345;
+        ml_batch_t b2 = { c->batch, 'f', c->n_batch, bad_y, 'd' };
+        CHECK(fam->learn(&m, ML_PARTIAL_FIT, &b2, &count, &err) == ML_E_INPUT
+            && strstr(err.msg, "y[1] is 12345: not one of the model's classes"), "%s: %s", name,
+            err.msg);
+    }
+    CHECK(memcmp(copy, c->blob, c->blob_size) == 0, "%s: a refused batch changed the model",
+        name);
+    // Values near float32's largest, on another copy: the weights may overflow; then the
+    // batch is refused and nothing changes.
+    for (uint32_t i = 0; i < c->n_batch * c->nf; i++) {
+        bad[i] = i % 2 ? -3e38f : 3e38f;
+    }
+    uint8_t *copy2 = malloc(c->blob_size), *before = malloc(c->blob_size);
+    memcpy(copy2, c->blob, c->blob_size);
+    any_model_t m2;
+    double *work2;
+    const family_t *fam2 = open_model(copy2, c->blob_size, &m2, &work2, &err);
+    if (fam2) {
+        ml_batch_t huge = { bad, 'f', c->n_batch, c->batch_y, 'd' };
+        memcpy(before, copy2, c->blob_size);
+        if (fam2->learn(&m2, ML_PARTIAL_FIT, &huge, &count, &err) != ML_OK) {
+            CHECK(strstr(err.msg, "overflow") && memcmp(copy2, before, c->blob_size) == 0,
+                "%s: a batch that overflows: %s, or it changed the model", name, err.msg);
+            printf("%-26s a batch of +-3e38: refused (%s)\n", name, err.msg);
+        }
+        free(work2);
+    }
+    free(copy2);
+    free(before);
+    ml_batch_t good = { c->batch, 'f', c->n_batch, c->batch_y, 'd' };
+    CHECK(fam->learn(&m, ML_PARTIAL_FIT, &good, &count, &err) == ML_OK, "%s: partial_fit: %s",
+        name, err.msg);
+    double values[256], worst = 0.0;
+    int labels_ok = 1;
+    int int_predict = est->flags & (ML_EST_CLASSIFIER | ML_EST_INT_PREDICT);
+    for (uint32_t i = 0; i < c->n; i++) {
+        int k = run_sample(fam, &m, c->x + i * c->nf, values, &err);
+        const double *e = c->learned + i * c->nv;
+        labels_ok &= k == (int)c->nv && (!int_predict || values[0] == e[0]);
+        for (int j = int_predict; j < k; j++) {
+            double d = fabs(values[j] - e[j]) / fmax(fabs(e[j]), 1e-300);
+            worst = d > worst ? d : worst;
+        }
+    }
+    printf("%-26s after partial_fit: predictions %s, values max relative difference %.2g\n",
+        name, labels_ok ? "identical" : "DIFFERENT", worst);
+    CHECK(labels_ok && worst <= 1e-9, "%s: after partial_fit, values differ by %g", name, worst);
+    free(bad);
+    free(bad_y);
+    free(work);
+    free(copy);
+}
+
 static void test_case(const char *name) {
-    case_t c;
+    case_t c = { 0 };
     uint8_t *file = NULL;
     if (!load_case(name, &c, &file)) {
         CHECK(0, "%s: cannot read the case file", name);
@@ -155,6 +253,9 @@ static void test_case(const char *name) {
             && strstr(err.msg, "x[0]"), "%s: inf: %s", name, err.msg);
         free(work);
     }
+    if (fam && c.n_batch) {
+        test_learning(name, &c);
+    }
     // Every truncation is refused, with a message.
     int truncations_ok = 1;
     for (uint32_t len = 0; len < c.blob_size; len++) {
@@ -188,6 +289,13 @@ static void test_case(const char *name) {
             for (uint32_t i = 0; i < c.n && i < 3; i++) {
                 run_sample(f2, &m, c.x + i * c.nf, values, &err);
             }
+            if (c.n_batch && f2->learn) {
+                // a damaged model that learns: partial_fit within bounds, then predict
+                ml_batch_t b = { c.batch, 'f', c.n_batch, c.batch_y, 'd' };
+                uint32_t count;
+                f2->learn(&m, ML_PARTIAL_FIT, &b, &count, &err);
+                run_sample(f2, &m, c.x, values, &err);
+            }
             free(work);
         }
     }
@@ -196,10 +304,88 @@ static void test_case(const char *name) {
     free(t);
     free(c.blob);
     free(c.expected);
+    if (c.n_batch) {
+        free((void *)c.batch);
+        free((void *)c.batch_y);
+    }
     free(file);
 }
 
+// The models made on the device: k-NN that stores samples, k-means from initial centres.
+static void test_learners(void) {
+    ml_error_t err;
+    uint32_t count;
+    // k-NN, 2 features, room for 4 samples, 3 neighbours, euclidean: hand-worked votes.
+    ml_neighbors_t knn;
+    size_t size = ml_neighbors_learner_size(2, 4, 3, ML_NEIGHBORS_EUCLIDEAN_GEMM);
+    CHECK(size == 8 * (4 + 4 + 6 + 4) + 8 * 4 + 32 + 16 + 16, "k-NN size %lu",
+        (unsigned long)size);
+    double *mem = malloc(size);  // exactly: ASan sees a write past it
+    CHECK(ml_neighbors_learner_init(&knn, mem, 2, 4, 3, ML_NEIGHBORS_EUCLIDEAN_GEMM, 0, 2.0,
+        &err) == ML_OK, "k-NN init: %s", err.msg);
+    static const float xs[5][2] = { { 0, 0 }, { 0, 1 }, { 5, 5 }, { 1, 0 }, { 6, 6 } };
+    static const int32_t labels[5] = { 7, 7, -2, 9, -2 };
+    ml_est_t *est = &knn.est;
+    const double *xin;
+    int is_f32;
+    float q[2] = { 0.4f, 0.4f };
+    CHECK(ml_est_input(est, q, 'f', &xin, &is_f32, &err) == ML_OK
+        && ml_neighbors_run(&knn, ML_PREDICT, xin, is_f32, &err) == ML_E_STATE
+        && strstr(err.msg, "holds 0 samples"), "empty k-NN: %s", err.msg);
+    for (int i = 0; i < 5; i++) {
+        ml_batch_t b = { xs[i], 'f', 1, &labels[i], 'i' };
+        ml_status_t r = ml_neighbors_learn(&knn, ML_ADD, &b, &count, &err);
+        CHECK(i < 4 ? r == ML_OK : r == ML_E_VALUE && strstr(err.msg, "capacity"),
+            "add %d: %s", i, err.msg);
+    }
+    // classes sorted: -2, 7, 9; the 3 nearest of (0.4, 0.4): (0,0) 7, (0,1) 7, (1,0) 9
+    CHECK(est->n_classes == 3 && est->labels[0] == -2 && est->labels[2] == 9, "k-NN classes");
+    ml_est_input(est, q, 'f', &xin, &is_f32, &err);
+    CHECK(ml_neighbors_run(&knn, ML_PREDICT_PROBA, xin, is_f32, &err) == ML_OK
+        && est->out[0] == 0.0 && fabs(est->out[1] - 2.0 / 3) < 1e-15
+        && fabs(est->out[2] - 1.0 / 3) < 1e-15, "k-NN proba %g %g %g", est->out[0],
+        est->out[1], est->out[2]);
+    int32_t seven = 7;
+    ml_batch_t rm = { NULL, 'f', 0, &seven, 'i' };
+    CHECK(ml_neighbors_learn(&knn, ML_REMOVE, &rm, &count, &err) == ML_OK && count == 2
+        && knn.n_samples == 2 && est->n_classes == 2 && est->labels[1] == 9, "remove 7");
+    CHECK(knn.store_class[0] == 0 && knn.store_class[1] == 1 && knn.store_x[2] == 1.0f,
+        "remove keeps the order");
+    CHECK(ml_neighbors_run(&knn, ML_PREDICT, xin, is_f32, &err) == ML_E_STATE, "2 < k");
+    CHECK(ml_neighbors_learn(&knn, ML_CLEAR, &rm, &count, &err) == ML_OK && count == 2
+        && knn.n_samples == 0 && est->n_classes == 0, "clear");
+    free(mem);
+
+    // k-means from (0, 0) and (5, 5) on 7 points: Lloyd converges to the two groups' means.
+    static const float pts[14] = { 0, 0, 0, 1, 1, 0, 5, 5, 5, 6, 6, 5, 7, 7 };
+    static const double init[4] = { 0, 0, 5, 5 };
+    ml_cluster_t km;
+    size = ml_cluster_learner_size(2, 2);
+    mem = malloc(size);
+    CHECK(ml_cluster_learner_init(&km, mem, 2, 2, init, 'd', 300, 1e-4, &err) == ML_OK,
+        "k-means init: %s", err.msg);
+    ml_batch_t all = { pts, 'f', 7, NULL, 'f' };
+    CHECK(ml_cluster_learn(&km, ML_FIT, &all, &count, &err) == ML_OK, "fit: %s", err.msg);
+    CHECK(fabs(km.work_centers[0] - 1.0 / 3) < 1e-15 && fabs(km.work_centers[2] - 5.75) < 1e-15
+        && km.n_iter == 2 && fabs(km.inertia - 41.0 / 6) < 1e-13 && km.counts[1] == 4.0,
+        "fit: %.17g %.17g, %lu iterations, inertia %.17g", km.work_centers[0],
+        km.work_centers[2], (unsigned long)km.n_iter, km.inertia);
+    static const float far[2] = { 10, 10 };
+    ml_batch_t one = { far, 'f', 1, NULL, 'f' };
+    CHECK(ml_cluster_learn(&km, ML_PARTIAL_FIT, &one, &count, &err) == ML_OK
+        && fabs(km.work_centers[2] - 6.6) < 1e-14 && km.counts[1] == 5.0, "partial_fit %.17g",
+        km.work_centers[2]);
+    ml_batch_t few = { pts, 'f', 1, NULL, 'f' };
+    CHECK(ml_cluster_learn(&km, ML_FIT, &few, &count, &err) == ML_E_VALUE
+        && strstr(err.msg, "fewer than n_clusters"), "fit of 1 sample: %s", err.msg);
+    static const double nan_init[4] = { 0, NAN, 5, 5 };
+    CHECK(ml_cluster_learner_init(&km, mem, 2, 2, nan_init, 'd', 300, 1e-4, &err) == ML_E_INPUT,
+        "NaN init");
+    free(mem);
+}
+
 int main(void) {
+    test_learners();
     FILE *f = fopen("tests/c/estimators/index.txt", "r");
     CHECK(f != NULL, "tests/c/estimators/index.txt: run from the repository root");
     char name[128];

@@ -67,7 +67,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         params = getattr(item, "callspec", None)
         params = params.params if params else {}
-        name = params.get("target", params.get("session"))
+        name = params.get("target", params.get("session", params.get("sessions")))
         if isinstance(name, targets.Target):
             name = name.name
         if isinstance(name, str):

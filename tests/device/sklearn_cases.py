@@ -51,3 +51,26 @@ def boards_run(session, representative):
     the representative ones, which cover every estimator and code path once."""
     if session.target.is_qemu and not representative:
         pytest.skip("unix port only: the boards run a representative subset")
+
+
+def check_learned(est_after, model, X, session, setup, files, board_samples=BOARD_SAMPLES,
+                  model_after=None):
+    """Learning on the device: `setup` runs on the board after the model file of `model` is
+    loaded as `m` (it learns, or replaces m by a model made on the board), reading `files`;
+    then every method must agree with `est_after`, the host's estimator after the same
+    learning, as check() requires. The setup prints "learn-alloc <bytes>" of its learning
+    calls, which must be 0. Returns the report."""
+    if session.target.is_qemu and board_samples:
+        X = X[:board_samples]
+    expected = verify.expected_estimator_bytes(est_after, model_after or model, X)
+    rep = verify.run(model, X, expected, session.target, session=session, repeat=3,
+                     setup=setup, files=files)
+    assert rep.n == len(X), rep.output
+    assert rep.agree == rep.n, rep.summary() + "\n" + rep.output
+    assert rep.batch_agree == rep.n, rep.summary()
+    assert rep.worst <= 1e-5, rep.summary()
+    assert rep.predict_alloc == 0, f"predict allocated {rep.predict_alloc} bytes"
+    learn_alloc = [int(line.split()[1]) for line in rep.output.splitlines()
+                   if line.startswith("learn-alloc")]
+    assert learn_alloc and max(learn_alloc) == 0, rep.output
+    return rep

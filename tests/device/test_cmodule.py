@@ -109,3 +109,18 @@ def test_sklearn_families_in_firmware(firmware):
         rep = verify.run(model, X32, verify.expected_estimator_bytes(km, model, X32.astype(
             np.float64)), firmware, session=s)
         assert rep.ok(), rep.summary()
+        # Learning on the device, in the firmware: a k-NN classifier that stores samples.
+        X32, y32 = Xtr.astype(np.float32), ytr.astype(np.int32)
+        est = neighbors.KNeighborsClassifier(algorithm="brute").fit(X32, y32)
+        model = microlearn.convert(est)
+        setup = (f"from microlearn import neighbors\n"
+                 f"m = neighbors.KNeighborsClassifier(4, {len(X32)})\n"
+                 f"_x = array.array('f', bytes(16))\n_l = array.array('i', [0])\n"
+                 f"with open('LX.bin', 'rb') as fx, open('Ly.bin', 'rb') as fy:\n"
+                 f"    while fx.readinto(_x) == 16:\n"
+                 f"        fy.readinto(_l)\n        m.add(_x, _l[0])\n")
+        Xq = Xte.astype(np.float32)
+        rep = verify.run(model, Xq, verify.expected_estimator_bytes(est, model, Xq), firmware,
+                         session=s, setup=setup,
+                         files={"LX.bin": X32.tobytes(), "Ly.bin": y32.tobytes()})
+        assert rep.ok() and rep.predict_alloc == 0, rep.summary()

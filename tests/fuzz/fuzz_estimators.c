@@ -4,7 +4,8 @@
 // The input is a model file; its checksum is set before opening (otherwise almost every input
 // would stop there) and its kind picks the family. An accepted model must run every method it
 // declares on a few samples (zeros, ones, the model's own bytes as floats) without reading
-// outside the model or its work memory, and predict a class index below n_classes.
+// outside the model or its work memory, and predict a class index below n_classes; a model
+// that learns on the device learns those samples, then runs again.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,10 +53,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     double *work = malloc(work_size);
     ml_est_set_work(est, work);
     float *x = calloc(est->n_features, sizeof(float));
-    for (int round = 0; round < 3; round++) {
+    float *batch = calloc(3 * (size_t)est->n_features, sizeof(float));
+    for (int round = 0; round < 4; round++) {
+        if (round == 3) {
+            // A model that learns on the device: partial_fit of the three samples, then run
+            // it again (whatever its learning parameters, within bounds).
+            if (!fam->learn || !(est->learn & ML_LEARN_PARTIAL_FIT)) {
+                break;
+            }
+            double y[3];
+            for (int i = 0; i < 3; i++) {
+                y[i] = !(est->flags & ML_EST_CLASSIFIER) ? 1.0 - i
+                    : est->labels ? (double)est->labels[0] : 0.0;
+            }
+            ml_batch_t b = { batch, 'f', 3, y, 'd' };
+            uint32_t count;
+            err.msg[0] = 0;
+            if (fam->learn(&m, ML_PARTIAL_FIT, &b, &count, &err) != ML_OK) {
+                REQUIRE(err.msg[0] != 0);
+            }
+        }
         for (uint32_t j = 0; j < est->n_features; j++) {
             float v = round == 0 ? 0.0f : round == 1 ? 1.0f : (float)buf[j % size] - 128.0f;
             x[j] = v;
+            if (round < 3) {
+                batch[(size_t)round * est->n_features + j] = v;
+            }
         }
         for (int method = 0; method < ML_N_METHODS; method++) {
             if (!est->width[method]) {
@@ -74,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     }
     free(x);
+    free(batch);
     free(work);
     free(buf);
     return 0;

@@ -112,3 +112,19 @@ def test_cli_convert_and_verify(tmp_path, capsys):
     assert cli.main(["verify", str(pkl), str(xs), "--target", "unix"]) == 0
     text = capsys.readouterr().out
     assert "verify: OK" in text and "scores: max relative difference" in text
+
+
+def test_learning_sections():
+    """The models that can learn on the device carry what partial_fit continues from."""
+    sgd = linear_model.SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+    _, _, sec = blob.unpack(microlearn.convert(sgd).to_bytes())
+    v = np.frombuffer(sec[b"sgdl"], "<f8")
+    assert list(v[:4]) == [4, 2, 2, 1] and v[4] == sgd.t_ and list(v[10:]) == [1, 1, 1]
+    for cannot in (linear_model.SGDClassifier(average=True, random_state=0),
+                   linear_model.SGDRegressor(early_stopping=True, random_state=0),
+                   linear_model.LogisticRegression()):
+        model = microlearn.convert(fit(cannot))
+        assert b"sgdl" not in blob.unpack(model.to_bytes())[2]
+    gnb = naive_bayes.GaussianNB().fit(X, y)
+    v = np.frombuffer(blob.unpack(microlearn.convert(gnb).to_bytes())[2][b"gnbn"], "<f8")
+    assert v[0] == gnb.var_smoothing and v[1] == gnb.epsilon_ and list(v[3:]) == [50, 50, 50]
