@@ -5,8 +5,10 @@
 #   sensor = MyAccelerometer(...)                            # any object with the Sensor methods
 #   while True:
 #       if clf.step(sensor):                                 # read one hop, classify if a window
-#           print(clf.classes[clf.label], clf.confidence)
+#           print("anomaly" if clf.anomaly else clf.classes[clf.label], clf.confidence)
 #
+# With a model trained by `har train --anomaly`, metadata.json names a detector (anomaly.mlb,
+# loaded by its microlearn module): clf.anomaly is True for a window unlike the training data.
 # The application reads raw bytes from the sensor's FIFO one hop at a time, decodes them, pushes
 # them into the overlapped window, computes the features and predicts: window length, hop and
 # features come from the model's metadata, never from constants copied by hand. The steady state
@@ -199,6 +201,17 @@ class Classifier:
                              % (len(self.classes), self.model.n_classes))
         if smoothing < 1:
             raise ValueError("smoothing is %d, expected at least 1" % smoothing)
+        self.detector = None  # the anomaly detector, if the model has one
+        self.anomaly = False
+        a = meta.get("anomaly")
+        if a:
+            name = a["module"]
+            mod = __import__("microlearn." + name, None, None, (name,))
+            base = meta_path.rsplit("/", 1)[0] + "/" if "/" in meta_path else ""
+            self.detector = mod.load(base + a["model_file"])
+            if self.detector.n_features != self.features.n_features:
+                raise ValueError("metadata has %d features, the anomaly detector expects %d"
+                                 % (self.features.n_features, self.detector.n_features))
         nc = len(self.classes)
         self.raw = bytearray(2 * self.hop * self.n_axes)
         self.frames = array.array("h", bytes(len(self.raw)))
@@ -216,6 +229,7 @@ class Classifier:
         for k in range(len(self.votes)):
             self.votes[k] = 0
         self.label = self.smoothed_label = -1
+        self.anomaly = False
         self.windows = 0
 
     @property
@@ -233,6 +247,8 @@ class Classifier:
             return False
         self.features.process(self.window, self.x)
         label = self.label = self.model.predict(self.x, self.proba)
+        if self.detector:  # -1: unlike every training window (the threshold is in the model)
+            self.anomaly = self.detector.predict(self.x) < 0
         # Majority of the last `smoothing` labels; on a tie the newest label wins.
         k = self.windows % self.smoothing
         if self.windows >= self.smoothing:
