@@ -15,6 +15,7 @@
 # allocates nothing. SimulatedSensor replays a recording through the same interface, so the same
 # code runs on the emulated boards, on the unix port and on hardware.
 import array
+import gc
 import json
 
 import mlclock
@@ -183,12 +184,26 @@ class Classifier:
     def __init__(self, model_path="model.csv", meta_path="metadata.json", smoothing=1):
         with open(meta_path) as f:
             meta = json.load(f)
+        for key in ("feature_names", "recordings", "skipped"):  # for the host: 3 kB of heap
+            meta.pop(key, None)
         self.meta = meta
         self.classes = meta["classes"]
         self.hop, self.n_axes = meta["hop"], meta["n_axes"]
         self.model = trees.load(model_path)
         self.features = dsp.Features(meta["features"])
         self.window = dsp.Window(meta["window"], self.hop, n_axes=self.n_axes)
+        self.detector = None  # the anomaly detector, if the model has one
+        self.anomaly = False
+        a = meta.get("anomaly")
+        if a:
+            # The module's code needs one free block of its size (about 18 kB on a Cortex-M3):
+            # on a small heap, import it before anything else (`from microlearn import
+            # cluster` first in main.py); then this finds it imported.
+            name = a["module"]
+            gc.collect()
+            mod = __import__("microlearn." + name, None, None, (name,))
+            base = meta_path.rsplit("/", 1)[0] + "/" if "/" in meta_path else ""
+            self.detector = mod.load(base + a["model_file"])
         if self.features.n_features != self.model.n_features:
             raise ValueError("metadata has %d features, the model expects %d"
                              % (self.features.n_features, self.model.n_features))
@@ -201,17 +216,9 @@ class Classifier:
                              % (len(self.classes), self.model.n_classes))
         if smoothing < 1:
             raise ValueError("smoothing is %d, expected at least 1" % smoothing)
-        self.detector = None  # the anomaly detector, if the model has one
-        self.anomaly = False
-        a = meta.get("anomaly")
-        if a:
-            name = a["module"]
-            mod = __import__("microlearn." + name, None, None, (name,))
-            base = meta_path.rsplit("/", 1)[0] + "/" if "/" in meta_path else ""
-            self.detector = mod.load(base + a["model_file"])
-            if self.detector.n_features != self.features.n_features:
-                raise ValueError("metadata has %d features, the anomaly detector expects %d"
-                                 % (self.features.n_features, self.detector.n_features))
+        if self.detector and self.detector.n_features != self.features.n_features:
+            raise ValueError("metadata has %d features, the anomaly detector expects %d"
+                             % (self.features.n_features, self.detector.n_features))
         nc = len(self.classes)
         self.raw = bytearray(2 * self.hop * self.n_axes)
         self.frames = array.array("h", bytes(len(self.raw)))

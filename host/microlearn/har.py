@@ -517,7 +517,7 @@ def _plots(out_dir, y, pred, classes, est, names):
 # Running the device application on a target
 
 _RUN = r"""
-import array, gc, mlclock, mlhar
+{first}import array, gc, mlclock, mlhar
 clf = mlhar.Classifier("model.csv", "metadata.json")
 gc.collect()
 print("ram", gc.mem_alloc(), clf.model.memory, clf.features.memory, clf.window.memory)
@@ -762,7 +762,10 @@ def run_device(model_dir, dataset_dir, target, recordings=None, log=print, model
     if not any(len(h) for h in host):
         raise HarError(f"{dataset_dir}: no recording is as long as a window "
                        f"({_first_window(meta['window'], meta['hop'])} frames)")
-    script = _RUN.format(max_windows=max(len(h) for h in host) + 1, names=names,
+    # The detector's module first, while the heap is one free block: its code needs ~18 kB
+    # in one piece, which a Cortex-M3's heap may not have once the app has loaded (docs/har.md)
+    first = f"from microlearn import {meta['anomaly']['module']}\n" if det is not None else ""
+    script = _RUN.format(first=first, max_windows=max(len(h) for h in host) + 1, names=names,
                          rate=meta["sample_rate"], n_axes=meta["n_axes"])
     t = targets.get(target) if isinstance(target, str) else target
     with t.session(files) as s:
