@@ -92,18 +92,39 @@ run(K)
 """
 
 
+EXPORT_SECONDS = 120  # m2cgen builds an expression tree per term: large SVMs take very long
+
+
+def _export(final, queue):
+    import m2cgen
+
+    try:
+        queue.put(("ok", m2cgen.export_to_python(final)))
+    except Exception as e:
+        queue.put(("error", f"{type(e).__name__}: {str(e).splitlines()[0]}"))
+
+
 def exportable(est):
-    """(final estimator, its input transform or None, label kind) or (None, reason)."""
+    """((code, input transform or None, label kind), "") or (None, reason)."""
+    import multiprocessing
+
     try:
         import m2cgen  # noqa: F401
     except ImportError:
         return None, "m2cgen is not installed (requirements-bench.txt)"
     final = est.steps[-1][1] if hasattr(est, "steps") else est
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_export, args=(final, queue))
+    proc.start()
     try:
-        code = m2cgen.export_to_python(final)
-    except Exception as e:
-        return None, (f"m2cgen {trees_gen.m2cgen_version()}: {type(e).__name__}: "
-                      f"{str(e).splitlines()[0]}")
+        status, code = queue.get(timeout=EXPORT_SECONDS)
+    except Exception:
+        proc.kill()
+        status, code = "error", f"export_to_python did not finish in {EXPORT_SECONDS} s"
+    proc.join()
+    if status != "ok":
+        return None, f"m2cgen {trees_gen.m2cgen_version()}: {code}"
     kind = "ovo" if type(final).__name__ in ("SVC", "NuSVC") else "argmax"
     pre = est[:-1] if hasattr(est, "steps") else None
     return (code, pre, kind), ""
