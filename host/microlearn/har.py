@@ -523,12 +523,7 @@ gc.collect()
 print("ram", gc.mem_alloc(), clf.model.memory, clf.features.memory, clf.window.memory)
 labels = array.array("b", bytes({max_windows}))
 ticks = array.array("i", bytes(4 * {max_windows}))
-det = clf.detector
-flags = array.array("b", bytes({max_windows}))
-scores = array.array("f", bytes(4 * {max_windows}))
-mv = memoryview(scores)
-views = [mv[j:j + 1] for j in range({max_windows})] if det else None  # made before timing
-for i, name in enumerate({names!r}):
+{anomaly_setup}for i, name in enumerate({names!r}):
     s = mlhar.SimulatedSensor(name, {rate!r}, {n_axes})
     clf.reset()
     n = 0
@@ -538,9 +533,7 @@ for i, name in enumerate({names!r}):
         if clf.step(s):
             labels[n] = clf.label
             ticks[n] = clf.ticks
-            if det:
-                flags[n] = clf.anomaly
-                det.score_samples(clf.x, views[n])  # the score, for the comparison
+{anomaly_step}
             n += 1
             if n == 1:
                 a0 = gc.mem_alloc()  # the steady state starts after the first window
@@ -549,10 +542,14 @@ for i, name in enumerate({names!r}):
     print("r", i, n, alloc, s.overflows)
     print("l", " ".join([str(labels[j]) for j in range(n)]))
     print("t", " ".join([str(ticks[j]) for j in range(n)]))
-    if det:
-        print("a", " ".join([str(flags[j]) for j in range(n)]))
-        print("s", " ".join([repr(scores[j]) for j in range(n)]))
-print("unit", mlclock.UNIT, mlclock.to_unit(1000) / 1000)
+{anomaly_print}print("unit", mlclock.UNIT, mlclock.to_unit(1000) / 1000)
+"""
+
+
+_ANOMALY_SETUP = """flags = array.array("b", bytes({max_windows}))
+scores = array.array("f", bytes(4 * {max_windows}))
+mv = memoryview(scores)
+views = [mv[j:j + 1] for j in range({max_windows})]  # made before timing
 """
 
 
@@ -765,7 +762,17 @@ def run_device(model_dir, dataset_dir, target, recordings=None, log=print, model
     # The detector's module first, while the heap is one free block: its code needs ~18 kB
     # in one piece, which a Cortex-M3's heap may not have once the app has loaded (docs/har.md)
     first = f"from microlearn import {meta['anomaly']['module']}\n" if det is not None else ""
-    script = _RUN.format(first=first, max_windows=max(len(h) for h in host) + 1, names=names,
+    # Only with a detector (the Cortex-M0's heap has no room to spare for unused code)
+    mw = max(len(h) for h in host) + 1
+    parts = dict(anomaly_setup="", anomaly_step="", anomaly_print="")
+    if det is not None:
+        parts = dict(
+            anomaly_setup=_ANOMALY_SETUP.format(max_windows=mw),
+            anomaly_step="            flags[n] = clf.anomaly\n"
+                         "            clf.detector.score_samples(clf.x, views[n])  # compared",
+            anomaly_print="    print('a', ' '.join([str(flags[j]) for j in range(n)]))\n"
+                          "    print('s', ' '.join([repr(scores[j]) for j in range(n)]))\n")
+    script = _RUN.format(first=first, **parts, max_windows=max(len(h) for h in host) + 1, names=names,
                          rate=meta["sample_rate"], n_axes=meta["n_axes"])
     t = targets.get(target) if isinstance(target, str) else target
     with t.session(files) as s:
