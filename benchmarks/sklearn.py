@@ -130,7 +130,8 @@ def main(argv=None):
                 rows.setdefault((ds, label), {"model": model})[name] = rep
                 print(name, ds, label, f"{rep.predict_time:.1f} {rep.unit}", flush=True)
     lines = ["# scikit-learn families: cost per prediction, RAM, flash", "",
-             f"Measured with `python -m benchmarks.sklearn --targets {args.targets}` "
+             f"Measured with `python -m benchmarks.sklearn --targets {args.targets}` (part of "
+             "`make bench`) "
              f"(first {args.samples} test samples, float32 input; every sample agreed with "
              "scikit-learn). Time of one `predict(x)` call from MicroPython: microseconds on "
              "the unix port (x64), instructions on the boards (qemu -icount).", "",
