@@ -4,8 +4,8 @@
 #   make demo      the end-to-end demo on the unix port and emulated Cortex-M3
 #   make check     the whole test suite (what CI runs)
 #   make dist      native modules for every architecture, in a mip-installable layout
-#   make bench     benchmarks, written to docs/benchmarks.md, docs/nn-benchmarks.md and
-#                  docs/targets.md
+#   make bench     benchmarks, written to docs/benchmarks.md, docs/nn-benchmarks.md,
+#                  docs/sklearn-benchmarks.md and docs/targets.md
 #   make browser   the browser page of examples/browser, in build/browser
 #
 #   MP_SUITE=sid   any of these against Debian's development release of MicroPython
@@ -251,6 +251,7 @@ $(STAMP)/venv-bench: requirements-bench.txt | $(STAMP)/venv
 bench: all micropython-all modules-all $(STAMP)/venv-bench bench-natmod
 	@$(PY) -m benchmarks.trees $(BENCH_ARGS)
 	@$(PY) -m benchmarks.nn $(BENCH_NN_ARGS)
+	@$(PY) -m benchmarks.sklearn $(BENCH_SKLEARN_ARGS)
 	@$(PY) -m benchmarks.targets
 
 # The emlearn stand-in of the benchmarks (benchmarks/emlearn_standin: emlearn's C tree evaluator

@@ -3,6 +3,10 @@ predict() and of the model's richest method on each target (us on the unix port,
 under qemu -icount on the boards), the model's RAM, its file, and the .mpy sizes.
 
     .venv/bin/python -m benchmarks.sklearn [--targets unix,cortex-m3,cortex-m0] [--out docs/sklearn-benchmarks.md]
+
+and against m2cgen's generated Python where m2cgen exports the estimator
+(benchmarks/sklearn_m2cgen.py): cost per call under callgrind and on the boards, RAM, code
+size, labels equal to scikit-learn's.
 """
 
 import argparse
@@ -16,6 +20,8 @@ from sklearn.model_selection import train_test_split
 
 import microlearn
 from microlearn import paths, targets, verify
+
+from . import sklearn_m2cgen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +60,55 @@ def mpy_sizes():
     return out
 
 
+def m2cgen_table(m2c_rows, refused, rows, boards):
+    """The comparison with m2cgen's generated Python (benchmarks.sklearn_m2cgen)."""
+    from . import trees_gen
+
+    def cost(v, unit):
+        return "–" if v is None else f"{v:,.0f} {unit}"
+
+    out = ["", f"## Against m2cgen's generated Python (m2cgen {trees_gen.m2cgen_version()})", "",
+           "The same fitted models exported by `m2cgen.export_to_python` (one `score(input)` "
+           "function), compiled by mpy-cross, on the same test samples. Of a pipeline m2cgen "
+           "exports the final estimator only: its input is scaled on the host, so its figures "
+           "leave out the scaling microlearn's include. Cost of one call: instructions under "
+           "callgrind on the x64 unix port and under qemu -icount on the boards (a call's "
+           "overhead, an empty function's, subtracted). RAM: heap growth of `load` for "
+           "microlearn (the module's own code, once per program, is in the `.mpy` table below), "
+           "of importing the generated module for m2cgen (its code is the model). Code: the "
+           "model file for microlearn; the `.py` and the `.mpy` for m2cgen.", "",
+           "| data | model | implementation | x64 callgrind | " + " | ".join(boards)
+           + " | RAM (bytes) | code (bytes) | labels equal to scikit-learn |",
+           "| --- | --- | --- | ---: | " + " | ".join("---:" for _ in boards)
+           + " | ---: | ---: | ---: |"]
+    for r in m2c_rows:
+        key = (r["data"], r["model"])
+        mine = rows[key]
+        m = mine["model"]
+        reps = [mine[b] for b in boards]
+        out.append(f"| {r['data']} | {r['model']} | microlearn `predict` | "
+                   f"{cost(r['microlearn_callgrind'], 'instr')} | "
+                   + " | ".join(cost(p.predict_time, p.unit) for p in reps)
+                   + f" | {max(p.load_bytes for p in reps):,} | {len(m.to_bytes()):,} | "
+                   + ", ".join(sorted({f'{p.agree}/{p.n}' for p in reps})) + " |")
+        t = r["targets"]
+        agree = sorted({f"{t[b]['agree']}/{r['n']}" if "agree" in t[b] else t[b].get("error")
+                        for b in boards})
+        rams = [t[b]["ram"] for b in boards if "ram" in t[b]]
+        costs = [cost(t[b]["cost"], t[b]["unit"]) if "cost" in t[b] else t[b].get("error", "?")
+                 for b in boards]
+        out.append(f"| | | m2cgen `score` | {cost(r.get('m2cgen_callgrind'), 'instr')} | "
+                   + " | ".join(costs) + f" | {max(rams) if rams else 0:,} | "
+                   f"{r['py']:,} .py, {r['mpy']:,} .mpy | " + ", ".join(agree) + " |")
+    if refused:
+        out += ["", "m2cgen does not export the others (its error, with microlearn's cost per "
+                "`predict` under callgrind beside it):", "",
+                "| data | model | m2cgen | microlearn, x64 callgrind |", "| --- | --- | --- | ---: |"]
+        for ds, label, reason, ml in refused:
+            out.append(f"| {ds} | {label} | {reason} | {cost(ml, 'instr')} |")
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--targets", default="unix,cortex-m3,cortex-m0")
@@ -75,7 +130,8 @@ def main(argv=None):
                 rows.setdefault((ds, label), {"model": model})[name] = rep
                 print(name, ds, label, f"{rep.predict_time:.1f} {rep.unit}", flush=True)
     lines = ["# scikit-learn families: cost per prediction, RAM, flash", "",
-             f"Measured with `python -m benchmarks.sklearn --targets {args.targets}` "
+             f"Measured with `python -m benchmarks.sklearn --targets {args.targets}` (part of "
+             "`make bench`) "
              f"(first {args.samples} test samples, float32 input; every sample agreed with "
              "scikit-learn). Time of one `predict(x)` call from MicroPython: microseconds on "
              "the unix port (x64), instructions on the boards (qemu -icount).", "",
@@ -89,6 +145,9 @@ def main(argv=None):
                  f"{r[t].predict_time:.1f} us" for t in args.targets.split(",")]
         lines.append(f"| {ds} | {label} | `{m.module}` | {len(m.to_bytes()):,} | "
                      f"{m.memory_size():,} / {m.work_size():,} | " + " | ".join(cells) + " |")
+    boards = [t for t in args.targets.split(",") if t != "unix"]
+    m2c_rows, refused = sklearn_m2cgen.compare(cases, boards, args.samples)
+    lines += m2cgen_table(m2c_rows, refused, rows, boards)
     sizes = mpy_sizes()
     mods = [k for k in sizes["x64"] if k not in ("trees", "dsp")]
     lines += ["", "`.mpy` sizes (bytes):", "", "| module | " + " | ".join(sizes) + " |",

@@ -5,14 +5,17 @@
 #   sensor = MyAccelerometer(...)                            # any object with the Sensor methods
 #   while True:
 #       if clf.step(sensor):                                 # read one hop, classify if a window
-#           print(clf.classes[clf.label], clf.confidence)
+#           print("anomaly" if clf.anomaly else clf.classes[clf.label], clf.confidence)
 #
+# With a model trained by `har train --anomaly`, metadata.json names a detector (anomaly.mlb,
+# loaded by its microlearn module): clf.anomaly is True for a window unlike the training data.
 # The application reads raw bytes from the sensor's FIFO one hop at a time, decodes them, pushes
 # them into the overlapped window, computes the features and predicts: window length, hop and
 # features come from the model's metadata, never from constants copied by hand. The steady state
 # allocates nothing. SimulatedSensor replays a recording through the same interface, so the same
 # code runs on the emulated boards, on the unix port and on hardware.
 import array
+import gc
 import json
 
 import mlclock
@@ -181,12 +184,26 @@ class Classifier:
     def __init__(self, model_path="model.csv", meta_path="metadata.json", smoothing=1):
         with open(meta_path) as f:
             meta = json.load(f)
+        for key in ("feature_names", "recordings", "skipped"):  # for the host: 3 kB of heap
+            meta.pop(key, None)
         self.meta = meta
         self.classes = meta["classes"]
         self.hop, self.n_axes = meta["hop"], meta["n_axes"]
         self.model = trees.load(model_path)
         self.features = dsp.Features(meta["features"])
         self.window = dsp.Window(meta["window"], self.hop, n_axes=self.n_axes)
+        self.detector = None  # the anomaly detector, if the model has one
+        self.anomaly = False
+        a = meta.get("anomaly")
+        if a:
+            # The module's code needs one free block of its size (about 18 kB on a Cortex-M3):
+            # on a small heap, import it before anything else (`from microlearn import
+            # cluster` first in main.py); then this finds it imported.
+            name = a["module"]
+            gc.collect()
+            mod = __import__("microlearn." + name, None, None, (name,))
+            base = meta_path.rsplit("/", 1)[0] + "/" if "/" in meta_path else ""
+            self.detector = mod.load(base + a["model_file"])
         if self.features.n_features != self.model.n_features:
             raise ValueError("metadata has %d features, the model expects %d"
                              % (self.features.n_features, self.model.n_features))
@@ -199,6 +216,9 @@ class Classifier:
                              % (len(self.classes), self.model.n_classes))
         if smoothing < 1:
             raise ValueError("smoothing is %d, expected at least 1" % smoothing)
+        if self.detector and self.detector.n_features != self.features.n_features:
+            raise ValueError("metadata has %d features, the anomaly detector expects %d"
+                             % (self.features.n_features, self.detector.n_features))
         nc = len(self.classes)
         self.raw = bytearray(2 * self.hop * self.n_axes)
         self.frames = array.array("h", bytes(len(self.raw)))
@@ -216,6 +236,7 @@ class Classifier:
         for k in range(len(self.votes)):
             self.votes[k] = 0
         self.label = self.smoothed_label = -1
+        self.anomaly = False
         self.windows = 0
 
     @property
@@ -233,6 +254,8 @@ class Classifier:
             return False
         self.features.process(self.window, self.x)
         label = self.label = self.model.predict(self.x, self.proba)
+        if self.detector:  # -1: unlike every training window (the threshold is in the model)
+            self.anomaly = self.detector.predict(self.x) < 0
         # Majority of the last `smoothing` labels; on a tie the newest label wins.
         k = self.windows % self.smoothing
         if self.windows >= self.smoothing:

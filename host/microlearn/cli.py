@@ -323,6 +323,12 @@ def main(argv=None):
     q.add_argument("--model", default="randomforest", choices=har.MODELS)
     q.add_argument("--window", type=int, default=har.WINDOW, help="frames per window")
     q.add_argument("--hop", type=int, default=har.HOP, help="frames between windows")
+    q.add_argument("--anomaly", nargs="?", const="kmeans", choices=har.ANOMALY,
+                   help="also train an anomaly detector on the same features (default kmeans: "
+                        "distance to the nearest k-means centre)")
+    q.add_argument("--novel", action="append", metavar="LABEL",
+                   help="leave this gesture out of training, to measure how the detector "
+                        "flags it (repeatable)")
     q.set_defaults(func=har.main_train)
     q = hsub.add_parser("run", help="replay recordings through the device application")
     q.add_argument("model_dir")

@@ -2,6 +2,7 @@
 
     microlearn har train DATASET_DIR --out MODEL_DIR
     microlearn har run MODEL_DIR --data DATASET_DIR --target cortex-m3
+    microlearn har train DATASET_DIR --out MODEL_DIR --anomaly [kmeans] [--novel LABEL]
 
 DATASET_DIR defaults to $MICROLEARN_GESTURES, else to the recordings shipped in data/gestures.
 
@@ -12,6 +13,11 @@ becomes a feature vector through the host reference of the device's dsp.Features
 learns the label. Accuracy is estimated leaving one recording out at a time (windows of one
 recording never in both train and test). The model directory holds what the device needs:
 model.csv (the trees), metadata.json (window, hop, features, classes), and the plots.
+
+With --anomaly, an anomaly detector learns the same features of every training window
+(anomaly.mlb for the board, anomaly.joblib for the host): the device reports `anomaly` for a
+window unlike the training data. --novel LABEL leaves that gesture's recordings out of
+training, as examples of what the detector should flag.
 """
 
 import json
@@ -87,6 +93,86 @@ def make_estimator(kind="randomforest", random_state=0):
         return ensemble.HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=8,
                                                        random_state=random_state)
     raise ValueError(f"model must be one of {', '.join(MODELS)}, got {kind!r}")
+
+
+# Anomaly detectors (`har train --anomaly KIND`) and their threshold rule: a window is an anomaly
+# when its score is beyond every training window's (ANOMALY_QUANTILE = 1: the largest distance
+# to the nearest k-means centre, the lowest score_samples of the others). Chosen on the shipped
+# recordings with leave-one-recording-out (docs/har.md): a lower quantile, or more centres than
+# gestures, flags over 5% of new windows of the known gestures, whose recordings differ from
+# one another more than the windows of one recording do. The converted detector's `predict`
+# applies the threshold (-1: anomaly), on the board as on the host.
+ANOMALY = ("kmeans", "isolation-forest", "ocsvm", "elliptic")
+ANOMALY_QUANTILE = 1.0
+
+
+def make_detector(kind="kmeans", n_classes=3, random_state=0):
+    """An unfitted detector: the features standardized (they range from counts to kurtosis),
+    then k-means distance (one centre per gesture), an isolation forest, a one-class SVM or an
+    elliptic envelope."""
+    from sklearn import covariance, ensemble, pipeline, preprocessing, svm
+
+    from .cluster import KMeansDetector
+
+    sc = preprocessing.StandardScaler
+    if kind == "kmeans":
+        return pipeline.make_pipeline(sc(), KMeansDetector(n_classes, ANOMALY_QUANTILE,
+                                                           random_state=random_state))
+    if kind == "isolation-forest":
+        # 50 trees of 128 samples: about 100 kB of model, used in place from flash
+        return ensemble.IsolationForest(n_estimators=50, random_state=random_state)
+    if kind == "ocsvm":
+        return pipeline.make_pipeline(sc(), svm.OneClassSVM(nu=0.05, gamma="scale"))
+    if kind == "elliptic":
+        return pipeline.make_pipeline(sc(), covariance.EllipticEnvelope(
+            support_fraction=1.0, random_state=random_state))
+    raise ValueError(f"anomaly must be one of {', '.join(ANOMALY)}, got {kind!r}")
+
+
+def fit_detector(kind, X, n_classes, random_state=0):
+    """The detector fitted on X, its threshold at the ANOMALY_QUANTILE of X's scores."""
+    det = make_detector(kind, n_classes, random_state).fit(X)
+    final = det.steps[-1][1] if hasattr(det, "steps") else det
+    if kind != "kmeans":  # KMeansDetector applies the rule itself
+        # score_samples: higher = more normal; the threshold is the low quantile
+        t = float(np.quantile(det.score_samples(X), 1.0 - ANOMALY_QUANTILE))
+        if kind == "ocsvm":  # libsvm's decision is the score plus the intercept
+            final._intercept_ = np.array([-t])
+            final.intercept_ = np.array([-t])
+            final.offset_ = np.array([t])
+        else:  # isolation forest, elliptic envelope: decision = score - offset_
+            final.offset_ = t
+    return det
+
+
+def anomaly_scores(det, X):
+    """How anomalous each window is: minus the detector's decision function, so that 0 is the
+    threshold and a larger score is more anomalous (comparable across training folds)."""
+    return -det.decision_function(X)
+
+
+def evaluate_detector(kind, X, groups, X_novel, n_classes):
+    """Leave-one-recording-out: each known recording's windows scored by a detector trained
+    without that recording (their fraction flagged is the false-alarm rate on new windows of
+    the known gestures); the novel windows scored by every fold's detector. Returns
+    (false-alarm rate, ROC AUC of novel against held-out known windows or None, detection
+    rate of the novel windows or None)."""
+    from sklearn.metrics import roc_auc_score
+
+    known, novel = np.empty(len(X)), []
+    for g in np.unique(groups):
+        test = groups == g
+        det = fit_detector(kind, X[~test], n_classes)
+        known[test] = anomaly_scores(det, X[test])
+        if len(X_novel):
+            novel.append(anomaly_scores(det, X_novel))
+    false_alarms = float(np.mean(known > 0))
+    if not novel:
+        return false_alarms, None, None
+    novel = np.concatenate(novel)
+    auc = float(roc_auc_score(np.r_[np.zeros(len(known)), np.ones(len(novel))],
+                              np.r_[known, novel]))
+    return false_alarms, auc, float(np.mean(novel > 0))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -281,7 +367,11 @@ def tune(dataset_dir, log=print):
                 magnitude=magnitude, spectral=spectral, accuracy=acc)
 
 
-def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, log=print):
+def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, log=print,
+          anomaly=None, novel=()):
+    """Trains the classifier (and with `anomaly`, one of ANOMALY, a detector) and writes the
+    model folder. `novel`: labels whose recordings are left out of training, to evaluate the
+    detector on gestures it has never seen."""
     from sklearn.metrics import accuracy_score, classification_report
 
     from . import convert
@@ -292,6 +382,17 @@ def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, lo
         raise HarError(f"{out_dir} is a file: expected a folder to write the model into")
     log(f"[1/5] reading recordings from {dataset_dir}")
     recordings, skipped = load_dataset(dataset_dir, log=log)
+    if novel and anomaly is None:
+        raise HarError("--novel needs --anomaly: the novel gestures evaluate the detector")
+    if anomaly is not None and anomaly not in ANOMALY:
+        raise HarError(f"--anomaly {anomaly}: expected one of {', '.join(ANOMALY)}")
+    labels_found = {r.label for r in recordings}
+    for label in novel:
+        if label not in labels_found:
+            raise HarError(f"{dataset_dir}: --novel {label}: no recording of that label "
+                           f"(labels: {', '.join(sorted(labels_found))})")
+    novel_recs = [r for r in recordings if r.label in novel]
+    recordings = [r for r in recordings if r.label not in novel]
     check_training_set(recordings, window, hop, dataset_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     n_axes = recordings[0].data.shape[1]
@@ -322,6 +423,30 @@ def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, lo
     import joblib
 
     joblib.dump(est, out_dir / "estimator.joblib")  # the host pipeline's model, for `har run`
+    anomaly_meta = None
+    for stale in ("anomaly.mlb", "anomaly.joblib"):  # of an earlier training into this folder
+        (out_dir / stale).unlink(missing_ok=True)
+    if anomaly is not None:
+        Xn = np.empty((0, X.shape[1]))
+        if novel_recs:
+            Xn = dsp.features_many(windows_of(novel_recs, window, hop)[0], cfg)
+        false_alarms, auc, detected = evaluate_detector(anomaly, X, groups, Xn, len(classes))
+        det = fit_detector(anomaly, X, len(classes))
+        dm = convert(det)
+        dm.save(file=str(out_dir / "anomaly.mlb"))
+        joblib.dump(det, out_dir / "anomaly.joblib")
+        anomaly_meta = {"method": anomaly, "model_file": "anomaly.mlb", "module": dm.module,
+                        "quantile": ANOMALY_QUANTILE,
+                        "false_alarms_loro": round(false_alarms, 4)}
+        log(f"      anomaly detector: {anomaly} ({dm.describe()}); threshold: the "
+            f"{ANOMALY_QUANTILE:g} quantile of the training windows' scores"
+            f"{' (the largest)' if ANOMALY_QUANTILE == 1 else ''}; {dm.memory_size()} bytes "
+            f"of RAM on the board")
+        if auc is not None:
+            anomaly_meta.update(novel=sorted(novel), auc=round(auc, 4),
+                                novel_detected=round(detected, 4))
+            log(f"      novel gesture{'s' if len(novel) > 1 else ''} "
+                f"{', '.join(sorted(novel))}: {len(Xn)} windows, {detected:.1%} flagged")
     meta = {
         "version": 1,
         "classes": classes,
@@ -338,6 +463,8 @@ def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, lo
         "recordings": [r.path.name for r in recordings],
         "skipped": [name for name, _ in skipped],
     }
+    if anomaly_meta:
+        meta["anomaly"] = anomaly_meta
     (out_dir / "metadata.json").write_text(json.dumps(meta, indent=1) + "\n")
 
     log("[5/5] plots")
@@ -350,6 +477,12 @@ def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, lo
         f"{time.monotonic() - t0:.0f} s")
     log(f"accuracy: {accuracy:.3f}")
     log(f"model: {size} bytes")
+    if anomaly_meta:
+        log(f"anomaly false alarms (held-out windows of known gestures): "
+            f"{anomaly_meta['false_alarms_loro']:.1%}")
+        if "auc" in anomaly_meta:
+            log(f"anomaly ROC AUC (novel against held-out known windows): "
+                f"{anomaly_meta['auc']:.3f}")
     return accuracy, est, meta
 
 
@@ -384,13 +517,13 @@ def _plots(out_dir, y, pred, classes, est, names):
 # Running the device application on a target
 
 _RUN = r"""
-import array, gc, mlclock, mlhar
+{first}import array, gc, mlclock, mlhar
 clf = mlhar.Classifier("model.csv", "metadata.json")
 gc.collect()
 print("ram", gc.mem_alloc(), clf.model.memory, clf.features.memory, clf.window.memory)
 labels = array.array("b", bytes({max_windows}))
 ticks = array.array("i", bytes(4 * {max_windows}))
-for i, name in enumerate({names!r}):
+{anomaly_setup}for i, name in enumerate({names!r}):
     s = mlhar.SimulatedSensor(name, {rate!r}, {n_axes})
     clf.reset()
     n = 0
@@ -400,6 +533,7 @@ for i, name in enumerate({names!r}):
         if clf.step(s):
             labels[n] = clf.label
             ticks[n] = clf.ticks
+{anomaly_step}
             n += 1
             if n == 1:
                 a0 = gc.mem_alloc()  # the steady state starts after the first window
@@ -408,7 +542,14 @@ for i, name in enumerate({names!r}):
     print("r", i, n, alloc, s.overflows)
     print("l", " ".join([str(labels[j]) for j in range(n)]))
     print("t", " ".join([str(ticks[j]) for j in range(n)]))
-print("unit", mlclock.UNIT, mlclock.to_unit(1000) / 1000)
+{anomaly_print}print("unit", mlclock.UNIT, mlclock.to_unit(1000) / 1000)
+"""
+
+
+_ANOMALY_SETUP = """flags = array.array("b", bytes({max_windows}))
+scores = array.array("f", bytes(4 * {max_windows}))
+mv = memoryview(scores)
+views = [mv[j:j + 1] for j in range({max_windows})]  # made before timing
 """
 
 
@@ -424,6 +565,17 @@ class DeviceRun:
     overflows: int = 0
     ram: dict = None
     disagreements: list = None
+    # with an anomaly detector: windows flagged on the device, of recordings of the model's
+    # classes and of other labels; flags equal to the host's; largest relative difference of
+    # the scores; flags that differ at the threshold itself (|decision| within the tolerance)
+    anomaly: bool = False
+    flagged_known: int = 0
+    known_windows: int = 0
+    flagged_other: int = 0
+    other_windows: int = 0
+    anomaly_agree: int = 0
+    anomaly_worst: float = 0.0
+    at_threshold: int = 0
 
     @property
     def accuracy(self):
@@ -514,6 +666,36 @@ def load_model_dir(model_dir):
     return meta, est, cfg
 
 
+def load_detector(model_dir, meta, cfg):
+    """The anomaly detector of a model folder (None if it has none), checked as the model."""
+    import joblib
+
+    a = meta.get("anomaly")
+    if a is None:
+        return None
+    d = Path(model_dir)
+    if not isinstance(a, dict) or not isinstance(a.get("model_file"), str) or Path(
+            a["model_file"]).name != a["model_file"] or not isinstance(a.get("module"), str):
+        raise HarError(f"{d / 'metadata.json'}: anomaly is {a!r}, expected the detector's "
+                       f"model_file and module as har train writes them")
+    model_path, est_path = d / a["model_file"], d / "anomaly.joblib"
+    for f in (model_path, est_path):
+        if not f.is_file():
+            raise HarError(f"{f} is missing: expected {a['model_file']} and anomaly.joblib, "
+                           f"as `har train --anomaly` writes them")
+    try:
+        det = joblib.load(est_path)
+    except Exception as e:  # whatever unpickling a damaged file raises
+        raise HarError(f"{est_path} cannot be read ({type(e).__name__}: {e}): expected the "
+                       f"detector har train saved") from None
+    if not hasattr(det, "score_samples") or getattr(det, "n_features_in_", None) != \
+            cfg.n_features:
+        raise HarError(f"{est_path} holds a {type(det).__name__}, expected a fitted detector "
+                       f"of {cfg.n_features} features")
+    _check_model_file(model_path, det, est_path)
+    return det
+
+
 def _check_model_file(model_path, est, est_path):
     """The model file must be the estimator's conversion, byte for byte (as train saved it):
     otherwise the board would run another model than the one the host compares with."""
@@ -548,17 +730,27 @@ def run_device(model_dir, dataset_dir, target, recordings=None, log=print, model
 
     model_dir = Path(model_dir)
     meta, est, cfg = model or load_model_dir(model_dir)
+    det = load_detector(model_dir, meta, cfg)
     if recordings is None:
         recordings, _ = load_dataset(dataset_dir, log=log)
     check_recordings_fit(recordings, meta, dataset_dir)
     classes = meta["classes"]
-    host, truth = [], []
+    host, truth, host_scores, host_decisions = [], [], [], []
     for r in recordings:
         W = dsp.sliding_windows(r.data, meta["window"], meta["hop"])
-        host.append(est.predict(dsp.features_many(W, cfg)) if len(W) else np.array([]))
+        X = dsp.features_many(W, cfg) if len(W) else None
+        host.append(est.predict(X) if len(W) else np.array([]))
         truth.append(classes.index(r.label) if r.label in classes else -1)
+        if det is not None:
+            # the board's features are float32: the detector sees those values
+            X32 = X.astype(np.float32) if len(W) else None
+            host_scores.append(det.score_samples(X32) if len(W) else np.array([]))
+            host_decisions.append(det.decision_function(X32) if len(W) else np.array([]))
     files = {"model.csv": (model_dir / meta["model_file"]).read_bytes(),
              "metadata.json": (model_dir / "metadata.json").read_bytes()}
+    if det is not None:
+        files[meta["anomaly"]["model_file"]] = (model_dir / meta["anomaly"]["model_file"]
+                                                ).read_bytes()
     names = []
     for i, r in enumerate(recordings):
         name = f"rec{i:03d}.bin"  # raw frames; the recording's own format is read on the host
@@ -567,7 +759,20 @@ def run_device(model_dir, dataset_dir, target, recordings=None, log=print, model
     if not any(len(h) for h in host):
         raise HarError(f"{dataset_dir}: no recording is as long as a window "
                        f"({_first_window(meta['window'], meta['hop'])} frames)")
-    script = _RUN.format(max_windows=max(len(h) for h in host) + 1, names=names,
+    # The detector's module first, while the heap is one free block: its code needs ~18 kB
+    # in one piece, which a Cortex-M3's heap may not have once the app has loaded (docs/har.md)
+    first = f"from microlearn import {meta['anomaly']['module']}\n" if det is not None else ""
+    # Only with a detector (the Cortex-M0's heap has no room to spare for unused code)
+    mw = max(len(h) for h in host) + 1
+    parts = dict(anomaly_setup="", anomaly_step="", anomaly_print="")
+    if det is not None:
+        parts = dict(
+            anomaly_setup=_ANOMALY_SETUP.format(max_windows=mw),
+            anomaly_step="            flags[n] = clf.anomaly\n"
+                         "            clf.detector.score_samples(clf.x, views[n])  # compared",
+            anomaly_print="    print('a', ' '.join([str(flags[j]) for j in range(n)]))\n"
+                          "    print('s', ' '.join([repr(scores[j]) for j in range(n)]))\n")
+    script = _RUN.format(first=first, **parts, max_windows=max(len(h) for h in host) + 1, names=names,
                          rate=meta["sample_rate"], n_axes=meta["n_axes"])
     t = targets.get(target) if isinstance(target, str) else target
     with t.session(files) as s:
@@ -595,10 +800,39 @@ def run_device(model_dir, dataset_dir, target, recordings=None, log=print, model
                 run.disagreements.append(recordings[i].path.name)
             run.correct += int(np.sum(labels == truth[i]))
             run.latency += list(ticks)
+            if det is not None:
+                _compare_anomaly(run, i, truth[i], next(lines).split()[1:],
+                                 next(lines).split()[1:], host_scores[i], host_decisions[i])
         elif p[0] == "unit":
             run.unit, scale = p[1], float(p[2])
     run.latency = [v * scale for v in run.latency]
     return run
+
+
+ANOMALY_TOLERANCE = 1e-5  # relative, of the scores (float64 on both sides, float32 features)
+
+
+def _compare_anomaly(run, i, truth, flags, scores, host_scores, host_decisions):
+    flags = np.array(flags, dtype=int) != 0
+    scores = np.array(scores, dtype=float)
+    run.anomaly = True
+    if len(flags) != len(host_scores):
+        return  # the label comparison reports the recording
+    known = truth >= 0
+    run.known_windows += len(flags) * known
+    run.other_windows += len(flags) * (not known)
+    run.flagged_known += int(flags.sum()) * known
+    run.flagged_other += int(flags.sum()) * (not known)
+    scale = np.maximum(np.abs(host_scores), 1.0)
+    if len(scores):
+        run.anomaly_worst = max(run.anomaly_worst,
+                                float(np.max(np.abs(scores - host_scores) / scale)))
+    # A window whose decision is within the score tolerance of the threshold may fall on
+    # either side of it: the flag is compared only beyond that.
+    at = np.abs(host_decisions) <= ANOMALY_TOLERANCE * scale
+    same = flags == (host_decisions < 0)
+    run.at_threshold += int(np.sum(at & ~same))
+    run.anomaly_agree += int(np.sum(same | at))
 
 
 def report_run(run, log=print):
@@ -611,6 +845,13 @@ def report_run(run, log=print):
         log(f"RAM: model {run.ram['model']} bytes, features {run.ram['features']} bytes, window "
             f"{run.ram['window']} bytes; heap in use after setup {run.ram['heap']} bytes; "
             f"allocated in the steady state: {run.steady_alloc} bytes")
+    if run.anomaly:
+        log(f"anomaly flags equal to the host's: {run.anomaly_agree}/{run.windows}"
+            + (f" ({run.at_threshold} at the threshold itself)" if run.at_threshold else "")
+            + f"; scores within {run.anomaly_worst:.2g} (relative) of the host's")
+        log(f"anomaly: {run.flagged_known}/{run.known_windows} windows of the model's gestures"
+            + (f", {run.flagged_other}/{run.other_windows} windows of other labels"
+               if run.other_windows else ""))
     if run.overflows:
         log(f"FIFO overflows: {run.overflows} frames lost")
     for name in run.disagreements:
@@ -632,7 +873,7 @@ def _cli(command, run):
 def main_train(args):
     def go():
         train(args.dataset or paths.gestures(), args.out, model=args.model, window=args.window,
-              hop=args.hop)
+              hop=args.hop, anomaly=args.anomaly, novel=tuple(args.novel or ()))
         return 0
     return _cli("train", go)
 
@@ -658,7 +899,9 @@ def _run(args):
         print(f"microlearn har run: {e}", file=sys.stderr)
         return 2
     report_run(run, log)
-    return 0 if run.agree == run.windows and run.steady_alloc == 0 else 1
+    anomaly_ok = not run.anomaly or (run.anomaly_agree == run.windows
+                                     and run.anomaly_worst <= ANOMALY_TOLERANCE)
+    return 0 if run.agree == run.windows and run.steady_alloc == 0 and anomaly_ok else 1
 
 
 def main_tune(args):

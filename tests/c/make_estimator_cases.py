@@ -23,6 +23,7 @@ from sklearn import (cluster, covariance, datasets, decomposition, ensemble, lin
                      mixture, naive_bayes, neighbors, pipeline, preprocessing, svm)
 
 import microlearn
+from microlearn.cluster import KMeansDetector
 from microlearn.estimators import METHODS
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +58,7 @@ def models():
         yield f"gmm_{cov}", mixture.GaussianMixture(2, covariance_type=cov,
                                                     random_state=0).fit(X)
     yield "kmeans", cluster.KMeans(3, n_init=1, random_state=0).fit(X)
+    yield "kmeans_detector", pipeline.make_pipeline(sc(), KMeansDetector(3, 0.9)).fit(X)
     yield "isolation_forest", ensemble.IsolationForest(
         n_estimators=4, max_samples=16, max_features=0.75, random_state=0).fit(X)
     yield "elliptic_envelope", covariance.EllipticEnvelope(random_state=0).fit(X)

@@ -8,6 +8,7 @@ from sklearn import covariance, datasets, ensemble, neighbors, pipeline, preproc
 
 import microlearn
 from microlearn import targets
+from microlearn.cluster import KMeansDetector
 from sklearn_cases import boards_run, check, split
 
 
@@ -39,6 +40,9 @@ DETECTORS = {
     "LocalOutlierFactor": lambda: neighbors.LocalOutlierFactor(20, novelty=True),
     "Scaled+LocalOutlierFactor": lambda: pipeline.make_pipeline(
         preprocessing.StandardScaler(), neighbors.LocalOutlierFactor(10, novelty=True)),
+    # microlearn's k-means distance detector (microlearn.cluster): transform too
+    "Scaled+KMeansDetector": lambda: pipeline.make_pipeline(
+        preprocessing.StandardScaler(), KMeansDetector(2, quantile=0.9)),
 }
 
 

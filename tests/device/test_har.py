@@ -112,3 +112,52 @@ for call in ("mlhar.SimulatedSensor('cols.csv')", "mlhar.SimulatedSensor('big.cs
                  "cut.npy: the header says 400 frames, the file holds", "names 3 classes, the "
                  "model has 4", "smoothing is 0, expected at least 1"):
         assert frag in out, f"{session.target.name}: {frag!r} not in\n{out}"
+
+
+@pytest.fixture(scope="module")
+def anomaly_model(tmp_path_factory):
+    """`har train --anomaly --novel wave`: the classifier and the k-means distance detector
+    learn idle, snake and updown; wave is the gesture never seen."""
+    out = tmp_path_factory.mktemp("har-anomaly")
+    _, _, meta = har.train(paths.shipped_gestures(), out, log=lambda s: None, anomaly="kmeans",
+                           novel=("wave",))
+    return out, meta
+
+
+def test_device_app_reports_anomalies_as_the_host(anomaly_model):
+    """The fourth gesture scores as an anomaly (ROC AUC >= 0.9, leave-one-recording-out),
+    fewer than 5% of held-out windows of the three known gestures are flagged; the device
+    application (unix port) flags every window as the host's detector does, its scores within
+    1e-5, allocating nothing in the steady state. (On the emulated Cortex-M3 the application
+    with both models and three native modules in its 140 kB heap does not fit: the boards run
+    the detector alone, below.)"""
+    model_dir, meta = anomaly_model
+    a = meta["anomaly"]
+    print(f"anomaly: ROC AUC {a['auc']:.3f}, {a['false_alarms_loro']:.1%} of held-out windows "
+          f"of the known gestures flagged")
+    assert a["auc"] >= 0.9 and a["false_alarms_loro"] < 0.05, a
+    r = har.run_device(model_dir, paths.shipped_gestures(), "unix", log=lambda s: None)
+    assert r.agree == r.windows and r.steady_alloc == 0 and r.overflows == 0
+    assert r.anomaly and r.anomaly_agree == r.windows, (r.anomaly_agree, r.windows)
+    assert r.anomaly_worst <= har.ANOMALY_TOLERANCE, r.anomaly_worst
+    assert r.other_windows > 0 and r.flagged_other / r.other_windows >= 0.9
+    # the known gestures' recordings are the training windows: none is beyond the threshold
+    # (the largest training distance), but the one at the threshold itself may be
+    assert r.flagged_known <= r.at_threshold <= 1, (r.flagged_known, r.at_threshold)
+
+
+@pytest.mark.parametrize("target", ["cortex-m3", "cortex-m0"])
+def test_board_detector_scores_as_the_host(target, anomaly_model):
+    """The converted detector on the boards, on the windows of one recording of each gesture
+    (the novel one included): the same flags, scores, decisions and distances within 1e-5."""
+    from microlearn import convert, dsp, verify
+
+    model_dir, meta = anomaly_model
+    m, est, cfg = har.load_model_dir(model_dir)
+    det = har.load_detector(model_dir, m, cfg)
+    recs, _ = har.load_dataset(paths.shipped_gestures(), log=lambda s: None)
+    one = list({r.label: r for r in recs}.values())
+    X = dsp.features_many(har.windows_of(one, har.WINDOW, har.HOP)[0], cfg).astype(np.float32)
+    rep = verify.verify(det, convert(det), X, target, repeat=1)
+    assert rep.ok(), rep.summary()
+    assert np.sum(det.predict(X) < 0) >= 13  # the wave recording's windows at least

@@ -80,3 +80,60 @@ def test_tune_picks_the_defaults():
     assert best["time"] == har.TIME_FEATURES
     assert (best["magnitude"], best["spectral"]) == (har.MAGNITUDE, har.SPECTRAL)
     assert best["accuracy"] >= 0.92
+
+
+def test_anomaly_detector_flags_the_fourth_gesture(tmp_path, capsys):
+    """`har train --anomaly` on three gestures: the windows of the fourth (wave) score as
+    anomalies (ROC AUC >= 0.9 against held-out windows of the three, leave-one-recording-out)
+    and fewer than 5% of those held-out windows are flagged; both printed."""
+    from microlearn import cli
+
+    assert cli.main(["har", "train", str(gestures_dir()), "--out", str(tmp_path),
+                     "--anomaly", "--novel", "wave"]) == 0
+    out = capsys.readouterr().out
+    m = json.loads((tmp_path / "metadata.json").read_text())
+    a = m["anomaly"]
+    assert m["classes"] == ["idle", "snake", "updown"] and a["method"] == "kmeans"
+    assert a["auc"] >= 0.9 and a["false_alarms_loro"] < 0.05, a
+    assert f"anomaly ROC AUC (novel against held-out known windows): {a['auc']:.3f}" in out
+    assert f"anomaly false alarms (held-out windows of known gestures): " \
+           f"{a['false_alarms_loro']:.1%}" in out
+    # the detector saved is the one converted; it flags no training window (threshold: the
+    # largest training distance) and most of the novel gesture's
+    import joblib
+
+    meta, est, cfg = har.load_model_dir(tmp_path)
+    det = har.load_detector(tmp_path, meta, cfg)
+    recs, _ = har.load_dataset(gestures_dir(), log=lambda s: None)
+    for label, most in (("idle", 0.0), ("wave", 0.9)):
+        W, _, _ = har.windows_of([r for r in recs if r.label == label], har.WINDOW, har.HOP)
+        flagged = np.mean(det.predict(dsp.features_many(W, cfg)) < 0)
+        assert (flagged == 0) if label == "idle" else (flagged >= most), (label, flagged)
+
+
+@pytest.mark.parametrize("kind", ["isolation-forest", "ocsvm", "elliptic"])
+def test_other_detectors_threshold_rule(kind):
+    """Every detector's threshold is the largest training score: no training window is
+    flagged (libsvm's one-class predict flags a decision of exactly 0: the window that set the
+    threshold), by predict as by the score (the rule of har.ANOMALY_QUANTILE)."""
+    recs, _ = har.load_dataset(gestures_dir(), log=lambda s: None)
+    cfg = har.default_features()
+    W, _, _ = har.windows_of(recs, har.WINDOW, har.HOP)
+    X = dsp.features_many(W, cfg)
+    det = har.fit_detector(kind, X, 4)
+    scores = har.anomaly_scores(det, X)
+    flagged = det.predict(X) < 0
+    assert flagged.sum() <= (kind == "ocsvm"), flagged.sum()
+    assert np.all(scores <= 1e-12) and np.isclose(scores.max(), 0, atol=1e-12)
+    assert np.all(np.abs(scores[flagged]) <= 1e-12)
+
+
+def test_anomaly_options_are_checked(tmp_path, capsys):
+    from microlearn import cli
+
+    assert cli.main(["har", "train", str(gestures_dir()), "--out", str(tmp_path),
+                     "--novel", "wave"]) == 2
+    assert "--novel needs --anomaly" in capsys.readouterr().err
+    assert cli.main(["har", "train", str(gestures_dir()), "--out", str(tmp_path),
+                     "--anomaly", "--novel", "jump"]) == 2
+    assert "--novel jump: no recording of that label" in capsys.readouterr().err
