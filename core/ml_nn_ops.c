@@ -137,6 +137,10 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
     const int32_t zx = T(m, op->inputs[0])->zero_point, zy = ty->zero_point;
     const int32_t lo = op->params[6], hi = op->params[7];
     const uint32_t wstride = g.kh * g.kw * g.ic;
+    // Without dilation a kernel row is one run of kw * ic values in the input and the weights:
+    // one dot product per row (bounded like a pixel's, so int32 cannot overflow).
+    const uint32_t row_len = g.kw * g.ic;
+    const int rows_contiguous = g.dw == 1 && row_len <= 65535;
     for (uint32_t b = 0; b < g.n; b++) {
         const int8_t *xb = x + (size_t)b * g.ih * g.iw * g.ic;
         for (uint32_t oy = 0; oy < g.oh; oy++) {
@@ -153,6 +157,10 @@ static void conv_i8(ml_nn_t *m, const ml_nn_op_t *op) {
                         for (uint32_t ky = 0; ky < g.kh; ky++) {
                             const int8_t *row = xb + ((size_t)(iy0 + (int32_t)ky * g.dh) * g.iw
                                                       + ix0) * g.ic;
+                            if (rows_contiguous) {
+                                acc = wrap_add(acc, dot_i8(row, wc + ky * row_len, row_len));
+                                continue;
+                            }
                             for (uint32_t kx = 0; kx < g.kw; kx++) {
                                 acc = wrap_add(acc, dot_i8(row + (size_t)kx * g.dw * g.ic,
                                     wc + (ky * g.kw + kx) * g.ic, g.ic));
