@@ -20,9 +20,11 @@ def unix_binary():
 
 
 def micropypath(extra=()):
-    """The unix port's module path: the x64 native modules, the device helpers, and `extra`."""
+    """The unix port's module path: the x64 native modules, the device helpers, the emlearn
+    stand-in (benchmarks/emlearn_standin, built by `make bench`), and `extra`."""
     targets.device_modules()  # compiled (cached) into build/device-mpy
-    dirs = [paths.build() / "natmod" / "x64", paths.build() / "device-mpy", *extra]
+    dirs = [paths.natmod() / "x64", paths.device_mpy(),
+            paths.build() / "bench-natmod" / "x64", *extra]
     return ":".join(str(d) for d in dirs)
 
 

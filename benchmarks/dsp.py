@@ -405,7 +405,7 @@ def callgrind_count(script_text, workdir):
     """Instructions (Ir) the unix port executes for a script, under callgrind."""
     from . import common
 
-    return common.callgrind_count(script_text, workdir, path=str(paths.build() / "natmod"
+    return common.callgrind_count(script_text, workdir, path=str(paths.natmod()
                                                                        / "x64"))
 
 

@@ -49,7 +49,7 @@ def models():
 def mpy_sizes():
     out = {}
     for arch in ("x64", "armv7m", "armv6m"):
-        d = paths.root() / "build" / "natmod" / arch / "microlearn"
+        d = paths.natmod() / arch / "microlearn"
         out[arch] = {p.stem: p.stat().st_size for p in sorted(d.glob("*.mpy"))}
     return out
 

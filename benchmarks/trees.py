@@ -5,7 +5,11 @@ trained models and test data, in one run.
     .venv/bin/python -m benchmarks.trees --quick --out D  # reduced run (CI), into folder D
 
 Implementations (benchmarks.trees_gen makes the models and the generated code):
-- microlearn: `trees.load` + `predict` (one sample per call) and `predict_many` (per sample);
+- microlearn: `trees.load` of the binary model file + `predict` (one sample per call) and
+  `predict_many` (per sample); and `predict` on int16 samples (microlearn_i16);
+- emlearn_standin: benchmarks/emlearn_standin, emlearn's C tree evaluator in a native module
+  that reads emlearn's tree CSV, `predict(x, out)` on int16 samples (a stand-in for
+  emlearn-micropython's module, which is not on PyPI);
 - mltrees_py: device/mltrees_py.py, the same model file read and evaluated in plain Python;
 - m2cgen: `m2cgen.export_to_python` -> `score(x)`, label = index of the largest score;
 - everywhereml: `RandomForestClassifier.to_micropython()` -> `.predict(x)`.
@@ -36,21 +40,26 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
+import numpy as np
+
 from microlearn import paths, targets
 
 from . import common, trees_gen
 
-IMPLS = ("microlearn", "microlearn_many", "mltrees_py", "m2cgen", "everywhereml")
+IMPLS = ("microlearn", "microlearn_many", "microlearn_i16", "emlearn_standin", "mltrees_py",
+         "m2cgen", "everywhereml")
 IMPL_TITLES = {
     "microlearn": "microlearn `predict`",
     "microlearn_many": "microlearn `predict_many` (per sample)",
+    "microlearn_i16": "microlearn `predict`, int16 samples",
+    "emlearn_standin": "emlearn stand-in `predict(x, out)`, int16 samples",
     "mltrees_py": "plain Python (mltrees_py)",
     "m2cgen": "m2cgen",
     "everywhereml": "everywhereml",
 }
 SCALING_IMPLS = ("microlearn", "mltrees_py", "m2cgen")
 BATCH = 32  # samples per predict_many call
-QEMU_TARGETS = ("cortex-m3", "cortex-m0")
+QEMU_TARGETS = ("cortex-m3", "cortex-m0", "cortex-m4f", "cortex-m7", "riscv32")
 
 # --------------------------------------------------------------------------------------------
 # Device scripts
@@ -63,8 +72,8 @@ QEMU_TARGETS = ("cortex-m3", "cortex-m0")
 # real CPU. predict_many gets all BATCH in one call, into `out`.
 SAMPLES = r'''
 def samples():
-    X = array.array('f', bytes(4 * NF * BATCH))
-    with open(MODEL + '_X.bin', 'rb') as fx:
+    X = array.array(TC, bytes(SIZE * NF * BATCH))
+    with open(MODEL + XFILE, 'rb') as fx:
         fx.readinto(X)
     mv = memoryview(X)
     return X, [mv[i * NF:(i + 1) * NF] for i in range(BATCH)], array.array('i', bytes(4 * BATCH))
@@ -74,6 +83,7 @@ KERNEL = r'''
 import gc, array, mlclock
 MODEL, NF, N = {model!r}, {nf}, {n}
 MIN, KMAX, TRIALS, BATCH, CHECK, TIMING = {min_ticks}, {kmax}, {trials}, {batch}, {check}, {timing}
+TC, SIZE, XFILE = {tc!r}, {size}, {xfile!r}
 {prelude}
 {samples}
 def loop0(k):
@@ -98,6 +108,10 @@ def loopS(f, xs, k):
     for _ in range(k):
         for a in xs:
             f(a)
+def loopS2(f, xs, out, k):
+    for _ in range(k):
+        for a in xs:
+            f(a, out)
 def loopS0(xs, k):
     for _ in range(k):
         for a in xs:
@@ -123,8 +137,8 @@ def per_call(run, kmin=1):
     return best / k, best, k
 def main():
     global stage
-    x = array.array('f', bytes(4 * NF))
-    with open(MODEL + '_X.bin', 'rb') as fx:
+    x = array.array(TC, bytes(SIZE * NF))
+    with open(MODEL + XFILE, 'rb') as fx:
         fx.readinto(x)
     gc.collect()
     f0 = gc.mem_free()
@@ -152,9 +166,9 @@ def main():
             fe.readinto(E)
         same = 0
         n = min(N, CHECK)
-        with open(MODEL + '_X.bin', 'rb') as fx:
+        with open(MODEL + XFILE, 'rb') as fx:
             if MANY:
-                X = array.array('f', bytes(4 * NF * BATCH))
+                X = array.array(TC, bytes(SIZE * NF * BATCH))
                 out = array.array('i', bytes(4 * BATCH))
                 i = 0
                 while i < n:
@@ -170,13 +184,15 @@ def main():
                     same += idx(f(x)) == E[i]
         print('R agree', same, n)
         E = None
-        with open(MODEL + '_X.bin', 'rb') as fx:
+        with open(MODEL + XFILE, 'rb') as fx:
             fx.readinto(x)
     X, xs, out = samples()
     gc.collect()
     a = gc.mem_alloc()
     if MANY:
         f(X, out)
+    elif TWO:
+        f2(x, out2)
     else:
         f(x)
     al = gc.mem_alloc() - a
@@ -195,7 +211,10 @@ def main():
         v -= e
     else:
         es, _, _ = per_call(lambda k: loopS0(xs, k))
-        v, vb, vk = per_call(lambda k: loopS(f, xs, k), kmin)
+        if TWO:
+            v, vb, vk = per_call(lambda k: loopS2(f2, xs, out2, k), kmin)
+        else:
+            v, vb, vk = per_call(lambda k: loopS(f, xs, k), kmin)
         v -= es
     u = mlclock.to_unit
     print('R time', u(v) / BATCH, u(b - e) / 10, u(e))
@@ -216,9 +235,10 @@ except MemoryError as e:
 CG_KERNEL = r'''
 import gc, array
 MODEL, NF, BATCH = {model!r}, {nf}, {batch}
+TC, SIZE, XFILE = {tc!r}, {size}, {xfile!r}
 {prelude}
-x = array.array('f', bytes(4 * NF))
-with open(MODEL + '_X.bin', 'rb') as fx:
+x = array.array(TC, bytes(SIZE * NF))
+with open(MODEL + XFILE, 'rb') as fx:
     fx.readinto(x)
 {samples}
 def main():
@@ -233,6 +253,11 @@ def main():
             for _ in range({k}):
                 collect()
                 f(X, out)
+        elif TWO:
+            for _ in range({k}):
+                for a in xs:
+                    collect()
+                    f2(a, out2)
         else:
             for _ in range({k}):
                 for a in xs:
@@ -276,10 +301,11 @@ main()
 HEAP_KERNEL = r'''
 import gc, array
 MODEL, NF = {model!r}, {nf}
+TC, SIZE, XFILE = {tc!r}, {size}, {xfile!r}
 {prelude}
 def main():
-    x = array.array('f', bytes(4 * NF))
-    with open(MODEL + '_X.bin', 'rb') as fx:
+    x = array.array(TC, bytes(SIZE * NF))
+    with open(MODEL + XFILE, 'rb') as fx:
         fx.readinto(x)
 {imp}
 {load}
@@ -315,6 +341,11 @@ _copy = None
 '''
 
 
+def standin_mpy(arch):
+    """The emlearn stand-in built for arch by `make bench` (benchmarks/emlearn_standin)."""
+    return paths.build() / "bench-natmod" / arch / "emlearn_standin.mpy"
+
+
 def module_name(impl, model, variant):
     """The module a Python implementation imports. variant: 'mpy' (mpy-cross), 'py' (source,
     compiled on the device) or 'fs' (the .mpy copied into a file the device wrote)."""
@@ -325,29 +356,45 @@ def module_name(impl, model, variant):
     return {"mpy": base, "py": base + "_src", "fs": base + "_fs"}[variant]
 
 
+INT16_IMPLS = ("microlearn_i16", "emlearn_standin")
+
+
+def sample_format(impl):
+    """(typecode, bytes per value, file suffix) of the samples an implementation takes."""
+    return ("h", 2, "_Xh.bin") if impl in INT16_IMPLS else ("f", 4, "_X.bin")
+
+
 def impl_code(impl, model, variant="mpy"):
     """(import, load, fn) code, indented for the body of main(). fn defines f (a prediction
-    call), idx (label -> class index) and MANY."""
+    call returning the label), idx (label -> class index), MANY, and TWO: the call timed is
+    f2(x, out2) (the stand-in's bare predict) rather than f(x)."""
     ind = "    "
-    if impl in ("microlearn", "microlearn_many"):
+    if impl in ("microlearn", "microlearn_many", "microlearn_i16"):
         imp = "from microlearn import trees"
-        load = f"m = trees.load({model + '.csv'!r})"
+        load = f"m = trees.load({model + '.bin'!r})"
         many = impl == "microlearn_many"
         fn = (f"f = m.{'predict_many' if many else 'predict'}\nidx = m.classes.index\n"
-              f"MANY = {many}")
+              f"MANY = {many}\nTWO = False")
+    elif impl == "emlearn_standin":
+        imp = "import emlearn_standin as E"
+        load = f"m = E.load({model + '_em.csv'!r})"
+        fn = ("out2 = array.array('f', bytes(4 * m.outputs()))\nf2 = m.predict\n"
+              "def f(x):\n    f2(x, out2)\n    b = 0\n    for i in range(1, len(out2)):\n"
+              "        if out2[i] > out2[b]:\n            b = i\n    return b\n"
+              "idx = lambda i: i\nMANY = False\nTWO = True")
     elif impl == "mltrees_py":
         imp = f"import {module_name(impl, model, variant)} as P"
         load = f"m = P.load({model + '.csv'!r})"
-        fn = "f = m.predict\nidx = m.labels.index\nMANY = False"
+        fn = "f = m.predict\nidx = m.labels.index\nMANY = False\nTWO = False"
     elif impl == "m2cgen":
         imp = f"import {module_name(impl, model, variant)} as G"
         load = "pass"
         fn = ("def f(x):\n    s = G.score(x)\n    return s.index(max(s))\n"
-              "idx = lambda i: i\nMANY = False")
+              "idx = lambda i: i\nMANY = False\nTWO = False")
     elif impl == "everywhereml":
         imp = f"import {module_name(impl, model, variant)} as G"
         load = "c = G.RandomForestClassifier()"
-        fn = "f = c.predict\nidx = lambda i: i\nMANY = False"
+        fn = "f = c.predict\nidx = lambda i: i\nMANY = False\nTWO = False"
     else:
         raise ValueError(impl)
     return tuple(textwrap.indent(s, ind) for s in (imp, load, fn))
@@ -364,25 +411,29 @@ def kernel(b, impl, variant, target_kind, check, timing, quick=False):
         min_ticks, kmax, trials = (5000 if quick else 10000), 1 << 20, (3 if quick else 5)
     else:
         min_ticks, kmax, trials = 25000, 1 << 16, 1  # 1 M instructions on M3, 1.6 M on M0
+    tc, size, xfile = sample_format(impl)
     return KERNEL.format(model=b.spec.name, nf=b.X.shape[1], n=len(b.X), min_ticks=min_ticks,
                          kmax=kmax, trials=trials, batch=BATCH, check=check,
                          timing=int(timing), prelude=prelude, samples=SAMPLES, imp=imp, load=load,
-                         fn=fn)
+                         fn=fn, tc=tc, size=size, xfile=xfile)
 
 
 def cg_kernel(b, impl, k, loop):
     imp, load, fn = impl_code(impl, b.spec.name, "mpy")
     ind = "    "
     imp, load, fn = (textwrap.indent(textwrap.dedent(s), ind) for s in (imp, load, fn))
+    tc, size, xfile = sample_format(impl)
     return CG_KERNEL.format(model=b.spec.name, nf=b.X.shape[1], batch=BATCH, prelude="",
-                            samples=SAMPLES, imp=imp, load=load, fn=fn, loop=int(loop), k=k)
+                            samples=SAMPLES, imp=imp, load=load, fn=fn, loop=int(loop), k=k,
+                            tc=tc, size=size, xfile=xfile)
 
 
 def heap_kernel(b, impl, variant):
     imp, load, fn = impl_code(impl, b.spec.name, variant)
     imp, load, fn = (textwrap.indent(textwrap.dedent(s), "    ") for s in (imp, load, fn))
+    tc, size, xfile = sample_format(impl)
     return HEAP_KERNEL.format(model=b.spec.name, nf=b.X.shape[1], prelude="", imp=imp,
-                              load=load, fn=fn)
+                              load=load, fn=fn, tc=tc, size=size, xfile=xfile)
 
 
 def parse(output):
@@ -422,10 +473,16 @@ class Workspace:
         name = b.spec.name
         self.built[name] = b
         (self.root / f"{name}.csv").write_text(b.model_text)
+        (self.root / f"{name}.bin").write_bytes(b.model_bin)
         b.X.tofile(self.root / f"{name}_X.bin")
+        # int16 samples (the digits are pixel counts: exact), for the int16 implementations
+        np.clip(np.round(b.X), -32768, 32767).astype("<i2").tofile(self.root / f"{name}_Xh.bin")
         b.expected.astype("<i4").tofile(self.root / f"{name}_E.bin")
         for impl, g in b.gen.items():
             if g.code is None:
+                continue
+            if impl == "emlearn_standin":
+                (self.root / f"{name}_em.csv").write_text(g.code)
                 continue
             src = self.root / (module_name(impl, name, "py") + ".py")
             src.write_text(g.code)
@@ -439,6 +496,10 @@ class Workspace:
 
     def has(self, impl, model, variant="mpy"):
         b = self.built[model]
+        if impl == "emlearn_standin":
+            g = b.gen.get(impl)
+            return variant == "mpy" and g is not None and g.code is not None \
+                and standin_mpy("x64").exists()
         if impl in ("m2cgen", "everywhereml"):
             g = b.gen.get(impl)
             if g is None or g.code is None:
@@ -447,9 +508,12 @@ class Workspace:
                 return False
         return True
 
-    def files_for(self, impl, model, variant):
+    def files_for(self, impl, model, variant, arch=None):
         """{name: bytes} a session on an emulated board needs for one run."""
-        names = [f"{model}.csv", f"{model}_X.bin", f"{model}_E.bin"]
+        names = [f"{model}.csv", f"{model}.bin", f"{model}{sample_format(impl)[2]}",
+                 f"{model}_E.bin"]
+        if impl == "emlearn_standin":
+            names.append(f"{model}_em.csv")
         if impl == "mltrees_py" and variant == "py":
             names.append("mltrees_src.py")
         elif impl in ("m2cgen", "everywhereml"):
@@ -457,6 +521,8 @@ class Workspace:
             names.append(module_name(impl, model, "py") + ".py" if variant == "py"
                          else base + ".mpy")
         files = {n: (self.root / n).read_bytes() for n in names}
+        if impl == "emlearn_standin":
+            files["lib/emlearn_standin.mpy"] = standin_mpy(arch).read_bytes()
         if impl == "everywhereml":
             files["time.py"] = (self.root / "time_shim.py").read_bytes()
         return files
@@ -569,7 +635,7 @@ def qemu_runs(res, ws, target, plan, repeat=()):
     t = targets.get(target)
     for model, impl, variant, check, timing in plan:
         b = ws.built[model]
-        files = ws.files_for(impl, model, variant)
+        files = ws.files_for(impl, model, variant, t.arch)
         size = sum(len(v) for v in files.values())
         if size > t.files_region[1] - (1 << 17):
             res.add("ram", target, model, impl, variant, "fits", 0, "",
@@ -654,18 +720,28 @@ def heap_runs(res, ws, plan, resolution):
 
 def flash_rows(res, ws):
     for arch in ("x64", "x86", "armv6m", "armv7m", "armv7emsp", "armv7emdp"):
-        p = paths.build() / "natmod" / arch / "microlearn" / "trees.mpy"
+        p = paths.natmod() / arch / "microlearn" / "trees.mpy"
         if p.exists():
             res.add("flash", arch, "-", "microlearn", "mpy", "bytes", p.stat().st_size, "B",
                     "trees.mpy")
     src = paths.root() / "device" / "mltrees_py.py"
     res.add("flash", "-", "-", "mltrees_py", "py", "bytes", src.stat().st_size, "B")
-    mpy = paths.build() / "device-mpy" / "mltrees_py.mpy"
+    mpy = paths.device_mpy() / "mltrees_py.mpy"
     if mpy.exists():
         res.add("flash", "-", "-", "mltrees_py", "mpy", "bytes", mpy.stat().st_size, "B")
+    for arch in ("x64", "armv6m", "armv7m"):
+        p = standin_mpy(arch)
+        if p.exists():
+            res.add("flash", arch, "-", "emlearn_standin", "mpy", "bytes", p.stat().st_size, "B",
+                    "emlearn_standin.mpy")
     for name, b in ws.built.items():
         res.add("flash", "-", name, "model_file", "csv", "bytes", len(b.model_text.encode()),
                 "B")
+        res.add("flash", "-", name, "model_file", "bin", "bytes", len(b.model_bin), "B")
+        g = b.gen.get("emlearn_standin")
+        if g is not None and g.code is not None:
+            res.add("flash", "-", name, "emlearn_standin", "csv", "bytes", len(g.code.encode()),
+                    "B")
         for impl in ("m2cgen", "everywhereml"):
             if not ws.has(impl, name, "py"):
                 continue
@@ -742,7 +818,11 @@ def run(args):
         res.add("model", "-", name, "-", "-", "n_trees", b.n_trees)
         res.add("model", "-", name, "-", "-", "n_nodes", b.n_nodes)
         res.add("model", "-", name, "-", "-", "depth", b.depth)
-        res.add("model", "-", name, "-", "-", "model_memory", b.model_memory, "B")
+        res.add("model", "-", name, "-", "-", "model_memory", b.model_memory, "B",
+                "binary form read from a file")
+        res.add("model", "-", name, "-", "-", "model_memory_text", b.model_memory_text, "B")
+        res.add("model", "-", name, "-", "-", "model_memory_in_place", b.model_memory_in_place,
+                "B")
         res.add("model", "-", name, "-", "-", "visits", b.visits, "nodes",
                 "decision nodes visited per inference, test mean")
         for impl, g in b.gen.items():

@@ -183,12 +183,16 @@ class Built:
     model_text: str  # microlearn model file
     X: np.ndarray  # float32 test samples
     expected: np.ndarray  # int32 labels scikit-learn predicts for X (class indices)
-    model_memory: int  # model.memory on the device
+    model_memory: int  # model.memory on the device, binary form read from a file
     n_nodes: int
     n_trees: int
     depth: int
     visits: float = 0.0  # decision nodes visited per inference, over all trees (test mean)
-    gen: dict = field(default_factory=dict)  # {"m2cgen": Generated, "everywhereml": Generated}
+    gen: dict = field(default_factory=dict)  # {"m2cgen": Generated, "everywhereml": Generated,
+    # "emlearn_standin": Generated (code: the emlearn tree CSV)}
+    model_bin: bytes = b""  # the binary form
+    model_memory_text: int = 0  # model.memory of the text form
+    model_memory_in_place: int = 0  # model.memory of the binary form used in place
 
 
 def build(spec, generators=True):
@@ -200,9 +204,13 @@ def build(spec, generators=True):
         model = spec.make()
         X = np.ascontiguousarray(Xte, dtype=np.float32)
         expected = model.predict(X).astype(np.int32)  # labels 0..9 are the class indices
-        return Built(spec, None, model.to_text(), X, expected, model.memory_size(),
-                     model.n_nodes, model.n_trees, model.n_nodes // model.n_trees,
-                     float(model.n_nodes))
+        b = Built(spec, None, model.to_text(), X, expected, model.memory_size("bin"),
+                  model.n_nodes, model.n_trees, model.n_nodes // model.n_trees,
+                  float(model.n_nodes))
+        b.model_bin = model.to_bin()
+        b.model_memory_text = model.memory_size()
+        b.model_memory_in_place = model.memory_size("bin", in_place=True)
+        return b
     est = spec.make().fit(Xtr, ytr)
     model = convert(est)
     X = np.ascontiguousarray(Xte, dtype=np.float32)
@@ -215,9 +223,14 @@ def build(spec, generators=True):
                                for t in trees)))
     b = Built(spec, est, model.to_text(), X, expected, model.memory_size(), model.n_nodes,
               model.n_trees, depth, visits)
+    b.model_bin = model.to_bin()
+    b.model_memory_text = model.memory_size()
+    b.model_memory = model.memory_size("bin")
+    b.model_memory_in_place = model.memory_size("bin", in_place=True)
     if generators:
         b.gen["m2cgen"] = m2cgen_python(est)
         b.gen["everywhereml"] = everywhereml_micropython(est)
+        b.gen["emlearn_standin"] = emlearn_csv(est, Xte)
     return b
 
 
@@ -235,6 +248,55 @@ def host_reference(model_text):
         f.write(model_text)
         f.flush()
         return mod.load(f.name)
+
+
+# --------------------------------------------------------------------------------------------
+# emlearn (the stand-in of benchmarks/emlearn_standin reads its tree CSV)
+
+
+def emlearn_version():
+    try:
+        from importlib.metadata import version
+
+        return version("emlearn")
+    except Exception:
+        return None
+
+
+def emlearn_csv(est, X):
+    """The emlearn tree CSV of a model, for the stand-in (int16 features; majority vote)."""
+    import os
+    import tempfile
+
+    ver = emlearn_version()
+    kind = type(est).__name__
+    if ver is None:
+        return Generated(reason="emlearn is not installed")
+    if kind not in ("RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"):
+        return Generated(reason=f"emlearn {ver}: the stand-in takes tree classifiers voting by "
+                                f"majority; {kind} is not one")
+    if not np.array_equal(X, np.round(X)) or np.abs(X).max() > 32767:
+        return Generated(reason="float features: emlearn's trees compare int16 features "
+                                "(x < int(threshold)), which these are not")
+    import emlearn
+
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as d:
+        os.chdir(d)  # emlearn may write scratch files in the current folder
+        try:
+            c = emlearn.convert(est, method="loadable")
+            c.save(file="model.csv", name="model", format="csv")
+            text = Path("model.csv").read_text()
+        except Exception as e:
+            return Generated(reason=f"emlearn {ver} failed: {type(e).__name__}: {e}")
+        finally:
+            os.chdir(cwd)
+    if int(est.n_classes_) > 127 or est.n_features_in_ > 127:
+        return Generated(reason="emlearn's nodes hold int8 features and classes")
+    return Generated(text, disagree_note=(
+        "each tree votes for its leaf's majority class (scikit-learn averages the leaves' class "
+        "probabilities), and splits compare int16 features with the integer part of the "
+        "threshold"))
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,11 @@ TARGET_TITLES = {
 UNIT_TITLES = {"Ir": "instructions", "instr": "instructions", "us": "µs"}
 VARIANT_TITLES = {"mpy": ".mpy", "py": ".py (compiled on the device)",
                   "fs": ".mpy from a written file (copied to RAM)", "-": "", "csv": "model file"}
-ALT = ("mltrees_py", "m2cgen", "everywhereml")
+ALT = ("emlearn_standin", "mltrees_py", "m2cgen", "everywhereml")
+MICRO = ("microlearn", "microlearn_many", "microlearn_i16")
+DEPLOYED = {"microlearn": "native .mpy + binary model file (in place on the boards: ROMFS)",
+            "microlearn_i16": "the same, int16 samples",
+            "emlearn_standin": "native .mpy + emlearn CSV"}
 
 
 def _n(v, digits=3):
@@ -103,7 +107,7 @@ def plot_compare(view, models, path, title):
     fig, axes = plt.subplots(1, len(tgts), figsize=(3.6 * len(tgts) + 1, 4.2), sharey=True,
                              squeeze=False)
     colors = {"microlearn_many": "tab:cyan", "mltrees_py": "tab:red", "m2cgen": "tab:orange",
-              "everywhereml": "tab:green"}
+              "everywhereml": "tab:green", "emlearn_standin": "tab:purple"}
     impls = ("microlearn_many",) + ALT
     for ax, t in zip(axes[0], tgts):
         width = 0.8 / len(impls)
@@ -230,6 +234,9 @@ def write(res, ws, out, command, version, elapsed, quick):
     plot_compare(view, main_models + ov_models, out / "benchmarks-compare.png",
                  f"Cost per inference relative to microlearn predict. {command}, "
                  f"MicroPython {version}")
+    plot_emlearn(view, main_models + ov_models, out / "benchmarks-emlearn.png",
+                 f"microlearn against the emlearn stand-in (int16 samples). {command}, "
+                 f"MicroPython {version}")
     plot_scaling(view, out / "benchmarks-scaling.png",
                  f"Scaling (RandomForest on digits). {command}, MicroPython {version}")
 
@@ -253,6 +260,7 @@ def write(res, ws, out, command, version, elapsed, quick):
     ]
     L += ["## Headline", ""] + headline(view, main_models, ov_models) + [""]
     L += compared_section(view, ws, main_models)
+    L += emlearn_section(view, main_models + ov_models, made)
     L += agreement_section(view, main_models + ov_models)
     L += time_section(view, main_models + ov_models, made)
     L += ram_section(view, main_models + ov_models)
@@ -349,16 +357,120 @@ def headline(view, models, ov):
     return out
 
 
+def standin_rows(view, models):
+    """(model, target, microlearn_i16 cost, stand-in cost, microlearn_many cost) measured."""
+    out = []
+    for m in models:
+        for t in view.targets():
+            a, e = view.cost(t, m, "microlearn_i16"), view.cost(t, m, "emlearn_standin")
+            if a and e:
+                out.append((m, t, a, e, view.cost(t, m, "microlearn_many")))
+    return out
+
+
+def plot_emlearn(view, models, path, title):
+    rows = standin_rows(view, models)
+    if not rows:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ms = sorted({m for m, *_ in rows}, key=models.index)
+    tg = [t for t in view.targets() if any(r[1] == t for r in rows)]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    w = 0.8 / len(tg)
+    for j, t in enumerate(tg):
+        vals = [next((a / e for mm, tt, a, e, _ in rows if mm == m and tt == t), 0) for m in ms]
+        ax.bar([i + j * w for i in range(len(ms))], vals, w, label=t)
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.axhline(0.5, color="gray", lw=0.8, ls="--")
+    ax.set_xticks([i + w * (len(tg) - 1) / 2 for i in range(len(ms))])
+    ax.set_xticklabels(ms)
+    ax.set_ylabel("microlearn predict / stand-in predict")
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def emlearn_section(view, models, made):
+    rows = standin_rows(view, models)
+    L = ["## Side by side with emlearn (a stand-in built from its C code)", ""]
+    if not rows:
+        return L + ["Not measured (the stand-in was not built: `make bench-natmod`).", ""]
+    L += ["emlearn-micropython's own module is not published on PyPI; the stand-in "
+          "(benchmarks/emlearn_standin) is emlearn's published C tree evaluator, `eml_trees.h` "
+          "from the emlearn package, in a native module written here after what "
+          "emlearn-micropython's binding does. Both take the same int16 samples; the stand-in's "
+          "`predict(x, out)` leaves the argmax to the caller (not timed), microlearn's "
+          "`predict(x)` returns the label.", "",
+          "![microlearn against the emlearn stand-in](benchmarks-emlearn.png)", "",
+          f"Plot: {made}; the dashed line is half the stand-in's cost.", "",
+          "| model | target | microlearn `predict` | stand-in `predict(x, out)` | ratio | "
+          "microlearn `predict_many` per sample | ratio |",
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for m, t, a, e, many in rows:
+        unit = UNIT_TITLES.get(view.unit(t), view.unit(t))
+        L.append(f"| `{m}` | {t} | {_n(a)} {unit} | {_n(e)} | {a / e:.2f} | "
+                 f"{_n(many) if many else '–'} | {many / e:.2f} |" if many else
+                 f"| `{m}` | {t} | {_n(a)} {unit} | {_n(e)} | {a / e:.2f} | – | – |")
+    L += ["", "RAM of the load (heap growth, `gc.mem_alloc`) and agreement with scikit-learn "
+          "(labels; the stand-in's label is the class with the most votes):", "",
+          "| model | target | microlearn load | stand-in load | microlearn agrees | "
+          "stand-in agrees |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for m in sorted({r[0] for r in rows}, key=models.index):
+        for t in ("unix", "cortex-m3", "cortex-m0"):
+            la = view.v(section="ram", target=t, model=m, impl="microlearn_i16", metric="load_bytes")
+            le = view.v(section="ram", target=t, model=m, impl="emlearn_standin",
+                        metric="load_bytes")
+            aa = view.v(section="agree", target=t, model=m, impl="microlearn_i16", metric="agree")
+            ae = view.v(section="agree", target=t, model=m, impl="emlearn_standin",
+                        metric="agree")
+            n = view.v(section="agree", target=t, model=m, impl="emlearn_standin", metric="n")
+            if la is None and le is None:
+                continue
+            L.append(f"| `{m}` | {t} | {_kb(la)} | {_kb(le)} | "
+                     f"{aa}/{n} | {ae}/{n} |" if n else f"| `{m}` | {t} | {_kb(la)} | "
+                     f"{_kb(le)} | – | – |")
+    fl = {r["target"]: r["value"] for r in view.res.find(section="flash",
+                                                         impl="emlearn_standin", variant="mpy")}
+    ml = {r["target"]: r["value"] for r in view.res.find(section="flash", impl="microlearn",
+                                                         metric="bytes")}
+    L += ["", "Flash: " + ", ".join(f"{a}: trees.mpy {_kb(ml.get(a))}, emlearn_standin.mpy "
+                                     f"{_kb(v)}" for a, v in sorted(fl.items())) + ". Model "
+          "files: " + ", ".join(
+              f"`{m}` {_kb(view.v(section='flash', model=m, impl='model_file', variant='bin'))} "
+              f"binary, {_kb(view.v(section='flash', model=m, impl='emlearn_standin', variant='csv'))} "
+              "emlearn CSV" for m in sorted({r[0] for r in rows}, key=models.index)) + ".", "",
+          "On the boards microlearn's model is used in place from the ROMFS image: its load is "
+          "the model object and the workspace only. A native module's machine code is copied "
+          "into RAM when imported (the import column of [RAM](#ram)); microlearn's module reads "
+          "both model forms and every scikit-learn tree ensemble, so its code is larger.", ""]
+    return L
+
+
 def compared_section(view, ws, models):
     L = ["## What is compared", "",
          "Every implementation runs on the same MicroPython build, with the same fitted "
          "scikit-learn estimator and the same test samples (float32 `array('f')`).", "",
          "| implementation | what the user deploys | one inference |",
          "| --- | --- | --- |",
-         "| microlearn `predict` | `trees.mpy` (native module) + the model file | "
+         "| microlearn `predict` | `trees.mpy` (native module) + the binary model file "
+         "(`save(file='model.bin')`; on the boards in their ROMFS image, used in place) | "
          "`model.predict(x)` |",
          f"| microlearn `predict_many` | same | `model.predict_many(X, out)` on {32} samples, "
          "cost per sample |",
+         "| microlearn_i16 | same | `model.predict(x)`, x an `array('h')` of the same samples "
+         "(the digits are integers: exact) |",
+         f"| emlearn stand-in (emlearn {trees_gen.emlearn_version() or '?'}) | "
+         "`emlearn_standin.mpy`: a native module built here from emlearn's published C tree "
+         "evaluator (`eml_trees.h`), loading emlearn's tree CSV the way emlearn-micropython "
+         "does; not emlearn-micropython's own module, which is not on PyPI | "
+         "`model.predict(x, out)`, x an `array('h')`: per-class votes into `out`, no argmax "
+         "(the caller's) |",
          "| plain Python (`device/mltrees_py.py`) | `mltrees_py.mpy` + the same model file | "
          "`model.predict(x)`: the model in typed arrays, walked in Python |",
          f"| m2cgen {trees_gen.m2cgen_version() or '(not installed)'} | the generated module "
@@ -369,12 +481,18 @@ def compared_section(view, ws, models):
          "test samples. `gesture_rf`: the features `microlearn har` computes on the shipped "
          "accelerometer recordings, trained on all but the last recording of each gesture and "
          "tested on the windows of those, as in `make demo`):", "",
-         "| model | estimator | trees | decision nodes | depth | model RAM (microlearn) |",
-         "| --- | --- | ---: | ---: | ---: | ---: |"]
+         "| model | estimator | trees | decision nodes | depth | model RAM: text file | "
+         "binary file | binary in place |",
+         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for n in models + [n for n, b in ws.built.items() if b.spec.group == "overhead"]:
         b = ws.built[n]
         L.append(f"| `{n}` | {b.spec.title} | {b.n_trees} | {b.n_nodes} | {b.depth or '–'} | "
-                 f"{_kb(b.model_memory) if b.model_memory else '–'} |")
+                 f"{_kb(b.model_memory_text)} | {_kb(b.model_memory)} | "
+                 f"{_kb(b.model_memory_in_place)} |")
+    L += ["", "Model RAM is `model.memory` (docs/model-format.md): the text form loaded into one "
+          "block; the binary form read from a file into a block of its size, plus the workspace "
+          "of a prediction; in place only the workspace (and the model object, about 100 "
+          "bytes)."]
     L.append("")
     return L
 
@@ -389,7 +507,7 @@ def agreement_section(view, models):
           "| --- | --- | " + " | ".join("---:" for _ in tg) + " |"]
     notes = {}
     for m in models:
-        for impl in ("microlearn", "microlearn_many") + ALT:
+        for impl in MICRO + ALT:
             cells = []
             for t in tg:
                 a = view.v(section="agree", target=t, model=m, impl=impl, variant="mpy",
@@ -410,7 +528,7 @@ def agreement_section(view, models):
                 continue
             L.append(f"| `{m}` | {impl} | " + " | ".join(cells) + " |")
     L.append("")
-    for impl in ("m2cgen", "everywhereml"):
+    for impl in ("emlearn_standin", "m2cgen", "everywhereml"):
         differs = [(r["target"], r["model"]) for r in view.res.find(section="agree", impl=impl,
                                                                     metric="agree")
                    if r["note"] != f"of {r['value']}"]
@@ -441,7 +559,7 @@ def time_section(view, models, made):
               f"| model | implementation | {unit} per inference | × builtin call | "
               "× microlearn predict |", "| --- | --- | ---: | ---: | ---: |"]
         for m in models:
-            for impl in ("microlearn", "microlearn_many") + ALT:
+            for impl in MICRO + ALT:
                 c = view.cost(t, m, impl)
                 if c is None:
                     fits, why = view.fits(t, m, impl, "mpy")
@@ -486,7 +604,8 @@ def startup_section(view, models):
                     cells += [_n(i), _n(lo)]
                 if all(c in ("–", "") for c in cells):
                     continue
-                what = VARIANT_TITLES[var] if impl != "microlearn" else "native .mpy"
+                what = (VARIANT_TITLES[var] if impl not in ("microlearn", "emlearn_standin")
+                        else "native .mpy")
                 L.append(f"| `{m}` | {impl} | {what} | " + " | ".join(cells) + " |")
     L.append("")
     return L
@@ -526,8 +645,7 @@ def ram_section(view, models):
 
                 ui, ul = g("unix", "import_bytes"), g("unix", "load_bytes")
                 ufits, uwhy = view.fits("unix", m, impl, var)
-                row = [f"`{m}`", impl, VARIANT_TITLES[var] if impl != "microlearn"
-                       else "native .mpy + model file",
+                row = [f"`{m}`", impl, DEPLOYED.get(impl, VARIANT_TITLES[var]),
                        _kb(ui + ul) if ui is not None and ul is not None else
                        (f"does not fit the default 2 MB heap: {uwhy}" if ufits == 0 else "–"),
                        _kb(g("unix", "min_heap")), _kb(g("unix", "alloc_per_call"))]
@@ -775,15 +893,16 @@ def decomposition(view, models):
     L += ["", "The sums differ from the measured costs mostly on the soft-float boards, where "
           "adding a leaf value costs more or less with the value (pure leaves, as deep trees "
           "have, are cheaper than the synthetic mixed leaf)."]
-    L += ["", "So microlearn's remaining cost is mostly per call and per tree, not the walk: "
-          "every call converts all n_features inputs into comparison keys and ends with an "
-          "argmax over the classes; every tree adds its leaf's non-zero class values in "
-          "double precision (so that the sums round as scikit-learn's do). On cores without "
-          "an FPU each addition is a library call: the table's last columns show what a pure "
-          "leaf, with one non-zero value, saves per tree. Walking a node is "
-          "a few instructions. For small models, batching with `predict_many` removes the "
-          "Python call. In plain Python every node is several interpreted steps and float "
-          "allocations.", ""]
+    L += ["", "What the binary form changed (issue 13): a node is one 32-bit record (one load); "
+          "int16 samples are compared with int16 thresholds without any conversion; a forest's "
+          "leaf values add as exact int64 units (the same sums as scikit-learn's double "
+          "additions, bit for bit) instead of soft-float double additions; a pure leaf is a "
+          "class index with nothing to look up. What remains is mostly the walk itself (a few "
+          "instructions a node), the Python call, and, for float32 samples, the conversion of "
+          "every feature into a comparison key (which also rejects NaN). Models whose sums are "
+          "not exact in 53 bits (boosting, with its float64 baseline) still add doubles. For "
+          "small models, batching with `predict_many` removes the Python call. In plain "
+          "Python every node is several interpreted steps and float allocations.", ""]
     return L
 
 

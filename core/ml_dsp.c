@@ -262,8 +262,8 @@ void ml_dsp_stats(const float *x, size_t n, size_t stride, ml_dsp_stats_t *s) {
     m4 /= (double)n;
     s->mean = mean;
     s->std = ml_dsp_sqrt(m2);
-    s->min = lo;
-    s->max = hi;
+    s->min = (double)lo;
+    s->max = (double)hi;
     s->ptp = (double)hi - (double)lo;
     s->energy = sum_sq;
     s->rms = ml_dsp_sqrt(sum_sq / (double)n);

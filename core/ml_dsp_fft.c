@@ -216,7 +216,7 @@ static ml_status_t logmel_check(const ml_dsp_logmel_config_t *c, ml_error_t *err
 
 // Walks the filters; with m != NULL fills them. Returns the number of weights.
 static uint32_t logmel_filters(const ml_dsp_logmel_config_t *c, ml_dsp_logmel_t *m) {
-    const double mlo = hz_to_mel(c->fmin), mhi = hz_to_mel(c->fmax);
+    const double mlo = hz_to_mel((double)c->fmin), mhi = hz_to_mel((double)c->fmax);
     const uint32_t n_bins = c->n_fft / 2 + 1;
     uint32_t total = 0;
     for (uint32_t b = 0; b < c->n_mels; b++) {

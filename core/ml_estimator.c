@@ -4,6 +4,15 @@
 
 static const char *const op_names[] = { "?", "sub", "div", "mul", "add", "matmul" };
 
+ml_status_t ml_est_section(const ml_blob_t *b, uint32_t id, uint64_t count, const uint32_t **p,
+    ml_error_t *err) {
+    uint32_t n;
+    if (count > 0x7fffffff) {
+        return ml_error_set(err, ML_E_FORMAT, 0, "model too large");
+    }
+    return ml_blob_section(b, id, 8, (uint32_t)count, (uint32_t)count, (const void **)p, &n, err);
+}
+
 ml_status_t ml_est_open(ml_est_t *est, const ml_blob_t *b, ml_error_t *err) {
     const void *p;
     uint32_t n;

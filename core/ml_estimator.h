@@ -100,6 +100,11 @@ typedef struct {
 // width[] and scratch_doubles, and may read est->variant.
 ml_status_t ml_est_open(ml_est_t *est, const ml_blob_t *b, ml_error_t *err);
 
+// A section of exactly `count` 8-byte values (float64, or a family's 8-byte records) into *p;
+// a count over 2**31 - 1 is refused as "model too large".
+ml_status_t ml_est_section(const ml_blob_t *b, uint32_t id, uint64_t count, const uint32_t **p,
+    ml_error_t *err);
+
 // Bytes of work memory the model needs (8-byte aligned block), and giving it that block.
 size_t ml_est_work_size(const ml_est_t *est);
 void ml_est_set_work(ml_est_t *est, double *work);

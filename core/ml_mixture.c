@@ -4,15 +4,6 @@
 
 #define ID(s) ML_BLOB_ID(s[0], s[1], s[2], s[3])
 
-static ml_status_t section(const ml_blob_t *b, uint32_t id, uint64_t count, const uint32_t **p,
-    ml_error_t *err) {
-    uint32_t n;
-    if (count > 0x7fffffff) {
-        return ml_error_set(err, ML_E_FORMAT, 0, "model too large");
-    }
-    return ml_blob_section(b, id, 8, (uint32_t)count, (uint32_t)count, (const void **)p, &n, err);
-}
-
 ml_status_t ml_mixture_open(ml_mixture_t *m, const ml_blob_t *b, ml_error_t *err) {
     ml_est_t *est = &m->est;
     ml_status_t r = ml_est_open(est, b, err);
@@ -33,8 +24,8 @@ ml_status_t ml_mixture_open(ml_mixture_t *m, const ml_blob_t *b, ml_error_t *err
     }
     uint64_t n = est->n_inputs, kn = (uint64_t)k * n;
     const uint32_t *c0;
-    if ((r = section(b, ID("gmmd"), k, &m->log_det, err)) != ML_OK
-        || (r = section(b, ID("gmmc"), 1, &c0, err)) != ML_OK) {
+    if ((r = ml_est_section(b, ID("gmmd"), k, &m->log_det, err)) != ML_OK
+        || (r = ml_est_section(b, ID("gmmc"), 1, &c0, err)) != ML_OK) {
         return r;
     }
     m->c0 = ml_f64(c0, 0);
@@ -42,20 +33,20 @@ ml_status_t ml_mixture_open(ml_mixture_t *m, const ml_blob_t *b, ml_error_t *err
     switch (est->variant) {
         case ML_MIXTURE_FULL:
         case ML_MIXTURE_TIED:
-            r = section(b, ID("gmmp"), (est->variant == ML_MIXTURE_FULL ? k : 1) * n * n,
+            r = ml_est_section(b, ID("gmmp"), (est->variant == ML_MIXTURE_FULL ? k : 1) * n * n,
                 &m->prec, err);
             if (r == ML_OK) {
-                r = section(b, ID("gmmu"), kn, &m->mu_prec, err);
+                r = ml_est_section(b, ID("gmmu"), kn, &m->mu_prec, err);
             }
             break;
         default:
-            r = section(b, ID("gmma"), k, &m->a, err);
+            r = ml_est_section(b, ID("gmma"), k, &m->a, err);
             if (r == ML_OK) {
-                r = section(b, ID("gmmb"), kn, &m->b, err);
+                r = ml_est_section(b, ID("gmmb"), kn, &m->b, err);
             }
             if (r == ML_OK) {
-                r = section(b, ID("gmmp"), est->variant == ML_MIXTURE_DIAG ? kn : k, &m->prec,
-                    err);
+                r = ml_est_section(b, ID("gmmp"), est->variant == ML_MIXTURE_DIAG ? kn : k,
+                    &m->prec, err);
             }
             break;
     }

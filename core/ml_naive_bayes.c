@@ -6,15 +6,6 @@
 #define SECTION_GNBM ML_BLOB_ID('g', 'n', 'b', 'm')
 #define SECTION_GNBV ML_BLOB_ID('g', 'n', 'b', 'v')
 
-static ml_status_t section(const ml_blob_t *b, uint32_t id, uint64_t count, const uint32_t **p,
-    ml_error_t *err) {
-    uint32_t n;
-    if (count > 0x7fffffff) {
-        return ml_error_set(err, ML_E_FORMAT, 0, "model too large");
-    }
-    return ml_blob_section(b, id, 8, (uint32_t)count, (uint32_t)count, (const void **)p, &n, err);
-}
-
 ml_status_t ml_naive_bayes_open(ml_naive_bayes_t *m, const ml_blob_t *b, ml_error_t *err) {
     ml_est_t *est = &m->est;
     ml_status_t r = ml_est_open(est, b, err);
@@ -25,9 +16,10 @@ ml_status_t ml_naive_bayes_open(ml_naive_bayes_t *m, const ml_blob_t *b, ml_erro
         return ml_error_set(err, ML_E_FORMAT, 0, "estm: a GaussianNB is a classifier, variant 0");
     }
     uint64_t size = (uint64_t)est->n_classes * est->n_inputs;
-    if ((r = section(b, SECTION_GNBC, 2 * (uint64_t)est->n_classes, &m->consts, err)) != ML_OK
-        || (r = section(b, SECTION_GNBM, size, &m->theta, err)) != ML_OK
-        || (r = section(b, SECTION_GNBV, size, &m->var, err)) != ML_OK) {
+    uint64_t n_consts = 2 * (uint64_t)est->n_classes;
+    if ((r = ml_est_section(b, SECTION_GNBC, n_consts, &m->consts, err)) != ML_OK
+        || (r = ml_est_section(b, SECTION_GNBM, size, &m->theta, err)) != ML_OK
+        || (r = ml_est_section(b, SECTION_GNBV, size, &m->var, err)) != ML_OK) {
         return r;
     }
     est->width[ML_PREDICT] = 1;

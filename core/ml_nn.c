@@ -422,6 +422,12 @@ ml_status_t ml_nn_open(ml_nn_t *m, const void *data, size_t len, ml_error_t *err
     m->data = p;
     m->data_size = n;
     m->arena = NULL;
+    if (ml_blob_section(&b, ML_BLOB_ID('l', 'a', 'b', 'l'), 4, 0, 0xffffffffu, &p, &n, err)
+        != ML_OK) {
+        return err->code;
+    }
+    m->labels = p;
+    m->n_labels = n;
     // The arena can never need more than all its tensors side by side.
     uint64_t all = 0;
     for (uint32_t i = 0; i < m->h->n_tensors; i++) {
@@ -445,6 +451,10 @@ ml_status_t ml_nn_open(ml_nn_t *m, const void *data, size_t len, ml_error_t *err
         || out->type == ML_NN_INT32) {
         return ml_error_set(err, ML_E_FORMAT, 0, "header: the input and output must be "
             "int8, uint8 or float32 tensors in the arena");
+    }
+    if (m->n_labels != 0 && m->n_labels != out->count) {
+        return ml_error_set(err, ML_E_FORMAT, 0, "labl: %lu labels for %lu outputs",
+            (unsigned long)m->n_labels, (unsigned long)out->count);
     }
     for (uint32_t k = 0; k < m->h->n_ops; k++) {
         if (check_op(m, k, err) != ML_OK) {

@@ -13,7 +13,8 @@
 //
 // The sections (docs/nn.md): 'head' (ml_nn_header_t), 'tens' (ml_nn_tensor_t per tensor),
 // 'ops ' (ml_nn_op_t per operator, in run order), 'data' (constants: weights, biases,
-// per-channel multipliers and shifts, lookup tables). Opening checks every tensor against the
+// per-channel multipliers and shifts, lookup tables), and optionally 'labl' (int32 per output:
+// the class labels of a converted scikit-learn classifier). Opening checks every tensor against the
 // arena and the data, and every operator against its tensors' shapes, so that running can
 // neither read nor write out of bounds whatever the file holds.
 #ifndef MICROLEARN_ML_NN_H
@@ -132,6 +133,8 @@ typedef struct {
     const ml_nn_op_t *ops;
     const uint8_t *data;
     uint32_t data_size;
+    const int32_t *labels;  // optional 'labl': a label per output (a classifier's classes)
+    uint32_t n_labels;      // 0, or the output's count
     uint8_t *arena;
 } ml_nn_t;
 

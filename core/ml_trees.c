@@ -13,6 +13,8 @@ enum {
 };
 
 #define MAX_FEATURES (65536u)
+
+static void make_fixed(ml_trees_t *m);
 #define MAX_BYTES (0x7fffffffu)
 
 // ---------------------------------------------------------------------------------------------
@@ -122,22 +124,39 @@ void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
     plan_layout(&m->h, &lay);
     uint8_t *base = memory;
     memset(base, 0, lay.total);
+    // A text model has the plain layout: a threshold per node, references into the arrays of
+    // all trees (no per-tree lists), a row of leaf_width values per leaf.
     m->feature_bytes = lay.feature_bytes;
     m->child_bytes = lay.child_bytes;
+    m->thr_index_bytes = 0;
+    m->node_layout = ML_TREES_NODES_ARRAYS;
+    m->nodes = NULL;
+    m->threshold16 = NULL;
+    m->leaf_kind = ML_TREES_LEAF_DENSE;
+    m->list_bits = 0;
+    m->value_fixed = 0;
+    m->label_kind = ML_TREES_LABELS_INT32;
+    m->n_pure = 0;
+    m->n_thresholds = m->h.n_nodes;
+    m->n_values = m->h.n_leaves * m->h.leaf_width;
+    m->n_entries = m->n_lists = 0;
+    m->labels_size = m->h.n_classes * 4;
     m->baseline = (double *)(void *)(base + lay.baseline);
     m->acc = (double *)(void *)(base + lay.acc);
     m->keys = (int32_t *)(void *)(base + lay.keys);
     m->threshold = (int32_t *)(void *)(base + lay.threshold);
-    m->leaf_value = (float *)(void *)(base + lay.leaf_value);
-    m->labels = (int32_t *)(void *)(base + lay.labels);
+    m->values = base + lay.leaf_value;
+    m->labels = base + lay.labels;
     m->tree_root = (uint32_t *)(void *)(base + lay.tree_root);
     m->tree_output = (uint32_t *)(void *)(base + lay.tree_output);
+    m->tree_node = m->tree_list = NULL;
+    m->thr_index = m->leaf_list = m->entries = NULL;
     m->feature = base + lay.feature;
     m->left = base + lay.left;
     m->right = base + lay.right;
     m->missing_left = (m->h.flags & ML_TREES_ACCEPT_NAN) ? base + lay.missing_left : NULL;
     for (uint32_t k = 0; k < m->h.n_classes; k++) {
-        m->labels[k] = (int32_t)k;
+        ((int32_t *)m->labels)[k] = (int32_t)k;
     }
     ld->has_memory = 1;
 }
@@ -238,42 +257,47 @@ static int word_index(const char *text, const char *const *words, int n) {
 static const char *const aggregate_words[] = { "mean", "sum" };
 static const char *const link_words[] = { "none", "sigmoid", "softmax" };
 
-static int check_header(ml_trees_loader_t *ld, ml_error_t *err) {
-    const ml_fields_t *f = &ld->fields;
-    ml_trees_header_t *h = &ld->model.h;
+// The header checks common to the text and binary forms.
+static int validate_header(const ml_trees_header_t *h, uint32_t line, ml_error_t *err) {
+    #define HFAIL(code, ...) return ml_error_set(err, (code), line, __VA_ARGS__)
     if (h->aggregate == ML_TREES_MEAN) {
         if (h->link != ML_TREES_LINK_NONE) {
-            FAIL(ML_E_VALUE, "header: aggregate 'mean' needs link 'none'");
+            HFAIL(ML_E_VALUE, "header: aggregate 'mean' needs link 'none'");
         }
         if (h->leaf_width != h->n_outputs) {
-            FAIL(ML_E_VALUE, "header: aggregate 'mean' needs leaf_width = n_outputs (%lu), got %lu",
+            HFAIL(ML_E_VALUE, "header: aggregate 'mean' needs leaf_width = n_outputs (%lu), got %lu",
                 (unsigned long)h->n_outputs, (unsigned long)h->leaf_width);
         }
     } else if (h->leaf_width != 1 && h->leaf_width != h->n_outputs) {
-        FAIL(ML_E_VALUE, "header: leaf_width must be 1 or n_outputs (%lu), got %lu",
+        HFAIL(ML_E_VALUE, "header: leaf_width must be 1 or n_outputs (%lu), got %lu",
             (unsigned long)h->n_outputs, (unsigned long)h->leaf_width);
     }
     if (h->n_classes == 0) {
         if (h->n_outputs != 1 || h->link != ML_TREES_LINK_NONE) {
-            FAIL(ML_E_VALUE, "header: a regressor (n_classes 0) needs n_outputs 1 and link 'none'");
+            HFAIL(ML_E_VALUE, "header: a regressor (n_classes 0) needs n_outputs 1 and link 'none'");
         }
     } else if (h->link == ML_TREES_LINK_SIGMOID) {
         if (h->n_classes != 2 || h->n_outputs != 1) {
-            FAIL(ML_E_VALUE, "header: link 'sigmoid' needs n_classes 2 and n_outputs 1");
+            HFAIL(ML_E_VALUE, "header: link 'sigmoid' needs n_classes 2 and n_outputs 1");
         }
     } else if (h->n_outputs != h->n_classes) {
-        FAIL(ML_E_VALUE, "header: a classifier needs n_outputs = n_classes (%lu), got %lu",
+        HFAIL(ML_E_VALUE, "header: a classifier needs n_outputs = n_classes (%lu), got %lu",
             (unsigned long)h->n_classes, (unsigned long)h->n_outputs);
     } else if (h->link == ML_TREES_LINK_NONE && h->aggregate == ML_TREES_SUM) {
-        FAIL(ML_E_VALUE, "header: a boosted classifier needs link 'sigmoid' or 'softmax'");
+        HFAIL(ML_E_VALUE, "header: a boosted classifier needs link 'sigmoid' or 'softmax'");
     }
     if ((h->flags & ML_TREES_HAS_LABELS) && h->n_classes == 0) {
-        FAIL(ML_E_VALUE, "header: a regressor has no class labels");
+        HFAIL(ML_E_VALUE, "header: a regressor has no class labels");
     }
     if (ml_trees_memory_size(h) == 0) {
-        FAIL(ML_E_VALUE, "header: the model would need more than 2 GiB");
+        HFAIL(ML_E_VALUE, "header: the model would need more than 2 GiB");
     }
+    #undef HFAIL
     return ML_OK;
+}
+
+static int check_header(ml_trees_loader_t *ld, ml_error_t *err) {
+    return validate_header(&ld->model.h, ld->fields.line, err);
 }
 
 static int header_field(ml_trees_loader_t *ld, ml_error_t *err) {
@@ -397,7 +421,7 @@ static int leaf_field(ml_trees_loader_t *ld, ml_error_t *err) {
     if (!ld->has_memory) {
         return ML_OK;
     }
-    float *leaf = &m->leaf_value[(size_t)ld->n_leaves * width];
+    float *leaf = (float *)m->values + (size_t)ld->n_leaves * width;
     if (em && ld->emlearn_leaf_bits == 0) {
         // A majority-vote leaf: the class index, as a one-hot vector.
         uint32_t c;
@@ -442,6 +466,12 @@ static int begin_record(ml_trees_loader_t *ld, ml_error_t *err) {
         static const char *const words[] = { "f", "c", "lb", "r", "n", "l" };
         int i = word_index(t, words, 6);
         ld->record = (uint8_t)(i < 0 ? REC_EM_OTHER : REC_EM_FEATURES + i);
+        // A file of nothing but unknown records is not a model, and a stream of them would
+        // never end: a bound far above what any emlearn version writes.
+        if (i < 0 && ++ld->n_other > ML_TREES_MAX_OTHER) {
+            FAIL(ML_E_FORMAT, "emlearn CSV: more than %d lines of unknown records",
+                ML_TREES_MAX_OTHER);
+        }
         if (ld->record == REC_EM_NODE) {
             ld->record = REC_NODE;
         } else if (ld->record == REC_EM_LEAF) {
@@ -602,7 +632,7 @@ static int on_field(ml_trees_loader_t *ld, int last, ml_error_t *err) {
                 if (ml_parse_int(f->text, &v)) {
                     FAIL(ML_E_FORMAT, "label: expected an integer, got '%s'", f->text);
                 }
-                m->labels[f->index - 1] = v;
+                ((int32_t *)m->labels)[f->index - 1] = v;
                 break;
             }
             case REC_BASELINE:
@@ -709,7 +739,23 @@ int ml_trees_loader_feed(ml_trees_loader_t *ld, const char *data, size_t len, si
     int r = ML_OK;
     while (i < len) {
         ml_field_event_t ev = ml_fields_push(&ld->fields, data[i++]);
-        if (ev != ML_FIELD_NONE) {
+        // Stop at the first sign of a wrong file rather than read it to its end (which a stream
+        // may not have): a value that is already too long, or a long run of bytes that holds
+        // no record (only blanks or comments).
+        if (ld->fields.overflow) {
+            r = ml_error_set(err, ML_E_FORMAT, ld->fields.next_line,
+                "a value longer than %d characters", ML_FIELD_MAX);
+            break;
+        }
+        if (ev == ML_FIELD_NONE) {
+            if (++ld->idle_bytes > ML_TREES_MAX_IDLE) {
+                r = ml_error_set(err, ML_E_FORMAT, ld->fields.next_line,
+                    "%lu bytes without a record (only blanks or comments)",
+                    (unsigned long)ML_TREES_MAX_IDLE);
+                break;
+            }
+        } else {
+            ld->idle_bytes = 0;
             if (ld->format == FORMAT_MICROLEARN && ld->header_line && !ld->has_memory
                 && ld->record != REC_HEADER) {
                 return ml_error_set(err, ML_E_STATE, ld->fields.line,
@@ -765,7 +811,11 @@ int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err) {
         if (!ld->header_line) {
             return ml_error_set(err, ML_E_TRUNCATED, f->line, "no header line 'h' in the file");
         }
-        return check_model(ld, err);
+        int r = check_model(ld, err);
+        if (r == ML_OK) {
+            make_fixed(&ld->model);
+        }
+        return r;
     }
 
     // emlearn CSV
@@ -809,6 +859,7 @@ int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err) {
         return ml_error_set(err, ML_E_STATE, f->line,
             "the file changed between the two reading passes");
     }
+    make_fixed(&ld->model);
     return ML_OK;
 }
 
@@ -859,80 +910,799 @@ ml_status_t ml_trees_load_text(ml_trees_t *model, const char *text, size_t len, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prediction
+// Fixed-point leaf values
+//
+// A forest sums, per output, one leaf value of every tree, in double precision, as scikit-learn
+// does. When the leaf values are all multiples of one power of two 2^-s and small enough to be
+// int32 in units of 2^-s, every partial sum has fewer than 53 significant bits: the double
+// additions are exact, and so are int64 additions of the units. The sums are then the same
+// numbers, bit for bit, at a fraction of the cost on cores where a double addition is a library
+// call. The converter stores such values as int32 (binary models); a text model's values are
+// converted when it is loaded.
 
-// Walks one tree for a sample without NaN. One variant per pair of index widths, so the loop
-// reads its arrays directly.
-#define DEFINE_WALK(name, feature_t, child_t) \
-    static uint32_t name(const ml_trees_t *m, uint32_t ref) { \
-        const feature_t *feature = (const feature_t *)m->feature; \
-        const child_t *left = (const child_t *)m->left; \
-        const child_t *right = (const child_t *)m->right; \
-        const int32_t *threshold = m->threshold; \
-        const int32_t *keys = m->keys; \
-        const uint32_t n_nodes = m->h.n_nodes; \
-        while (ref < n_nodes) { \
-            ref = keys[feature[ref]] <= threshold[ref] ? left[ref] : right[ref]; \
-        } \
-        return ref - n_nodes; \
+// v = mant * 2^exp with mant odd, or mant 0.
+static void float_parts(float v, int32_t *mant, int32_t *exp) {
+    uint32_t b = ml_float_to_bits(v);
+    uint32_t e = (b >> 23) & 0xffu, m = b & 0x7fffffu;
+    int32_t p = e ? (int32_t)e - 150 : -149;
+    if (e) {
+        m |= 0x800000u;
     }
-
-DEFINE_WALK(walk_8_8, uint8_t, uint8_t)
-DEFINE_WALK(walk_8_16, uint8_t, uint16_t)
-DEFINE_WALK(walk_8_32, uint8_t, uint32_t)
-DEFINE_WALK(walk_16_8, uint16_t, uint8_t)
-DEFINE_WALK(walk_16_16, uint16_t, uint16_t)
-DEFINE_WALK(walk_16_32, uint16_t, uint32_t)
-
-// Walks one tree for a sample with NaN features (models trained with missing values).
-static uint32_t walk_missing(const ml_trees_t *m, uint32_t ref) {
-    const uint32_t n_nodes = m->h.n_nodes;
-    while (ref < n_nodes) {
-        int32_t k = m->keys[ml_trees_node_feature(m, ref)];
-        int go_left = k == KEY_NAN ? (m->missing_left[ref / 8] >> (ref % 8)) & 1
-                                   : k <= m->threshold[ref];
-        ref = ml_trees_node_child(m, go_left, ref);
+    if (m == 0) {
+        *mant = 0;
+        *exp = 0;
+        return;
     }
-    return ref - n_nodes;
+    while (!(m & 1)) {
+        m >>= 1;
+        p++;
+    }
+    *mant = (b & 0x80000000u) ? -(int32_t)m : (int32_t)m;
+    *exp = p;
 }
 
-typedef uint32_t (*walk_fn)(const ml_trees_t *m, uint32_t ref);
-
-static walk_fn choose_walk(const ml_trees_t *m) {
-    if (m->feature_bytes == 1) {
-        return m->child_bytes == 1 ? walk_8_8 : m->child_bytes == 2 ? walk_8_16 : walk_8_32;
+static int bit_length(uint32_t v) {
+    int n = 0;
+    while (v) {
+        n++;
+        v >>= 1;
     }
-    return m->child_bytes == 1 ? walk_16_8 : m->child_bytes == 2 ? walk_16_16 : walk_16_32;
+    return n;
 }
 
-static void eval_keys(const ml_trees_t *m, int has_nan) {
-    const ml_trees_header_t *h = &m->h;
-    double *acc = m->acc;
-    for (uint32_t k = 0; k < h->n_outputs; k++) {
-        acc[k] = h->aggregate == ML_TREES_SUM ? m->baseline[k] : 0.0;
+// How a forest's values can be summed exactly in int64 units of 2^-shift: 1 as int32 units, 2 as
+// float32 values turned into units as they are added (those needing more than 31 bits); 0 not
+// at all (a partial sum could need more than the 53 bits of a double). one_too: 1.0 is a value
+// too (pure leaves).
+static int fixed_plan(const float *v, uint32_t n, uint32_t n_trees, int one_too, int *shift) {
+    int32_t s = 0, mant, exp, bits = one_too;
+    for (uint32_t i = 0; i < n; i++) {
+        float_parts(v[i], &mant, &exp);
+        if (mant && -exp > s) {
+            s = -exp;
+        }
     }
-    walk_fn walk = has_nan ? walk_missing : choose_walk(m);
-    const uint32_t width = h->leaf_width;
-    for (uint32_t t = 0; t < h->n_trees; t++) {
-        uint32_t leaf = walk(m, m->tree_root[t]);
-        const float *v = &m->leaf_value[(size_t)leaf * width];
-        if (width == 1) {
-            acc[m->tree_output[t]] += (double)v[0];
-        } else {
-            for (uint32_t k = 0; k < width; k++) {
-                // Adding 0 changes nothing (the sums start at +0 and never become -0), and a
-                // forest classifier's leaves are mostly zeros: skipping them saves a double
-                // addition, a hundred instructions on a core without an FPU.
-                if (ml_float_to_bits(v[k]) << 1) {
-                    acc[k] += (double)v[k];
+    for (uint32_t i = 0; i < n; i++) {
+        float_parts(v[i], &mant, &exp);
+        if (mant) {
+            int32_t b = bit_length((uint32_t)(mant < 0 ? -mant : mant)) + exp + s;
+            bits = b > bits ? b : bits;
+        }
+    }
+    if (one_too && 1 + s > bits) {
+        bits = 1 + s;
+    }
+    *shift = (int)s;
+    if (bits + bit_length(n_trees) > 53 || s > 200) {
+        return 0;
+    }
+    return bits <= 31 ? 1 : 2;
+}
+
+static void make_fixed(ml_trees_t *m) {
+    if (m->h.aggregate != ML_TREES_MEAN || m->value_fixed) {
+        return;
+    }
+    float *v = m->values;
+    int s;
+    int plan = fixed_plan(v, m->n_values, m->h.n_trees, 0, &s);
+    if (plan == 1) {
+        for (uint32_t i = 0; i < m->n_values; i++) {
+            int32_t mant, exp;
+            float_parts(v[i], &mant, &exp);
+            int32_t fixed = mant ? (int32_t)((uint32_t)mant << (exp + s)) : 0;
+            memcpy(&v[i], &fixed, sizeof(fixed));
+        }
+    }
+    if (plan) {
+        m->value_fixed = (uint8_t)plan;
+        m->value_shift = (uint8_t)s;
+    }
+}
+
+// A float32 value (bits b) in units of 2^-s, for values the loader found exact in them.
+static inline int64_t float_units(uint32_t b, uint32_t s) {
+    if (!(b << 1)) {
+        return 0;  // +-0 (every other value's shift is below 32 either way)
+    }
+    uint32_t e = (b >> 23) & 0xffu, m = b & 0x7fffffu;
+    int32_t sh = e ? (int32_t)e - 150 + (int32_t)s : -149 + (int32_t)s;
+    if (e) {
+        m |= 0x800000u;
+    }
+    uint64_t u = sh >= 0 ? (uint64_t)m << sh : (uint64_t)(m >> -sh);
+    return (b & 0x80000000u) ? -(int64_t)u : (int64_t)u;
+}
+
+// Value j in units of 2^-value_shift (value_fixed 1 or 2).
+static inline int64_t value_units(const ml_trees_t *m, uint32_t j) {
+    return m->value_fixed == 1 ? ((const int32_t *)m->values)[j]
+        : float_units(ml_float_to_bits(((const float *)m->values)[j]), m->value_shift);
+}
+
+// 2^-s as a double (s < 1023).
+static double pow2_neg(uint32_t s) {
+    uint64_t bits = (uint64_t)(1023 - s) << 52;
+    double d;
+    memcpy(&d, &bits, sizeof(d));
+    return d;
+}
+
+double ml_trees_value_at(const ml_trees_t *m, uint32_t j) {
+    if (m->value_fixed == 1) {
+        return (double)((const int32_t *)m->values)[j] * pow2_neg(m->value_shift);
+    }
+    return (double)((const float *)m->values)[j];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary models
+
+// The 'head' section: uint32 fields in this order.
+enum {
+    // uint32
+    H_FEATURES, H_CLASSES, H_OUTPUTS, H_TREES, H_NODES, H_LEAVES, H_LEAF_WIDTH, H_RECORD_BITS,
+    H_PURE,
+    // uint8
+    H_AGGREGATE, H_LINK, H_FLAGS, H_FEATURE_BYTES, H_CHILD_BYTES, H_THR_INDEX_BYTES,
+    H_LEAF_KIND, H_VALUE_FIXED, H_VALUE_SHIFT, H_LIST_BITS, H_ENTRY_BITS, H_LABELS, H_COUNT
+};
+#define HEAD_SIZE (4 * H_AGGREGATE + (H_COUNT - H_AGGREGATE))
+
+#define ID ML_BLOB_ID
+#define OPEN_FAIL(...) return ml_error_set(err, ML_E_FORMAT, 0, __VA_ARGS__)
+
+static ml_status_t section(const ml_blob_t *b, uint32_t id, size_t elem, uint32_t count,
+    int needed, void **ptr, ml_error_t *err) {
+    const void *p;
+    uint32_t n;
+    ml_status_t r = ml_blob_section(b, id, elem, needed ? count : 0, count, &p, &n, err);
+    if (r == ML_OK && needed && n != count) {
+        r = ml_error_set(err, ML_E_FORMAT, 0, "section sizes disagree with the header");
+    }
+    if (r == ML_OK && !needed && n) {
+        char name[5] = { (char)id, (char)(id >> 8), (char)(id >> 16), (char)(id >> 24), 0 };
+        r = ml_error_set(err, ML_E_FORMAT, 0, "section '%s' is not used by this model", name);
+    }
+    *ptr = (void *)p;  // in place: never written
+    return r;
+}
+
+// A section of any count (the arrays the header does not size).
+static ml_status_t section_any(const ml_blob_t *b, uint32_t id, size_t elem, uint32_t min,
+    void **ptr, uint32_t *count, ml_error_t *err) {
+    const void *p;
+    ml_status_t r = ml_blob_section(b, id, elem, min, 0xffffffffu, &p, count, err);
+    *ptr = (void *)p;
+    return r;
+}
+
+static int utf8_valid(const uint8_t *s, uint32_t n) {
+    for (uint32_t i = 0; i < n;) {
+        uint8_t c = s[i];
+        uint32_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+            : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (!len || (len == 2 && c < 0xc2) || i + len > n) {
+            return 0;
+        }
+        uint32_t cp = len == 1 ? c : c & (0x7fu >> len);
+        for (uint32_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3fu);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000)))
+            || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+            return 0;
+        }
+        i += len;
+    }
+    return 1;
+}
+
+static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *err) {
+    const uint32_t n = m->h.n_classes;
+    void *p;
+    uint32_t count;
+    if (!(m->h.flags & ML_TREES_HAS_LABELS) != (m->label_kind == ML_TREES_LABELS_INDEX)) {
+        OPEN_FAIL("head: label kind %u does not match the labels flag", m->label_kind);
+    }
+    switch (m->label_kind) {
+        case ML_TREES_LABELS_INDEX:
+            m->labels = NULL;
+            m->labels_size = 0;
+            return section(b, ID('l', 'a', 'b', 'l'), 1, 0, 0, &p, err);
+        case ML_TREES_LABELS_INT32:
+        case ML_TREES_LABELS_INT64:
+        case ML_TREES_LABELS_FLOAT64:
+        case ML_TREES_LABELS_BOOL: {
+            uint32_t size = m->label_kind == ML_TREES_LABELS_INT32 ? 4
+                : m->label_kind == ML_TREES_LABELS_BOOL ? 1 : 8;
+            if (section(b, ID('l', 'a', 'b', 'l'), size, n, 1, &m->labels, err) != ML_OK) {
+                return err->code;
+            }
+            m->labels_size = n * size;
+            if (m->label_kind == ML_TREES_LABELS_FLOAT64) {
+                for (uint32_t k = 0; k < n; k++) {
+                    double d;
+                    memcpy(&d, (const uint8_t *)m->labels + 8 * k, 8);
+                    if (d != d) {
+                        OPEN_FAIL("labels: label %lu is NaN", (unsigned long)k);
+                    }
                 }
             }
+            if (m->label_kind == ML_TREES_LABELS_BOOL) {
+                for (uint32_t k = 0; k < n; k++) {
+                    if (((const uint8_t *)m->labels)[k] > 1) {
+                        OPEN_FAIL("labels: label %lu is not 0 or 1", (unsigned long)k);
+                    }
+                }
+            }
+            return ML_OK;
+        }
+        case ML_TREES_LABELS_STR: {
+            // offsets[n + 1] into the text that follows them, in one section
+            if (section_any(b, ID('l', 'a', 'b', 'l'), 1, 4 * (n + 1), &p, &count, err)) {
+                return err->code;
+            }
+            const uint8_t *q = p;
+            uint32_t text = 4 * (n + 1), prev = 0;
+            for (uint32_t k = 0; k <= n; k++) {
+                uint32_t off = ml_blob_u32(q + 4 * k);
+                if (off < prev || off > count - text || (k == 0 && off != 0)
+                    || (k == n && off != count - text)) {
+                    OPEN_FAIL("labels: text offset %lu of label %lu is out of place",
+                        (unsigned long)off, (unsigned long)k);
+                }
+                if (k && !utf8_valid(q + text + prev, off - prev)) {
+                    OPEN_FAIL("labels: label %lu is not UTF-8 text", (unsigned long)(k - 1));
+                }
+                prev = off;
+            }
+            m->labels = p;
+            m->labels_size = count;
+            return ML_OK;
+        }
+        default:
+            OPEN_FAIL("head: label kind %u is not one of 0 to 5", m->label_kind);
+    }
+}
+
+// Every tree's references: children after their parent, leaves within its slots.
+static ml_status_t check_trees(const ml_trees_t *m, ml_error_t *err) {
+    const ml_trees_header_t *h = &m->h;
+    for (uint32_t t = 0; t < h->n_trees; t++) {
+        uint32_t first = m->tree_node[t], end = m->tree_node[t + 1];
+        if (first > end || end > h->n_nodes || (t == 0 && first != 0)
+            || (t == h->n_trees - 1 && end != h->n_nodes)) {
+            OPEN_FAIL("tree %lu: nodes %lu to %lu are out of place", (unsigned long)t,
+                (unsigned long)first, (unsigned long)end);
+        }
+        uint32_t slots;
+        if (m->tree_list) {
+            uint32_t lf = m->tree_list[t], le = m->tree_list[t + 1];
+            if (lf > le || le > m->n_lists || (t == 0 && lf != 0)
+                || (t == h->n_trees - 1 && le != m->n_lists)) {
+                OPEN_FAIL("tree %lu: leaf list %lu to %lu is out of place", (unsigned long)t,
+                    (unsigned long)lf, (unsigned long)le);
+            }
+            slots = le - lf + m->n_pure;
+        } else {
+            slots = h->n_leaves;
+        }
+        uint32_t n_local = end - first;
+        if (n_local == 0 && slots == 0) {
+            OPEN_FAIL("tree %lu has neither nodes nor leaves", (unsigned long)t);
+        }
+        if ((uint64_t)n_local + slots > (m->child_bytes == 1 ? 0x100u : m->child_bytes == 2
+            ? 0x10000u : 0xffffffffu)) {
+            OPEN_FAIL("tree %lu: %lu nodes and %lu leaves do not fit %d-byte references",
+                (unsigned long)t, (unsigned long)n_local, (unsigned long)slots, m->child_bytes);
+        }
+        for (uint32_t i = 0; i < n_local; i++) {
+            for (int side = 0; side < 2; side++) {
+                uint32_t r = ml_trees_node_child(m, side, first + i);
+                if (r < n_local ? r <= i : r - n_local >= slots) {
+                    OPEN_FAIL("tree %lu node %lu: %s child %lu is %s", (unsigned long)t,
+                        (unsigned long)i, side ? "left" : "right", (unsigned long)r,
+                        r <= i ? "not after its parent" : "past the tree's leaves");
+                }
+            }
+        }
+        if (m->tree_output && m->tree_output[t] >= h->n_outputs) {
+            OPEN_FAIL("tree %lu: output %lu does not exist", (unsigned long)t,
+                (unsigned long)m->tree_output[t]);
+        }
+    }
+    return ML_OK;
+}
+
+static ml_status_t check_leaves(const ml_trees_t *m, ml_error_t *err) {
+    const ml_trees_header_t *h = &m->h;
+    for (uint32_t i = 0; i < m->n_lists; i++) {
+        uint32_t leaf = ml_trees_bits_at(m->leaf_list, i, m->list_bits);
+        if (leaf >= h->n_leaves) {
+            OPEN_FAIL("leaf list entry %lu: leaf %lu does not exist", (unsigned long)i,
+                (unsigned long)leaf);
+        }
+    }
+    if (m->leaf_kind == ML_TREES_LEAF_SPARSE) {
+        for (uint32_t i = 0; i < m->n_entries; i++) {
+            uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
+            uint32_t k = (e >> 1) & ((1u << m->class_bits) - 1), v = e >> (1 + m->class_bits);
+            if (k >= h->n_outputs || v >= m->n_values || (i == m->n_entries - 1 && !(e & 1))) {
+                OPEN_FAIL("leaf entry %lu: output %lu, value %lu%s", (unsigned long)i,
+                    (unsigned long)k, (unsigned long)v, e & 1 ? "" : ", not ending a leaf");
+            }
+        }
+    }
+    for (uint32_t j = 0; j < m->n_values; j++) {
+        if (m->value_fixed == 1) {
+            continue;
+        }
+        float v = ((const float *)m->values)[j];
+        if (!ml_isfinitef(v)) {
+            OPEN_FAIL("value %lu is not finite", (unsigned long)j);
+        }
+        if (m->value_fixed == 2) {
+            // exact in units of 2^-shift, with fewer than 53 bits
+            int32_t mant, exp;
+            float_parts(v, &mant, &exp);
+            if (mant && (exp + (int32_t)m->value_shift < 0
+                || bit_length((uint32_t)(mant < 0 ? -mant : mant)) + exp + m->value_shift > 53)) {
+                OPEN_FAIL("value %lu is not a whole number of units of 2^-%u", (unsigned long)j,
+                    m->value_shift);
+            }
+        }
+    }
+    return ML_OK;
+}
+
+ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_error_t *err) {
+    ml_blob_t b;
+    ml_trees_t m;
+    memset(&m, 0, sizeof(m));
+    if (ml_blob_open(&b, data, len, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, err) != ML_OK) {
+        return err->code;
+    }
+    void *p;
+    if (section(&b, ID('h', 'e', 'a', 'd'), HEAD_SIZE, 1, 1, &p, err) != ML_OK) {
+        return err->code;
+    }
+    uint32_t hv[H_COUNT];
+    for (int i = 0; i < H_COUNT; i++) {
+        hv[i] = i < H_AGGREGATE ? ml_blob_u32((const uint8_t *)p + 4 * i)
+            : ((const uint8_t *)p)[4 * H_AGGREGATE + (i - H_AGGREGATE)];
+    }
+    ml_trees_header_t *h = &m.h;
+    static const struct { uint8_t field; uint32_t lo, hi; const char *what; } ranges[] = {
+        { H_FEATURES, 1, MAX_FEATURES, "n_features" },
+        { H_CLASSES, 0, 65535, "n_classes" },
+        { H_OUTPUTS, 1, 65535, "n_outputs" },
+        { H_TREES, 1, 0x7fffffff, "n_trees" },
+        { H_NODES, 0, 0x7fffffff, "n_nodes" },
+        { H_LEAVES, 0, 0x7fffffff, "n_leaves" },
+        { H_LEAF_WIDTH, 1, 65535, "leaf_width" },
+        { H_AGGREGATE, 0, 1, "aggregate" },
+        { H_LINK, 0, 2, "link" },
+        { H_FLAGS, 0, 15, "flags" },
+        { H_RECORD_BITS, 0, 0xffffff, "record bits" },
+        { H_FEATURE_BYTES, 1, 2, "feature bytes" },
+        { H_CHILD_BYTES, 1, 4, "child bytes" },
+        { H_THR_INDEX_BYTES, 0, 2, "threshold index bytes" },
+        { H_LEAF_KIND, 0, 1, "leaf kind" },
+        { H_VALUE_FIXED, 0, 2, "fixed values" },
+        { H_VALUE_SHIFT, 0, 255, "value shift" },
+        { H_LIST_BITS, 0, 24, "list bits" },
+        { H_ENTRY_BITS, 0, 24, "entry bits" },
+        { H_LABELS, 0, 5, "label kind" },
+    };
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        uint32_t v = hv[ranges[i].field];
+        if (v < ranges[i].lo || v > ranges[i].hi) {
+            OPEN_FAIL("head: %s: expected %lu to %lu, got %lu", ranges[i].what,
+                (unsigned long)ranges[i].lo, (unsigned long)ranges[i].hi, (unsigned long)v);
+        }
+    }
+    h->n_features = hv[H_FEATURES];
+    h->n_classes = hv[H_CLASSES];
+    h->n_outputs = hv[H_OUTPUTS];
+    h->n_trees = hv[H_TREES];
+    h->n_nodes = hv[H_NODES];
+    h->n_leaves = hv[H_LEAVES];
+    h->leaf_width = hv[H_LEAF_WIDTH];
+    h->aggregate = (uint8_t)hv[H_AGGREGATE];
+    h->link = (uint8_t)hv[H_LINK];
+    h->flags = (uint8_t)hv[H_FLAGS];
+    if (validate_header(h, 0, err) != ML_OK) {
+        return err->code;
+    }
+    // Node records: feature, threshold index and child bits (0: arrays of each field).
+    m.node_layout = hv[H_RECORD_BITS] ? ML_TREES_NODES_RECORDS : ML_TREES_NODES_ARRAYS;
+    m.rec_fbits = (uint8_t)hv[H_RECORD_BITS];
+    m.rec_tbits = (uint8_t)(hv[H_RECORD_BITS] >> 8);
+    m.rec_cbits = (uint8_t)(hv[H_RECORD_BITS] >> 16);
+    if (m.node_layout == ML_TREES_NODES_RECORDS && (m.rec_cbits == 0
+        || m.rec_fbits + m.rec_tbits + 2 * m.rec_cbits > 32)) {
+        OPEN_FAIL("head: node records of %u, %u and 2 x %u bits", m.rec_fbits, m.rec_tbits,
+            m.rec_cbits);
+    }
+    m.feature_bytes = (uint8_t)hv[H_FEATURE_BYTES];
+    m.child_bytes = (uint8_t)hv[H_CHILD_BYTES];
+    m.thr_index_bytes = (uint8_t)hv[H_THR_INDEX_BYTES];
+    m.leaf_kind = (uint8_t)hv[H_LEAF_KIND];
+    m.value_fixed = (uint8_t)hv[H_VALUE_FIXED];
+    m.value_shift = (uint8_t)hv[H_VALUE_SHIFT];
+    m.list_bits = (uint8_t)hv[H_LIST_BITS];
+    m.entry_bits = (uint8_t)hv[H_ENTRY_BITS];
+    m.n_pure = hv[H_PURE];
+    m.label_kind = (uint8_t)hv[H_LABELS];
+    if (m.child_bytes == 3 || (m.feature_bytes == 1 && h->n_features > 256)) {
+        OPEN_FAIL("head: %u-byte features or %u-byte references are not supported",
+            m.feature_bytes, m.child_bytes);
+    }
+    if (m.n_pure && (m.n_pure != h->n_classes || !m.list_bits || h->aggregate != ML_TREES_MEAN
+        || (m.value_fixed && m.value_shift > (m.value_fixed == 1 ? 30 : 52)))) {
+        OPEN_FAIL("head: pure leaves need a forest classifier with leaf lists");
+    }
+    if (m.value_fixed && h->aggregate != ML_TREES_MEAN) {
+        OPEN_FAIL("head: fixed-point values need aggregate 'mean'");
+    }
+    if (m.leaf_kind == ML_TREES_LEAF_SPARSE) {
+        m.class_bits = (uint8_t)bit_length(h->n_outputs - 1);
+        if (h->leaf_width != h->n_outputs || h->n_outputs < 2
+            || m.entry_bits < m.class_bits + 2) {
+            OPEN_FAIL("head: sparse leaves of %lu outputs in %u bits", (unsigned long)h->n_outputs,
+                m.entry_bits);
+        }
+    } else if (m.entry_bits) {
+        OPEN_FAIL("head: entry bits for dense leaves");
+    }
+
+    const uint32_t nn = h->n_nodes, nt = h->n_trees;
+    const int rec = m.node_layout == ML_TREES_NODES_RECORDS;
+    ml_status_t r;
+    if ((r = open_labels(&m, &b, err))
+        || (r = section(&b, ID('b', 'a', 's', 'e'), 8, h->n_outputs,
+            h->aggregate == ML_TREES_SUM, (void **)&m.baseline, err))
+        || (r = section(&b, ID('t', 'n', 'o', 'd'), 4, nt + 1, 1, (void **)&m.tree_node, err))
+        || (r = section(&b, ID('t', 'l', 's', 't'), 4, nt + 1, m.list_bits != 0,
+            (void **)&m.tree_list, err))
+        || (r = section(&b, ID('t', 'o', 'u', 't'), 4, nt,
+            h->leaf_width == 1 && h->n_outputs > 1, (void **)&m.tree_output, err))
+        || (r = section(&b, ID('n', 'o', 'd', 'e'), 4, nn, rec && nn, (void **)&m.nodes, err))
+        || (r = section(&b, ID('f', 'e', 'a', 't'), m.feature_bytes, nn, !rec && nn, &m.feature,
+            err))
+        || (r = section(&b, ID('t', 'h', 'r', 'i'), m.thr_index_bytes ? m.thr_index_bytes : 1,
+            nn, !rec && m.thr_index_bytes && nn, &m.thr_index, err))
+        || (r = section_any(&b, ID('t', 'h', 'r', 'k'), 4, 0, (void **)&m.threshold,
+            &m.n_thresholds, err))
+        || (r = section(&b, ID('l', 'e', 'f', 't'), m.child_bytes, nn, !rec && nn, &m.left, err))
+        || (r = section(&b, ID('r', 'g', 'h', 't'), m.child_bytes, nn, !rec && nn, &m.right,
+            err))
+        || (r = section(&b, ID('m', 'i', 's', 's'), 1, (nn + 7) / 8,
+            (h->flags & ML_TREES_ACCEPT_NAN) && nn, (void **)&m.missing_left, err))
+        || (r = section_any(&b, ID('v', 'a', 'l', 'u'), 4, 0, &m.values, &m.n_values, err))) {
+        return r;
+    }
+    // Thresholds for int16 features (records, optional): as many as the float keys.
+    uint32_t n16 = 0;
+    if ((r = section_any(&b, ID('t', 'h', 'r', 's'), 4, 0, (void **)&m.threshold16, &n16, err))) {
+        return r;
+    }
+    if (n16 && (!rec || n16 != m.n_thresholds)) {
+        OPEN_FAIL("section 'thrs': %lu thresholds, expected %lu", (unsigned long)n16,
+            (unsigned long)(rec ? m.n_thresholds : 0));
+    }
+    // Packed arrays: as many bytes as their entries need, and 3 more.
+    m.n_lists = m.list_bits ? m.tree_list[nt] : 0;
+    m.n_entries = m.leaf_kind == ML_TREES_LEAF_SPARSE ? h->n_leaves : 0;
+    if ((uint64_t)m.n_lists * m.list_bits >= 0xfffffff0u
+        || (uint64_t)m.n_entries * m.entry_bits >= 0xfffffff0u) {
+        OPEN_FAIL("leaf lists or entries of more than 2^32 bits");
+    }
+    uint32_t list_size = (m.n_lists * m.list_bits + 7) / 8 + 3;
+    uint32_t entry_size = (m.n_entries * m.entry_bits + 7) / 8 + 3;
+    if ((r = section(&b, ID('l', 'i', 's', 't'), list_size, 1, m.n_lists != 0, &m.leaf_list,
+            err))
+        || (r = section(&b, ID('e', 'n', 't', 'r'), entry_size, 1, m.n_entries != 0, &m.entries,
+            err))) {
+        return r;
+    }
+    // What the header does not size must agree with it.
+    if (rec ? m.n_thresholds == 0 && nn : m.thr_index_bytes
+        ? m.n_thresholds > (m.thr_index_bytes == 1 ? 256u : 65536u) : m.n_thresholds != nn) {
+        OPEN_FAIL("section 'thrk': %lu thresholds for %lu nodes", (unsigned long)m.n_thresholds,
+            (unsigned long)nn);
+    }
+    for (uint32_t i = 0; i < m.n_thresholds; i++) {
+        int32_t t = m.threshold[i];
+        if ((uint32_t)(t < 0 ? ~t : t) > 0x7f800000u) {
+            OPEN_FAIL("threshold %lu is NaN (key %ld)", (unsigned long)i, (long)t);
+        }
+    }
+    for (uint32_t i = 0; i < nn; i++) {
+        if (ml_trees_node_feature(&m, i) >= h->n_features
+            || ml_trees_node_threshold_index(&m, i) >= m.n_thresholds) {
+            OPEN_FAIL("node %lu: feature %lu or threshold %lu does not exist", (unsigned long)i,
+                (unsigned long)ml_trees_node_feature(&m, i),
+                (unsigned long)ml_trees_node_threshold_index(&m, i));
+        }
+    }
+    if (m.leaf_kind == ML_TREES_LEAF_DENSE
+        && (uint64_t)m.n_values != (uint64_t)h->n_leaves * h->leaf_width) {
+        OPEN_FAIL("leaves: %lu values for %lu dense leaves of %lu", (unsigned long)m.n_values,
+            (unsigned long)h->n_leaves, (unsigned long)h->leaf_width);
+    }
+    if ((r = check_trees(&m, err)) || (r = check_leaves(&m, err))) {
+        return r;
+    }
+    m.keys = NULL;
+    m.acc = NULL;
+    *model = m;
+    return ML_OK;
+}
+
+size_t ml_trees_workspace_size(const ml_trees_header_t *h) {
+    return (((size_t)h->n_outputs * 8 + 7) & ~(size_t)7) + (((size_t)h->n_features * 4 + 7)
+        & ~(size_t)7);
+}
+
+void ml_trees_set_workspace(ml_trees_t *m, void *workspace) {
+    m->acc = workspace;
+    m->keys = (int32_t *)(void *)((uint8_t *)workspace + (((size_t)m->h.n_outputs * 8 + 7)
+        & ~(size_t)7));
+}
+
+#undef OPEN_FAIL
+#undef ID
+
+// ---------------------------------------------------------------------------------------------
+// Prediction
+
+// Walks tree nodes (arrays offset to the tree's first node) from ref while ref is a node of
+// the tree; returns the leaf slot's reference. One variant per array widths, so the loop reads
+// its arrays directly; `THR(i)` is node i's threshold key.
+#define DEFINE_WALK(name, feature_t, child_t, index_t) \
+    static uint32_t name(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref) { \
+        const feature_t *feature = (const feature_t *)m->feature + base; \
+        const child_t *left = (const child_t *)m->left + base; \
+        const child_t *right = (const child_t *)m->right + base; \
+        const int32_t *threshold = m->threshold; \
+        const index_t *index = m->thr_index ? (const index_t *)m->thr_index + base : NULL; \
+        const int32_t *keys = m->keys; \
+        if (sizeof(index_t) == 4) { \
+            threshold += base; \
+        } \
+        while (ref < n_local) { \
+            int32_t t = sizeof(index_t) == 4 ? threshold[ref] : threshold[index[ref]]; \
+            ref = keys[feature[ref]] <= t ? left[ref] : right[ref]; \
+        } \
+        return ref; \
+    }
+
+// index_t uint32_t stands for "a threshold per node" (no index array).
+#define DEFINE_WALKS(f, feature_t) \
+    DEFINE_WALK(walk_##f##_8_d, feature_t, uint8_t, uint32_t) \
+    DEFINE_WALK(walk_##f##_16_d, feature_t, uint16_t, uint32_t) \
+    DEFINE_WALK(walk_##f##_32_d, feature_t, uint32_t, uint32_t) \
+    DEFINE_WALK(walk_##f##_8_i8, feature_t, uint8_t, uint8_t) \
+    DEFINE_WALK(walk_##f##_16_i8, feature_t, uint16_t, uint8_t) \
+    DEFINE_WALK(walk_##f##_32_i8, feature_t, uint32_t, uint8_t) \
+    DEFINE_WALK(walk_##f##_8_i16, feature_t, uint8_t, uint16_t) \
+    DEFINE_WALK(walk_##f##_16_i16, feature_t, uint16_t, uint16_t) \
+    DEFINE_WALK(walk_##f##_32_i16, feature_t, uint32_t, uint16_t)
+
+DEFINE_WALKS(8, uint8_t)
+DEFINE_WALKS(16, uint16_t)
+
+typedef uint32_t (*walk_fn)(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref);
+
+static const walk_fn walks[2][3][3] = {
+    { { walk_8_8_d, walk_8_16_d, walk_8_32_d }, { walk_8_8_i8, walk_8_16_i8, walk_8_32_i8 },
+      { walk_8_8_i16, walk_8_16_i16, walk_8_32_i16 } },
+    { { walk_16_8_d, walk_16_16_d, walk_16_32_d }, { walk_16_8_i8, walk_16_16_i8, walk_16_32_i8 },
+      { walk_16_8_i16, walk_16_16_i16, walk_16_32_i16 } },
+};
+
+// Walks a tree for a sample with NaN features (models trained with missing values).
+static uint32_t walk_missing(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref) {
+    while (ref < n_local) {
+        uint32_t i = base + ref;
+        int32_t k = m->keys[ml_trees_node_feature(m, i)];
+        int go_left = k == KEY_NAN ? (m->missing_left[i / 8] >> (i % 8)) & 1
+                                   : k <= ml_trees_node_threshold(m, i);
+        ref = ml_trees_node_child(m, go_left, i);
+    }
+    return ref;
+}
+
+static walk_fn choose_walk(const ml_trees_t *m) {
+    int c = m->child_bytes == 1 ? 0 : m->child_bytes == 2 ? 1 : 2;
+    return walks[m->feature_bytes - 1][m->thr_index_bytes][c];
+}
+
+// Adds the run of sparse entries of a leaf to the sums.
+static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i) {
+    const uint32_t bits = m->entry_bits, cb = m->class_bits, mask = (1u << cb) - 1;
+    const void *entries = m->entries;
+    if (m->value_fixed) {
+        // Sums of units in uint64 (two's complement wraps, so a crafted model cannot make
+        // them overflow into undefined behaviour; a converted model's sums stay below 2^53).
+        uint64_t *acc = (uint64_t *)(void *)m->acc;
+        for (;; i++) {
+            uint32_t e = ml_trees_bits_at(entries, i, bits);
+            acc[(e >> 1) & mask] += (uint64_t)value_units(m, e >> (1 + cb));
+            if (e & 1) {
+                return;
+            }
+        }
+    }
+    const float *values = m->values;
+    for (;; i++) {
+        uint32_t e = ml_trees_bits_at(entries, i, bits);
+        m->acc[(e >> 1) & mask] += (double)values[e >> (1 + cb)];
+        if (e & 1) {
+            return;
         }
     }
 }
 
+// Adds the leaf_width values of a dense leaf to the sums, from output `out`.
+static void add_dense(const ml_trees_t *m, uint32_t leaf, uint32_t out) {
+    const uint32_t width = m->h.leaf_width;
+    if (m->value_fixed) {
+        uint64_t *acc = (uint64_t *)(void *)m->acc + out;
+        for (uint32_t k = 0; k < width; k++) {
+            acc[k] += (uint64_t)value_units(m, leaf * width + k);
+        }
+        return;
+    }
+    const float *v = (const float *)m->values + (size_t)leaf * width;
+    double *acc = m->acc + out;
+    for (uint32_t k = 0; k < width; k++) {
+        // Adding 0 changes nothing (the sums start at +0 or the baseline, and +0 + -0 is +0),
+        // and a forest's leaves are mostly zeros: skipping them saves a double addition, a
+        // hundred instructions on a core without an FPU.
+        if (ml_float_to_bits(v[k]) << 1) {
+            acc[k] += (double)v[k];
+        }
+    }
+}
+
+// Adds leaf slot `slot` of tree t to the sums.
+static inline void add_leaf(const ml_trees_t *m, uint32_t t, uint32_t slot) {
+    uint32_t leaf = slot;
+    if (m->list_bits) {
+        const uint32_t first = m->tree_list[t], n_list = m->tree_list[t + 1] - first;
+        if (slot >= n_list) {
+            // A pure leaf: probability 1 for one class, 0 for the others (most leaves of a
+            // forest). Fixed-point values then have a shift of at most 30.
+            if (m->value_fixed) {
+                ((uint64_t *)(void *)m->acc)[slot - n_list] += (uint64_t)1 << m->value_shift;
+            } else {
+                m->acc[slot - n_list] += 1.0;
+            }
+            return;
+        }
+        leaf = ml_trees_bits_at(m->leaf_list, first + slot, m->list_bits);
+    }
+    if (m->leaf_kind == ML_TREES_LEAF_SPARSE) {
+        add_sparse(m, leaf);
+    } else {
+        add_dense(m, leaf, m->tree_output ? m->tree_output[t] : 0);
+    }
+}
+
+static void init_sums(const ml_trees_t *m) {
+    const ml_trees_header_t *h = &m->h;
+    if (m->value_fixed) {
+        int64_t *acc = (int64_t *)(void *)m->acc;
+        for (uint32_t k = 0; k < h->n_outputs; k++) {
+            acc[k] = 0;
+        }
+    } else {
+        for (uint32_t k = 0; k < h->n_outputs; k++) {
+            m->acc[k] = h->aggregate == ML_TREES_SUM ? m->baseline[k] : 0.0;
+        }
+    }
+}
+
+// Node records: a node is one 32-bit load. x is the sample as keys (int32, against the float
+// keys) or its int16 features (against threshold16). One walk for 8-bit fields (constant
+// shifts), one for the model's own widths; each is a function of few arguments, so that its loop
+// keeps everything in registers (Cortex-M0 has eight).
+#define DEFINE_WALK_R8(name, x_t) \
+    static uint32_t __attribute__((noinline)) name(const uint32_t *node, uint32_t n_local, \
+        const x_t *x, const int32_t *thr) { \
+        uint32_t ref = 0; \
+        while (ref < n_local) { \
+            const uint32_t w = node[ref]; \
+            ref = (int32_t)x[(uint8_t)w] <= thr[(uint8_t)(w >> 8)] ? (uint8_t)(w >> 16) : w >> 24; \
+        } \
+        return ref; \
+    }
+
+DEFINE_WALK_R8(walk_r8_keys, int32_t)
+DEFINE_WALK_R8(walk_r8_i16, int16_t)
+
+#define DEFINE_WALK_PACKED(name, x_t) \
+    static uint32_t __attribute__((noinline)) name(const ml_trees_t *m, const uint32_t *node, \
+        uint32_t n_local, const x_t *x, const int32_t *thr) { \
+        const uint32_t fb = m->rec_fbits, tb = m->rec_tbits, cb = m->rec_cbits; \
+        const uint32_t fmask = (1u << fb) - 1, tmask = (1u << tb) - 1, cmask = (1u << cb) - 1; \
+        const uint32_t ls = fb + tb, rs = fb + tb + cb; \
+        uint32_t ref = 0; \
+        while (ref < n_local) { \
+            const uint32_t w = node[ref]; \
+            ref = (int32_t)x[w & fmask] <= thr[(w >> fb) & tmask] ? (w >> ls) & cmask \
+                : (w >> rs) & cmask; \
+        } \
+        return ref; \
+    }
+
+DEFINE_WALK_PACKED(walk_packed_keys, int32_t)
+DEFINE_WALK_PACKED(walk_packed_i16, int16_t)
+
+// Every tree of a model with node records; xk (keys) or x16 (int16 features) is the sample.
+// A forest's pure leaves, most of its leaves, are added here.
+static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *x16) {
+    const uint32_t *tree_node = m->tree_node, *tree_list = m->tree_list;
+    const int r8 = m->rec_fbits == 8 && m->rec_tbits == 8 && m->rec_cbits == 8;
+    const int fixed = m->value_fixed;
+    // a pure leaf's 1.0 in units (the loader checked that it fits, for models with pure leaves)
+    const uint64_t one = m->n_pure && fixed ? (uint64_t)1 << m->value_shift : 0;
+    const int32_t *thr = x16 ? m->threshold16 : m->threshold;
+    const uint32_t n_trees = m->h.n_trees;
+    for (uint32_t t = 0; t < n_trees; t++) {
+        const uint32_t base = tree_node[t], n_local = tree_node[t + 1] - base;
+        const uint32_t *node = m->nodes + base;
+        uint32_t ref;
+        if (r8) {
+            ref = x16 ? walk_r8_i16(node, n_local, x16, thr) : walk_r8_keys(node, n_local, xk, thr);
+        } else {
+            ref = x16 ? walk_packed_i16(m, node, n_local, x16, thr)
+                : walk_packed_keys(m, node, n_local, xk, thr);
+        }
+        uint32_t slot = ref - n_local;
+        if (tree_list) {
+            const uint32_t first = tree_list[t], n_list = tree_list[t + 1] - first;
+            if (slot >= n_list) {
+                if (fixed) {
+                    ((uint64_t *)(void *)m->acc)[slot - n_list] += one;
+                } else {
+                    m->acc[slot - n_list] += 1.0;
+                }
+                continue;
+            }
+        }
+        add_leaf(m, t, slot);
+    }
+}
+
+// Evaluates every tree on the keys of the sample (m->keys).
+static void eval_keys(const ml_trees_t *m, int has_nan) {
+    const ml_trees_header_t *h = &m->h;
+    init_sums(m);
+    if (!has_nan && m->node_layout == ML_TREES_NODES_RECORDS) {
+        eval_records(m, m->keys, NULL);
+        return;
+    }
+    walk_fn walk = has_nan ? walk_missing : choose_walk(m);
+    for (uint32_t t = 0; t < h->n_trees; t++) {
+        uint32_t base = 0, n_local = h->n_nodes;
+        if (m->tree_node) {
+            base = m->tree_node[t];
+            n_local = m->tree_node[t + 1] - base;
+        }
+        uint32_t ref = walk(m, base, n_local, m->tree_root ? m->tree_root[t] : 0);
+        add_leaf(m, t, ref - n_local);
+    }
+}
+
 static ml_status_t check_length(const ml_trees_t *m, size_t n, ml_error_t *err) {
-    if (m->h.n_features == 0 || m->threshold == NULL) {
+    if (m->h.n_features == 0 || m->keys == NULL) {
         return ml_error_set(err, ML_E_STATE, 0, "the model is not loaded");
     }
     if (n != m->h.n_features) {
@@ -977,11 +1747,30 @@ ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, m
     if (r) {
         return r;
     }
+    if (m->threshold16) {
+        // int16 features against thresholds for them: no conversion at all.
+        init_sums(m);
+        eval_records(m, NULL, x);
+        return ML_OK;
+    }
     for (size_t i = 0; i < n; i++) {
         m->keys[i] = key_from_bits(ml_float_to_bits((float)x[i]));
     }
     eval_keys(m, 0);
     return ML_OK;
+}
+
+double ml_trees_sum(const ml_trees_t *m, uint32_t k) {
+    if (m->value_fixed) {
+        return (double)((const int64_t *)(const void *)m->acc)[k] * pow2_neg(m->value_shift);
+    }
+    return m->acc[k];
+}
+
+// Output k as scikit-learn gives it: forests divide the sum by the number of trees.
+static inline double output(const ml_trees_t *m, uint32_t k) {
+    double s = ml_trees_sum(m, k);
+    return m->h.aggregate == ML_TREES_MEAN ? s / (double)m->h.n_trees : s;
 }
 
 static uint32_t argmax(const double *v, uint32_t n) {
@@ -992,11 +1781,6 @@ static uint32_t argmax(const double *v, uint32_t n) {
         }
     }
     return best;
-}
-
-// Output k as scikit-learn gives it: forests divide the sum by the number of trees.
-static inline double output(const ml_trees_t *m, uint32_t k) {
-    return m->h.aggregate == ML_TREES_MEAN ? m->acc[k] / (double)m->h.n_trees : m->acc[k];
 }
 
 void ml_trees_proba(const ml_trees_t *m, float *out) {
@@ -1035,6 +1819,27 @@ uint32_t ml_trees_class_index(const ml_trees_t *m) {
     if (h->link == ML_TREES_LINK_SIGMOID) {
         return (h->flags & ML_TREES_BINARY_GE) ? m->acc[0] >= 0.0 : m->acc[0] > 0.0;
     }
+    if (m->value_fixed) {
+        // The int64 sums are exact: the first largest is scikit-learn's, unless an earlier sum
+        // a few units below divides by n_trees to the same double. Those only occur when the
+        // sums have more than 48 significant bits.
+        const int64_t *acc = (const int64_t *)(const void *)m->acc;
+        uint32_t best = 0;
+        for (uint32_t k = 1; k < h->n_outputs; k++) {
+            if (acc[k] > acc[best]) {
+                best = k;
+            }
+        }
+        if (acc[best] >= ((int64_t)1 << 48)) {
+            for (uint32_t k = 0; k < best; k++) {
+                uint64_t diff = (uint64_t)acc[best] - (uint64_t)acc[k];
+                if (diff <= ((uint64_t)acc[best] >> 48) && output(m, k) == output(m, best)) {
+                    return k;
+                }
+            }
+        }
+        return best;
+    }
     uint32_t best = argmax(m->acc, h->n_outputs);
     if (h->aggregate == ML_TREES_MEAN) {
         // scikit-learn takes the first largest of the means. Division is monotonic, so that is
@@ -1050,7 +1855,11 @@ uint32_t ml_trees_class_index(const ml_trees_t *m) {
 }
 
 int32_t ml_trees_class_label(const ml_trees_t *m) {
-    return m->h.n_classes ? m->labels[ml_trees_class_index(m)] : 0;
+    if (!m->h.n_classes) {
+        return 0;
+    }
+    uint32_t k = ml_trees_class_index(m);
+    return m->label_kind == ML_TREES_LABELS_INT32 ? ((const int32_t *)m->labels)[k] : (int32_t)k;
 }
 
 double ml_trees_value(const ml_trees_t *m) {

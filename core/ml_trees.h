@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ml_blob.h"
 #include "ml_error.h"
 #include "ml_text.h"
 
@@ -62,34 +63,140 @@ typedef struct {
     uint8_t flags;        // ML_TREES_* flags above
 } ml_trees_header_t;
 
+// How the nodes are stored: as arrays of each field (text models, and the largest binary
+// ones), or as one 32-bit record per node packing feature, threshold index and both children
+// (binary models whose fields fit: a node is one load).
+typedef enum {
+    ML_TREES_NODES_ARRAYS = 0,
+    ML_TREES_NODES_RECORDS = 1,
+} ml_trees_nodes_t;
+
+// What a leaf reference leads to.
+typedef enum {
+    ML_TREES_LEAF_DENSE = 0,   // leaf_width values per leaf, leaf j at values[j * leaf_width]
+    ML_TREES_LEAF_SPARSE = 1,  // a run of (class, value index) entries starting at entries[j]
+} ml_trees_leaf_kind_t;
+
+// Class labels (the binding turns them into objects; the C API returns int32 ones).
+typedef enum {
+    ML_TREES_LABELS_INDEX = 0,  // none listed: the labels are 0 .. n_classes - 1
+    ML_TREES_LABELS_INT32 = 1,  // int32_t[n_classes]
+    ML_TREES_LABELS_INT64 = 2,  // int64_t[n_classes]
+    ML_TREES_LABELS_FLOAT64 = 3,  // double[n_classes]
+    ML_TREES_LABELS_STR = 4,    // UTF-8 text: uint32_t offsets[n_classes + 1], then the bytes
+    ML_TREES_LABELS_BOOL = 5,   // uint8_t[n_classes], 0 or 1
+} ml_trees_labels_t;
+
+// Leaf lists and sparse leaf entries are packed in as few bits as they need (at most 24), least
+// significant first; entry i is the bits i * bits .. i * bits + bits - 1 of the byte array, which
+// has 3 bytes of padding at its end so that every entry is read with one 4-byte load. A sparse
+// entry holds, from bit 0: whether it ends its leaf (1 bit), the class (class_bits, enough for
+// n_outputs - 1), the value index (the rest).
+// (The loader checks that the arrays' bit counts fit 32 bits.)
+#if defined(__GNUC__)
+#define ML_TREES_INLINE static inline __attribute__((always_inline))
+#else
+#define ML_TREES_INLINE static inline
+#endif
+ML_TREES_INLINE uint32_t ml_trees_bits_at(const void *packed, uint32_t i, uint32_t bits) {
+    const uint32_t pos = i * bits;
+    const uint8_t *p = (const uint8_t *)packed + (pos >> 3);
+    uint32_t w = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16)
+        | ((uint32_t)p[3] << 24);
+    return (w >> (pos & 7)) & ((1u << bits) - 1);
+}
+
+// A model. Its arrays are in the block a text file was loaded into, or, for a binary model, in
+// the caller's buffer (used in place, never written). Every node, child reference and leaf is
+// checked when loading, so predicting reads nothing out of bounds.
+//
+// Trees: tree t owns the nodes tree_node[t] .. tree_node[t + 1] - 1 (all nodes when tree_node is
+// NULL), and its child references are local to them: r < n_local is its node r, otherwise leaf
+// slot s = r - n_local. With per-tree leaf lists (list_bits > 0), slot s < n_list is the leaf
+// leaf_list[tree_list[t] + s], and a slot past the list stands for a pure leaf: class s - n_list
+// with probability 1 (n_pure of them); without lists, slot s is leaf s.
 typedef struct {
     ml_trees_header_t h;
-    uint8_t feature_bytes;  // 1 or 2
-    uint8_t child_bytes;    // 1, 2 or 4
-    // Arrays inside the model's memory block.
-    double *baseline;        // [n_outputs] (ML_TREES_SUM)
-    double *acc;             // [n_outputs] workspace of a prediction
-    int32_t *keys;           // [n_features] workspace: the sample as comparison keys
-    int32_t *threshold;      // [n_nodes] threshold keys
-    float *leaf_value;       // [n_leaves * leaf_width]
-    int32_t *labels;         // [n_classes]
-    uint32_t *tree_root;     // [n_trees] child reference of each tree's root
-    uint32_t *tree_output;   // [n_trees] output a scalar-leaf tree adds to
-    void *feature;           // [n_nodes] uint8_t or uint16_t
-    void *left;              // [n_nodes] uint8_t, uint16_t or uint32_t child references
+    uint8_t feature_bytes;    // 1 or 2
+    uint8_t child_bytes;      // 1, 2 or 4
+    uint8_t thr_index_bytes;  // 0: one threshold per node; 1 or 2: an index into threshold[]
+    uint8_t node_layout;      // ml_trees_nodes_t
+    uint8_t rec_fbits;        // records: bits of the feature, threshold index and child fields,
+    uint8_t rec_tbits;        // from bit 0: feature, threshold, left, right
+    uint8_t rec_cbits;
+    uint8_t leaf_kind;        // ml_trees_leaf_kind_t
+    uint8_t list_bits;        // 0 (no leaf lists), or the bits of a leaf list entry
+    uint8_t entry_bits;       // sparse leaves: bits of an entry
+    uint8_t class_bits;       // sparse leaves: bits of an entry's class
+    uint8_t value_fixed;      // values are int32, in units of 2^-value_shift; sums are exact int64
+    uint8_t value_shift;
+    uint8_t label_kind;       // ml_trees_labels_t
+    uint32_t n_pure;          // pure-leaf slots after each tree's list (0 or n_classes)
+    uint32_t n_thresholds;
+    uint32_t n_values;
+    uint32_t n_entries;
+    uint32_t n_lists;
+    uint32_t labels_size;     // bytes at labels
+    // Model arrays
+    uint32_t *nodes;          // [n_nodes] records (ML_TREES_NODES_RECORDS)
+    int32_t *threshold16;     // [n_thresholds] thresholds for int16 features (records), or NULL
+    void *feature;            // [n_nodes] uint8_t or uint16_t
+    void *thr_index;          // [n_nodes] uint8_t or uint16_t, when thr_index_bytes
+    int32_t *threshold;       // [n_thresholds] comparison keys
+    void *left;               // [n_nodes] child references, uint8_t, uint16_t or uint32_t
     void *right;
-    uint8_t *missing_left;   // [(n_nodes + 7) / 8] bit set (ML_TREES_ACCEPT_NAN)
+    uint8_t *missing_left;    // [(n_nodes + 7) / 8] bit set (ML_TREES_ACCEPT_NAN)
+    uint32_t *tree_node;      // [n_trees + 1] or NULL
+    uint32_t *tree_list;      // [n_trees + 1] or NULL
+    uint32_t *tree_root;      // [n_trees] root reference, or NULL: 0 (the first node or leaf)
+    uint32_t *tree_output;    // [n_trees] output a leaf_width-1 tree adds to, or NULL: 0
+    void *leaf_list;          // [n_lists] leaf indices, list_bits each
+    void *entries;            // [n_entries] sparse leaf entries, entry_bits each
+    void *values;             // [n_values] float, or int32_t when value_fixed
+    void *labels;             // label_kind's layout, labels_size bytes
+    double *baseline;         // [n_outputs] (ML_TREES_SUM)
+    // Workspace of a prediction (RAM)
+    int32_t *keys;            // [n_features] the sample as comparison keys
+    double *acc;              // [n_outputs] sums (int64_t when value_fixed), before averaging
 } ml_trees_t;
 
-// A child reference r is a decision node when r < n_nodes, else leaf r - n_nodes.
+// Node i's (index into the node arrays) feature, threshold key, and left or right child
+// reference (local to its tree), whatever the layout.
+static inline uint32_t ml_trees_rec_field(uint32_t w, uint32_t shift, uint32_t bits) {
+    return bits >= 32 ? w >> shift : (w >> shift) & ((1u << bits) - 1);
+}
 
-// Node i's feature index, and its left or right child reference, whatever their widths.
 static inline uint32_t ml_trees_node_feature(const ml_trees_t *m, uint32_t i) {
+    if (m->node_layout == ML_TREES_NODES_RECORDS) {
+        return ml_trees_rec_field(m->nodes[i], 0, m->rec_fbits);
+    }
     return m->feature_bytes == 1 ? ((const uint8_t *)m->feature)[i]
                                  : ((const uint16_t *)m->feature)[i];
 }
 
+static inline uint32_t ml_trees_node_threshold_index(const ml_trees_t *m, uint32_t i) {
+    if (m->node_layout == ML_TREES_NODES_RECORDS) {
+        return ml_trees_rec_field(m->nodes[i], m->rec_fbits, m->rec_tbits);
+    }
+    switch (m->thr_index_bytes) {
+        case 0:
+            return i;
+        case 1:
+            return ((const uint8_t *)m->thr_index)[i];
+        default:
+            return ((const uint16_t *)m->thr_index)[i];
+    }
+}
+
+static inline int32_t ml_trees_node_threshold(const ml_trees_t *m, uint32_t i) {
+    return m->threshold[ml_trees_node_threshold_index(m, i)];
+}
+
 static inline uint32_t ml_trees_node_child(const ml_trees_t *m, int left, uint32_t i) {
+    if (m->node_layout == ML_TREES_NODES_RECORDS) {
+        uint32_t shift = m->rec_fbits + m->rec_tbits + (left ? 0 : m->rec_cbits);
+        return ml_trees_rec_field(m->nodes[i], shift, m->rec_cbits);
+    }
     const void *arr = left ? m->left : m->right;
     switch (m->child_bytes) {
         case 1:
@@ -115,6 +222,10 @@ static inline uint32_t ml_trees_node_child(const ml_trees_t *m, int left, uint32
 // holds nothing usable and can be freed.
 
 #define ML_TREES_NEED_MEMORY (100)
+// A loader stops at the first error, and also after ML_TREES_MAX_IDLE bytes without a record, or
+// (emlearn CSV) ML_TREES_MAX_OTHER lines of unknown records: no file is refused only at its end.
+#define ML_TREES_MAX_IDLE (65536)
+#define ML_TREES_MAX_OTHER (1000)
 #define ML_TREES_REWIND (101)
 
 typedef struct {
@@ -133,6 +244,8 @@ typedef struct {
     uint32_t n_baseline;
     uint32_t n_labels;
     uint32_t last_line;
+    uint32_t idle_bytes;  // bytes read since the last field
+    uint32_t n_other;     // emlearn: lines of unknown record types
     double tmp[4];     // fields of the current node record
 } ml_trees_loader_t;
 
@@ -166,9 +279,27 @@ ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, m
 void ml_trees_proba(const ml_trees_t *m, float *out);
 // After an eval: the predicted class index (classifiers; argmax, first on ties, like numpy).
 uint32_t ml_trees_class_index(const ml_trees_t *m);
-// After an eval: the predicted class label (classifiers).
+// After an eval: the predicted class label (classifiers) when the labels are integers of 32 bits
+// (or none are listed); otherwise its index (see label_kind).
 int32_t ml_trees_class_label(const ml_trees_t *m);
 // After an eval: the regression value of output 0 (regressors).
 double ml_trees_value(const ml_trees_t *m);
+// After an eval: output k's sum over the trees (with the baseline), before averaging or link.
+double ml_trees_sum(const ml_trees_t *m, uint32_t k);
+
+// ---------------------------------------------------------------------------------------------
+// Binary models (the container of ml_blob.h, kind ML_BLOB_KIND_TREES; the layout is in
+// docs/model-format.md), used where they lie: ml_trees_open checks every section and points the
+// model's arrays into data[len] (4-byte aligned, kept unchanged while the model is used); the
+// workspace of ml_trees_workspace_size bytes (8-byte aligned) is the only RAM a prediction needs.
+
+#define ML_TREES_BLOB_VERSION (1)
+
+ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_error_t *err);
+size_t ml_trees_workspace_size(const ml_trees_header_t *h);
+void ml_trees_set_workspace(ml_trees_t *model, void *workspace);
+
+// Leaf value j (of n_values) as a number, whether stored as float or fixed point.
+double ml_trees_value_at(const ml_trees_t *m, uint32_t j);
 
 #endif

@@ -3,17 +3,29 @@
 #   t0 = mlclock.ticks(); ...; dt = mlclock.diff(mlclock.ticks(), t0); mlclock.to_unit(dt)
 #
 # UNIT says what to_unit gives. On the unix port: microseconds. On the qemu boards there is no
-# `time` module, so a free-running hardware timer is read through machine.mem32; qemu runs with
-# -icount shift=0 (one instruction per ns of virtual time), so the counts are repeatable and
-# to_unit converts them to instructions. Ticks stay below 2**30, so reading them never
-# allocates (they are small ints on 32-bit boards).
+# `time` module, so a free-running hardware timer (or RISC-V's instruction counter) is read;
+# qemu runs with -icount shift=0 (one instruction per ns of virtual time), so the counts are
+# repeatable and to_unit converts them to instructions. Ticks stay below 2**30, so reading
+# them never allocates (they are small ints on 32-bit boards).
 import sys
 
 if sys.platform == "qemu":
     import machine
 
     _m = machine.mem32
-    if "mps2" in sys.implementation._machine:
+    if sys.implementation._machine.startswith("virt"):
+        # RISC-V: the instret counter (CSR 0xC02), which qemu under -icount derives from the
+        # instruction count, read with the inline assembler, low 30 bits. (The CLINT's mtime
+        # would do too, but ticks at 10 MHz and reads as a big int after 107 s.) The function
+        # is compiled on the board, where the rv32 emitter is.
+        _g = {}
+        exec("@micropython.asm_rv32\ndef ticks():\n"
+             "    csrrs(a0, zero, 0xC02)\n    slli(a0, a0, 2)\n    srli(a0, a0, 2)\n", _g)
+        ticks = _g["ticks"]
+        _M = 0x3FFFFFFF
+        TICK_NS = 1
+
+    elif "mps2" in sys.implementation._machine:
         # CMSDK APB timer 0: 32-bit down counter at 25 MHz, reloaded at 2**30 - 1 (43 s).
         # (Addresses above 2**30 are big ints on a 32-bit board: computed once, here, so that
         # reading the timer allocates nothing.)

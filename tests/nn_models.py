@@ -115,6 +115,12 @@ def _cases():
                    L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu"),
                    L.Conv2D(8, 1, activation="relu"), L.MaxPooling2D(2),
                    L.GlobalAveragePooling2D(), L.Dense(10), L.Softmax()),
+        # One input channel and stride 2 (the emlearn MNIST shape), odd channel counts, padding
+        # on one side only; then more output channels than the kernels take at a time.
+        "conv_gray_stride2": seq((13, 11, 1), L.Conv2D(7, 3, strides=2, padding="same",
+                                                       activation="relu"),
+                                 L.Conv2D(3, 3, strides=2)),
+        "conv_many_channels": seq((5, 6, 5), L.Conv2D(37, 3, padding="same"), L.Conv2D(9, 1)),
     }
     float32 = {
         "float_cnn": seq((10, 10, 2), L.Conv2D(4, 3, padding="same", activation="relu"),

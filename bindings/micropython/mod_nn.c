@@ -6,7 +6,8 @@
 //   model = nn.load(buffer)            # bytes, a ROMFS file's memoryview, an .mpy bytes
 //                                      # constant: used in place, nothing copied
 //   model.run(x, out)                  # x, out: arrays of the input and output types
-//   model.predict(x)                   # the index of the largest output
+//   model.predict(x)                   # the index of the largest output (its label for a
+//                                      #  converted scikit-learn classifier: model.classes)
 //   model.quantize(xf, xq)             # float32 -> the input's int8, with its scale and zero
 //   model.dequantize(yq, yf)           # the output's int8 -> float32
 //   model.input_shape, .output_shape, .input_type, .output_type, .input_scale,
@@ -135,6 +136,9 @@ static mp_obj_t nn_predict(mp_obj_t self_in, mp_obj_t x_in) {
         }
         best = better ? i : best;
     }
+    if (self->model.n_labels) {
+        return mp_obj_new_int(self->model.labels[best]);  // a converted classifier's label
+    }
     return MP_OBJ_NEW_SMALL_INT(best);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(nn_predict_obj, nn_predict);
@@ -212,6 +216,12 @@ static void nn_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         dest[0] = mp_obj_new_float_from_f(out->scale);
     } else if (attr == MP_QSTR_output_zero_point) {
         dest[0] = mp_obj_new_int(out->zero_point);
+    } else if (attr == MP_QSTR_classes && self->model.n_labels) {
+        mp_obj_tuple_t *t = MP_OBJ_TO_PTR(mp_obj_new_tuple(self->model.n_labels, NULL));
+        for (uint32_t k = 0; k < self->model.n_labels; k++) {
+            t->items[k] = mp_obj_new_int(self->model.labels[k]);
+        }
+        dest[0] = MP_OBJ_FROM_PTR(t);
     } else if (attr == MP_QSTR_arena) {
         dest[0] = mp_obj_new_int(self->arena_size);
     } else if (attr == MP_QSTR_memory) {

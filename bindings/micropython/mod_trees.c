@@ -9,14 +9,20 @@
 //
 // x is array('f') or array('h') (or any buffer of those), of n_features values.
 // Built as a native .mpy (dynruntime) or into firmware as a user C module, from the same source.
+#include <string.h>
+
 #include "mod_common.h"
 #include "ml_trees.h"
 
 typedef struct {
     mp_obj_base_t base;
-    ml_trees_t model;  // its arrays point into memory
-    void *memory;
-    size_t memory_size;
+    ml_trees_t model;    // its arrays point into memory, or into `source` (in place)
+    void *memory;        // what this model allocated: the text model's block, or the copy of a
+    size_t memory_size;  // binary model and its workspace (one block each)
+    void *workspace;     // a binary model's workspace (within memory when copied)
+    mp_obj_t source;     // the buffer or file a binary model is used in place from, or None
+    mp_obj_t classes;    // tuple of the class labels (predict returns its items: no allocation),
+                         // or MP_OBJ_NULL when they are small ints
 } trees_obj_t;
 
 #if MICROPY_ENABLE_DYNRUNTIME
@@ -28,10 +34,106 @@ static const mp_obj_type_t trees_type;
 // ---------------------------------------------------------------------------------------------
 // load
 
-static mp_obj_t trees_load(mp_obj_t source) {
-    ml_source_t src;
-    ml_source_open(&src, source);
+// Whether every label is a small int on any port (30 bits and a sign: an object that takes no
+// memory): then predict makes them as it returns them, and the model keeps no tuple of them.
+#define SMALL_INT_FITS(v) ((v) >= -(1 << 30) && (v) < (1 << 30))
+static bool small_int_labels(const ml_trees_t *m) {
+    if (m->label_kind == ML_TREES_LABELS_INDEX) {
+        return true;
+    }
+    if (m->label_kind != ML_TREES_LABELS_INT32) {
+        return false;
+    }
+    for (uint32_t k = 0; k < m->h.n_classes; k++) {
+        if (!SMALL_INT_FITS((int32_t)ml_blob_u32((const uint8_t *)m->labels + 4 * k))) {
+            return false;
+        }
+    }
+    return true;
+}
 
+// The class labels as objects, from the model's label table.
+static mp_obj_t make_classes(const ml_trees_t *m) {
+    const uint32_t n = m->h.n_classes;
+    mp_obj_tuple_t *t = MP_OBJ_TO_PTR(mp_obj_new_tuple(n, NULL));
+    const uint8_t *p = m->labels;
+    for (uint32_t k = 0; k < n; k++) {
+        mp_obj_t v;
+        switch (m->label_kind) {
+            case ML_TREES_LABELS_INT32:
+                v = mp_obj_new_int((int32_t)ml_blob_u32(p + 4 * k));
+                break;
+            case ML_TREES_LABELS_INT64: {
+                // hi * 2^32 + lo, built from parts (a port without big integers raises
+                // OverflowError for a label that does not fit its small ones)
+                int32_t hi = (int32_t)ml_blob_u32(p + 8 * k + 4);
+                uint32_t lo = ml_blob_u32(p + 8 * k);
+                v = mp_binary_op(MP_BINARY_OP_LSHIFT, mp_obj_new_int(hi), MP_OBJ_NEW_SMALL_INT(16));
+                v = mp_binary_op(MP_BINARY_OP_LSHIFT, v, MP_OBJ_NEW_SMALL_INT(16));
+                v = mp_binary_op(MP_BINARY_OP_OR, v, mp_obj_new_int_from_uint(lo));
+                break;
+            }
+            case ML_TREES_LABELS_FLOAT64: {
+                double d;
+                memcpy(&d, p + 8 * k, sizeof(d));
+                v = mp_obj_new_float_from_d(d);
+                break;
+            }
+            case ML_TREES_LABELS_STR: {
+                uint32_t text = 4 * (n + 1), a = ml_blob_u32(p + 4 * k), b = ml_blob_u32(p + 4 * k + 4);
+                v = mp_obj_new_str((const char *)p + text + a, b - a);
+                break;
+            }
+            case ML_TREES_LABELS_BOOL:
+                v = p[k] ? mp_const_true : mp_const_false;
+                break;
+            default:
+                v = MP_OBJ_NEW_SMALL_INT(k);
+                break;
+        }
+        t->items[k] = v;
+    }
+    return MP_OBJ_FROM_PTR(t);
+}
+
+static trees_obj_t *new_model(const ml_trees_t *m, void *memory, size_t memory_size,
+    mp_obj_t source) {
+    trees_obj_t *self = mp_obj_malloc(trees_obj_t, (const mp_obj_type_t *)&trees_type);
+    self->model = *m;
+    self->memory = memory;
+    self->memory_size = memory_size;
+    self->workspace = NULL;
+    self->source = source;
+    self->classes = MP_OBJ_NULL;
+    return self;
+}
+
+// A binary model: checked, then used where it lies (out->block NULL: the caller's buffer) or in
+// the block it was read into; a workspace is the only other RAM.
+static mp_obj_t open_binary(ml_blob_load_t *bl, const char *where) {
+    ml_trees_t m;
+    ml_error_t err = { ML_OK, 0, "" };
+    const void *data = bl->block ? bl->block : bl->blob.data;
+    if (ml_trees_open(&m, data, bl->blob.size, &err) != ML_OK) {
+        if (bl->block) {
+            ml_free(bl->block, bl->block_size);
+        }
+        ml_raise_value("%s: %s", where, err.msg);
+    }
+    size_t ws_size = ml_trees_workspace_size(&m.h);
+    void *ws = m_malloc(ws_size);
+    ml_trees_set_workspace(&m, ws);
+    trees_obj_t *self = new_model(&m, bl->block, bl->block_size, bl->block ? mp_const_none
+        : bl->buffer);
+    self->workspace = ws;
+    self->memory_size = (bl->block ? bl->block_size : 0) + ws_size;
+    self->classes = small_int_labels(&self->model) ? MP_OBJ_NULL : make_classes(&self->model);
+    return MP_OBJ_FROM_PTR(self);
+}
+
+// A text model file (ours or emlearn's), streamed through the chunk of src. `have` bytes of the
+// first chunk are already read.
+static mp_obj_t load_text(ml_source_t *src, size_t have) {
     ml_trees_loader_t ld;
     ml_trees_loader_init(&ld);
     ml_error_t err = { ML_OK, 0, "" };
@@ -39,8 +141,7 @@ static mp_obj_t trees_load(mp_obj_t source) {
     size_t memory_size = 0;
     int status = ML_OK;
 
-    for (;;) {
-        size_t n = ml_source_read(&src);
+    for (size_t n = have;; n = ml_source_read(src)) {
         if (n == 0) {
             status = ml_trees_loader_finish(&ld, &err);
             if (status != ML_TREES_REWIND) {
@@ -50,13 +151,13 @@ static mp_obj_t trees_load(mp_obj_t source) {
             memory_size = ml_trees_loader_memory_size(&ld);
             memory = m_malloc(memory_size);
             ml_trees_loader_set_memory(&ld, memory);
-            ml_source_rewind(&src);
+            ml_source_rewind(src);
             continue;
         }
         size_t done = 0;
         while (done < n) {
             size_t used;
-            status = ml_trees_loader_feed(&ld, src.chunk + done, n - done, &used, &err);
+            status = ml_trees_loader_feed(&ld, src->chunk + done, n - done, &used, &err);
             done += used;
             if (status == ML_TREES_NEED_MEMORY) {
                 memory_size = ml_trees_loader_memory_size(&ld);
@@ -71,20 +172,74 @@ static mp_obj_t trees_load(mp_obj_t source) {
             break;
         }
     }
-    ml_source_close(&src);
+    ml_source_close(src);
     if (status != ML_OK) {
         // Nothing half-built survives: the partial block is freed before raising.
         if (memory) {
             ml_free(memory, memory_size);
         }
-        ml_raise_model_error(&src, &err);
+        ml_raise_model_error(src, &err);
     }
-
-    trees_obj_t *self = mp_obj_malloc(trees_obj_t, (const mp_obj_type_t *)&trees_type);
-    self->model = *ml_trees_loader_model(&ld);
-    self->memory = memory;
-    self->memory_size = memory_size;
+    trees_obj_t *self = new_model(ml_trees_loader_model(&ld), memory, memory_size,
+        mp_const_none);
+    self->classes = small_int_labels(&self->model) ? MP_OBJ_NULL : make_classes(&self->model);
     return MP_OBJ_FROM_PTR(self);
+}
+
+// A source that can be read as a buffer in place: a bytes object, a memoryview, a file of a
+// ROMFS image (whose read-only data is mapped in memory).
+static bool in_place_buffer(mp_obj_t obj, mp_buffer_info_t *info) {
+    return !mp_obj_is_str(obj) && mp_get_buffer(obj, info, MP_BUFFER_READ);
+}
+
+// trees.load(source): a path, an open file, or a buffer holding a model (binary or text).
+static mp_obj_t trees_load(mp_obj_t source) {
+    mp_buffer_info_t info;
+    if (in_place_buffer(source, &info)) {
+        if (ml_blob_is_blob(info.buf, info.len)) {
+            ml_blob_load_t bl;
+            ml_blob_load(source, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, &bl);
+            return open_binary(&bl, "model buffer");
+        }
+        // Text in a buffer: read it through a stream over (a copy of) the buffer.
+        mp_obj_t name = MP_OBJ_NEW_QSTR(MP_QSTR_io);
+        mp_obj_t io = mp_call_function_n_kw(mp_load_global(MP_QSTR___import__), 1, 0, &name);
+        source = mp_call_function_n_kw(mp_load_attr(io, MP_QSTR_BytesIO), 1, 0, &source);
+    }
+    ml_source_t src;
+    ml_source_open(&src, source);
+    size_t n = ml_source_read(&src);
+    if (n >= 4 && ml_blob_is_blob(src.chunk, n)) {
+        // A binary model file. In a ROMFS image the file's data is mapped: use it in place.
+        if (in_place_buffer(src.stream, &info) && !((uintptr_t)info.buf & 3)
+            && ml_blob_is_blob(info.buf, info.len)) {
+            ml_blob_load_t bl;
+            ml_error_t err = { ML_OK, 0, "" };
+            bl.block = NULL;
+            bl.block_size = 0;
+            bl.buffer = src.stream;
+            if (ml_blob_open(&bl.blob, info.buf, info.len, ML_BLOB_KIND_TREES,
+                ML_TREES_BLOB_VERSION, &err) != ML_OK) {
+                ml_source_close(&src);
+                ml_raise_model_error(&src, &err);
+            }
+            mp_obj_t model = open_binary(&bl, src.path != MP_OBJ_NULL
+                ? mp_obj_str_get_str(src.path) : "model file");
+            ml_source_close(&src);
+            return model;
+        }
+        ml_blob_load_t bl;
+        ml_error_t err = { ML_OK, 0, "" };
+        ml_status_t r = ml_blob_load_rest(&src, n, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION,
+            &bl, &err);
+        ml_source_close(&src);
+        if (r != ML_OK) {
+            ml_raise_model_error(&src, &err);
+        }
+        return open_binary(&bl, src.path != MP_OBJ_NULL ? mp_obj_str_get_str(src.path)
+            : "model file");
+    }
+    return load_text(&src, n);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(trees_load_obj, trees_load);
 
@@ -103,13 +258,37 @@ static void eval_sample(trees_obj_t *self, const ml_features_t *x, size_t i) {
     }
 }
 
+// x as features: the common case checked in a few instructions, anything else by
+// ml_get_features, which raises the error saying what is wrong.
+static inline void get_x(mp_obj_t obj, const char *name, ml_features_t *x) {
+    mp_buffer_info_t info;
+    if (mp_get_buffer(obj, &info, MP_BUFFER_READ) && info.len
+        && (info.typecode == 'f' || info.typecode == 'h')) {
+        x->buf = info.buf;
+        x->typecode = (char)info.typecode;
+        x->len = info.len / (info.typecode == 'f' ? 4 : 2);
+        return;
+    }
+    ml_get_features(obj, name, x);
+}
+
+static inline mp_obj_t class_label(const trees_obj_t *self) {
+    if (self->classes == MP_OBJ_NULL) {
+        return mp_obj_new_int(ml_trees_class_label(&self->model));  // a small int: no allocation
+    }
+    const mp_obj_tuple_t *t = MP_OBJ_TO_PTR(self->classes);
+    return t->items[ml_trees_class_index(&self->model)];
+}
+
 // predict(x[, proba]): the label (or value); with proba, also the class probabilities, from the
 // same evaluation.
 static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
     trees_obj_t *self = MP_OBJ_TO_PTR(args[0]);
     ml_features_t x;
-    ml_get_features(args[1], "x", &x);
-    ml_check_length("x", x.len, self->model.h.n_features, "values (n_features)");
+    get_x(args[1], "x", &x);
+    if (x.len != self->model.h.n_features) {
+        ml_raise_length("x", x.len, self->model.h.n_features, "values (n_features)");
+    }
     float *proba = NULL;
     if (n_args > 2) {
         if (!self->model.h.n_classes) {
@@ -123,7 +302,7 @@ static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
         ml_trees_proba(&self->model, proba);
     }
     if (self->model.h.n_classes) {
-        return mp_obj_new_int(ml_trees_class_label(&self->model));
+        return class_label(self);
     }
     return mp_obj_new_float_from_d(ml_trees_value(&self->model));
 }
@@ -135,7 +314,7 @@ static mp_obj_t trees_predict_proba(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t ou
         mp_raise_TypeError(MP_ERROR_TEXT("predict_proba: this model is a regressor"));
     }
     ml_features_t x;
-    ml_get_features(x_in, "x", &x);
+    get_x(x_in, "x", &x);
     ml_check_length("x", x.len, self->model.h.n_features, "values (n_features)");
     float *out = ml_get_float_out(out_in, "out", self->model.h.n_classes, "values (n_classes)");
     eval_sample(self, &x, 0);
@@ -146,21 +325,32 @@ static MP_DEFINE_CONST_FUN_OBJ_3(trees_predict_proba_obj, trees_predict_proba);
 
 static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in) {
     trees_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    const size_t nf = self->model.h.n_features;
+    const ml_trees_t *m = &self->model;
+    const size_t nf = m->h.n_features;
     ml_features_t x;
-    ml_get_features(x_in, "X", &x);
+    get_x(x_in, "X", &x);
     if (x.len % nf != 0) {
         ml_raise_length("X", x.len, nf, "a multiple of n_features");
     }
+    if (m->h.n_classes && m->label_kind != ML_TREES_LABELS_INT32
+        && m->label_kind != ML_TREES_LABELS_INDEX) {
+        ml_raise_value("predict_many writes integer labels into out, and this model's class "
+            "labels are not 32-bit integers: use predict(x), which returns them (model.classes "
+            "lists them)");
+    }
     size_t n = x.len / nf;
     ml_output_t out;
-    ml_get_output(out_in, "out", n, self->model.h.n_classes ? ML_OUT_INT_OR_FLOAT : ML_OUT_FLOAT,
-        &out);
-    if (self->model.h.n_classes) {
-        int64_t lo = self->model.labels[0], hi = lo;
-        for (uint32_t k = 1; k < self->model.h.n_classes; k++) {
-            lo = self->model.labels[k] < lo ? self->model.labels[k] : lo;
-            hi = self->model.labels[k] > hi ? self->model.labels[k] : hi;
+    ml_get_output(out_in, "out", n, m->h.n_classes ? ML_OUT_INT_OR_FLOAT : ML_OUT_FLOAT, &out);
+    if (m->h.n_classes) {
+        // the labels written are 0 .. n_classes - 1, or the model's int32 labels
+        int64_t lo = 0, hi = (int64_t)m->h.n_classes - 1;
+        if (m->label_kind == ML_TREES_LABELS_INT32) {
+            lo = hi = (int32_t)ml_blob_u32(m->labels);
+            for (uint32_t k = 1; k < m->h.n_classes; k++) {
+                int32_t v = (int32_t)ml_blob_u32((const uint8_t *)m->labels + 4 * k);
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
         }
         ml_check_output_range(&out, "out", lo, hi, "the labels");
     }
@@ -169,10 +359,10 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
         n * out.size);
     for (size_t i = 0; i < n; i++) {
         eval_sample(self, &x, i);
-        if (self->model.h.n_classes) {
-            ml_output_set_int(&out, i, ml_trees_class_label(&self->model));
+        if (m->h.n_classes) {
+            ml_output_set_int(&out, i, ml_trees_class_label(m));
         } else {
-            ml_output_set_float(&out, i, ml_trees_value(&self->model));
+            ml_output_set_float(&out, i, ml_trees_value(m));
         }
     }
     return out_in;
@@ -180,7 +370,8 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
 static MP_DEFINE_CONST_FUN_OBJ_3(trees_predict_many_obj, trees_predict_many);
 
 // ---------------------------------------------------------------------------------------------
-// attributes: n_features, n_classes, n_outputs, n_trees, n_nodes, n_leaves, memory, classes
+// attributes: n_features, n_classes, n_outputs, n_trees, n_nodes, n_leaves, memory, classes,
+// in_place
 
 static void trees_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     trees_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -204,11 +395,10 @@ static void trees_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     } else if (attr == MP_QSTR_memory) {
         v = self->memory_size;
     } else if (attr == MP_QSTR_classes) {
-        mp_obj_tuple_t *t = MP_OBJ_TO_PTR(mp_obj_new_tuple(h->n_classes, NULL));
-        for (uint32_t k = 0; k < h->n_classes; k++) {
-            t->items[k] = mp_obj_new_int(self->model.labels[k]);
-        }
-        dest[0] = MP_OBJ_FROM_PTR(t);
+        dest[0] = self->classes != MP_OBJ_NULL ? self->classes : make_classes(&self->model);
+        return;
+    } else if (attr == MP_QSTR_in_place) {
+        dest[0] = mp_obj_new_bool(self->source != mp_const_none);
         return;
     } else {
         dest[1] = MP_OBJ_SENTINEL;  // continue with the methods

@@ -7,7 +7,8 @@ CORE := $(ROOT)/core
 
 # Core sources each module needs (ml_softfp.c is empty except on armv6m).
 CORE_COMMON := ml_error.c ml_text.c ml_math_exp.c ml_softfp.c
-CORE_trees := $(CORE_COMMON) ml_trees.c
+CORE_trees := $(CORE_COMMON) ml_blob.c ml_trees.c
+GLUE_trees := mod_blob.c
 # The scikit-learn families: the shared estimator glue, the container, the double math.
 CORE_EST := ml_error.c ml_math_exp.c ml_softfp.c ml_blob.c ml_estimator.c
 GLUE_EST := mod_blob.c mod_estimator.c
@@ -43,6 +44,12 @@ CFLAGS_EXTRA += -I$(CORE) -I$(HERE) -ffp-contract=off -fno-math-errno
 ifeq ($(ARCH),x86)
 # IEEE single/double arithmetic as on every other target (x87 would round differently).
 CFLAGS_EXTRA += -msse2 -mfpmath=sse
+endif
+
+ifeq ($(ARCH),xtensa)
+# ESP8266: integer division and soft float come from the chip's ROM, linked at their fixed
+# addresses (Debian's lx106 libgcc leaves them out); needs MicroPython 1.26's mpy_ld.
+MPY_EXTERN_SYM_FILE := $(MPY_DIR)/ports/esp8266/boards/eagle.rom.addr.v6.ld
 endif
 
 include $(MPY_DIR)/py/dynruntime.mk

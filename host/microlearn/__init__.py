@@ -20,10 +20,12 @@ def supported():
 
     from . import trees
 
+    from .nn import from_sklearn
+
     names = list(trees.SUPPORTED)
     for fam in FAMILIES:
         names += importlib.import_module(f".{fam}", __name__).SUPPORTED
-    return names
+    return names + list(from_sklearn.SUPPORTED)
 
 
 def convert(estimator, quantize=None, representative_data=None):
@@ -31,7 +33,8 @@ def convert(estimator, quantize=None, representative_data=None):
     microlearn model (see `save`).
 
     Neural networks: a .tflite file (path or bytes), or a Keras model (float32, or int8 with
-    quantize="int8" and representative_data, a few hundred typical inputs)."""
+    quantize="int8" and representative_data, a few hundred typical inputs); scikit-learn's
+    MLPClassifier and MLPRegressor become float32 networks for microlearn.nn."""
     import importlib
     from pathlib import Path
 
@@ -42,6 +45,9 @@ def convert(estimator, quantize=None, representative_data=None):
         return nn.convert_tflite(estimator)
     if nn.is_keras_model(estimator):
         return nn.convert_keras(estimator, quantize, representative_data)
+    final = estimator.steps[-1][1] if type(estimator).__name__ == "Pipeline" else estimator
+    if type(final).__name__ in nn.from_sklearn.SUPPORTED:
+        return nn.from_sklearn.convert(estimator)  # float32 layers for microlearn.nn
     steps, final, name = estimators.split_pipeline(estimator)
     kind = type(final).__name__
     if kind in trees.SUPPORTED:

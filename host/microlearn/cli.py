@@ -1,7 +1,9 @@
 """The `microlearn` command line.
 
     microlearn convert model.pkl -o model.csv        # a pickled/joblib scikit-learn estimator
-    microlearn convert model.tflite -o model.nn      # a TensorFlow Lite network
+    microlearn convert model.pkl -o model.bin        # the binary form (usable in place)
+    microlearn convert model.tflite -o model.bin     # a TensorFlow Lite network
+    microlearn romfs models/ -o models.romfs         # a ROMFS image for `mpremote romfs deploy`
     microlearn verify model.pkl X.npy --target cortex-m3
     microlearn verify model.tflite X.npy --target cortex-m3
     microlearn run --target cortex-m0 --file model.csv script.py
@@ -54,16 +56,30 @@ def _is_tflite(path):
     return str(path).endswith(".tflite")
 
 
-def cmd_convert_nn(args):
+def _is_network(model):
+    from .nn import NNModel
+
+    return isinstance(model, NNModel)
+
+
+def cmd_convert_nn(args, model=None):
     from .nn import ConversionError, convert_tflite
 
     try:
-        model = convert_tflite(args.model)
+        model = model or convert_tflite(args.model)
     except (ConversionError, OSError) as e:
         print(f"microlearn convert: {e}", file=sys.stderr)
         return 2
     fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else "bin")
-    model.save(file=args.output, name=args.name, format=fmt)
+    if fmt == "csv":
+        return _fail("convert", "a network is written as a binary model file or a C header "
+                                "(.h), not csv")
+    try:
+        model.save(file=args.output, name=args.name, format=fmt)
+    except OSError as e:
+        return _fail("convert", f"cannot write the model: {_os_error(e)}")
+    except ValueError as e:
+        return _fail("convert", e)
     print(model.summary())
     print(f"{args.output}: {Path(args.output).stat().st_size} bytes of file, "
           f"{model.memory_size()} bytes of RAM with the file in place "
@@ -83,12 +99,15 @@ def cmd_convert(args):
     except ConversionError as e:
         print(f"microlearn convert: {e}", file=sys.stderr)
         return 2
+    if _is_network(model):  # an MLP: a float32 network for microlearn.nn
+        return cmd_convert_nn(args, model)
     binary = hasattr(model, "to_bytes")  # the scikit-learn families' binary model file
+    # trees: .csv (text), .bin (binary), .py (binary as a bytes constant), .h (C header)
     fmt = args.format or ("c" if args.output.endswith((".h", ".c")) else
-                          "bin" if binary else "csv")
-    if binary and fmt == "csv":
+                          "bin" if binary else None)
+    if binary and fmt in ("csv", "py"):
         return _fail("convert", f"{model.name} is written as a binary model file or a C "
-                                "header (.h), not csv")
+                                f"header (.h), not {fmt}")
     try:
         model.save(file=args.output, name=args.name, format=fmt)
     except ConversionError as e:
@@ -102,9 +121,30 @@ def cmd_convert(args):
               f"({model.work_size()} when used in place); load it with "
               f"microlearn.{model.module}.load")
         return 0
+    suffix = Path(args.output).suffix.lower()
+    tree_bin = (fmt or model.FORMATS.get(suffix, "csv")) in ("bin", "py")
+    ram = (f"{model.memory_size('bin')} bytes of RAM when loaded from a file, "
+           f"{model.memory_size('bin', in_place=True)} in place" if tree_bin
+           else f"{model.memory_size()} bytes of RAM when loaded")
     print(f"{args.output}: {type(est).__name__}, {model.n_trees} trees, {model.n_nodes} nodes, "
-          f"{model.n_leaves} leaves, {size} bytes of file, "
-          f"{model.memory_size()} bytes of RAM when loaded")
+          f"{model.n_leaves} leaves, {size} bytes of file, {ram}")
+    return 0
+
+
+def cmd_romfs(args):
+    from . import romfs
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        return _fail("romfs", f"{folder} is not a folder")
+    image = romfs.build_dir(folder)
+    try:
+        Path(args.output).write_bytes(image)
+    except OSError as e:
+        return _fail("romfs", f"cannot write the image: {_os_error(e)}")
+    n = sum(1 for p in folder.rglob("*") if p.is_file())
+    print(f"{args.output}: {n} files, {len(image)} bytes (file data 8-byte aligned); "
+          f"deploy with: mpremote romfs deploy {args.output}")
     return 0
 
 
@@ -175,6 +215,8 @@ def cmd_verify(args):
         X = X[:args.limit]
     try:
         model = convert(est)
+        if _is_network(model):
+            return _verify_mlp(est, model, X, args.target)
         print(f"verify: {type(est).__name__} on {len(X)} samples, target {args.target}")
         rep = verify.verify(est, model, X, args.target)
     except (ConversionError, targets.TargetError) as e:
@@ -202,13 +244,40 @@ def cmd_verify(args):
     return 0 if ok else 1
 
 
+def _verify_mlp(est, model, X, target):
+    """A scikit-learn MLP converted to a network: the board's outputs against predict_proba
+    (or predict), its labels against predict."""
+    from .nn.verify import TOLERANCE, sklearn_expected, verify
+
+    print(f"verify: {model.estimator} as a float32 network ({model.macs():,} MACs) on "
+          f"{len(X)} samples, target {target}")
+    expected, labels = sklearn_expected(est, model, X)
+    rep = verify(model, X, target, expected=expected, labels=labels)
+    what = "probabilities" if labels is not None else "predictions"
+    print(f"{what} within {TOLERANCE:g} of scikit-learn's (relative to the largest, at least "
+          f"1): {rep.agree}/{rep.n}, largest difference {rep.worst:.2g}")
+    if labels is not None:
+        print(f"labels identical: {rep.labels}/{rep.n} ({rep.labels / max(rep.n, 1):.2%})")
+    for i, got, want, diff in rep.mismatches:
+        print(f"  sample {i}: device {got}, scikit-learn {want}, difference {diff:g}")
+    print(f"time per inference: {rep.time:,.1f} {rep.unit}, mean of {rep.repeats}")
+    print(f"RAM: arena {rep.arena:,} bytes; model {rep.model_bytes:,} bytes loaded from a file; "
+          f"allocated by run and predict: {rep.alloc} bytes")
+    ok = rep.ok()
+    print("verify:", "OK" if ok else "MISMATCH")
+    return 0 if ok else 1
+
+
+TARGET_HELP = "unix, x86, cortex-m0, cortex-m3, cortex-m4f, cortex-m7 or riscv32"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="microlearn", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run a MicroPython script on a target")
-    p.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
+    p.add_argument("--target", default="unix", help=TARGET_HELP)
     p.add_argument("--file", action="append", default=[],
                    help="a file the script can open by its base name (repeatable)")
     p.add_argument("--timeout", type=float, default=600, help="longest silence, seconds")
@@ -219,12 +288,19 @@ def main(argv=None):
     p.add_argument("model", help="a fitted estimator saved with joblib.dump or pickle, or a "
                                  ".tflite file")
     p.add_argument("-o", "--output", required=True,
-                   help="model file (.csv for trees, .bin for networks and the other "
-                        "families) or C header (.h)")
-    p.add_argument("--format", choices=["csv", "bin", "c"],
+                   help="model file: for trees .csv (text), .bin (binary) or .py (binary as a "
+                        "bytes constant); .bin for networks and the other families; or a C "
+                        "header (.h)")
+    p.add_argument("--format", choices=["csv", "bin", "py", "c"],
                    help="default: from the output's suffix")
     p.add_argument("--name", help="C identifier for --format c (default: the file's stem)")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("romfs", help="a ROMFS image of a folder, its files 8-byte aligned "
+                                     "(binary models in it are used in place)")
+    p.add_argument("folder")
+    p.add_argument("-o", "--output", required=True, help="image file (.romfs or .img)")
+    p.set_defaults(func=cmd_romfs)
 
     p = sub.add_parser("verify", help="run a converted model on a target, compare with the "
                                       "original")
@@ -232,7 +308,7 @@ def main(argv=None):
                                  ".tflite file (compared with TFLite's reference kernels)")
     p.add_argument("X", help="samples, a .npy file (float or int16; for networks float, "
                              "quantized with the input's scale, or of the input's type)")
-    p.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
+    p.add_argument("--target", default="unix", help=TARGET_HELP)
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.set_defaults(func=cmd_verify)
 
@@ -251,7 +327,7 @@ def main(argv=None):
     q = hsub.add_parser("run", help="replay recordings through the device application")
     q.add_argument("model_dir")
     q.add_argument("--data", help="folder of recordings (default: as for train)")
-    q.add_argument("--target", default="unix", help="unix, cortex-m3 or cortex-m0")
+    q.add_argument("--target", default="unix", help=TARGET_HELP)
     q.set_defaults(func=har.main_run)
     q = hsub.add_parser("tune", help="the procedure that chose the default settings")
     q.add_argument("dataset", nargs="?", help="folder of recordings (default: as for train)")

@@ -5,7 +5,12 @@ recording of each gesture), convert, deploy the model and the device application
 port and to an emulated Cortex-M3, replay the held-out recordings through the simulated
 sensor, and report accuracy, agreement with the host pipeline, latency, RAM and model size.
 
-Part 2, the classic check: a RandomForest on scikit-learn's digits (10 trees,
+Part 2, image classification: a small Keras CNN trained on 8,000 MNIST digits (data/mnist,
+trained once and cached in build/), quantized to int8 and converted, run on the unix port and the
+emulated Cortex-M3 and Cortex-M0 on the 2,000 held-out digits; every output byte must equal
+TensorFlow Lite's reference kernels and every label TensorFlow Lite's own.
+
+Part 3, the classic check: a RandomForest on scikit-learn's digits (10 trees,
 max_leaf_nodes=100), converted and run on the same targets; every test sample's label must
 equal scikit-learn's.
 """
@@ -62,6 +67,61 @@ def digits_forest(targets=TARGETS):
     return ok
 
 
+def mnist_cnn(targets=("unix", "cortex-m3", "cortex-m0")):
+    from . import mnist
+
+    n = 2 + len(targets)
+    (Xtr, ytr), (Xte, yte) = mnist.split()
+    step(1, n, f"training the Keras CNN on {len(Xtr):,} MNIST digits (data/mnist; cached in "
+               f"build/mnist-cnn after the first run) and quantizing it to int8")
+    t0 = time.monotonic()
+    trained = mnist.train_cnn(log=lambda s: print("      " + s, flush=True))
+    model = convert(trained["tflite"])
+    print(f"      Keras float32 accuracy on the {len(Xte):,} test digits: "
+          f"{trained['keras_accuracy']:.4f} ({trained['seconds']:.0f} s of training"
+          f"{'' if time.monotonic() - t0 > trained['seconds'] else ', cached'})")
+    out = paths.build() / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "mnist_cnn.nn"
+    model.save(file=str(path))
+    data = path.read_bytes()
+    weights = sum(t.nbytes for t in model.tensors if t.storage == 1 and t.type == 1)
+    print(f"      {path.relative_to(paths.root())}: {len(data):,} bytes (int8 weights "
+          f"{weights:,} B, all constants {model.weights_size:,} B); arena {model.arena_size:,} B; "
+          f"{sum(op.macs for op in model.ops if op.code in (1, 2, 3)):,} MACs per image")
+
+    step(2, n, "TensorFlow Lite on the test digits: reference kernels (BUILTIN_REF) and default")
+    X = mnist.int8_inputs(model, Xte)
+    ref = mnist.tflite_outputs(trained["tflite"], X)
+    tfl_labels = mnist.tflite_outputs(trained["tflite"], X, reference=False).argmax(1)
+    print(f"      TFLite int8 accuracy: {np.mean(ref.argmax(1) == yte):.4f}")
+    ok = True
+    for i, target in enumerate(targets, 3):
+        step(i, n, f"running every test digit on {target}")
+        t0 = time.monotonic()
+        r = mnist.run_on_target(data, X, target)
+        labels = r["outputs"].argmax(1)
+        same_bytes = int(np.all(r["outputs"] == ref, axis=1).sum())
+        same_labels = int((labels == tfl_labels).sum())
+        ok &= same_bytes == len(X) and same_labels == len(X)
+        mpy = paths.natmod() / targets_arch(target) / "microlearn" / "nn.mpy"
+        print(f"      accuracy {np.mean(labels == yte):.4f}; labels identical to TFLite int8: "
+              f"{same_labels}/{len(X)}; every output byte identical to its reference kernels: "
+              f"{same_bytes}/{len(X)}")
+        unit = "instructions (emulated, repeatable)" if r["unit"] == "instr" else "µs"
+        print(f"      time per image: {r['time']:,.0f} {unit}; RAM: {r['memory_in_place']:,} B "
+              f"with the model in place in flash (arena {r['arena']:,} B and the object), "
+              f"{r['memory']:,} B loaded from a file; flash: model {len(data):,} B + nn.mpy "
+              f"{mpy.stat().st_size:,} B; took {time.monotonic() - t0:.0f} s")
+    return ok
+
+
+def targets_arch(name):
+    from . import targets
+
+    return targets.get(name).arch
+
+
 def gestures(targets=TARGETS):
     from . import har
 
@@ -102,10 +162,13 @@ def main():
     print("=" * 78)
     ok = gestures()
     print("=" * 78)
+    print("Image classification: a Keras CNN on MNIST, int8, on the boards:")
+    ok &= mnist_cnn()
+    print("=" * 78)
     print("Digits, the classic check:")
     ok &= digits_forest()
     print("=" * 78)
-    print("demo:", "OK: device and host agree on every window and every sample" if ok
+    print("demo:", "OK: device and host agree on every window, image and sample" if ok
           else "MISMATCH")
     return 0 if ok else 1
 

@@ -13,8 +13,28 @@ def build():
     return root() / "build"
 
 
+def mp_suite():
+    """The Debian suite MicroPython comes from: trixie (the stable release, the default) or
+    sid (the development one), as `make MP_SUITE=...` sets it."""
+    return os.environ.get("MICROLEARN_MP_SUITE", "trixie")
+
+
+def _suffix():
+    return "" if mp_suite() == "trixie" else "-" + mp_suite()
+
+
 def micropython():
-    return build() / "micropython"
+    return build() / ("micropython" + _suffix())
+
+
+def natmod():
+    """The native modules built against micropython(): natmod/<arch>/microlearn/*.mpy."""
+    return build() / ("natmod" + _suffix())
+
+
+def device_mpy():
+    """device/*.py compiled with micropython()'s mpy-cross."""
+    return build() / ("device-mpy" + _suffix())
 
 
 def micropython_version():

@@ -1,17 +1,21 @@
-"""Run MicroPython scripts on the unix port or on emulated Cortex-M boards.
+"""Run MicroPython scripts on the unix port or on emulated boards.
 
 Every target sees the same things: the `microlearn` package of native modules built for its
 architecture, the device-side helper modules of `device/`, and files the caller sends, readable
 by their name from the current directory.
 
-- `unix`: the unix port (x64), one process per script in a scratch directory.
-- `cortex-m3`, `cortex-m0`: the qemu port on `qemu-system-arm` (boards MPS2_AN385 and MICROBIT),
-  driven over a pty with MicroPython's own tools/pyboard.py, like a real board on a serial line.
+- `unix`, `x86`: the unix port (x64, and built 32-bit), one process per script in a scratch
+  directory.
+- `cortex-m0`, `cortex-m3`, `cortex-m4f`, `cortex-m7`, `riscv32`: the qemu port on
+  `qemu-system-arm` / `qemu-system-riscv32` (boards MICROBIT, MPS2_AN385, and tools/boards/
+  MPS2_AN386, MPS2_AN500, VIRT_RV32), driven over a pty with MicroPython's own
+  tools/pyboard.py, like a real board on a serial line.
   The boards have no filesystem, so files are written over the raw REPL into spare RAM outside
   the MicroPython heap and served by a small filesystem mounted at /flash: as on a real board,
   a model file does not take heap until it is loaded.
   qemu runs with `-icount shift=0`: one instruction takes 1 ns of virtual time, so timings read
-  from the board's hardware timer (device/mlclock.py) are repeatable instruction counts.
+  from the board's hardware timer or instruction counter (device/mlclock.py) are repeatable
+  instruction counts.
 
     with targets.get("cortex-m3").session() as s:
         s.put("model.csv", data)
@@ -52,6 +56,7 @@ class Target:
     arch: str  # native module architecture (.mpy)
     description: str
     machine: str = ""  # qemu machine, empty for the unix port
+    qemu_system: str = "qemu-system-arm"
     board: str = ""  # qemu port BOARD
     qemu_args: tuple = ()
     # qemu boards: spare RAM outside the firmware's memory that holds the files (start, size)
@@ -65,7 +70,7 @@ class Target:
         return bool(self.machine)
 
     def natmod_dir(self):
-        return paths.build() / "natmod" / self.arch
+        return paths.natmod() / self.arch
 
     def firmware(self):
         if self.is_qemu:
@@ -103,6 +108,9 @@ TARGETS = {
     t.name: t
     for t in (
         Target("unix", "x64", "MicroPython unix port, x64"),
+        # The same port built with -m32, running the x86 native modules.
+        Target("x86", "x86", "MicroPython unix port, 32-bit x86",
+               unix_binary="build-x86/micropython"),
         # The same port with microlearn compiled in as a user C module (no .mpy files).
         Target("unix-cmodule", "x64", "MicroPython unix port, x64, microlearn built in",
                unix_binary="build-microlearn/micropython-microlearn", builtin=True),
@@ -120,6 +128,24 @@ TARGETS = {
                        "-global", "nrf51-soc.sram-size=1048576"),
             files_region=(0x20040000, 768 << 10),
         ),
+        # Boards defined in tools/boards: hardware floating point on (armv7emsp, armv7emdp).
+        Target(
+            "cortex-m4f", "armv7emsp", "qemu mps2-an386, Cortex-M4 with single-precision FPU",
+            machine="mps2-an386", board="MPS2_AN386",
+            files_region=(0x21000000, 8 << 20),  # the board's PSRAM
+        ),
+        Target(
+            "cortex-m7", "armv7emdp", "qemu mps2-an500, Cortex-M7 with double-precision FPU",
+            machine="mps2-an500", board="MPS2_AN500",
+            files_region=(0x60000000, 8 << 20),  # the AN500's PSRAM
+        ),
+        Target(
+            "riscv32", "rv32imc", "qemu virt, RV32IMAC (rv32imc native modules), soft float",
+            machine="virt", board="VIRT_RV32", qemu_system="qemu-system-riscv32",
+            qemu_args=("-bios", "none"),
+            # The firmware uses 0x80000000..0x80610000 of the machine's 128 MB of RAM.
+            files_region=(0x80800000, 8 << 20),
+        ),
     )
 }
 
@@ -133,7 +159,7 @@ def get(name):
 
 def device_modules():
     """Device-side helper modules (device/*.py), compiled with mpy-cross, cached in build/."""
-    out = paths.build() / "device-mpy"
+    out = paths.device_mpy()
     out.mkdir(parents=True, exist_ok=True)
     mpy_cross = paths.micropython() / "mpy-cross/build/mpy-cross"
     result = []
@@ -397,33 +423,11 @@ _CHUNK = 3072  # bytes per raw-REPL transfer (base64 grows it to 4 KiB)
 
 
 def _romfs_image(files):
-    """A ROMFS image of {path: bytes}, built with MicroPython's own writer."""
-    tools = str(paths.micropython() / "tools/mpremote/mpremote")
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
-    from romfs import VfsRomWriter
+    """A ROMFS image of {path: bytes}, its file data 8-byte aligned (microlearn.romfs), as a
+    board's flash would hold it: a binary model in it is used in place."""
+    from . import romfs
 
-    tree = {}
-    for path, data in files.items():
-        *dirs, name = path.split("/")
-        node = tree
-        for d in dirs:
-            node = node.setdefault(d, {})
-        node[name] = data
-
-    w = VfsRomWriter()
-
-    def add(node):
-        for name, item in sorted(node.items()):
-            if isinstance(item, dict):
-                w.opendir(name)
-                add(item)
-                w.closedir()
-            else:
-                w.mkfile(name, bytes(item))
-
-    add(tree)
-    return w.finalise()
+    return romfs.build(files)
 
 
 def _pyboard():
@@ -455,7 +459,7 @@ class QemuSession:
         # closing, setpriv makes the kernel stop qemu too, rather than leave it spinning.
         guard = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
         cmd = [
-            *guard, "qemu-system-arm", "-machine", target.machine, *target.qemu_args,
+            *guard, target.qemu_system, "-machine", target.machine, *target.qemu_args,
             "-icount", "shift=0", "-nographic", "-monitor", "null", "-semihosting",
             "-device", f"loader,file={self._image.name},addr={start:#x},force-raw=on",
             "-serial", "pty", "-kernel", str(target.firmware()),

@@ -63,7 +63,10 @@ class TreesModel:
         self.aggregate = aggregate
         self.link = link
         self.flags = flags
-        self.labels = labels  # class labels (ints), or None
+        # The class labels as scikit-learn gives them (ints, floats, bools or strings), or None
+        # for 0 .. n_classes - 1. The binary form carries any of them; the text form integers
+        # of 32 bits.
+        self.classes = None if labels is None else list(labels)
         self.baseline = baseline  # float64 [n_outputs] or None
         self.trees = trees  # list of (root_ref, output); ref >= 0 node, -1-i leaf i
         self.nodes = nodes  # dict of arrays: feature, threshold (f32), left, right, missing_left
@@ -91,9 +94,28 @@ class TreesModel:
     def is_classifier(self):
         return self.n_classes > 0
 
-    def memory_size(self):
-        """Bytes of RAM the model takes on the device: the formula of docs/model-format.md,
-        the same computation as ml_trees_memory_size in core/ml_trees.c."""
+    @property
+    def labels(self):
+        """The class labels when they are 32-bit integers (what the text form holds), else
+        None."""
+        if self.classes is None:
+            return None
+        ok = all(isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_))
+                 and -2**31 <= int(c) < 2**31 for c in self.classes)
+        return [int(c) for c in self.classes] if ok else None
+
+    def memory_size(self, format="csv", in_place=False):
+        """Bytes of RAM the model takes on the device (`model.memory`): for the text form the
+        formula of docs/model-format.md (ml_trees_memory_size in core/ml_trees.c); for the
+        binary form its size (unless used in place) and the workspace of a prediction."""
+        if format == "bin":
+            from . import trees_bin
+
+            ws = trees_bin.workspace_size(self.n_outputs, self.n_features)
+            return ws if in_place else len(self.to_bin()) + ws
+        return self._text_memory_size()
+
+    def _text_memory_size(self):
         def r8(n):
             return (n + 7) & ~7
 
@@ -107,7 +129,47 @@ class TreesModel:
                 + (r8((n + 7) // 8) if self.flags & ACCEPT_NAN else 0))
 
     # -- writing --------------------------------------------------------------------------
+    def validate(self):
+        """Raises ConversionError unless the device's loader accepts this model (the checks of
+        core/ml_trees.c): no model file is written that trees.load would refuse."""
+        def need(cond, what):
+            if not cond:
+                raise ConversionError(f"the converted model is not valid: {what}")
+
+        need(1 <= self.n_features <= 65536,
+             f"n_features is {self.n_features} (n_features_in_), expected 1 to 65536")
+        need(0 <= self.n_classes <= 65535 and 1 <= self.n_outputs <= 65535,
+             f"{self.n_classes} classes, {self.n_outputs} outputs")
+        need(self.n_trees >= 1, "no trees")
+        need(self.n_leaves >= 1, "no leaves")
+        need(self.n_classes != 1, "a classifier with one class (scikit-learn needs two)")
+        need(self.classes is None or len(self.classes) == self.n_classes,
+             f"{len(self.classes or [])} class labels for {self.n_classes} classes")
+        nd = self.nodes
+        n, n_leaves = self.n_nodes, self.n_leaves
+        if n:
+            f, left, right = (np.asarray(nd[k]) for k in ("feature", "left", "right"))
+            need(np.all((f >= 0) & (f < self.n_features)), "a node's feature is out of range")
+            need(not np.any(np.isnan(nd["threshold"])), "a threshold is NaN")
+            idx = np.arange(n)
+            for c in (left, right):
+                need(np.all(np.where(c >= 0, (c > idx) & (c < n), -1 - c < n_leaves)),
+                     "a child reference is out of range or not after its parent")
+        for root, out in self.trees:
+            need(-n_leaves <= root < n, f"tree root {root} is out of range")
+            need(0 <= out < self.n_outputs, f"tree output {out} is out of range")
+        need(np.all(np.isfinite(self.leaves)), "a leaf value is not finite")
+        if self.aggregate == SUM:
+            need(self.baseline is not None and np.all(np.isfinite(self.baseline)),
+                 "the baseline is not finite")
+
     def to_text(self):
+        self.validate()
+        if self.flags & HAS_LABELS and self.labels is None:
+            raise ConversionError(
+                f"the class labels {_show(self.classes)} are not 32-bit integers, which the text "
+                "model file holds: save with format='bin' (save(file='model.bin')), which "
+                "carries them, and the board's predict returns them")
         lines = [f"microlearn-trees,{FORMAT_VERSION}"]
         if self.source:
             lines.append("# " + " ".join(self.source.split()))
@@ -147,23 +209,64 @@ class TreesModel:
             f"static const char {name}_text[] =\n{body};\n\n"
             f"static uint64_t {name}_memory[({upper}_MEMORY_SIZE + 7) / 8];\n\n#endif\n")
 
-    def save(self, file=None, name=None, format="csv"):
-        """Writes the model file (format 'csv') or a C header (format 'c'); returns the text."""
+    def to_bin(self):
+        """The binary model (docs/model-format.md): compact, and usable in place on the device
+        from a buffer (a bytes object, a file in a ROMFS image, a bytes constant of a .mpy)."""
+        from . import trees_bin
+
+        self.validate()
+        try:
+            return trees_bin.Encoding(self).to_bytes()
+        except ValueError as e:
+            raise ConversionError(f"the binary form cannot hold this model: {e}") from None
+
+    def to_python_module(self, name="MODEL"):
+        """A MicroPython module holding the binary model as a bytes constant `name`. Compiled
+        with mpy-cross into a .mpy (ROMFS, or frozen into firmware), the constant stays in flash
+        and `trees.load(module.MODEL)` uses it there."""
+        if not name.isidentifier():
+            raise ConversionError(f"name must be a Python identifier, got {name!r}")
+        data = self.to_bin()
+        lines = [f"# A tree model converted by microlearn ({len(data)} bytes, binary form).",
+                 "# from microlearn import trees; model = trees.load(<this module>." + name + ")",
+                 f"{name} = ("]
+        for i in range(0, len(data), 48):
+            lines.append(f"    {data[i:i + 48]!r}")
+        lines.append(")")
+        return "\n".join(lines) + "\n"
+
+    FORMATS = {".csv": "csv", ".bin": "bin", ".mlrn": "bin", ".h": "c", ".py": "py"}
+
+    def save(self, file=None, name=None, format=None):
+        """Writes the model: format 'csv' (the text model file), 'bin' (the binary model, smaller
+        and usable in place), 'c' (a C header of the text form) or 'py' (a Python module
+        holding the binary model as a bytes constant). Without format, the file's extension
+        decides (.csv, .bin, .h, .py; csv otherwise). Returns what was written (str or bytes)."""
+        from pathlib import Path
+
+        if format is None:
+            format = self.FORMATS.get(Path(file).suffix.lower(), "csv") if file else "csv"
         if format == "csv":
-            text = self.to_text()
+            data = self.to_text()
+        elif format == "bin":
+            data = self.to_bin()
         elif format in ("c", "h"):
             if name is None:
                 if file is None:
                     raise ConversionError("save(format='c') needs a name or a file")
-                from pathlib import Path
                 name = Path(file).stem
-            text = self.to_c_header(name)
+            data = self.to_c_header(name)
+        elif format == "py":
+            data = self.to_python_module(name or "MODEL")
         else:
-            raise ConversionError(f"format must be 'csv' or 'c', got {format!r}")
+            raise ConversionError(f"format must be 'csv', 'bin', 'c' or 'py', got {format!r}")
         if file is not None:
-            with open(file, "w") as f:
-                f.write(text)
-        return text
+            if isinstance(data, bytes):
+                Path(file).write_bytes(data)
+            else:
+                with open(file, "w") as f:
+                    f.write(data)
+        return data
 
     # -- evaluating on the host, as the C core does -----------------------------------------
     def predict_raw(self, X):
@@ -215,7 +318,7 @@ class TreesModel:
             idx = idx.astype(int)
         else:
             idx = np.argmax(raw, axis=1)
-        labels = np.asarray(self.labels if self.labels is not None else range(self.n_classes))
+        labels = np.asarray(self.classes if self.classes is not None else range(self.n_classes))
         return labels[idx]
 
 
@@ -315,11 +418,23 @@ def _accepts(estimator, n_features, value):
         return False
 
 
+def _show(classes, n=4):
+    shown = ", ".join(repr(c) for c in list(classes)[:n])
+    return f"({shown}{', ...' if len(classes) > n else ''})"
+
+
 def _labels(classes):
-    classes = np.asarray(classes)
-    if classes.dtype.kind in "iub" and np.all(np.abs(classes.astype(np.int64)) < 2**31):
-        return [int(c) for c in classes], HAS_LABELS
-    return None, 0
+    """The class labels as Python values (what scikit-learn's predict returns), always
+    carried: the binary form holds integers, floats, booleans and strings, the text form
+    32-bit integers (and refuses the others when saved)."""
+    from . import trees_bin
+
+    vals = [c.item() if isinstance(c, np.generic) else c for c in np.asarray(classes).tolist()]
+    try:
+        trees_bin.label_kind(vals)
+    except ValueError as e:
+        raise ConversionError(f"class labels {_show(vals)}: {e}") from None
+    return vals, HAS_LABELS
 
 
 def _check_single_output(est):
@@ -329,6 +444,13 @@ def _check_single_output(est):
 
 
 def convert_sklearn(est):
+    """The TreesModel of a fitted estimator, checked as the device's loader checks it."""
+    model = _convert_sklearn(est)
+    model.validate()
+    return model
+
+
+def _convert_sklearn(est):
     kind = type(est).__name__
     if kind not in SUPPORTED:
         raise ConversionError(
@@ -336,6 +458,9 @@ def convert_sklearn(est):
     if not hasattr(est, "n_features_in_"):
         raise ConversionError(f"{kind} is not fitted: call fit() before converting")
     n_features = int(est.n_features_in_)
+    if not 1 <= n_features <= 65536:
+        raise ConversionError(f"{kind} has n_features_in_ = {n_features}: the device takes "
+                              "models of 1 to 65536 features")
     flags = 0
     if _accepts(est, n_features, np.nan):
         flags |= ACCEPT_NAN

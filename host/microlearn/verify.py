@@ -17,16 +17,19 @@ from . import targets
 _SCRIPT = r"""
 import array, gc, mlclock
 from microlearn import trees
-TC, SIZE, BATCH, REPEAT, TOL = {tc!r}, {size}, {batch}, {repeat}, {tol}
+TC, SIZE, BATCH, REPEAT, TOL, MODEL = {tc!r}, {size}, {batch}, {repeat}, {tol}, {model!r}
 gc.collect()
 a0 = gc.mem_alloc()
-m = trees.load("model.csv")
+m = trees.load(MODEL)
 gc.collect()
-print("mem", gc.mem_alloc() - a0, m.memory)
+print("mem", gc.mem_alloc() - a0, m.memory, int(m.in_place))
 nf, nc = m.n_features, m.n_classes
+cls = m.classes
+INT_LABELS = all(isinstance(c, int) and not isinstance(c, bool) for c in cls)
 x = array.array(TC, bytes(nf * SIZE))
 p = array.array("f", bytes(4 * max(nc, 1)))
 e = array.array("f", bytes(4 * max(nc, 1)))
+gc.collect()
 X = array.array(TC, bytes(nf * SIZE * BATCH))
 out = array.array("i" if nc else "f", bytes(4 * BATCH))
 ye = array.array("i" if nc else "f", bytes(4))
@@ -41,7 +44,7 @@ with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
             m.predict_proba(x, p)
             for k in range(nc):
                 worst = max(worst, abs(p[k] - e[k]))
-            ok = y == ye[0]
+            ok = cls.index(y) == ye[0]
         else:
             d = abs(y - ye[0]) / max(abs(ye[0]), 1e-12)
             worst = max(worst, d)
@@ -52,10 +55,10 @@ with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
             print("mismatch", n, y, ye[0])
         n += 1
 print("agree", same, n, worst)
-# predict_many gives what predict gives, batch by batch.
+# predict_many gives what predict gives, batch by batch (it writes integer labels only).
 batch_same = i = 0
 with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
-    while True:
+    while INT_LABELS or not nc:
         k = fx.readinto(X) // (nf * SIZE)
         if not k:
             break
@@ -64,11 +67,11 @@ with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
             fe.readinto(ye)
             if nc:
                 fe.readinto(e)
-                batch_same += out[j] == ye[0]
+                batch_same += cls.index(out[j]) == ye[0]
             else:
                 batch_same += abs(out[j] - ye[0]) <= TOL * max(abs(ye[0]), 1e-12)
         i += k
-print("batch", batch_same, i)
+print("batch", batch_same, i if INT_LABELS or not nc else -1)
 # Allocation and time of a prediction, on the first samples.
 with open("X.bin", "rb") as f:
     f.readinto(x)
@@ -80,14 +83,16 @@ a0 = gc.mem_alloc()
 if nc:
     m.predict(x)
     m.predict_proba(x, p)
-m.predict_many(Xk, outk)
+if INT_LABELS or not nc:
+    m.predict_many(Xk, outk)
 print("alloc", gc.mem_alloc() - a0)
 def timed(fn, arg, *rest):
     t0 = mlclock.ticks()
     for _ in range(REPEAT):
         fn(arg, *rest)
     return mlclock.to_unit(mlclock.diff(mlclock.ticks(), t0)) / REPEAT
-print("time", timed(m.predict, x), timed(m.predict_many, Xk, outk) / k, mlclock.UNIT)
+print("time", timed(m.predict, x),
+      timed(m.predict_many, Xk, outk) / k if INT_LABELS or not nc else 0, mlclock.UNIT)
 """
 
 
@@ -112,6 +117,7 @@ W = max([w for _, w in METHODS] + [1])
 x = array.array(TC, bytes(nf * SIZE))
 buf = array.array("f", bytes(4 * W))
 e = array.array("f", bytes(4 * W))
+gc.collect()
 X = array.array(TC, bytes(nf * SIZE * BATCH))
 out = array.array("i" if INT else "f", bytes(4 * BATCH))
 ye = array.array("i" if INT else "f", bytes(4))
@@ -188,10 +194,12 @@ class Report:
     n: int = 0  # samples
     agree: int = 0  # samples whose label is identical (classifiers) or value within tolerance
     worst: float = 0.0  # max |p_device - p_expected| (classifiers) or max relative difference
-    batch_agree: int = 0  # samples where predict_many agrees with the expected result
+    batch_agree: int = 0  # samples where predict_many agrees with the expected result (all of
+    # them when the labels are not integers: predict_many refuses those models)
     mismatches: list = field(default_factory=list)  # (index, device, expected), first 10
     load_bytes: int = 0  # heap growth of trees.load
     model_bytes: int = 0  # model.memory
+    in_place: bool = False  # a binary model used where it lies (model_bytes: its workspace)
     predict_alloc: int = 0  # heap growth of predict + predict_proba + predict_many
     predict_time: float = 0.0  # one predict() call, in `unit`
     many_time: float = 0.0  # per sample within predict_many()
@@ -231,13 +239,12 @@ def reference_input(X):
 
 
 def expected_bytes(estimator, X):
-    """Per sample: the label (int32) and the probabilities (float32), or the value (float32)."""
+    """Per sample: the class index (int32) and the probabilities (float32), or the value
+    (float32). The device compares model.classes.index(label) with the index."""
     Xr = reference_input(X)
     y = estimator.predict(Xr)
     if hasattr(estimator, "predict_proba"):
-        classes = np.asarray(estimator.classes_)
-        if classes.dtype.kind not in "iub":
-            y = np.searchsorted(classes, y)  # the device gives class indices then
+        y = np.searchsorted(np.asarray(estimator.classes_), y)
         proba = estimator.predict_proba(Xr).astype("<f4")
         labels = np.asarray(y).astype("<i4").reshape(-1, 1).view("<f4")
         return np.hstack([labels, proba]).tobytes()
@@ -278,12 +285,17 @@ def _final(estimator):
     return estimator.steps[-1][1] if type(estimator).__name__ == "Pipeline" else estimator
 
 
-def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5, text=None):
-    """Runs `model` on every row of X on `target`, comparing with `expected` (expected_bytes)."""
+def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5, text=None,
+        format="csv"):
+    """Runs `model` on every row of X on `target`, comparing with `expected` (expected_bytes);
+    a tree model in its text form (format 'csv') or binary form ('bin')."""
     X = np.asarray(X)
     dtype = np.int16 if X.dtype == np.int16 else np.float32
     X = np.ascontiguousarray(X, dtype=dtype)
     tc, size = ("h", 2) if dtype == np.int16 else ("f", 4)
+    # A batch buffer of at most 4 kB: a board's heap (tens of kB, shared with the model and
+    # fragmented by earlier tests in the session) may have no larger free block.
+    batch = max(1, min(batch, 4096 // (size * max(1, X.shape[-1]))))
     target = targets.get(target) if isinstance(target, str) else target
     if hasattr(model, "to_bytes"):
         script = _EST_SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol,
@@ -291,9 +303,11 @@ def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5,
                                     methods=estimator_methods(model))
         files = {"model.mlb": model.to_bytes(), "X.bin": X.tobytes(), "E.bin": expected}
     else:
-        script = _SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol)
-        files = {"model.csv": (text or model.to_text()).encode(), "X.bin": X.tobytes(),
-                 "E.bin": expected}
+        name = "model.bin" if format == "bin" else "model.csv"
+        script = _SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol,
+                                model=name)
+        data = model.to_bin() if format == "bin" else (text or model.to_text()).encode()
+        files = {name: data, "X.bin": X.tobytes(), "E.bin": expected}
     if session is None:
         with target.session(files) as s:
             res = s.exec(script)
@@ -327,9 +341,10 @@ def parse(output, target_name, is_classifier):
         elif p[0] == "agree":
             r.agree, r.n, r.worst = int(p[1]), int(p[2]), float(p[3])
         elif p[0] == "batch":
-            r.batch_agree = int(p[1])
+            r.batch_agree = int(p[1]) if int(p[2]) >= 0 else r.n
         elif p[0] == "mem":
             r.load_bytes, r.model_bytes = int(p[1]), int(p[2])
+            r.in_place = p[3:4] == ["1"]
         elif p[0] == "alloc":
             r.predict_alloc = int(p[1])
         elif p[0] == "time":

@@ -27,9 +27,11 @@ typedef struct {
     ml_nn_op_t o[MAX_O];
     uint8_t data[MAX_DATA];
     uint32_t n_data;
+    int32_t labels[32];  // the optional 'labl' section, written when n_labels > 0
+    uint32_t n_labels;
 } spec_t;
 
-static uint64_t file_store[(72 + 16 + 32 * MAX_T + 48 * MAX_O + MAX_DATA) / 8 + 1];
+static uint64_t file_store[(96 + 16 + 32 * MAX_T + 48 * MAX_O + MAX_DATA + 128) / 8 + 1];
 static uint8_t *const file = (uint8_t *)file_store;
 static uint64_t arena_store[4096];
 static uint8_t *const arena = (uint8_t *)arena_store;
@@ -94,12 +96,14 @@ static void put32(uint8_t *p, uint32_t v) {
 // The container (ml_blob.h) of the spec's sections; returns its size.
 static uint32_t build(const spec_t *s) {
     uint32_t n_t = s->h.n_tensors, n_o = s->h.n_ops;
-    uint32_t off[4], size[4] = { sizeof(ml_nn_header_t), 32 * n_t, 48 * n_o, s->n_data };
-    static const char ids[4][5] = { "head", "tens", "ops ", "data" };
-    const void *src[4] = { &s->h, s->t, s->o, s->data };
-    uint32_t at = 24 + 12 * 4;
+    uint32_t off[5], size[5] = { sizeof(ml_nn_header_t), 32 * n_t, 48 * n_o, s->n_data,
+                                 4 * s->n_labels };
+    static const char ids[5][5] = { "head", "tens", "ops ", "data", "labl" };
+    const void *src[5] = { &s->h, s->t, s->o, s->data, s->labels };
+    int n_sections = s->n_labels ? 5 : 4;
+    uint32_t at = 24 + 12 * n_sections;
     memset(file, 0, sizeof(file_store));
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < n_sections; i++) {
         at = (at + 7) & ~7u;
         off[i] = at;
         memcpy(file + at, src[i], size[i]);
@@ -113,7 +117,7 @@ static uint32_t build(const spec_t *s) {
     put16(file + 6, ML_BLOB_KIND_NN);
     put32(file + 8, at);
     put16(file + 16, ML_NN_FORMAT_VERSION);
-    put16(file + 18, 4);
+    put16(file + 18, (uint32_t)n_sections);
     put32(file + 12, ml_crc32(0, file + 16, at - 16));
     return at;
 }
@@ -177,8 +181,10 @@ static void test_requantize(void) {
     // A left shift then the multiplier: 2**30 * 2**1 is one.
     CHECK(ml_nn_requantize(1000, 1 << 30, 1) == 1000, "identity");
     CHECK(ml_nn_requantize(-77, 1 << 30, 1) == -77, "identity, negative");
-    // The one overflow of the doubling high multiply saturates.
-    CHECK(ml_nn_requantize(INT32_MIN, INT32_MIN, 0) == INT32_MAX, "saturation");
+    // Multipliers are >= 0 (ml_nn_open refuses others), so the doubling high multiply never
+    // overflows: the largest magnitudes give -(2**31 - 1), as gemmlowp's does.
+    CHECK(ml_nn_requantize(INT32_MIN, INT32_MAX, 0) == -INT32_MAX, "largest magnitudes");
+    CHECK(ml_nn_requantize(INT32_MAX, INT32_MAX, 0) == INT32_MAX - 1, "largest positive");
     // Large shifts right.
     CHECK(ml_nn_requantize(INT32_MAX, INT32_MAX, -31) == 1, "2**31 / 2**31");
     CHECK(ml_nn_requantize(123456, 1 << 30, -31) == 0, "shifted out");
@@ -495,7 +501,8 @@ static void test_conv_case(const conv_case_t *c) {
         }
         bias[o] = rnd(-5000, 5000);
         mult[o] = rnd(1 << 30, INT32_MAX);
-        shift[o] = rnd(-12, -6);
+        // Every third channel a shift from left to far right (each requantization path).
+        shift[o] = o % 3 == 2 ? rnd(-25, 1) : rnd(-12, -6);
         folded[o] = (int32_t)(bias[o] - zx * wsum);
     }
     // The reference: every tap, padded pixels skipped, input offset subtracted per tap.
@@ -572,6 +579,11 @@ static void test_convolutions(void) {
         { 0, 10, 10, 2, 3, 3, 3, 1, 1, 2, 2, 2, 2 },  // dilated
         { 0, 4, 4, 8, 6, 1, 1, 1, 1, 1, 1, 0, 0 },  // pointwise
         { 0, 6, 6, 1, 4, 3, 3, 2, 2, 1, 1, 3, 3 },  // padding beyond a whole kernel row
+        { 0, 28, 28, 1, 8, 3, 3, 2, 2, 1, 1, 0, 0 },  // one input channel, stride 2 (MNIST)
+        { 0, 7, 7, 3, 37, 3, 3, 1, 1, 1, 1, 1, 1 },  // more output channels than one chunk
+        { 0, 5, 5, 29, 3, 3, 3, 1, 1, 1, 1, 1, 1 },  // windows over 255 taps
+        { 0, 5, 4, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1 },  // one output channel
+        { 0, 6, 5, 2, 5, 2, 3, 1, 2, 1, 1, 1, 0 },  // pixel pairs across rows, odd channels
         { 1, 5, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1 },  // depthwise SAME
         { 1, 9, 9, 3, 6, 3, 3, 2, 2, 1, 1, 1, 1 },  // depth multiplier 2, stride 2
         { 1, 9, 9, 2, 2, 3, 3, 1, 1, 2, 2, 0, 0 },  // dilated depthwise
@@ -861,6 +873,19 @@ static void test_open_refusals(void) {
             "case %d: status %d, message '%s', expected '%s'", (int)i, st, err.msg,
             cases[i].text);
     }
+    // The optional labels: one per output, else refused.
+    base_model(&s);
+    s.n_labels = 24;
+    for (int k = 0; k < 24; k++) {
+        s.labels[k] = 100 - k;
+    }
+    CHECK(open_spec(&s, &m, &err) == ML_OK && m.n_labels == 24 && m.labels[23] == 77,
+        "labels: %s", err.msg);
+    base_model(&s);
+    CHECK(open_spec(&s, &m, &err) == ML_OK && m.n_labels == 0 && m.labels == NULL, "no labels");
+    s.n_labels = 23;
+    CHECK(open_spec(&s, &m, &err) == ML_E_FORMAT && strstr(err.msg, "labl: 23 labels for 24 "
+        "outputs"), "23 labels: %s", err.msg);
     // Running without an arena is refused.
     base_model(&s);
     build(&s);

@@ -939,9 +939,10 @@ static void test_regressions(void) {
     unload(&L);
     CHECK(load_text(&L, "f,1\nc,2\nlb,32\nl,1\nlb,0\nl,1\nr,-1\n", 3) == ML_OK,
         "lb changed: a classifier: %s", L.err.msg);
-    const float *leaf = model_of(&L)->leaf_value;
-    CHECK(model_of(&L)->h.n_classes == 2 && leaf[0] == 0.0f && leaf[1] == 1.0f && leaf[2] == 0.0f
-        && leaf[3] == 1.0f, "lb changed: both leaves are class 1");
+    const ml_trees_t *lm = model_of(&L);
+    CHECK(lm->h.n_classes == 2 && ml_trees_value_at(lm, 0) == 0.0 && ml_trees_value_at(lm, 1) == 1.0
+        && ml_trees_value_at(lm, 2) == 0.0 && ml_trees_value_at(lm, 3) == 1.0,
+        "lb changed: both leaves are class 1");
     unload(&L);
     // emlearn: records of other types are ignored whatever their length (emlearn does too).
     LOAD_OK(&L, "f,1\nc,2\nv,1,2,3\nlb,0\nl,1\nx\nr,-1\n", 0);
@@ -983,6 +984,38 @@ static void test_regressions(void) {
     }
 }
 
+// The loader stops at the first error, without reading on: a stream with no end (or a 1 MB
+// garbage file) is refused after a few bytes, not at its end.
+static void test_stops_early(void) {
+    ml_error_t err;
+    static const struct { const char *what, *prefix, *unit, *msg; size_t most; } cases[] = {
+        { "garbage without separators", "", "xxxxxxxxxxxxxxxx", "longer than 63", 64 },
+        { "a value that never ends", "microlearn-trees,1\nh,", "1111111111111111",
+          "longer than 63", 64 + 21 },
+        { "blank lines forever", "microlearn-trees,1\n", "\n\n\n\n  \n\n\n\n",
+          "without a record", ML_TREES_MAX_IDLE + 64 },
+        { "a comment forever", "# ", "comment comment ", "without a record",
+          ML_TREES_MAX_IDLE + 2 },
+        { "emlearn unknown records forever", "f,1\nc,2\n", "zz,1,2,3\n",
+          "unknown records", 9 * (ML_TREES_MAX_OTHER + 1) + 8 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ml_trees_loader_t ld;
+        ml_trees_loader_init(&ld);
+        size_t used = 0;
+        int r = ml_trees_loader_feed(&ld, cases[i].prefix, strlen(cases[i].prefix), &used, &err);
+        CHECK(r == ML_OK, "%s: prefix: %s", cases[i].what, err.msg);
+        size_t total = used;
+        for (size_t k = 0; k < 100000 && r == ML_OK; k++) {
+            r = ml_trees_loader_feed(&ld, cases[i].unit, strlen(cases[i].unit), &used, &err);
+            total += used;
+        }
+        CHECK(r != ML_OK && strstr(err.msg, cases[i].msg) != NULL && total <= cases[i].most,
+            "%s: stopped after %lu bytes (at most %lu): %s", cases[i].what,
+            (unsigned long)total, (unsigned long)cases[i].most, err.msg);
+    }
+}
+
 int main(void) {
     test_chunks("forest", forest_text, check_forest);
     test_chunks("emlearn", emlearn_text, check_emlearn);
@@ -996,5 +1029,6 @@ int main(void) {
     test_load_text();
     test_state();
     test_regressions();
+    test_stops_early();
     return check_summary("test_trees");
 }

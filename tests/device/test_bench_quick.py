@@ -31,12 +31,13 @@ def quick(tmp_path_factory):
 def test_writes_report(quick):
     out, boards, log = quick
     md = (out / "benchmarks.md").read_text()
-    for heading in ("# Benchmarks", "## Headline", "## Predictions", "## Time per inference",
+    for heading in ("# Benchmarks", "## Headline", "## Side by side with emlearn",
+                    "## Predictions", "## Time per inference",
                     "## RAM", "## Flash", "## Scaling", "## Where the cost is",
                     "## What could not be measured"):
         assert heading in md, f"benchmarks.md lacks {heading!r}"
     assert "--quick" in md and "MicroPython" in md
-    for png in ("benchmarks-compare.png", "benchmarks-scaling.png"):
+    for png in ("benchmarks-compare.png", "benchmarks-scaling.png", "benchmarks-emlearn.png"):
         assert f"]({png})" in md
         data = (out / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, png
@@ -69,6 +70,14 @@ def test_csv_well_formed(quick):
                 n = get(section="agree", target=target, model=model, impl=impl, metric="n")
                 assert agree and agree[0]["value"] == n[0]["value"] == "450", \
                     (target, model, impl, agree, n)
+        # int16 samples: microlearn exact, the emlearn stand-in measured (make bench-natmod)
+        for impl in ("microlearn_i16", "emlearn_standin"):
+            t = get(section="time", target=target, model="small_rf", impl=impl,
+                    metric="per_call")
+            assert len(t) == 1 and float(t[0]["value"]) > 0, (target, impl)
+        agree = get(section="agree", target=target, model="small_rf", impl="microlearn_i16",
+                    metric="agree")
+        assert agree and agree[0]["value"] == "450", agree
         # microlearn allocates nothing per prediction
         for r in get(section="ram", target=target, impl="microlearn", metric="alloc_per_call"):
             assert float(r["value"]) == 0, r

@@ -21,7 +21,7 @@ def test_mip_install_from_local_http(tmp_path):
         functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "dist")))
     port = server.server_address[1]
     base = f"http://127.0.0.1:{port}"
-    (name, sizes), = dist.build(paths.build() / "natmod", tmp_path / "dist", ["x64"], base)
+    (name, sizes), = dist.build(paths.natmod(), tmp_path / "dist", ["x64"], base)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         X, y = load_iris(return_X_y=True)

@@ -1,5 +1,6 @@
 """device/mltrees_py.py, the plain-Python reader of microlearn tree model files that the
-benchmarks compare with, predicts what scikit-learn predicts: on every target, small models of
+benchmarks compare with, predicts what scikit-learn predicts: on the reference targets (plain
+Python, so the architecture does not matter; single and double precision), small models of
 every kind the format has (mean of class vectors, softmax and sigmoid boosting, regression,
 missing values), on iris, digits, breast cancer and diabetes.
 
@@ -18,6 +19,8 @@ from sklearn.model_selection import train_test_split
 
 import microlearn
 from conftest import run
+
+pytestmark = pytest.mark.reference
 
 # Runs on the device: loads the model with mltrees_py, predicts every sample of X.bin, prints
 # the labels (or values) and the probabilities as text.

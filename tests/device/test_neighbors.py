@@ -27,6 +27,19 @@ CLASSIFIERS = {
 }
 
 
+def without_ties(est, X):
+    """X without the samples whose k-th and (k+1)-th nearest stored samples are at exactly the
+    same distance: which of the two scikit-learn keeps there depends on its thread count (on
+    digits, test sample 122 is a 3 with one OpenMP thread and a 6 with two), so no answer is
+    the reference."""
+    knn = est.steps[-1][1] if hasattr(est, "steps") else est
+    if not isinstance(knn, neighbors.KNeighborsClassifier):
+        return X
+    Xt = est[:-1].transform(X) if hasattr(est, "steps") else X
+    d, _ = knn.kneighbors(np.asarray(Xt, dtype=np.float64), knn.n_neighbors + 1)
+    return X[d[:, -2] != d[:, -1]]
+
+
 @pytest.mark.parametrize("dataset", ["iris", "wine", "breast_cancer", "digits"])
 @pytest.mark.parametrize("name", list(CLASSIFIERS))
 def test_classifier(session, name, dataset):
@@ -37,7 +50,8 @@ def test_classifier(session, name, dataset):
     assert model.module == "neighbors"
     # digits: 1347 stored samples of 64 values, 17 M instructions a prediction on a Cortex-M0
     n = 15 if dataset == "digits" else 60
-    check(est, model, Xte.astype(np.float32), session, board_samples=n)
+    Xte = without_ties(est, Xte.astype(np.float32))
+    check(est, model, Xte, session, board_samples=n)
     if dataset == "digits":
         X16 = Xte.astype(np.int16)
         check(est, model, X16, session, reference_X=X16.astype(np.float32), board_samples=n)

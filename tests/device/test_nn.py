@@ -40,7 +40,12 @@ for name in NAMES:
             k = m.predict(x)
             assert gc.mem_alloc() == a0, "run allocated"
             out.append(bytes(y).hex())
-    print("RESULT", name, ",".join(out))
+    # Piece by piece: one joined string of every output would need a large block of the
+    # Cortex-M0's small heap.
+    print("RESULT", name, end=" ")
+    for i, h in enumerate(out):
+        print("," + h if i else h, end="")
+    print()
     del m
     gc.collect()
 """
@@ -134,4 +139,4 @@ def test_verify(session, models, name):
     rep = verify(m, X, session.target, session=session, repeat=3)
     assert rep.ok(), rep.summary() + "\n" + rep.output
     assert rep.n == 8 and rep.arena == m.arena_size and rep.time > 0 and rep.repeats >= 1
-    assert rep.unit == ("us" if session.target.name == "unix" else "instr")
+    assert rep.unit == ("instr" if session.target.is_qemu else "us")  # x86: a unix port too

@@ -172,14 +172,14 @@ static void reference_eval(const ml_trees_t *m, const float *x, double *acc) {
         acc[k] = h->aggregate == ML_TREES_SUM ? m->baseline[k] : 0.0;
     }
     for (uint32_t t = 0; t < h->n_trees; t++) {
-        uint32_t ref = m->tree_root[t];
+        uint32_t ref = m->tree_root[t];  // a text model: references into all trees' nodes
         REQUIRE(ref < h->n_nodes + h->n_leaves);
         uint32_t steps = 0;
         while (ref < h->n_nodes) {
             REQUIRE(steps++ <= h->n_nodes);
             uint32_t f = ml_trees_node_feature(m, ref);
             REQUIRE(f < h->n_features);
-            float t32 = key_float(m->threshold[ref]);
+            float t32 = key_float(ml_trees_node_threshold(m, ref));
             REQUIRE(!isnan(t32));
             int left;
             if (isnan(x[f])) {
@@ -192,13 +192,13 @@ static void reference_eval(const ml_trees_t *m, const float *x, double *acc) {
             REQUIRE(next > ref && next < h->n_nodes + h->n_leaves);
             ref = next;
         }
-        const float *v = &m->leaf_value[(size_t)(ref - h->n_nodes) * h->leaf_width];
+        uint32_t leaf = (ref - h->n_nodes) * h->leaf_width;
         if (h->leaf_width == 1) {
             REQUIRE(m->tree_output[t] < h->n_outputs);
-            acc[m->tree_output[t]] += (double)v[0];
+            acc[m->tree_output[t]] += ml_trees_value_at(m, leaf);
         } else {
             for (uint32_t k = 0; k < h->leaf_width; k++) {
-                acc[k] += (double)v[k];
+                acc[k] += ml_trees_value_at(m, leaf + k);
             }
         }
     }
@@ -230,16 +230,16 @@ static void check_outputs(const ml_trees_t *m) {
     REQUIRE(idx < h->n_classes);
     if (h->link == ML_TREES_LINK_SIGMOID) {
         int ge = (h->flags & ML_TREES_BINARY_GE) != 0;
-        REQUIRE(idx == (uint32_t)(ge ? m->acc[0] >= 0.0 : m->acc[0] > 0.0));
+        REQUIRE(idx == (uint32_t)(ge ? ml_trees_sum(m, 0) >= 0.0 : ml_trees_sum(m, 0) > 0.0));
     } else {
         // argmax of the outputs (the means, for forests), first on ties
         double n = h->aggregate == ML_TREES_MEAN ? (double)h->n_trees : 1.0;
         for (uint32_t k = 0; k < h->n_outputs; k++) {
-            double a = m->acc[k] / n, b = m->acc[idx] / n;
+            double a = ml_trees_sum(m, k) / n, b = ml_trees_sum(m, idx) / n;
             REQUIRE(k < idx ? a < b : a <= b);
         }
     }
-    REQUIRE(ml_trees_class_label(m) == m->labels[idx]);
+    REQUIRE(ml_trees_class_label(m) == ((const int32_t *)m->labels)[idx]);
     ml_trees_proba(m, scratch_proba);
     if (h->link != ML_TREES_LINK_NONE) {
         // Probabilities from the link: in [0, 1].
@@ -247,6 +247,18 @@ static void check_outputs(const ml_trees_t *m) {
             REQUIRE(scratch_proba[k] >= 0.0f && scratch_proba[k] <= 1.0f);
         }
     }
+}
+
+// The model's sums are the reference's, bit for bit (also when they are exact int64 sums of
+// fixed-point values: that is the claim of make_fixed).
+static int same_sums(const ml_trees_t *m, const double *acc) {
+    for (uint32_t k = 0; k < m->h.n_outputs; k++) {
+        double s = ml_trees_sum(m, k);
+        if (memcmp(&s, &acc[k], sizeof(s)) != 0) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static void eval_f32(const ml_trees_t *m, const float *x) {
@@ -260,7 +272,7 @@ static void eval_f32(const ml_trees_t *m, const float *x) {
         return;
     }
     reference_eval(m, x, scratch_acc);
-    REQUIRE(memcmp(scratch_acc, m->acc, m->h.n_outputs * sizeof(double)) == 0);
+    REQUIRE(same_sums(m, scratch_acc));
     check_outputs(m);
 }
 
@@ -271,7 +283,7 @@ static void eval_i16(const ml_trees_t *m, const int16_t *x, float *xf) {
         xf[i] = (float)x[i];
     }
     reference_eval(m, xf, scratch_acc);
-    REQUIRE(memcmp(scratch_acc, m->acc, m->h.n_outputs * sizeof(double)) == 0);
+    REQUIRE(same_sums(m, scratch_acc));
     check_outputs(m);
 }
 
@@ -347,17 +359,17 @@ static void predict_all(const ml_trees_t *m, const uint8_t *data, size_t size) {
     uint32_t nodes = h->n_nodes < 16 ? h->n_nodes : 16;
     for (uint32_t j = 0; j < nodes; j++) {
         uint32_t node = (uint32_t)(((uint64_t)j * h->n_nodes) / nodes);
-        float t = key_float(m->threshold[node]);
+        float t = key_float(ml_trees_node_threshold(m, node));
         uint32_t f = ml_trees_node_feature(m, node);
         for (int side = -1; side <= 1; side++) {
             for (uint32_t i = 0; i < n; i++) {
-                float ti = key_float(m->threshold[(node + i) % h->n_nodes]);
+                float ti = key_float(ml_trees_node_threshold(m, (node + i) % h->n_nodes));
                 xf_buf[i] = (h->flags & ML_TREES_ACCEPT_NAN) && (i + j) % 2 ? NAN : ti;
             }
             xf_buf[f] = side == 0 ? t : nextafterf(t, side < 0 ? -INFINITY : INFINITY);
             eval_f32(m, xf_buf);
             for (uint32_t i = 0; i < n; i++) {
-                float v = key_float(m->threshold[(node + i) % h->n_nodes]);
+                float v = key_float(ml_trees_node_threshold(m, (node + i) % h->n_nodes));
                 xi_buf[i] = to_i16(side < 0 ? floorf(v) : side > 0 ? ceilf(v) : v);
             }
             eval_i16(m, xi_buf, xf_tmp);

@@ -18,6 +18,7 @@ from sklearn import ensemble, tree
 import microlearn
 
 OUT = Path(__file__).resolve().parent / "corpus" / "trees"
+OUT_BIN = Path(__file__).resolve().parent / "corpus" / "trees_bin"
 MAX_SEED = 6000  # bytes; the fuzzer runs with -max_len=8192
 
 
@@ -63,6 +64,25 @@ def converted():
         max_iter=3, max_leaf_nodes=4, **rs), regression(3, nan=True)
 
 
+def binary_only():
+    """Models whose binary form has what the text form does not: string, float and boolean
+    labels, integer thresholds (int16 tables), many features (16-bit record fields)."""
+    rs = dict(random_state=0)
+    yield "rf_str_labels", ensemble.RandomForestClassifier(3, max_depth=3, **rs), \
+        data(3, labels=["walk", "run", "sit"])
+    yield "dt_float_labels", tree.DecisionTreeClassifier(max_depth=2, **rs), \
+        data(2, labels=[-1.0, 3.0])
+    yield "dt_bool_labels", tree.DecisionTreeClassifier(max_depth=2, **rs), \
+        data(2, labels=[False, True])
+    rng = np.random.default_rng(3)
+    Xi = rng.integers(-200, 200, size=(120, 4)).astype(np.float32)
+    yield "rf_int_data", ensemble.RandomForestClassifier(4, max_depth=3, **rs), \
+        (Xi, (Xi[:, 0] + Xi[:, 1] > 0).astype(int))
+    Xw = rng.normal(size=(60, 300)).astype(np.float32)
+    yield "dt_300_features", tree.DecisionTreeClassifier(max_depth=3, **rs), \
+        (Xw, (Xw[:, 7] > 0).astype(int))
+
+
 # emlearn tree CSVs: f (features), c (classes), lb (leaf bits), l (leaf), r (root), n (node:
 # feature, threshold, left, right; children relative jumps >= 1, or -(leaf + 1)).
 EMLEARN = {
@@ -101,6 +121,15 @@ def main():
     for name, text in {**EMLEARN, **BROKEN}.items():
         (OUT / name).write_text(text)
         total += len(text)
+    # The binary form of the same models, and a few with other labels and layouts.
+    OUT_BIN.mkdir(parents=True, exist_ok=True)
+    for name, est, (X, y) in list(converted()) + list(binary_only()):
+        est.fit(X, y)
+        data = microlearn.convert(est).to_bin()
+        if len(data) > MAX_SEED:
+            raise SystemExit(f"{name}: {len(data)} bytes, make it smaller")
+        (OUT_BIN / f"{name}.bin").write_bytes(data)
+        total += len(data)
     print(f"wrote {total} bytes of seeds into {OUT}")
 
 

@@ -23,3 +23,17 @@ for name, case in nn_models.build().items():
     if len(data) <= MAX_SEED:
         (OUT / name).write_bytes(data)
         print(name, len(data))
+
+# A scikit-learn MLP (float32 dense layers, the labels section).
+import numpy as np  # noqa: E402
+from sklearn.datasets import load_iris  # noqa: E402
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+import microlearn  # noqa: E402
+
+X, y = load_iris(return_X_y=True)
+mlp = make_pipeline(StandardScaler(), MLPClassifier((6,), activation="tanh", max_iter=300,
+                                                    random_state=0)).fit(X, y + 10)
+(OUT / "mlp_iris_labels").write_bytes(microlearn.convert(mlp).to_bytes())

@@ -99,7 +99,8 @@ int main(void) {{
     core = paths.root() / "core"
     exe = tmp_path / "main"
     # What a C project needs of the core for trees: these four files.
-    sources = [core / f for f in ("ml_trees.c", "ml_text.c", "ml_error.c", "ml_math_exp.c")]
+    sources = [core / f for f in ("ml_trees.c", "ml_blob.c", "ml_text.c", "ml_error.c",
+                                   "ml_math_exp.c")]
     subprocess.run(["gcc", "-std=c99", "-Wall", "-Werror", "-I", str(core), "-I", str(tmp_path),
                     str(tmp_path / "main.c"), *map(str, sources), "-o", str(exe)], check=True)
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout

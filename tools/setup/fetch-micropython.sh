@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fetch MicroPython from Debian's `micropython` source package of the stable release into DEST.
+# Fetch MicroPython from Debian's `micropython` source package of SUITE (trixie: the stable
+# release; sid: the development one) into DEST.
 #
 # The archive address is read from this machine's own apt configuration (never written down
 # here). apt runs with a private state directory under DEST's parent, so the system's apt
@@ -7,7 +8,8 @@
 #
 # Only Debian's mip.patch is applied: it adds `mip` and `requests` to the stripped
 # lib/micropython-lib. The rest of the Debian series (system mbedtls, packaging fixes) is for
-# the Debian binary package and breaks the mpy-cross link, so it is skipped.
+# the Debian binary package and breaks the mpy-cross link, so it is skipped. Then the
+# project's own patches (tools/setup/patches) are applied.
 set -euo pipefail
 
 dest=${1:?usage: fetch-micropython.sh DEST [SUITE]}
@@ -34,7 +36,7 @@ archive_uri() {
 uri=$(archive_uri | head -n 1)
 [ -n "$uri" ] || { echo "no Debian archive found in the apt configuration" >&2; exit 1; }
 
-work=$(dirname "$dest")/debian-source
+work=$(dirname "$dest")/debian-source-$suite
 rm -rf "$work" "$dest"
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/pkg"
 echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $suite main" > "$work/sources.list"
@@ -50,6 +52,10 @@ dsc=$(ls "$work"/pkg/micropython_*.dsc | head -n 1)
 # cannot be checked without the Debian keyring of maintainers, so its warning is not shown.
 dpkg-source --skip-patches -x "$dsc" "$dest" >"$work/dpkg-source.log" 2>&1 || { cat "$work/dpkg-source.log" >&2; exit 1; }
 patch -d "$dest" -p1 -s < "$dest/debian/patches/mip.patch"
+# The project's own fixes to MicroPython's tools (each patch says why).
+for p in "$(dirname "$0")"/patches/*.patch; do
+  patch -d "$dest" -p1 -s < "$p" || { echo "micropython: $p does not apply to $suite" >&2; exit 1; }
+done
 basename "$dsc" .dsc | sed 's/^micropython_//' > "$dest/DEBIAN_VERSION"
 touch "$dest/.microlearn-fetched"
 echo "micropython: Debian source $(cat "$dest/DEBIAN_VERSION") unpacked in $dest"

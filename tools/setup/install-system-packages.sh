@@ -6,7 +6,12 @@ set -euo pipefail
 packages=(
   build-essential gcc-multilib       # host C compiler, and -m32 for the x86 native modules
   gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi  # Cortex-M modules + qemu firmware
-  qemu-system-arm                    # emulated Cortex-M3 / Cortex-M0 boards
+  qemu-system-arm                    # emulated Cortex-M0 / M3 / M4F / M7 boards
+  qemu-system-misc                   # emulated RISC-V board (qemu-system-riscv32)
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf  # rv32imc modules + RISC-V firmware
+  gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf  # ESP8266 (xtensa) modules
+  emscripten                         # MicroPython's webassembly port (the browser page)
+  chromium                           # headless browser that tests the page
   libffi-dev pkg-config              # MicroPython unix port
   dpkg-dev patch xz-utils            # unpack the Debian source package
   clang libclang-rt-14-dev llvm      # libFuzzer, ASan/UBSan
@@ -29,6 +34,6 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "system packages: done"

@@ -11,7 +11,7 @@ file the C core runs (docs/nn.md).
 
 from pathlib import Path
 
-from . import tflite
+from . import from_sklearn, tflite
 from .model import SUPPORTED, ConversionError, NNModel, lower
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import blob
+from ..trees import ConversionError as TreesConversionError
 from . import fixedpoint as fp
 from . import kernels
 from .tflite import ACTIVATIONS, FLOAT32, INT8, INT32, UINT8, PADDINGS, TYPE_NAMES
@@ -58,8 +59,8 @@ ARENA, CONST = 0, 1
 NO_AUX = 0xFFFFFFFF
 
 
-class ConversionError(ValueError):
-    pass
+class ConversionError(TreesConversionError):
+    """microlearn.convert's one error class (trees.ConversionError) for networks too."""
 
 
 @dataclass
@@ -114,6 +115,7 @@ class NNModel:
         self.input_index, self.output_index = input_index, output_index
         self.arena_size = 0
         self.data = b""
+        self.labels = None  # int labels of the outputs (a classifier's classes), or None
         self._plan()
 
     # -- public API ---------------------------------------------------------------------------
@@ -158,7 +160,9 @@ class NNModel:
         return kernels.run(self, x)
 
     def predict(self, x):
-        return int(np.argmax(self.run(x).reshape(-1)))
+        """The index of the largest output, or its label when the model has labels."""
+        k = int(np.argmax(self.run(x).reshape(-1)))
+        return k if self.labels is None else int(self.labels[k])
 
     def macs(self):
         return sum(op.macs for op in self.ops)
@@ -183,8 +187,13 @@ class NNModel:
                            self.output_index, 0, 0)
         tens = b"".join(self._tensor_bytes(t) for t in self.tensors)
         ops = b"".join(self._op_bytes(op) for op in self.ops)
-        return blob.pack(blob.NN, FORMAT_VERSION,
-                         [(b"head", head), (b"tens", tens), (b"ops ", ops), (b"data", self.data)])
+        sections = [(b"head", head), (b"tens", tens), (b"ops ", ops), (b"data", self.data)]
+        if self.labels is not None:
+            if len(self.labels) != self.output.count:
+                raise ConversionError(f"{len(self.labels)} labels for {self.output.count} "
+                                      "outputs")
+            sections.append((b"labl", np.asarray(self.labels, dtype="<i4").tobytes()))
+        return blob.pack(blob.NN, FORMAT_VERSION, sections)
 
     def save(self, file, format="bin", name=None):
         """Writes the model file (format="bin"), or a C header with it as an aligned array

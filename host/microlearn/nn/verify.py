@@ -21,7 +21,7 @@ TOLERANCE = 1e-5  # float32 outputs: relative to the sample's largest output mag
 _SCRIPT = r"""
 import array, gc, mlclock
 from microlearn import nn
-TX, TY, FLOAT, TOL, REPEAT, BUDGET = {tx!r}, {ty!r}, {is_float}, {tol}, {repeat}, {budget}
+TX, TY, FLOAT, TOL, REPEAT, BUDGET, LABELS = {tx!r}, {ty!r}, {is_float}, {tol}, {repeat}, {budget}, {labels}
 SIZE = {{"b": 1, "B": 1, "f": 4}}
 gc.collect()
 a0 = gc.mem_alloc()
@@ -45,6 +45,8 @@ def argmax(a):
     return k
 n = same = labels = shown = 0
 worst = 0.0
+lab = array.array("i", [0])
+fl = open("L.bin", "rb") if LABELS else None
 with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
     while fx.readinto(x) == nx * SIZE[TX]:
         fe.readinto(e)
@@ -65,6 +67,10 @@ with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
             worst = max(worst, d)
             ok = d == 0
         kd, ke = argmax(y), argmax(e)
+        if LABELS:
+            # the label predict gives, against the original estimator's predict
+            fl.readinto(lab)
+            kd, ke = m.predict(x), lab[0]
         same += ok
         labels += kd == ke
         if not ok and shown < 10:
@@ -165,13 +171,18 @@ def device_inputs(model, X):
     return np.clip(np.nan_to_num(q, nan=t.zero_point), info.min, info.max).astype(want)
 
 
-def verify(model, X, target, session=None, repeat=20, tol=TOLERANCE):
+def verify(model, X, target, session=None, repeat=20, tol=TOLERANCE, expected=None,
+           labels=None):
     """Runs the converted `model` (an NNModel from a .tflite file) on every sample of X on
-    `target` and compares with TFLite's reference kernels."""
-    if getattr(model, "tflite", None) is None:
-        raise ValueError("the model has no .tflite file to compare with")
+    `target` and compares with TFLite's reference kernels, or with `expected` outputs (one row
+    per sample) and, when given, the int32 `labels` predict must give (a converted
+    scikit-learn MLP: see sklearn_expected)."""
     Xd = device_inputs(model, X)
-    expected = tflite_outputs(model.tflite, Xd)
+    if expected is None:
+        if getattr(model, "tflite", None) is None:
+            raise ValueError("the model has no .tflite file to compare with")
+        expected = tflite_outputs(model.tflite, Xd)
+    expected = np.asarray(expected)
     if expected.reshape(len(Xd), -1).shape[1] != model.output.count:
         raise ValueError("TFLite's output does not have the converted model's size")
     codes = {"int8": "b", "uint8": "B", "float32": "f"}
@@ -181,9 +192,11 @@ def verify(model, X, target, session=None, repeat=20, tol=TOLERANCE):
     budget = 200_000 if not target.is_qemu else 300_000_000  # microseconds, instructions
     script = _SCRIPT.format(tx=codes[model.input_type], ty=codes[str(expected.dtype)],
                             is_float=expected.dtype.kind == "f", tol=tol, repeat=repeat,
-                            budget=budget)
+                            budget=budget, labels=labels is not None)
     files = {"model.nn": model.to_bytes(), "X.bin": np.ascontiguousarray(Xd).tobytes(),
              "E.bin": np.ascontiguousarray(expected).tobytes()}
+    if labels is not None:
+        files["L.bin"] = np.asarray(labels, dtype="<i4").tobytes()
     if session is None:
         with target.session(files) as s:
             res = s.exec(script)
@@ -197,6 +210,20 @@ def verify(model, X, target, session=None, repeat=20, tol=TOLERANCE):
     r.quantized = expected.dtype.kind != "f"
     r.macs = model.macs()
     return r
+
+
+def sklearn_expected(estimator, model, X):
+    """(outputs, labels) of a scikit-learn MLP (or pipeline) for the samples X as the board
+    sees them (float32): predict_proba and predict for a classifier (labels as the board's
+    predict gives them: the label, or the class index for labels that are not integers),
+    predict for a regressor (labels None)."""
+    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    if not hasattr(estimator, "predict_proba"):
+        return np.asarray(estimator.predict(X), dtype=np.float32).reshape(len(X), -1), None
+    y = np.asarray(estimator.predict(X))
+    if model.labels is None:
+        y = np.searchsorted(np.asarray(estimator.classes_), y)
+    return estimator.predict_proba(X).astype(np.float32), y.astype(np.int64)
 
 
 def parse(output, target_name):

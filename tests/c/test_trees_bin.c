@@ -1,0 +1,273 @@
+// The binary tree model (ml_trees_open): the converter's binary files of tests/fuzz/corpus/
+// trees_bin give exactly the sums of the text files of the same models (corpus/trees), on float32
+// and int16 samples; a damaged model is refused with a message saying what is wrong (every
+// truncation, a model edited field by field with its checksum fixed); the model is used where it
+// lies and only the workspace is written.
+#include <dirent.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ml_trees.h"
+
+#define BIN_DIR "tests/fuzz/corpus/trees_bin/"
+#define TEXT_DIR "tests/fuzz/corpus/trees/"
+
+static uint8_t *read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
+    *n = fread(buf, 1, (size_t)len, f);
+    fclose(f);
+    return buf;
+}
+
+static void fix_crc(uint8_t *b, size_t n) {
+    uint32_t crc = ml_crc32(0, b + 16, n - 16);
+    memcpy(b + 12, &crc, 4);
+}
+
+typedef struct {
+    ml_trees_t m;
+    void *ws;
+} bin_model_t;
+
+static ml_status_t open_bin(bin_model_t *bm, const uint8_t *data, size_t n, ml_error_t *err) {
+    ml_status_t r = ml_trees_open(&bm->m, data, n, err);
+    if (r == ML_OK) {
+        bm->ws = malloc(ml_trees_workspace_size(&bm->m.h));
+        ml_trees_set_workspace(&bm->m, bm->ws);
+    } else {
+        bm->ws = NULL;
+    }
+    return r;
+}
+
+// The text and binary forms of one converter model give the same sums, bit for bit.
+static void compare_forms(const char *name) {
+    char path[256];
+    size_t nb, nt;
+    snprintf(path, sizeof(path), BIN_DIR "%s.bin", name);
+    uint8_t *bin = read_file(path, &nb);
+    snprintf(path, sizeof(path), TEXT_DIR "%s.csv", name);
+    uint8_t *text = read_file(path, &nt);
+    CHECK(bin && text, "%s: seed files missing", name);
+    if (!bin || !text) {
+        free(bin);
+        free(text);
+        return;
+    }
+    ml_error_t err;
+    bin_model_t bm;
+    CHECK(open_bin(&bm, bin, nb, &err) == ML_OK, "%s: open: %s", name, err.msg);
+    static uint64_t memory[1 << 16];
+    ml_trees_t tm;
+    CHECK(ml_trees_load_text(&tm, (const char *)text, nt, memory, sizeof(memory), &err) == ML_OK,
+        "%s: text: %s", name, err.msg);
+    const uint32_t nf = tm.h.n_features;
+    CHECK(bm.m.h.n_features == nf && bm.m.h.n_outputs == tm.h.n_outputs
+        && bm.m.h.n_trees == tm.h.n_trees, "%s: shapes differ", name);
+    uint64_t seed = 12345;
+    int mismatches = 0;
+    for (int s = 0; s < 400 && bm.ws; s++) {
+        float x[64];
+        int16_t xh[64];
+        for (uint32_t i = 0; i < nf && i < 64; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t r = (uint32_t)(seed >> 33);
+            // around the thresholds of the seed models (normal data, labels, integers)
+            x[i] = s % 4 == 0 ? (float)((int32_t)(r % 801) - 400)
+                : (float)((int32_t)(r % 20001) - 10000) / 4000.0f;
+            if (s % 17 == 3 && (tm.h.flags & ML_TREES_ACCEPT_NAN)) {
+                x[i] = NAN;
+            }
+            xh[i] = (int16_t)((int32_t)(r % 801) - 400);
+        }
+        ml_status_t rb = ml_trees_eval_f32(&bm.m, x, nf, &err);
+        ml_status_t rt = ml_trees_eval_f32(&tm, x, nf, &err);
+        mismatches += rb != rt;
+        for (uint32_t k = 0; rb == ML_OK && rt == ML_OK && k < tm.h.n_outputs; k++) {
+            double a = ml_trees_sum(&bm.m, k), b = ml_trees_sum(&tm, k);
+            mismatches += memcmp(&a, &b, sizeof(a)) != 0 && !(a == 0.0 && b == 0.0);
+        }
+        if (rb == ML_OK && tm.h.n_classes) {
+            mismatches += ml_trees_class_index(&bm.m) != ml_trees_class_index(&tm);
+        }
+        rb = ml_trees_eval_i16(&bm.m, xh, nf, &err);
+        rt = ml_trees_eval_i16(&tm, xh, nf, &err);
+        mismatches += rb != ML_OK || rt != ML_OK;
+        for (uint32_t k = 0; k < tm.h.n_outputs; k++) {
+            double a = ml_trees_sum(&bm.m, k), b = ml_trees_sum(&tm, k);
+            mismatches += memcmp(&a, &b, sizeof(a)) != 0 && !(a == 0.0 && b == 0.0);
+        }
+    }
+    CHECK(mismatches == 0, "%s: %d differences between the text and binary forms", name,
+        mismatches);
+    free(bm.ws);
+    free(bin);
+    free(text);
+}
+
+// Every truncation is refused; every single-byte change either is refused with a message or
+// gives a model that predicts without reading out of bounds (ASan, valgrind).
+static void test_damage(const char *name) {
+    char path[256];
+    size_t n;
+    snprintf(path, sizeof(path), BIN_DIR "%s.bin", name);
+    uint8_t *good = read_file(path, &n);
+    if (!good) {
+        CHECK(0, "%s missing", path);
+        return;
+    }
+    ml_error_t err;
+    bin_model_t bm;
+    for (size_t len = 0; len < n; len += 1 + len / 16) {
+        uint8_t *b = malloc(len ? len : 1);
+        memcpy(b, good, len);
+        CHECK(ml_trees_open(&bm.m, b, len, &err) != ML_OK && err.msg[0], "%s: %lu bytes opened",
+            name, (unsigned long)len);
+        free(b);
+    }
+    int refused = 0, opened = 0;
+    for (size_t i = 16; i < n; i++) {
+        uint8_t *b = malloc(n);
+        memcpy(b, good, n);
+        b[i] ^= (uint8_t)(1u << (i % 8)) | 0x10;
+        fix_crc(b, n);
+        if (open_bin(&bm, b, n, &err) == ML_OK) {
+            opened++;
+            float x[512] = { 0 };
+            int16_t xh[512] = { 0 };
+            for (uint32_t k = 0; k < bm.m.h.n_features && k < 512; k++) {
+                x[k] = (float)k - 3.5f;
+                xh[k] = (int16_t)(k * 7 - 20);
+            }
+            if (bm.m.h.n_features <= 512) {
+                (void)ml_trees_eval_f32(&bm.m, x, bm.m.h.n_features, &err);
+                (void)ml_trees_eval_i16(&bm.m, xh, bm.m.h.n_features, &err);
+            }
+            free(bm.ws);
+        } else {
+            refused++;
+            CHECK(err.msg[0] != 0, "%s byte %lu: refused without a message", name,
+                (unsigned long)i);
+        }
+        free(b);
+    }
+    CHECK(refused > 0, "%s: no damage refused (%d opened)", name, opened);
+    free(good);
+}
+
+// What the errors say, on edits of a small model.
+static void test_messages(void) {
+    size_t n;
+    uint8_t *good = read_file(BIN_DIR "rf_classifier.bin", &n);
+    if (!good) {
+        CHECK(0, "rf_classifier.bin missing");
+        return;
+    }
+    ml_error_t err;
+    ml_trees_t m;
+    CHECK(ml_trees_open(&m, good, n, &err) == ML_OK, "open: %s", err.msg);
+    uint8_t *b = malloc(n + 8);
+
+    // Misaligned address: refused (the binding copies such a buffer first).
+    memcpy(b + 1, good, n);
+    CHECK(ml_trees_open(&m, b + 1, n, &err) != ML_OK && strstr(err.msg, "aligned"), "misaligned: %s",
+        err.msg);
+    // Not a container, another kind, a corrupted byte.
+    memcpy(b, "hello, world", 12);
+    CHECK(ml_trees_open(&m, b, 12, &err) != ML_OK && strstr(err.msg, "MLRN"), "magic: %s",
+        err.msg);
+    memcpy(b, good, n);
+    b[6] = 2;
+    CHECK(ml_trees_open(&m, b, n, &err) != ML_OK && strstr(err.msg, "nn model"), "kind: %s",
+        err.msg);
+    memcpy(b, good, n);
+    b[n - 1] ^= 1;
+    CHECK(ml_trees_open(&m, b, n, &err) != ML_OK && strstr(err.msg, "checksum"), "crc: %s",
+        err.msg);
+
+    // The head: find it through the section table, change a field, fix the checksum.
+    uint32_t head = 0;
+    for (uint32_t i = 0; i < ml_blob_u16(good + 18); i++) {
+        if (memcmp(good + 24 + 12 * i, "head", 4) == 0) {
+            head = ml_blob_u32(good + 24 + 12 * i + 4);
+        }
+    }
+    CHECK(head != 0, "no head section");
+    static const struct { uint32_t offset, value; const char *msg; } edits[] = {
+        { 0, 0, "n_features" },             // n_features 0
+        { 12, 0, "n_trees" },               // no trees
+        { 36, 7, "aggregate" },             // aggregate 7
+        { 38, 99, "flags" },                // flags 99
+        { 4, 5, "classifier needs" },       // n_classes 5 for 2 outputs
+    };
+    for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
+        memcpy(b, good, n);
+        if (edits[e].offset < 36) {
+            memcpy(b + head + edits[e].offset, &edits[e].value, 4);
+        } else {
+            b[head + edits[e].offset] = (uint8_t)edits[e].value;
+        }
+        fix_crc(b, n);
+        CHECK(ml_trees_open(&m, b, n, &err) != ML_OK && strstr(err.msg, edits[e].msg),
+            "edit %lu: expected '%s', got '%s'", (unsigned long)e, edits[e].msg, err.msg);
+    }
+    free(b);
+    free(good);
+}
+
+// In place: opening and predicting never write the model's bytes.
+static void test_in_place(void) {
+    size_t n;
+    uint8_t *good = read_file(BIN_DIR "rf_str_labels.bin", &n);
+    if (!good) {
+        CHECK(0, "rf_str_labels.bin missing");
+        return;
+    }
+    uint8_t *copy = malloc(n);
+    memcpy(copy, good, n);
+    ml_error_t err;
+    bin_model_t bm;
+    CHECK(open_bin(&bm, good, n, &err) == ML_OK, "open: %s", err.msg);
+    CHECK(bm.m.label_kind == ML_TREES_LABELS_STR && bm.m.h.n_classes == 3, "string labels");
+    const uint8_t *labels = bm.m.labels;
+    CHECK(memcmp(labels + 16, "runsitwalk", 10) == 0, "label text");
+    float x[3] = { 0.5f, -1.0f, 2.0f };
+    for (int i = 0; i < 10; i++) {
+        CHECK(ml_trees_eval_f32(&bm.m, x, 3, &err) == ML_OK, "eval: %s", err.msg);
+        x[0] -= 0.3f;
+    }
+    CHECK(memcmp(copy, good, n) == 0, "the model's bytes changed");
+    CHECK(ml_trees_workspace_size(&bm.m.h) == 3 * 8 + 16, "workspace %lu",
+        (unsigned long)ml_trees_workspace_size(&bm.m.h));
+    free(bm.ws);
+    free(copy);
+    free(good);
+}
+
+int main(void) {
+    static const char *forms[] = { "dt_classifier", "dt_labels", "dt_regressor", "rf_classifier",
+        "et_regressor", "gb_binary", "gb_softmax", "gb_regressor", "hgb_binary_nan",
+        "hgb_softmax_nan", "hgb_regressor" };
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        compare_forms(forms[i]);
+    }
+    static const char *damaged[] = { "rf_classifier", "gb_softmax", "hgb_binary_nan",
+        "rf_str_labels", "rf_int_data", "dt_300_features" };
+    for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+        test_damage(damaged[i]);
+    }
+    test_messages();
+    test_in_place();
+    return check_summary("test_trees_bin");
+}

@@ -1,0 +1,269 @@
+"""Loading tree models on every target: the binary form used in place (a bytes object, a file
+of the boards' ROMFS image, the bytes constant of an imported .mpy) or read once, its RAM; class
+labels that are not small integers (strings, floats, booleans, 64-bit integers) returned by
+predict as scikit-learn returns them, without allocating; damaged binary files and streams
+that never end refused at once."""
+
+import subprocess
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, load_iris
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+
+import microlearn
+from microlearn import paths
+
+from conftest import expect_error, run
+
+X, y = load_digits(return_X_y=True)
+Xtr, Xte, ytr, _ = train_test_split(X, y, test_size=0.25, random_state=0)
+# The digits forest of issue 13 and of the benchmarks.
+DIGITS = RandomForestClassifier(10, max_leaf_nodes=100, random_state=0).fit(Xtr, ytr)
+DIGITS_MODEL = microlearn.convert(DIGITS)
+DIGITS_BIN = DIGITS_MODEL.to_bin()
+SAMPLES = Xte[:40]
+EXPECT = [int(v) for v in DIGITS.predict(SAMPLES.astype(np.float32))]
+
+
+def samples_script(tc="h"):
+    rows = ", ".join(f"array.array({tc!r}, {[int(v) for v in r]})" for r in SAMPLES)
+    return f"XS = [{rows}]\n"
+
+
+def measure_load(session, load, setup=""):
+    """(RAM of the load, model.memory, in_place, predictions on SAMPLES as int16 and float)."""
+    out = run(session, f"""
+import array, gc
+from microlearn import trees
+{setup}
+{samples_script('h')}
+XF = [array.array('f', x) for x in XS]
+def main():
+    # locals only: a new global would grow the module's dict and count as the load's
+    gc.collect()
+    a0 = gc.mem_alloc()
+    m = {load}
+    gc.collect()
+    print('LOAD', gc.mem_alloc() - a0, m.memory, int(m.in_place))
+    print('H', [m.predict(x) for x in XS])
+    print('F', [m.predict(x) for x in XF])
+    gc.collect()
+    a0 = gc.mem_alloc()
+    for x in XS:
+        m.predict(x)
+    for x in XF:
+        m.predict(x)
+    print('ALLOC', gc.mem_alloc() - a0)
+main()
+""")
+    line = out.split("LOAD")[1].split()
+    h = eval(out.split("H ")[1].splitlines()[0])
+    f = eval(out.split("F ")[1].splitlines()[0])
+    alloc = int(out.split("ALLOC")[1].split()[0])
+    return int(line[0]), int(line[1]), line[2] == "1", h, f, alloc
+
+
+def test_binary_from_a_file_takes_less_than_8000_bytes(session):
+    session.put("digits.bin", DIGITS_BIN)
+    # A file of a filesystem in RAM or flash (littlefs, FAT; on the emulated boards one the
+    # board wrote) is read once into a block of the model's exact size.
+    load, memory, in_place, h, f, alloc = measure_load(
+        session, "trees.load(open('written.bin', 'rb'))",
+        setup="with open('written.bin', 'wb') as w:\n    w.write(open('digits.bin', 'rb').read())")
+    assert not in_place and memory == DIGITS_MODEL.memory_size("bin")
+    assert h == EXPECT and f == EXPECT and alloc == 0
+    assert load <= 8000, f"{session.target.name}: loading took {load} bytes"
+
+
+def test_binary_in_place_takes_less_than_1000_bytes(session):
+    # A bytes object (here read into the heap, as a bytes constant of a .mpy imported from a
+    # filesystem is): the model is used where it lies.
+    session.put("digits.bin", DIGITS_BIN)
+    load, memory, in_place, h, f, alloc = measure_load(
+        session, "trees.load(data)", setup="data = open('digits.bin', 'rb').read()")
+    assert in_place and memory == DIGITS_MODEL.memory_size("bin", in_place=True)
+    assert h == EXPECT and f == EXPECT and alloc == 0
+    assert load <= 1000, f"{session.target.name}: loading in place took {load} bytes"
+
+
+def test_binary_in_place_from_rom(target):
+    # On the boards a path in the ROMFS image (flash) is used in place; the unix port reads it.
+    with target.session({"digits.bin": DIGITS_BIN}) as s:
+        load, memory, in_place, h, f, alloc = measure_load(s, "trees.load('digits.bin')")
+    assert h == EXPECT and f == EXPECT and alloc == 0
+    if target.is_qemu:
+        assert in_place and load <= 1000, (load, memory)
+    else:
+        assert not in_place and load <= 8000
+
+
+def test_mpy_bytes_constant(target, tmp_path):
+    # save(format='py') + mpy-cross: the recipe for a board (ROMFS or frozen): the constant is
+    # in flash (ROMFS: aligned by microlearn's image builder) and used in place.
+    src = tmp_path / "digits_model.py"
+    DIGITS_MODEL.save(file=str(src))
+    mpy = tmp_path / "digits_model.mpy"
+    subprocess.run([str(paths.micropython() / "mpy-cross/build/mpy-cross"), "-o", str(mpy),
+                    str(src)], check=True)
+    with target.session({"digits_model.mpy": mpy.read_bytes()}) as s:
+        load, memory, in_place, h, f, alloc = measure_load(
+            s, "trees.load(digits_model.MODEL)", setup="import digits_model")
+    assert in_place and h == EXPECT and f == EXPECT and alloc == 0
+    if target.is_qemu:
+        assert load <= 1000  # the constant stays in flash
+
+
+def test_misaligned_buffer_is_copied(session):
+    session.put("digits.bin", DIGITS_BIN)
+    load, memory, in_place, h, f, alloc = measure_load(
+        session, "trees.load(memoryview(raw)[1:])",
+        setup="raw = bytearray(1) + open('digits.bin', 'rb').read()")
+    assert not in_place and h == EXPECT and f == EXPECT
+
+
+def labelled(labels, n=3):
+    Xi, yi = load_iris(return_X_y=True)
+    idx = yi % n if n == 3 else (yi > 0).astype(int)
+    yl = np.asarray(labels)[idx]
+    est = RandomForestClassifier(5, max_depth=3, random_state=0).fit(Xi, yl)
+    Xq = Xi[::7].astype(np.float32)
+    return est, Xq, list(est.predict(Xq))
+
+
+LABELS = {
+    "str": ["setosa", "versicolor", "virginica"],
+    "float": [-1.0, 2.0, 7.0],  # scikit-learn classifies integral floats only
+    "bool": [False, True],
+    "int64": [2**40 + 1, 2**40 + 2, -(2**40)],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LABELS))
+def test_labels_returned_without_allocating(session, kind):
+    labels = LABELS[kind]
+    est, Xq, want = labelled(labels, n=len(labels))
+    model = microlearn.convert(est)
+    assert list(model.predict(Xq)) == want
+    session.put("lab.bin", model.to_bin())
+    rows = ", ".join(f"array.array('f', {[float(v) for v in r]})" for r in Xq)
+    out = run(session, f"""
+import array, gc
+from microlearn import trees
+m = trees.load('lab.bin')
+XS = [{rows}]
+print('CLASSES', repr(m.classes))
+print('P', repr([m.predict(x) for x in XS]))
+def main():
+    gc.collect()
+    a0 = gc.mem_alloc()
+    for x in XS:
+        m.predict(x)
+    print('ALLOC', gc.mem_alloc() - a0)
+main()
+""")
+    got = eval(out.split("P ")[1].splitlines()[0])
+    classes = eval(out.split("CLASSES ")[1].splitlines()[0])
+    if kind == "float" and session.target.is_qemu:
+        want = [float(np.float32(v)) for v in want]  # the boards' floats are float32
+        classes = [float(np.float32(v)) for v in classes]
+    assert got == [w.item() if hasattr(w, "item") else w for w in want]
+    assert list(classes) == [c.item() if hasattr(c, "item") else c for c in est.classes_] \
+        or kind == "float"
+    assert int(out.split("ALLOC")[1].split()[0]) == 0
+    if kind == "str":
+        expect_error(session, "import array\nfrom microlearn import trees\nm = "
+                     "trees.load('lab.bin')",
+                     "m.predict_many(array.array('f', [0] * 8), array.array('i', [0, 0]))",
+                     "ValueError", "not 32-bit integers", "use predict(x)")
+
+
+def test_text_form_refuses_labels_it_cannot_hold():
+    est, _, _ = labelled(LABELS["str"])
+    model = microlearn.convert(est)
+    with pytest.raises(microlearn.trees.ConversionError, match="format='bin'"):
+        model.save(format="csv")
+    assert model.to_bin()[:4] == b"MLRN"
+
+
+def test_conversion_refuses_what_the_loader_would():
+    est = DecisionTreeClassifier(max_depth=2).fit(X[:50], y[:50])
+    est.n_features_in_ = 0
+    with pytest.raises(microlearn.trees.ConversionError, match="n_features_in_ = 0"):
+        microlearn.convert(est)
+
+
+BROKEN_BIN = {
+    "truncated": (DIGITS_BIN[:len(DIGITS_BIN) // 2], ["truncated", str(len(DIGITS_BIN))]),
+    "corrupted": (DIGITS_BIN[:100] + bytes([DIGITS_BIN[100] ^ 1]) + DIGITS_BIN[101:],
+                  ["checksum mismatch"]),
+    "longer": (DIGITS_BIN + b"\0" * 8, ["size mismatch"]),
+    "other kind": (DIGITS_BIN[:6] + b"\x02\x00" + DIGITS_BIN[8:], ["nn model"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_BIN))
+def test_damaged_binary_refused(session, case):
+    data, fragments = BROKEN_BIN[case]
+    session.put("good.bin", DIGITS_BIN)
+    session.put("bad.bin", data)
+    setup = ("import array, gc\nfrom microlearn import trees\ngood = trees.load('good.bin')\n"
+             + samples_script())
+    expect_error(session, setup, "trees.load('bad.bin')", "ValueError", "bad.bin", *fragments)
+    expect_error(session, setup, "trees.load(open('bad.bin', 'rb').read())", "ValueError",
+                 *fragments)
+    out = run(session, setup + """
+def attempt():
+    for _ in range(3):
+        try:
+            trees.load('bad.bin')
+        except ValueError:
+            pass
+def main():
+    attempt()
+    gc.collect()
+    a0 = gc.mem_alloc()
+    attempt()
+    gc.collect()
+    print('GROWTH', gc.mem_alloc() - a0)
+main()
+print('PRED', [good.predict(x) for x in XS])
+""")
+    assert int(out.split("GROWTH")[1].split()[0]) == 0
+    assert eval(out.split("PRED ")[1].splitlines()[0]) == EXPECT
+
+
+# A stream that never ends, and a large garbage file: the loader stops at the first error.
+ENDLESS = """
+from microlearn import trees
+class Endless:
+    def __init__(self, unit):
+        self.unit, self.read = unit, 0
+    def readinto(self, buf):
+        n = len(buf)
+        k = self.read % len(self.unit)
+        buf[:] = (self.unit * (n // len(self.unit) + 2))[k:k + n]
+        self.read += n
+        return n
+"""
+
+
+@pytest.mark.parametrize("unit,fragment,most", [
+    (b"x", "longer than 63", 1024),
+    (b"microlearn-trees,1\n#", "without a record", 70000),
+    (b"\n", "without a record", 70000),
+], ids=["garbage", "comment", "blank lines"])
+def test_endless_stream_stops(session, unit, fragment, most):
+    out = run(session, ENDLESS + f"""
+s = Endless({unit!r})
+try:
+    trees.load(s)
+    print('LOADED')
+except ValueError as e:
+    print('RAISED', s.read, repr(str(e)))
+""")
+    assert "RAISED" in out, out
+    read = int(out.split("RAISED")[1].split()[0])
+    assert fragment in out and read <= most, (read, out)
