@@ -396,6 +396,7 @@ def train(dataset_dir, out_dir, quick=False, log=print):
 
     from . import convert
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
     t0 = time.monotonic()
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -762,7 +763,7 @@ print("ram", m.arena, fe.memory, 9 * T * NF + 2 * HOP + NC, gc.mem_alloc())
 slot = 0  # where the next frame goes; the oldest frame once the ring is full
 done = 0  # frames so far
 ticks = 0
-a0 = gc.mem_alloc()
+alloc = a = -1  # from the first step on: one-time allocations done, printing not counted
 while w.read(chunk) == HOP:
     t0 = mlclock.ticks()
     k = fe.process(chunk, ring, slot)  # one frame per hop once the first is complete
@@ -776,11 +777,17 @@ while w.read(chunk) == HOP:
             m.quantize(norm, x)
             m.run(x, y)
             ticks += mlclock.diff(mlclock.ticks(), t0)
+            if a >= 0:
+                alloc += gc.mem_alloc() - a
+            else:
+                alloc = 0
             print("s", done, bytes(y).hex())
+            a = gc.mem_alloc()
             continue
     ticks += mlclock.diff(mlclock.ticks(), t0)
-a1 = gc.mem_alloc()
-print("end", done, ticks, a1 - a0)
+if a >= 0:
+    alloc += gc.mem_alloc() - a
+print("end", done, ticks, alloc)
 print("unit", mlclock.UNIT, mlclock.to_unit(1000) / 1000)
 """
 
