@@ -133,8 +133,8 @@ def test_event_scoring():
     s[3, 2] = 100
     s[[4, 5], 3] = 100
     ends = np.array([70, 78, 86, 94, 102, 110])
-    ev = audio.events_from_scores(s, ends, ["0", "1", "2"], 0.016, 63)
-    assert ev == [E("1", round((86 - 63) * 0.016, 3), round(70 * 0.016, 3))]
+    ev = audio.events_from_scores(s, ends, ["0", "1", "2"], 0.016, 63, 8)
+    assert ev == [E("1", round((86 - 63 + 4) * 0.016, 3), round(70 * 0.016, 3))]
 
 
 def test_bad_model_folder_and_stream(quick_model, tmp_path):
