@@ -739,7 +739,8 @@ def report_run(run, log=print):
         f"({run.window_seconds:.2f} s of audio), network {np.median(run.model_ticks):,.0f} "
         f"{run.unit}")
     log(f"per second of audio, classified every {run.step_seconds * 1000:.0f} ms: features "
-        f"{f:,.0f} + network {m:,.0f} = {both:,.0f} {run.unit}")
+        f"{f:,.0f} + network {m:,.0f} = {both:,.0f} {run.unit} (the windows' silence costs "
+        f"the front end less than sound: `audio detect` measures a stream)")
     if run.ram:
         log(f"RAM: arena {run.ram['arena']} bytes, front end state {run.ram['state']} bytes, "
             f"features and buffers {run.ram['buffers']} bytes; heap in use after setup "
@@ -968,7 +969,7 @@ def _cli(command, go):
 
     try:
         return go()
-    except (AudioError, DatasetError, targets.TargetError) as e:
+    except (AudioError, DatasetError, wav.WavError, targets.TargetError) as e:
         print(f"microlearn audio {command}: {e}", file=sys.stderr)
     except OSError as e:
         print(f"microlearn audio {command}: {e.filename or ''}: {e.strerror or e}",

@@ -151,3 +151,5 @@ def test_bad_model_folder_and_stream(quick_model, tmp_path):
     (tmp_path / "s.wav").write_bytes(b"RIFF0000WAVEnope")
     with pytest.raises(ValueError, match="s.wav"):
         audio.detect(model_dir, tmp_path / "s.wav", "unix")
+    rc, _ = _cli("audio", "detect", str(model_dir), str(tmp_path / "s.wav"))
+    assert rc == 2
