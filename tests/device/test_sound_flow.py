@@ -6,6 +6,7 @@ int8 outputs equal the host pipeline's for every file, nothing allocated in the 
 outputs at every step equal the host's whole-recording features' (streaming = whole file), and
 the events are scored (precision, recall, F1 printed)."""
 
+import fcntl
 import hashlib
 import importlib.util
 import io
@@ -58,19 +59,28 @@ def quick_model(tmp_path_factory):
     key = hashlib.sha256(src.encode()).hexdigest()[:12]
     model_dir = paths.build() / "test-cache" / f"sound-{key}"
     log = model_dir / "train.log"
-    if not log.is_file():
-        data = tmp_path_factory.mktemp("dataset")
-        for f in sorted(audio.fsdd_dir().glob("*.wav")):
-            if int(f.stem.split("_")[-1]) < PER_CLASS_GROUP:
-                shutil.copy(f, data / f.name)
-        broken = _broken_files(data)
-        shutil.rmtree(model_dir, ignore_errors=True)
-        rc, out = _cli("audio", "train", str(data), "--out", str(model_dir), "--quick")
-        assert rc == 0, out
-        for name, msg in broken.items():
-            assert f"skipped {name}: {msg}" in out
-        log.write_text(out)
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    # One training for both xdist workers: the second waits for the first's.
+    with open(model_dir.parent / "sound.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not log.is_file():
+            _train(model_dir, log, tmp_path_factory)
     return model_dir, log.read_text()
+
+
+def _train(model_dir, log, tmp_path_factory):
+    """`audio train --quick` on recordings 0-5 of every digit and speaker and broken files."""
+    data = tmp_path_factory.mktemp("dataset")
+    for f in sorted(audio.fsdd_dir().glob("*.wav")):
+        if int(f.stem.split("_")[-1]) < PER_CLASS_GROUP:
+            shutil.copy(f, data / f.name)
+    broken = _broken_files(data)
+    shutil.rmtree(model_dir, ignore_errors=True)
+    rc, out = _cli("audio", "train", str(data), "--out", str(model_dir), "--quick")
+    assert rc == 0, out
+    for name, msg in broken.items():
+        assert f"skipped {name}: {msg}" in out
+    log.write_text(out)
 
 
 def test_train_writes_the_model_folder(quick_model):
