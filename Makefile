@@ -114,9 +114,16 @@ $(MP_UNIX): $(MPY_CROSS)
 	@$(MAKE) -s -C $(MP)/ports/unix -j$(JOBS) $(MP_UNIX_OPTS) >$(LOG)/unix.log 2>&1 || { tail -30 $(LOG)/unix.log; exit 1; }
 	@echo "micropython: $$($(MP_UNIX) -c 'import sys; print(sys.version)') (Debian $$(cat $(MP)/DEBIAN_VERSION))"
 
-$(FW_M3): $(MPY_CROSS)
+# A 256 kB heap (the port's default is 140 kB; the board has 4 MB): importing dsp and nn copies
+# their native code into the heap, and the sound application needs ~45 kB more. Settings are
+# compiler flags make does not track: the stamp rebuilds the board when they change.
+M3_SETTINGS := heap-262144
+$(QEMU_PORT)/build-MPS2_AN385/.settings-$(M3_SETTINGS):
+	@rm -rf $(QEMU_PORT)/build-MPS2_AN385 && mkdir -p $(@D) && touch $@
+$(FW_M3): $(MPY_CROSS) $(QEMU_PORT)/build-MPS2_AN385/.settings-$(M3_SETTINGS)
 	@echo "micropython: building qemu firmware MPS2_AN385 (Cortex-M3)"
-	@$(MAKE) -s -C $(MP)/ports/qemu -j$(JOBS) BOARD=MPS2_AN385 FROZEN_MANIFEST= >$(LOG)/qemu-m3.log 2>&1 || { tail -30 $(LOG)/qemu-m3.log; exit 1; }
+	@$(MAKE) -s -C $(MP)/ports/qemu -j$(JOBS) BOARD=MPS2_AN385 FROZEN_MANIFEST= \
+	  MICROPY_HEAP_SIZE=262144 >$(LOG)/qemu-m3.log 2>&1 || { tail -30 $(LOG)/qemu-m3.log; exit 1; }
 
 # The same port built 32-bit (x86), for the x86 native modules (no libffi for i386 here).
 $(MP_UNIX_X86): $(MPY_CROSS)
@@ -132,9 +139,15 @@ $(QEMU_PORT)/build-%/firmware.elf: tools/boards/%/mpconfigboard.mk tools/boards/
 	  >$(LOG)/qemu-$*.log 2>&1 || { tail -30 $(LOG)/qemu-$*.log; exit 1; }
 
 # The MICROBIT board ships with native code loading off; these flags let it load armv6m .mpy.
-$(FW_M0): $(MPY_CROSS)
+# A 192 kB heap (the port's default is 140 kB; the machine links for 256 kB of RAM), for the
+# same reason as the Cortex-M3's.
+M0_SETTINGS := heap-196608
+$(QEMU_PORT)/build-MICROBIT/.settings-$(M0_SETTINGS):
+	@rm -rf $(QEMU_PORT)/build-MICROBIT && mkdir -p $(@D) && touch $@
+$(FW_M0): $(MPY_CROSS) $(QEMU_PORT)/build-MICROBIT/.settings-$(M0_SETTINGS)
 	@echo "micropython: building qemu firmware MICROBIT (Cortex-M0)"
 	@$(MAKE) -s -C $(MP)/ports/qemu -j$(JOBS) BOARD=MICROBIT FROZEN_MANIFEST= \
+	  MICROPY_HEAP_SIZE=196608 \
 	  CFLAGS_EXTRA="-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0" >$(LOG)/qemu-m0.log 2>&1 || { tail -30 $(LOG)/qemu-m0.log; exit 1; }
 
 # The unix port again, with microlearn built in as a user C module (the firmware route).

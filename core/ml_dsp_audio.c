@@ -593,6 +593,11 @@ void ml_dsp_audio_frame(ml_dsp_audio_t *a, const int16_t *frame, float *out) {
 }
 
 size_t ml_dsp_audio_process(ml_dsp_audio_t *a, const int16_t *x, size_t n, float *out) {
+    return ml_dsp_audio_process_ring(a, x, n, out, SIZE_MAX, 0);
+}
+
+size_t ml_dsp_audio_process_ring(ml_dsp_audio_t *a, const int16_t *x, size_t n, float *ring,
+    size_t n_slots, size_t at) {
     const uint32_t fl = a->cfg.frame_length, hop = a->cfg.hop;
     size_t frames = 0;
     while (n) {
@@ -605,8 +610,11 @@ size_t ml_dsp_audio_process(ml_dsp_audio_t *a, const int16_t *x, size_t n, float
         x += take;
         n -= take;
         if (a->n_pending == fl) {
-            ml_dsp_audio_frame(a, a->pending, out + frames * a->n_features);
+            ml_dsp_audio_frame(a, a->pending, ring + at * a->n_features);
             frames++;
+            if (++at == n_slots) {
+                at = 0;
+            }
             memmove(a->pending + 0, a->pending + hop, (fl - hop) * sizeof(int16_t));
             a->n_pending = fl - hop;
         }
@@ -617,15 +625,15 @@ size_t ml_dsp_audio_process(ml_dsp_audio_t *a, const int16_t *x, size_t n, float
 // ---------------------------------------------------------------------------------------------
 // Window normalisation
 
-void ml_dsp_center(const float *x, float *out, size_t n_frames, size_t n_axes) {
+void ml_dsp_center(const float *x, float *out, size_t n_frames, size_t n_axes, size_t start) {
     for (size_t f = 0; f < n_axes; f++) {
         double sum = 0.0;
-        for (size_t t = 0; t < n_frames; t++) {
-            sum += (double)x[t * n_axes + f];
+        for (size_t t = 0, s = start; t < n_frames; t++, s = s + 1 == n_frames ? 0 : s + 1) {
+            sum += (double)x[s * n_axes + f];
         }
         const float mean = (float)(sum / (double)n_frames);
-        for (size_t t = 0; t < n_frames; t++) {
-            out[t * n_axes + f] = x[t * n_axes + f] - mean;
+        for (size_t t = 0, s = start; t < n_frames; t++, s = s + 1 == n_frames ? 0 : s + 1) {
+            out[t * n_axes + f] = x[s * n_axes + f] - mean;
         }
     }
 }

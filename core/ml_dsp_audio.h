@@ -79,6 +79,11 @@ size_t ml_dsp_audio_frames(const ml_dsp_audio_t *a, size_t n);
 // Consumes n samples and writes the frames they complete to out (ml_dsp_audio_frames(a, n)
 // frames of n_features floats, frame-major); returns that number of frames.
 size_t ml_dsp_audio_process(ml_dsp_audio_t *a, const int16_t *x, size_t n, float *out);
+// The same into a ring of n_slots frames (the last frames of a stream, for a classifier over a
+// sliding window): frame i of this call goes to slot (at + i) % n_slots. The caller checks
+// that the call completes at most n_slots frames.
+size_t ml_dsp_audio_process_ring(ml_dsp_audio_t *a, const int16_t *x, size_t n, float *ring,
+    size_t n_slots, size_t at);
 // The features of one frame of frame_length samples, outside the stream (its state is kept).
 void ml_dsp_audio_frame(ml_dsp_audio_t *a, const int16_t *frame, float *out);
 
@@ -89,6 +94,8 @@ void ml_dsp_audio_frame(ml_dsp_audio_t *a, const int16_t *frame, float *out);
 // x and out hold n_frames frames of n_axes values, frame-major; out may be x. The mean is
 // summed in double, in frame order, divided by n_frames and rounded to float32 once; then
 // out = x - mean in float32 (the host twin does the same: identical results).
-void ml_dsp_center(const float *x, float *out, size_t n_frames, size_t n_axes);
+// x may be a ring whose oldest frame is frame `start`: out gets the frames in time order
+// (x[start], x[start + 1], ..., x[start - 1]). out may be x only when start is 0.
+void ml_dsp_center(const float *x, float *out, size_t n_frames, size_t n_axes, size_t start);
 
 #endif

@@ -1272,7 +1272,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(logmel_type, MP_QSTR_LogMel, MP_TYPE_FLAG_NONE,
 
 extern const mp_obj_type_t ml_audio_features_type;  // mod_dsp_audio.c
 extern const mp_obj_type_t ml_wav_reader_type;
-extern const mp_obj_fun_builtin_fixed_t ml_dsp_center_obj;
+extern const mp_obj_fun_builtin_var_t ml_dsp_center_obj;
 
 static const mp_rom_map_elem_t dsp_module_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_dsp) },

@@ -188,11 +188,13 @@ static mp_obj_t audio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     return MP_OBJ_FROM_PTR(self);
 }
 
-static mp_obj_t audio_process(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in) {
-    audio_obj_t *self = MP_OBJ_TO_PTR(self_in);
+// process(x, out[, at]): with `at`, out is a ring of len(out) // n_features frames and the
+// first frame completed goes to slot `at` (a sliding window over a stream, without copies).
+static mp_obj_t audio_process(size_t n_args, const mp_obj_t *args) {
+    audio_obj_t *self = MP_OBJ_TO_PTR(args[0]);
     ml_array_t x, out;
-    ml_get_array(x_in, "x", "h", false, &x);
-    ml_get_array(out_in, "out", "f", true, &out);
+    ml_get_array(args[1], "x", "h", false, &x);
+    ml_get_array(args[2], "out", "f", true, &out);
     const size_t nf = self->a.n_features;
     const size_t frames = ml_dsp_audio_frames(&self->a, x.len);
     // Checked before any sample is consumed: a refused call leaves the stream as it was.
@@ -201,9 +203,15 @@ static mp_obj_t audio_process(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in) 
             "features (size out with frames(len(x)))", (unsigned long)out.len,
             (unsigned long)x.len, (unsigned long)frames, (unsigned long)nf);
     }
-    return MP_OBJ_NEW_SMALL_INT(ml_dsp_audio_process(&self->a, x.buf, x.len, out.buf));
+    if (n_args == 3) {
+        return MP_OBJ_NEW_SMALL_INT(ml_dsp_audio_process(&self->a, x.buf, x.len, out.buf));
+    }
+    const size_t slots = out.len / nf;
+    const size_t at = (size_t)int_arg(args[3], "at", 0, slots ? (mp_int_t)slots - 1 : 0);
+    return MP_OBJ_NEW_SMALL_INT(ml_dsp_audio_process_ring(&self->a, x.buf, x.len, out.buf, slots,
+        at));
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(audio_process_obj, audio_process);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(audio_process_obj, 3, 4, audio_process);
 
 static mp_obj_t audio_frame(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in) {
     audio_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -411,9 +419,11 @@ static void wav_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// center(x, out, n_axes): each axis minus its mean over the window's frames
+// center(x, out, n_axes[, start]): each axis minus its mean over the window's frames; x may be
+// a ring whose oldest frame is `start` (out gets the frames in time order)
 
-static mp_obj_t dsp_center(mp_obj_t x_in, mp_obj_t out_in, mp_obj_t n_axes_in) {
+static mp_obj_t dsp_center(size_t n_args, const mp_obj_t *args) {
+    mp_obj_t x_in = args[0], out_in = args[1], n_axes_in = args[2];
     ml_array_t x, out;
     ml_get_array(x_in, "x", "f", false, &x);
     ml_get_array(out_in, "out", "f", true, &out);
@@ -431,10 +441,16 @@ static mp_obj_t dsp_center(mp_obj_t x_in, mp_obj_t out_in, mp_obj_t n_axes_in) {
     if (bad < x.len) {
         ml_raise_value("x[%lu] is not finite", (unsigned long)bad);
     }
-    ml_dsp_center(x.buf, out.buf, x.len / n_axes, n_axes);
+    const size_t n_frames = x.len / n_axes;
+    const size_t start = n_args > 3 ? (size_t)int_arg(args[3], "start", 0, (mp_int_t)n_frames - 1)
+                                    : 0;
+    if (start && out.buf == x.buf) {
+        ml_raise_value("out is x: a ring (start > 0) needs another out");
+    }
+    ml_dsp_center(x.buf, out.buf, n_frames, n_axes, start);
     return out_in;
 }
-MP_DEFINE_CONST_FUN_OBJ_3(ml_dsp_center_obj, dsp_center);
+MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(ml_dsp_center_obj, 3, 4, dsp_center);
 
 // ---------------------------------------------------------------------------------------------
 // Types

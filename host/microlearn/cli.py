@@ -339,6 +339,10 @@ def main(argv=None):
     q.add_argument("dataset", nargs="?", help="folder of recordings (default: as for train)")
     q.set_defaults(func=har.main_tune)
 
+    from . import audio
+
+    audio.add_commands(sub, TARGET_HELP)
+
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -10,7 +10,13 @@ trained once and cached in build/), quantized to int8 and converted, run on the 
 emulated Cortex-M3 and Cortex-M0 on the 2,000 held-out digits; every output byte must equal
 TensorFlow Lite's reference kernels and every label TensorFlow Lite's own.
 
-Part 3, the classic check: a RandomForest on scikit-learn's digits (10 trees,
+Part 3, spoken digits: `microlearn audio train --quick` on 6 recordings of each digit and
+speaker of data/fsdd (leave-one-speaker-out accuracy, int8), 10 held-out recordings through
+the device's front end and network on the unix port and the emulated Cortex-M3, and events
+detected in a stream of held-out recordings joined with silence (a quick model: the figures of
+the full one are in docs/sound.md).
+
+Part 4, the classic check: a RandomForest on scikit-learn's digits (10 trees,
 max_leaf_nodes=100), converted and run on the same targets; every test sample's label must
 equal scikit-learn's.
 """
@@ -157,6 +163,48 @@ def gestures(targets=TARGETS):
     return ok
 
 
+def spoken_digits(targets=TARGETS):
+    import shutil
+
+    from . import audio, wav
+
+    data = audio.fsdd_dir()
+    out = paths.build() / "demo" / "sound"
+    shutil.rmtree(out, ignore_errors=True)
+    train_dir, held_dir = out / "train", out / "held-out"
+    train_dir.mkdir(parents=True)
+    held_dir.mkdir()
+    files = sorted(data.glob("*.wav"))
+    held, labels = [], set()
+    for f in files:
+        index, label = int(f.stem.split("_")[-1]), f.stem.split("_")[0]
+        if index < audio.QUICK["per_class_group"]:
+            shutil.copy(f, train_dir / f.name)
+        elif index >= 10 and label not in labels:
+            labels.add(label)
+            shutil.copy(f, held_dir / f.name)
+            held.append(f)
+    print(f"Spoken digits: recordings in {data}; training (microlearn audio train --quick):")
+    audio.train(train_dir, out / "model", quick=True, log=lambda s: print("  " + s))
+    ok = True
+    for target in targets:
+        print(f"Deploying to {target}: the held-out recordings through the device front end "
+              "and network (microlearn audio run):", flush=True)
+        run = audio.run_device(out / "model", held_dir, target, log=lambda s: None)
+        audio.report_run(run, log=lambda s: print("      " + s))
+        ok &= run.agree == run.files and run.steady_alloc == 0
+    utts, _ = audio.load_dataset(held_dir, log=lambda s: None)
+    stream, truth = audio.build_stream(utts, 8000, np.random.default_rng(0))
+    wav.write(out / "stream.wav", stream, 8000)
+    print(f"Events in a stream of the held-out recordings ({len(stream) / 8000:.0f} s) on "
+          f"{targets[-1]} (microlearn audio detect):", flush=True)
+    d = audio.detect(out / "model", out / "stream.wav", targets[-1])
+    audio.report_detection(d, log=lambda s: print("      " + s))
+    p, r, f1 = audio.score_events(d.events, truth)
+    print(f"      precision {p:.2f}, recall {r:.2f}, F1 {f1:.2f} (label and onset within 200 ms)")
+    return ok and d.agree == d.host_steps and d.steady_alloc == 0
+
+
 def main():
     print(f"microlearn demo on MicroPython {paths.micropython_version()}")
     print("=" * 78)
@@ -165,10 +213,13 @@ def main():
     print("Image classification: a Keras CNN on MNIST, int8, on the boards:")
     ok &= mnist_cnn()
     print("=" * 78)
+    print("Spoken digits:")
+    ok &= spoken_digits()
+    print("=" * 78)
     print("Digits, the classic check:")
     ok &= digits_forest()
     print("=" * 78)
-    print("demo:", "OK: device and host agree on every window, image and sample" if ok
+    print("demo:", "OK: device and host agree on every window, image, recording and sample" if ok
           else "MISMATCH")
     return 0 if ok else 1
 

@@ -173,6 +173,25 @@ static void test_streaming(bool fixed_point) {
     ml_dsp_audio_frame(a, x, one);
     CHECK(memcmp(one, whole, nf * sizeof(float)) == 0, "frame() is frame 0");
     CHECK(a->n_pending == 150, "frame() kept the stream's 150 pending samples");
+    // Into a ring of 5 slots, in chunks of 333 samples: each slot holds the last frame that
+    // went to it.
+    enum { SLOTS = 5 };
+    float ring[SLOTS * 20];
+    ml_dsp_audio_reset(a);
+    size_t slot = 2, got = 0;
+    for (size_t at = 0; at < 3000; at += 333) {
+        size_t n = 3000 - at < 333 ? 3000 - at : 333;
+        size_t done = ml_dsp_audio_process_ring(a, x + at, n, ring, SLOTS, slot);
+        for (size_t i = 0; i < done; i++) {
+            size_t s = (slot + i) % SLOTS;
+            CHECK(memcmp(ring + s * nf, whole + (got + i) * nf, nf * sizeof(float)) == 0,
+                "ring: frame %lu in slot %lu", (unsigned long)(got + i), (unsigned long)s);
+        }
+        got += done;
+        slot = (slot + done) % SLOTS;
+    }
+    CHECK(got == frames, "ring: %lu frames, expected %lu", (unsigned long)got,
+        (unsigned long)frames);
     free(whole);
     free(part);
     free(mem);
@@ -410,7 +429,7 @@ static void test_center(void) {
     for (int i = 0; i < T * F; i++) {
         x[i] = (float)(urand() * 40.0 - 60.0);
     }
-    ml_dsp_center(x, out, T, F);
+    ml_dsp_center(x, out, T, F, 0);
     double worst = 0.0;
     for (int f = 0; f < F; f++) {
         double mean = 0.0, after = 0.0;
@@ -425,7 +444,14 @@ static void test_center(void) {
         CHECK(fabs(after / T) < 1e-5, "feature %d: mean after centering %g", f, after / T);
     }
     CHECK(worst < 1e-5, "center: max error %g", worst);
-    ml_dsp_center(x, x, T, F);  // in place
+    // A ring whose oldest frame is frame 11: the same as the frames in time order.
+    static float ring[T * F], from_ring[T * F];
+    for (int t = 0; t < T; t++) {
+        memcpy(ring + ((t + 11) % T) * F, x + t * F, F * sizeof(float));
+    }
+    ml_dsp_center(ring, from_ring, T, F, 11);
+    CHECK(memcmp(from_ring, out, sizeof(out)) == 0, "center of a ring starting at 11");
+    ml_dsp_center(x, x, T, F, 0);  // in place
     CHECK(memcmp(x, out, sizeof(x)) == 0, "center in place");
 }
 

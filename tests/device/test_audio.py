@@ -241,3 +241,46 @@ print('alloc', a1 - a0)
                  "ValueError", "x has 10 values, expected a non-zero multiple of n_axes (3)")
     expect_error(sound, PRELUDE + "x = array.array('f', [1.0] * 10)",
                  "dsp.center(x, memoryview(x)[1:], 2)", "ValueError", "out has 9 values")
+
+
+def test_ring_and_center_of_a_ring(sound):
+    """process(x, ring, at) writes frame i of the call to slot (at + i) % slots; center(ring,
+    out, n, start) normalises the frames in time order from slot start: the same as the host's
+    frames of the whole recording, then center."""
+    samples, _ = wav.read(audio.fsdd_dir() / FILES[0])
+    F = dsp.AudioFeatures(dsp.AudioConfig(**LOGMEL)).frames_of(samples)
+    T = 7  # slots: the ring wraps several times
+    out = run(sound, PRELUDE + f"""
+w = dsp.WavReader({FILES[0]!r})
+fe = dsp.AudioFeatures(**{LOGMEL!r})
+ring = array.array('f', bytes(4 * {T} * 40))
+norm = array.array('f', bytes(4 * {T} * 40))
+x = array.array('h', bytes(2 * 160))
+slot = done = 0
+a0 = a1 = -1
+while True:
+    n = w.read(x)
+    if n < len(x):
+        break
+    k = fe.process(x, ring, slot)
+    slot = (slot + k) % {T}
+    done += k
+    if a0 < 0:  # the steady state: after the first chunk
+        gc.collect()
+        a0 = gc.mem_alloc()
+a1 = gc.mem_alloc()
+dsp.center(ring, norm, 40, slot)
+print('done', done, 'alloc', a1 - a0)
+hexout('norm', norm, len(norm))
+""")
+    done = int(out.split("done ")[1].split()[0])
+    got = np.frombuffer(binascii.unhexlify(
+        [l for l in out.splitlines() if l.startswith("norm")][0].split()[1]), np.float32)
+    assert done >= 3 * T and "alloc 0" in out
+    assert np.array_equal(got, dsp.center(F[done - T:done]).ravel())
+    setup = PRELUDE + ("fe = dsp.AudioFeatures(sample_rate=8000)\n"
+                       "r = array.array('f', bytes(4 * 80))\nx = array.array('h', bytes(512))")
+    expect_error(sound, setup, "fe.process(x, r, 2)", "ValueError", "at is 2, expected 0..1")
+    expect_error(sound, setup, "dsp.center(r, r, 40, 1)", "ValueError", "out is x")
+    expect_error(sound, setup, "dsp.center(r, array.array('f', r), 40, 2)", "ValueError",
+                 "start is 2, expected 0..1")
