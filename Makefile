@@ -139,15 +139,15 @@ $(QEMU_PORT)/build-%/firmware.elf: tools/boards/%/mpconfigboard.mk tools/boards/
 	  >$(LOG)/qemu-$*.log 2>&1 || { tail -30 $(LOG)/qemu-$*.log; exit 1; }
 
 # The MICROBIT board ships with native code loading off; these flags let it load armv6m .mpy.
-# A 192 kB heap (the port's default is 140 kB; the machine links for 256 kB of RAM), for the
+# A 216 kB heap (the port's default is 140 kB; the machine links for 256 kB of RAM), for the
 # same reason as the Cortex-M3's.
-M0_SETTINGS := heap-196608
+M0_SETTINGS := heap-221184
 $(QEMU_PORT)/build-MICROBIT/.settings-$(M0_SETTINGS):
 	@rm -rf $(QEMU_PORT)/build-MICROBIT && mkdir -p $(@D) && touch $@
 $(FW_M0): $(MPY_CROSS) $(QEMU_PORT)/build-MICROBIT/.settings-$(M0_SETTINGS)
 	@echo "micropython: building qemu firmware MICROBIT (Cortex-M0)"
 	@$(MAKE) -s -C $(MP)/ports/qemu -j$(JOBS) BOARD=MICROBIT FROZEN_MANIFEST= \
-	  MICROPY_HEAP_SIZE=196608 \
+	  MICROPY_HEAP_SIZE=221184 \
 	  CFLAGS_EXTRA="-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0" >$(LOG)/qemu-m0.log 2>&1 || { tail -30 $(LOG)/qemu-m0.log; exit 1; }
 
 # The unix port again, with microlearn built in as a user C module (the firmware route).
