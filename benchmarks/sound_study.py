@@ -197,17 +197,7 @@ def build_sets(utts, cfg, n_aug, seed=0):
     return test, np.stack(aug, axis=1)  # (n, T, F), (n, n_aug, T, F)
 
 
-def spec_augment(X, rng, time_width=8, freq_width=6):
-    """One time mask and one band mask per window (SpecAugment's masking), set to 0 (the mean
-    after normalisation)."""
-    X = X.copy()
-    T, F = X.shape[1:]
-    for x in X:
-        t, f = rng.integers(0, time_width + 1), rng.integers(0, freq_width + 1)
-        t0, f0 = rng.integers(0, T - t + 1), rng.integers(0, F - f + 1)
-        x[t0:t0 + t] = 0.0
-        x[:, f0:f0 + f] = 0.0
-    return X
+spec_augment = audio.spec_augment  # the masking the default pipeline uses
 
 
 def run_setting(name, utts, test, aug, norm, model_kind, epochs, log, masks=False):
