@@ -28,7 +28,7 @@ Figures:
   the board's timer through mlclock; each board boot measured twice for repeatability);
 - RAM: heap growth (gc.mem_alloc) of import and of load on every target; on the unix port the
   smallest `-X heapsize` at which import + load + predict succeeds (bisection); on the emulated
-  boards (140 kB heap) whether it fits;
+  boards (256 kB heap on the Cortex-M3, 216 kB on the Cortex-M0) whether it fits;
 - flash: bytes of trees.mpy per architecture, model files, generated modules (.py, .mpy);
 - scaling with the number of trees and the depth; the cost of the call itself.
 """

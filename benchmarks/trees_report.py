@@ -646,7 +646,7 @@ def ram_section(view, models):
          "unix port at which import + load + one prediction succeed, found by bisection, "
          "minus what the same script needs without them: the peak, with the compiler's and "
          "the loader's transient needs. x64 objects are twice the size of 32-bit ones.", "",
-         "On the emulated boards (140 kB heap): a `.mpy` in the board's ROMFS is imported in "
+         "On the emulated boards (256 kB heap on the Cortex-M3, 216 kB on the Cortex-M0): a `.mpy` in the board's ROMFS is imported in "
          "place (its bytecode stays in flash; MicroPython 1.25); from a filesystem such as "
          "littlefs or FAT it is copied into RAM (measured by importing a copy the board wrote "
          "itself). A `.py` is compiled by the board on import. The native module's machine "
@@ -979,8 +979,8 @@ def limits_section(view, ws, models):
         "instructions, not cycles (no wait states, no pipeline effects). Ratios between "
         "implementations on the same board carry over; microseconds on a given board do not.",
         "- The Cortex-M0 board is qemu's micro:bit with its RAM enlarged (a real nRF51 has "
-        "16 kB, where none of these models fit with MicroPython); its heap is the same 140 kB "
-        "as the Cortex-M3's.",
+        "16 kB, where none of these models fit with MicroPython); its heap is 216 kB, the "
+        "Cortex-M3's 256 kB.",
         "- On the unix port the native module's machine code is not on the MicroPython heap "
         "(it is mapped executable memory), so x64 import figures of microlearn leave it out; "
         "the emulated boards include it.",
@@ -1006,7 +1006,7 @@ def method_section():
         "of the 2 MB heap (steady state, collections included).",
         "- Emulated boards: the same script, one board boot per implementation and model (a "
         "clean heap each time), runs of at least 25,000 timer ticks and, for code that "
-        "allocates, at least three collections of the 140 kB heap.",
+        "allocates, at least three collections of the board's heap.",
         "- x64 callgrind: `valgrind --tool=callgrind` on "
         "`build/micropython/ports/unix/build-standard/micropython` (MICROPYPATH: "
         "`build/natmod/x64`, `build/device-mpy`, the folder of the generated modules), "
