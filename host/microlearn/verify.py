@@ -186,6 +186,20 @@ print("time", timed(m.predict, x), timed(m.predict_many, Xk, outk) / k, mlclock.
 """
 
 
+def run_script(target, files, script, session=None):
+    """Runs `script` on `target` with `files` (name: bytes) beside it: in a session of its own,
+    or in the open `session`, from which the files are removed afterwards."""
+    if session is None:
+        with target.session(files) as s:
+            return s.exec(script)
+    for name, data in files.items():
+        session.put(name, data)
+    res = session.exec(script)
+    for name in reversed(list(files)):  # last put, first removed: the space is reused
+        session.remove(name)
+    return res
+
+
 @dataclass
 class Report:
     target: str
@@ -310,15 +324,7 @@ def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5,
                                 model=name, first_batch=_FIRST_BATCH, timed=_TIMED)
         data = model.to_bin() if format == "bin" else (text or model.to_text()).encode()
         files = {name: data, "X.bin": X.tobytes(), "E.bin": expected}
-    if session is None:
-        with target.session(files) as s:
-            res = s.exec(script)
-    else:
-        for name, data in files.items():
-            session.put(name, data)
-        res = session.exec(script)
-        for name in reversed(list(files)):  # last put, first removed: the space is reused
-            session.remove(name)
+    res = run_script(target, files, script, session)
     if not res.ok:
         raise targets.TargetError(f"{target.name}: the device script failed:\n{res.output}")
     rep = parse(res.output, target.name, model.is_classifier)
