@@ -177,6 +177,9 @@ ml_status_t ml_dsp_fft_init(ml_dsp_fft_t *f, void *memory, uint32_t n, ml_dsp_wi
 void ml_dsp_rfft(const ml_dsp_fft_t *f, const float *x, float *out);
 // The same on int16 input (converted exactly to float).
 void ml_dsp_rfft_i16(const ml_dsp_fft_t *f, const int16_t *x, float *out);
+// The bit-reversal permutation of m = 2^k complex values in z (re, im: two 32-bit words each,
+// float or int32), in place: the input order of a radix-2 decimation-in-time FFT.
+void ml_dsp_bit_reverse(void *z, uint32_t m);
 // From a spectrum of n_bins complex values (2 * n_bins floats): |X| and |X|^2.
 void ml_dsp_magnitude(const float *spectrum, float *out, size_t n_bins);
 void ml_dsp_power(const float *spectrum, float *out, size_t n_bins);

@@ -414,21 +414,7 @@ static inline int64_t mul64(int32_t a, int32_t b) {
 static void fft_fixed(const ml_dsp_audio_t *a, int32_t *z, uint32_t m) {
     const uint32_t n = a->cfg.n_fft;
     const int32_t *tw = a->tw;
-    for (uint32_t i = 0, j = 0; i < m; i++) {
-        if (i < j) {
-            int32_t tr = z[2 * i], ti = z[2 * i + 1];
-            z[2 * i] = z[2 * j];
-            z[2 * i + 1] = z[2 * j + 1];
-            z[2 * j] = tr;
-            z[2 * j + 1] = ti;
-        }
-        uint32_t bit = m >> 1;
-        while (bit && (j & bit)) {
-            j ^= bit;
-            bit >>= 1;
-        }
-        j |= bit;
-    }
+    ml_dsp_bit_reverse(z, m);
     // Length 2, twiddle 1: (2^30 a +- 2^30 b + 2^30) >> 31 = (a +- b + 1) >> 1.
     for (uint32_t i = 0; i < m; i += 2) {
         int32_t *p = z + 2 * i;

@@ -56,20 +56,23 @@ ml_status_t ml_dsp_fft_init(ml_dsp_fft_t *f, void *memory, uint32_t n, ml_dsp_wi
     return ML_OK;
 }
 
-// The transform of the n real values in buf[0..n) into buf[0..n+2).
-static void rfft_inplace(const ml_dsp_fft_t *f, float *buf) {
-    const uint32_t n = f->n;
-    const uint32_t m = n / 2;  // complex points
-    const float *tw = f->twiddle;
+// The words of a complex value, float or int32 (the fixed-point FFT of ml_dsp_audio.c): moved,
+// never converted. may_alias: a float buffer is accessed through them.
+#if defined(__GNUC__)
+typedef uint32_t word_t __attribute__((may_alias));
+#else
+typedef uint32_t word_t;
+#endif
 
-    // Bit-reversal permutation of the m complex values.
+void ml_dsp_bit_reverse(void *z, uint32_t m) {
+    word_t *w = z;
     for (uint32_t i = 0, j = 0; i < m; i++) {
         if (i < j) {
-            float tr = buf[2 * i], ti = buf[2 * i + 1];
-            buf[2 * i] = buf[2 * j];
-            buf[2 * i + 1] = buf[2 * j + 1];
-            buf[2 * j] = tr;
-            buf[2 * j + 1] = ti;
+            word_t tr = w[2 * i], ti = w[2 * i + 1];
+            w[2 * i] = w[2 * j];
+            w[2 * i + 1] = w[2 * j + 1];
+            w[2 * j] = tr;
+            w[2 * j + 1] = ti;
         }
         uint32_t bit = m >> 1;
         while (bit && (j & bit)) {
@@ -78,6 +81,15 @@ static void rfft_inplace(const ml_dsp_fft_t *f, float *buf) {
         }
         j |= bit;
     }
+}
+
+// The transform of the n real values in buf[0..n) into buf[0..n+2).
+static void rfft_inplace(const ml_dsp_fft_t *f, float *buf) {
+    const uint32_t n = f->n;
+    const uint32_t m = n / 2;  // complex points
+    const float *tw = f->twiddle;
+
+    ml_dsp_bit_reverse(buf, m);
 
     // Stage of length 2: twiddle 1.
     for (uint32_t i = 0; i < m; i += 2) {

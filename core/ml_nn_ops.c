@@ -300,38 +300,14 @@ static void dot2_add(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w
 }
 #endif
 
-// acc[j] += sum over i < n of p[i] * w[j * ws + i], n >= 1, for four output channels ws bytes
-// apart: each input byte is loaded once for the four. The accumulators wrap (uint32_t) as
+// acc[j] += sum over i < n of (p[i] - zx) * w[j * ws + i], n >= 1, for four output channels ws
+// bytes apart: each input byte is loaded once for the four. The accumulators wrap (uint32_t) as
 // TFLite's int32 ones do in practice. This loop is where the time goes; written so, without
 // unrolling (which compilers at -Os reassociate into more instructions), it is 11 instructions
-// for 4 MACs on a Cortex-M3 (5 loads, 4 multiply-accumulates, compare and branch).
-NOINLINE static void dot4_run(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w,
-    uint32_t ws) {
-    #if ML_NN_SMALL_CORE
-    // Four sums do not fit the Cortex-M0's registers with their operands: two at a time.
-    dot2_add(acc, p, n, w, ws);
-    dot2_add(acc + 2, p, n, w + 2 * ws, ws);
-    return;
-    #endif
-    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    const int8_t *w0 = w, *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
-    const int8_t *end = p + n;
-    do {
-        int32_t v = *p++;
-        a0 += (uint32_t)(v * *w0++);
-        a1 += (uint32_t)(v * *w1++);
-        a2 += (uint32_t)(v * *w2++);
-        a3 += (uint32_t)(v * *w3++);
-    } while (p != end);
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
-
-// The same with the input's zero point subtracted: sum of (p[i] - zx) * w[j * ws + i].
-NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
-    const int8_t *w, uint32_t ws, int32_t zx) {
+// for 4 MACs on a Cortex-M3 (5 loads, 4 multiply-accumulates, compare and branch). Inlined
+// into both callers: with zx a constant 0 the subtraction is gone.
+static ALWAYS_INLINE void dot4_loop(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w,
+    uint32_t ws, int32_t zx) {
     uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const int8_t *w0 = w, *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
     const int8_t *end = p + n;
@@ -346,6 +322,23 @@ NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+}
+
+NOINLINE static void dot4_run(uint32_t *acc, const int8_t *p, uint32_t n, const int8_t *w,
+    uint32_t ws) {
+    #if ML_NN_SMALL_CORE
+    // Four sums do not fit the Cortex-M0's registers with their operands: two at a time.
+    dot2_add(acc, p, n, w, ws);
+    dot2_add(acc + 2, p, n, w + 2 * ws, ws);
+    return;
+    #endif
+    dot4_loop(acc, p, n, w, ws, 0);
+}
+
+// The same with the input's zero point subtracted.
+NOINLINE static void dot4_run_offset(uint32_t *acc, const int8_t *p, uint32_t n,
+    const int8_t *w, uint32_t ws, int32_t zx) {
+    dot4_loop(acc, p, n, w, ws, zx);
 }
 
 #if !ML_NN_SMALL_CORE

@@ -14,8 +14,7 @@
 // user C module, from the same source.
 #include <string.h>
 
-#include "mod_common.h"
-#include "ml_dsp.h"
+#include "mod_dsp.h"
 #include "ml_math.h"
 #include "ml_text.h"
 
@@ -74,7 +73,7 @@ static bool str_eq(const char *a, const char *b) {
     return *a == *b;
 }
 
-static ml_dsp_window_t window_arg(mp_obj_t o, const char *name) {
+ml_dsp_window_t ml_dsp_arg_window(mp_obj_t o, const char *name) {
     if (o == mp_const_none) {
         return ML_DSP_WINDOW_NONE;
     }
@@ -236,7 +235,7 @@ static mp_obj_t dsp_butter(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(dsp_butter_obj, 3, 4, dsp_butter);
 
 static mp_obj_t dsp_get_window(mp_obj_t kind, mp_obj_t out_in) {
-    ml_dsp_window_t w = window_arg(kind, "window");
+    ml_dsp_window_t w = ml_dsp_arg_window(kind, "window");
     ml_array_t out;
     ml_get_array(out_in, "out", "f", true, &out);
     ml_dsp_window_fill(w, out.buf, out.len);
@@ -544,7 +543,7 @@ static mp_obj_t fft_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_
     mp_arg_parse_all_kw_array(n_args, n_kw, args, N_ARGS, allowed, a);
     mp_int_t n = ml_get_int_in(a[A_N].u_obj, "n", ML_DSP_FFT_MIN, ML_DSP_FFT_MAX,
         "a power of two in 16..4096");
-    ml_dsp_window_t w = window_arg(a[A_WINDOW].u_obj, "window");
+    ml_dsp_window_t w = ml_dsp_arg_window(a[A_WINDOW].u_obj, "window");
     if (n & (n - 1)) {
         ml_raise_value("n is %ld, expected a power of two in %lu..%lu", (long)n,
             (unsigned long)ML_DSP_FFT_MIN, (unsigned long)ML_DSP_FFT_MAX);
@@ -756,6 +755,23 @@ static bool is_dict(mp_obj_t o) {
     #endif
 }
 
+void ml_dsp_arg_config(size_t n_args, size_t n_kw, const mp_obj_t *args, size_t n,
+    const mp_arg_t *allowed, mp_arg_val_t *a, const char *type, const char *config) {
+    if (n_args == 1 && n_kw == 0) {
+        if (!is_dict(args[0])) {
+            ml_raise_type("%s expects a config dict (%s.to_dict() on the host) or keyword "
+                "arguments", type, config);
+        }
+        mp_obj_dict_t *d = MP_OBJ_TO_PTR(args[0]);
+        mp_arg_parse_all(0, NULL, &d->map, n, allowed, a);
+    } else {
+        if (n_args) {
+            ml_raise_type("%s expects a config dict or keyword arguments, not both", type);
+        }
+        mp_arg_parse_all_kw_array(0, n_kw, args, n, allowed, a);
+    }
+}
+
 static bool bool_arg(mp_obj_t o) {
     return o != mp_const_none && mp_obj_is_true(o);
 }
@@ -763,7 +779,7 @@ static bool bool_arg(mp_obj_t o) {
 // A number, or a decimal string: FeatureConfig.to_dict() on the host writes floats as strings
 // because MicroPython's float32 parser (json.loads) can miss by an ulp; ml_parse_double rounds
 // correctly, and the host rounds the same string the same way.
-static float float_arg(mp_obj_t o, const char *name) {
+float ml_dsp_arg_float(mp_obj_t o, const char *name) {
     if (mp_obj_is_str(o)) {
         const char *s = mp_obj_str_get_str(o);
         double v;
@@ -817,7 +833,7 @@ static void parse_spectral(mp_obj_t spec, ml_dsp_features_config_t *c) {
         if (a[S_CUTOFF].u_obj == mp_const_none) {
             ml_raise_value("spectral filter '%s' needs a cutoff (Hz)", s);
         }
-        c->cutoff = float_arg(a[S_CUTOFF].u_obj, "cutoff");
+        c->cutoff = ml_dsp_arg_float(a[S_CUTOFF].u_obj, "cutoff");
         c->filter_order = (uint8_t)int_arg(a[S_ORDER].u_obj, "order", 1, ML_DSP_BUTTER_MAX_ORDER);
     }
     if (a[S_FFT_LENGTH].u_obj == mp_const_none) {
@@ -836,7 +852,7 @@ static void parse_spectral(mp_obj_t spec, ml_dsp_features_config_t *c) {
     }
     c->log = bool_arg(a[S_LOG].u_obj);
     c->overlap = bool_arg(a[S_OVERLAP].u_obj);
-    c->window = (uint8_t)window_arg(a[S_WINDOW].u_obj, "spectral window");
+    c->window = (uint8_t)ml_dsp_arg_window(a[S_WINDOW].u_obj, "spectral window");
     c->spec_stats = bool_arg(a[S_STATS].u_obj);
 }
 
@@ -855,19 +871,7 @@ static mp_obj_t features_make_new(const mp_obj_type_t *type, size_t n_args, size
     ARG_OBJ(allowed[F_TIME], MP_QSTR_time, mp_const_none);
     ARG_OBJ(allowed[F_SPECTRAL], MP_QSTR_spectral, mp_const_none);
     mp_arg_val_t a[N_F];
-    if (n_args == 1 && n_kw == 0) {
-        if (!is_dict(args[0])) {
-            ml_raise_type("Features expects a config dict (FeatureConfig.to_dict() on the host) "
-                "or keyword arguments");
-        }
-        mp_obj_dict_t *d = MP_OBJ_TO_PTR(args[0]);
-        mp_arg_parse_all(0, NULL, &d->map, N_F, allowed, a);
-    } else {
-        if (n_args) {
-            ml_raise_type("Features expects a config dict or keyword arguments, not both");
-        }
-        mp_arg_parse_all_kw_array(0, n_kw, args, N_F, allowed, a);
-    }
+    ml_dsp_arg_config(n_args, n_kw, args, N_F, allowed, a, "Features", "FeatureConfig");
     mp_obj_t version = a[F_VERSION].u_obj;
     if (!mp_obj_is_small_int(version) || MP_OBJ_SMALL_INT_VALUE(version) != 1) {
         mp_obj_t text = mp_call_function_n_kw(mp_load_global(MP_QSTR_repr), 1, 0, &version);
@@ -881,8 +885,8 @@ static mp_obj_t features_make_new(const mp_obj_type_t *type, size_t n_args, size
     memset(&c, 0, sizeof(c));
     c.length = (uint32_t)int_arg(a[F_LENGTH].u_obj, "length", 1, ML_DSP_MAX_LENGTH);
     c.n_axes = (uint32_t)int_arg(a[F_N_AXES].u_obj, "n_axes", 1, ML_DSP_MAX_AXES);
-    c.sample_rate = float_arg(a[F_SAMPLE_RATE].u_obj, "sample_rate");
-    c.scale = float_arg(a[F_SCALE].u_obj, "scale");
+    c.sample_rate = ml_dsp_arg_float(a[F_SAMPLE_RATE].u_obj, "sample_rate");
+    c.scale = ml_dsp_arg_float(a[F_SCALE].u_obj, "scale");
     c.magnitude = bool_arg(a[F_MAGNITUDE].u_obj);
     if (a[F_TIME].u_obj != mp_const_none) {
         size_t n;
@@ -1066,16 +1070,16 @@ static mp_obj_t logmel_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     mp_arg_val_t a[N_L];
     mp_arg_parse_all_kw_array(n_args, n_kw, args, N_L, allowed, a);
     ml_dsp_logmel_config_t c;
-    c.sample_rate = float_arg(a[L_SR].u_obj, "sample_rate");
+    c.sample_rate = ml_dsp_arg_float(a[L_SR].u_obj, "sample_rate");
     c.n_fft = (uint32_t)ml_get_int_in(a[L_N_FFT].u_obj, "n_fft", ML_DSP_FFT_MIN, ML_DSP_FFT_MAX,
         "a power of two in 16..4096");
     c.hop = a[L_HOP].u_obj == mp_const_none ? c.n_fft / 2
         : (uint32_t)int_arg(a[L_HOP].u_obj, "hop", 1, ML_DSP_MAX_LENGTH);
     c.n_mels = (uint32_t)int_arg(a[L_N_MELS].u_obj, "n_mels", 1, 512);
-    c.fmin = float_arg(a[L_FMIN].u_obj, "fmin");
+    c.fmin = ml_dsp_arg_float(a[L_FMIN].u_obj, "fmin");
     c.fmax = a[L_FMAX].u_obj == mp_const_none ? c.sample_rate / 2.0f
-        : float_arg(a[L_FMAX].u_obj, "fmax");
-    c.window = window_arg(a[L_WINDOW].u_obj, "window");
+        : ml_dsp_arg_float(a[L_FMAX].u_obj, "fmax");
+    c.window = ml_dsp_arg_window(a[L_WINDOW].u_obj, "window");
     c.log = bool_arg(a[L_LOG].u_obj);
     ml_error_t err;
     size_t size = ml_dsp_logmel_memory_size(&c, &err);

@@ -12,7 +12,7 @@
 // process() and read() allocate nothing.
 #include <string.h>
 
-#include "mod_common.h"
+#include "mod_dsp.h"
 #include "ml_dsp_audio.h"
 #include "ml_text.h"
 #include "ml_wav.h"
@@ -26,63 +26,6 @@ const mp_obj_type_t ml_audio_features_type;
 const mp_obj_type_t ml_wav_reader_type;
 #define TYPE(t) (&(t))
 #endif
-
-static bool is_dict(mp_obj_t o) {
-    #if MICROPY_ENABLE_DYNRUNTIME
-    return mp_obj_get_type(o) == MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_dict));
-    #else
-    return mp_obj_is_type(o, &mp_type_dict);
-    #endif
-}
-
-static bool is_number(mp_obj_t o) {
-    #if MICROPY_ENABLE_DYNRUNTIME
-    return mp_obj_is_int(o) || mp_obj_get_type(o) == MP_OBJ_TO_PTR(mp_load_global(MP_QSTR_float));
-    #else
-    return mp_obj_is_int(o) || mp_obj_is_float(o);
-    #endif
-}
-
-static bool str_eq(const char *a, const char *b) {
-    while (*a && *a == *b) {
-        a++;
-        b++;
-    }
-    return *a == *b;
-}
-
-static mp_int_t int_arg(mp_obj_t o, const char *name, mp_int_t lo, mp_int_t hi) {
-    if (!mp_obj_is_int(o)) {
-        ml_raise_type("%s must be an integer", name);
-    }
-    mp_int_t v = mp_obj_get_int(o);
-    if (v < lo || v > hi) {
-        ml_raise_value("%s is %ld, expected %ld..%ld", name, (long)v, (long)lo, (long)hi);
-    }
-    return v;
-}
-
-// A number, or a decimal string (AudioConfig.to_dict() writes floats as strings, parsed here
-// correctly rounded as the host's float() does; see Features in mod_dsp.c). Must be finite.
-static float float_arg(mp_obj_t o, const char *name) {
-    float v;
-    if (mp_obj_is_str(o)) {
-        const char *s = mp_obj_str_get_str(o);
-        double d;
-        if (ml_parse_double(s, &d) != 0) {
-            ml_raise_value("%s: '%s' is not a number", name, s);
-        }
-        v = (float)d;
-    } else if (is_number(o)) {
-        v = mp_obj_get_float_to_f(o);
-    } else {
-        ml_raise_type("%s must be a number", name);
-    }
-    if (!(v == v && v - v == 0.0f)) {
-        ml_raise_value("%s is not finite", name);
-    }
-    return v;
-}
 
 // ---------------------------------------------------------------------------------------------
 // AudioFeatures(config) or AudioFeatures(**config)
@@ -110,21 +53,9 @@ static mp_obj_t audio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
         allowed[i].defval.u_obj = MP_OBJ_NULL;
     }
     mp_arg_val_t a[N_A];
-    if (n_args == 1 && n_kw == 0) {
-        if (!is_dict(args[0])) {
-            ml_raise_type("AudioFeatures expects a config dict (AudioConfig.to_dict() on the "
-                "host) or keyword arguments");
-        }
-        mp_obj_dict_t *d = MP_OBJ_TO_PTR(args[0]);
-        mp_arg_parse_all(0, NULL, &d->map, N_A, allowed, a);
-    } else {
-        if (n_args) {
-            ml_raise_type("AudioFeatures expects a config dict or keyword arguments, not both");
-        }
-        mp_arg_parse_all_kw_array(0, n_kw, args, N_A, allowed, a);
-    }
+    ml_dsp_arg_config(n_args, n_kw, args, N_A, allowed, a, "AudioFeatures", "AudioConfig");
     #define GIVEN(i) (a[i].u_obj != MP_OBJ_NULL)
-    if (GIVEN(A_VERSION) && int_arg(a[A_VERSION].u_obj, "version", 0, 1 << 20) != 1) {
+    if (GIVEN(A_VERSION) && ml_get_int(a[A_VERSION].u_obj, "version", 0, 1 << 20) != 1) {
         ml_raise_value("audio config version is %ld, this module reads version 1",
             (long)mp_obj_get_int(a[A_VERSION].u_obj));
     }
@@ -133,40 +64,30 @@ static mp_obj_t audio_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     }
     ml_dsp_audio_config_t c;
     memset(&c, 0, sizeof(c));
-    c.sample_rate = float_arg(a[A_SAMPLE_RATE].u_obj, "sample_rate");
-    c.frame_length = GIVEN(A_FRAME_LENGTH) ? (uint32_t)int_arg(a[A_FRAME_LENGTH].u_obj,
+    c.sample_rate = ml_dsp_arg_float(a[A_SAMPLE_RATE].u_obj, "sample_rate");
+    c.frame_length = GIVEN(A_FRAME_LENGTH) ? (uint32_t)ml_get_int(a[A_FRAME_LENGTH].u_obj,
         "frame_length", 1, ML_DSP_FFT_MAX) : 256;
-    c.hop = GIVEN(A_HOP) ? (uint32_t)int_arg(a[A_HOP].u_obj, "hop", 1, ML_DSP_FFT_MAX)
+    c.hop = GIVEN(A_HOP) ? (uint32_t)ml_get_int(a[A_HOP].u_obj, "hop", 1, ML_DSP_FFT_MAX)
         : c.frame_length / 2 ? c.frame_length / 2 : 1;
     if (GIVEN(A_N_FFT) && mp_obj_get_int(a[A_N_FFT].u_obj) != 0) {
-        c.n_fft = (uint32_t)int_arg(a[A_N_FFT].u_obj, "n_fft", 1, ML_DSP_FFT_MAX);
+        c.n_fft = (uint32_t)ml_get_int(a[A_N_FFT].u_obj, "n_fft", 1, ML_DSP_FFT_MAX);
     } else {  // the smallest power of two holding a frame
         c.n_fft = ML_DSP_FFT_MIN;
         while (c.n_fft < c.frame_length) {
             c.n_fft *= 2;
         }
     }
-    c.window = ML_DSP_WINDOW_HANN;
-    if (GIVEN(A_WINDOW)) {
-        mp_obj_t w = a[A_WINDOW].u_obj;
-        const char *s = w == mp_const_none ? NULL : mp_obj_is_str(w) ? mp_obj_str_get_str(w) : "?";
-        if (!s) {
-            c.window = ML_DSP_WINDOW_NONE;
-        } else if (str_eq(s, "hamming")) {
-            c.window = ML_DSP_WINDOW_HAMMING;
-        } else if (!str_eq(s, "hann")) {
-            ml_raise_value("window must be None, 'hann' or 'hamming'");
-        }
-    }
-    c.n_mels = GIVEN(A_N_MELS) ? (uint32_t)int_arg(a[A_N_MELS].u_obj, "n_mels", 1,
+    c.window = GIVEN(A_WINDOW) ? ml_dsp_arg_window(a[A_WINDOW].u_obj, "window")
+        : ML_DSP_WINDOW_HANN;
+    c.n_mels = GIVEN(A_N_MELS) ? (uint32_t)ml_get_int(a[A_N_MELS].u_obj, "n_mels", 1,
         ML_DSP_AUDIO_MAX_MELS) : 40;
-    c.fmin = GIVEN(A_FMIN) ? float_arg(a[A_FMIN].u_obj, "fmin") : 0.0f;
-    c.fmax = GIVEN(A_FMAX) ? float_arg(a[A_FMAX].u_obj, "fmax") : 0.0f;
+    c.fmin = GIVEN(A_FMIN) ? ml_dsp_arg_float(a[A_FMIN].u_obj, "fmin") : 0.0f;
+    c.fmax = GIVEN(A_FMAX) ? ml_dsp_arg_float(a[A_FMAX].u_obj, "fmax") : 0.0f;
     if (c.fmax == 0.0f) {
         c.fmax = c.sample_rate / 2.0f;
     }
-    c.floor_db = GIVEN(A_FLOOR_DB) ? float_arg(a[A_FLOOR_DB].u_obj, "floor_db") : -100.0f;
-    c.n_mfcc = GIVEN(A_N_MFCC) ? (uint32_t)int_arg(a[A_N_MFCC].u_obj, "n_mfcc", 0,
+    c.floor_db = GIVEN(A_FLOOR_DB) ? ml_dsp_arg_float(a[A_FLOOR_DB].u_obj, "floor_db") : -100.0f;
+    c.n_mfcc = GIVEN(A_N_MFCC) ? (uint32_t)ml_get_int(a[A_N_MFCC].u_obj, "n_mfcc", 0,
         ML_DSP_AUDIO_MAX_MELS) : 0;
     c.fixed_point = !GIVEN(A_FIXED_POINT) || mp_obj_is_true(a[A_FIXED_POINT].u_obj);
     #undef GIVEN
@@ -207,7 +128,7 @@ static mp_obj_t audio_process(size_t n_args, const mp_obj_t *args) {
         return MP_OBJ_NEW_SMALL_INT(ml_dsp_audio_process(&self->a, x.buf, x.len, out.buf));
     }
     const size_t slots = out.len / nf;
-    const size_t at = (size_t)int_arg(args[3], "at", 0, slots ? (mp_int_t)slots - 1 : 0);
+    const size_t at = (size_t)ml_get_int(args[3], "at", 0, slots ? (mp_int_t)slots - 1 : 0);
     return MP_OBJ_NEW_SMALL_INT(ml_dsp_audio_process_ring(&self->a, x.buf, x.len, out.buf, slots,
         at));
 }
@@ -226,7 +147,7 @@ static MP_DEFINE_CONST_FUN_OBJ_3(audio_frame_obj, audio_frame);
 
 static mp_obj_t audio_frames(mp_obj_t self_in, mp_obj_t n_in) {
     audio_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    mp_int_t n = int_arg(n_in, "n", 0, 0x3fffffff);
+    mp_int_t n = ml_get_int(n_in, "n", 0, 0x3fffffff);
     return MP_OBJ_NEW_SMALL_INT(ml_dsp_audio_frames(&self->a, (size_t)n));
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(audio_frames_obj, audio_frames);
@@ -427,7 +348,7 @@ static mp_obj_t dsp_center(size_t n_args, const mp_obj_t *args) {
     ml_array_t x, out;
     ml_get_array(x_in, "x", "f", false, &x);
     ml_get_array(out_in, "out", "f", true, &out);
-    const size_t n_axes = (size_t)int_arg(n_axes_in, "n_axes", 1, 0x3fffffff);
+    const size_t n_axes = (size_t)ml_get_int(n_axes_in, "n_axes", 1, 0x3fffffff);
     if (!x.len || x.len % n_axes) {
         ml_raise_value("x has %lu values, expected a non-zero multiple of n_axes (%lu): frames of "
             "n_axes features", (unsigned long)x.len, (unsigned long)n_axes);
@@ -442,8 +363,8 @@ static mp_obj_t dsp_center(size_t n_args, const mp_obj_t *args) {
         ml_raise_value("x[%lu] is not finite", (unsigned long)bad);
     }
     const size_t n_frames = x.len / n_axes;
-    const size_t start = n_args > 3 ? (size_t)int_arg(args[3], "start", 0, (mp_int_t)n_frames - 1)
-                                    : 0;
+    const size_t start = n_args > 3
+        ? (size_t)ml_get_int(args[3], "start", 0, (mp_int_t)n_frames - 1) : 0;
     if (start && out.buf == x.buf) {
         ml_raise_value("out is x: a ring (start > 0) needs another out");
     }

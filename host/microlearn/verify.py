@@ -14,6 +14,23 @@ import numpy as np
 
 from . import targets
 
+# Parts of both device scripts, filled in by format (so without braces of their own): the first
+# batch's samples and the heap mark the allocation check starts from; the time of one call.
+_FIRST_BATCH = """\
+with open("X.bin", "rb") as f:
+    f.readinto(x)
+    f.seek(0)
+    k = f.readinto(X) // (nf * SIZE)
+Xk, outk = memoryview(X)[:k * nf], memoryview(out)[:k]
+gc.collect()
+a0 = gc.mem_alloc()"""
+_TIMED = """\
+def timed(fn, arg, *rest):
+    t0 = mlclock.ticks()
+    for _ in range(REPEAT):
+        fn(arg, *rest)
+    return mlclock.to_unit(mlclock.diff(mlclock.ticks(), t0)) / REPEAT"""
+
 _SCRIPT = r"""
 import array, gc, mlclock
 from microlearn import trees
@@ -73,24 +90,14 @@ with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
         i += k
 print("batch", batch_same, i if INT_LABELS or not nc else -1)
 # Allocation and time of a prediction, on the first samples.
-with open("X.bin", "rb") as f:
-    f.readinto(x)
-    f.seek(0)
-    k = f.readinto(X) // (nf * SIZE)
-Xk, outk = memoryview(X)[:k * nf], memoryview(out)[:k]
-gc.collect()
-a0 = gc.mem_alloc()
+{first_batch}
 if nc:
     m.predict(x)
     m.predict_proba(x, p)
 if INT_LABELS or not nc:
     m.predict_many(Xk, outk)
 print("alloc", gc.mem_alloc() - a0)
-def timed(fn, arg, *rest):
-    t0 = mlclock.ticks()
-    for _ in range(REPEAT):
-        fn(arg, *rest)
-    return mlclock.to_unit(mlclock.diff(mlclock.ticks(), t0)) / REPEAT
+{timed}
 print("time", timed(m.predict, x),
       timed(m.predict_many, Xk, outk) / k if INT_LABELS or not nc else 0, mlclock.UNIT)
 """
@@ -167,26 +174,30 @@ with open("X.bin", "rb") as fx, open("E.bin", "rb") as fe:
             batch_same += out[j] == ye[0] if INT else rel(out[j], ye[0]) <= TOL
         i += k
 print("batch", batch_same, i)
-with open("X.bin", "rb") as f:
-    f.readinto(x)
-    f.seek(0)
-    k = f.readinto(X) // (nf * SIZE)
-Xk, outk = memoryview(X)[:k * nf], memoryview(out)[:k]
-gc.collect()
-a0 = gc.mem_alloc()
+{first_batch}
 if INT:
     m.predict(x)
 for fn, got, _ in fns:
     fn(x, got)
 m.predict_many(Xk, outk)
 print("alloc", gc.mem_alloc() - a0)
-def timed(fn, arg, *rest):
-    t0 = mlclock.ticks()
-    for _ in range(REPEAT):
-        fn(arg, *rest)
-    return mlclock.to_unit(mlclock.diff(mlclock.ticks(), t0)) / REPEAT
+{timed}
 print("time", timed(m.predict, x), timed(m.predict_many, Xk, outk) / k, mlclock.UNIT)
 """
+
+
+def run_script(target, files, script, session=None):
+    """Runs `script` on `target` with `files` (name: bytes) beside it: in a session of its own,
+    or in the open `session`, from which the files are removed afterwards."""
+    if session is None:
+        with target.session(files) as s:
+            return s.exec(script)
+    for name, data in files.items():
+        session.put(name, data)
+    res = session.exec(script)
+    for name in reversed(list(files)):  # last put, first removed: the space is reused
+        session.remove(name)
+    return res
 
 
 @dataclass
@@ -303,24 +314,17 @@ def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5,
     if hasattr(model, "to_bytes"):
         script = _EST_SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol,
                                     module=model.module, int_predict=model.int_predict,
-                                    methods=estimator_methods(model), setup=setup)
+                                    methods=estimator_methods(model), setup=setup,
+                                    first_batch=_FIRST_BATCH, timed=_TIMED)
         files = {"model.mlb": model.to_bytes(), "X.bin": X.tobytes(), "E.bin": expected,
                  **(files or {})}
     else:
         name = "model.bin" if format == "bin" else "model.csv"
         script = _SCRIPT.format(tc=tc, size=size, batch=batch, repeat=repeat, tol=tol,
-                                model=name)
+                                model=name, first_batch=_FIRST_BATCH, timed=_TIMED)
         data = model.to_bin() if format == "bin" else (text or model.to_text()).encode()
         files = {name: data, "X.bin": X.tobytes(), "E.bin": expected}
-    if session is None:
-        with target.session(files) as s:
-            res = s.exec(script)
-    else:
-        for name, data in files.items():
-            session.put(name, data)
-        res = session.exec(script)
-        for name in reversed(list(files)):  # last put, first removed: the space is reused
-            session.remove(name)
+    res = run_script(target, files, script, session)
     if not res.ok:
         raise targets.TargetError(f"{target.name}: the device script failed:\n{res.output}")
     rep = parse(res.output, target.name, model.is_classifier)

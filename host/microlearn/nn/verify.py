@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import targets
+from ..verify import run_script
 
 TOLERANCE = 1e-5  # float32 outputs: relative to the sample's largest output magnitude
 
@@ -197,13 +198,7 @@ def verify(model, X, target, session=None, repeat=20, tol=TOLERANCE, expected=No
              "E.bin": np.ascontiguousarray(expected).tobytes()}
     if labels is not None:
         files["L.bin"] = np.asarray(labels, dtype="<i4").tobytes()
-    if session is None:
-        with target.session(files) as s:
-            res = s.exec(script)
-    else:
-        for name, data in files.items():
-            session.put(name, data)
-        res = session.exec(script)
+    res = run_script(target, files, script, session)
     if not res.ok:
         raise targets.TargetError(f"{target.name}: the device script failed:\n{res.output}")
     r = parse(res.output, target.name)
