@@ -237,9 +237,13 @@ except MemoryError as e:
 # iteration starts with gc.collect(), in the baseline too: the count is that of a prediction
 # on a clean heap. (Code that allocates gets slower as garbage fills the heap, since
 # MicroPython's allocator scans past it, until a collection; the boards and the unix-port
-# timing include that, amortized, instead.)
+# timing include that, amortized, instead.) LOOP is a variable, not a literal in `if`: the
+# compiler drops a branch under a constant false condition, so the two scripts would differ
+# by the compilation of the loops, counted as prediction cost (about 1,000 instructions per
+# call over K = 32 predictions).
 CG_KERNEL = r'''
 import gc, array
+LOOP = {loop}
 MODEL, NF, BATCH = {model!r}, {nf}, {batch}
 TC, SIZE, XFILE = {tc!r}, {size}, {xfile!r}
 {prelude}
@@ -254,7 +258,7 @@ def main():
     X, xs, out = samples()
     r = f(X, out) if MANY else f(x)
     collect = gc.collect
-    if {loop}:
+    if LOOP:
         if MANY:
             for _ in range({k}):
                 collect()
@@ -282,10 +286,11 @@ main()
 # A builtin call alone under callgrind (10 K calls of len(x), or K empty iterations).
 CG_BUILTIN = r'''
 import array
+LOOP = {loop}
 x = array.array('f', bytes(256))
 def main():
     f = len
-    if {loop}:
+    if LOOP:
         for _ in range({k}):
             f(x)
             f(x)
@@ -939,6 +944,38 @@ def run(args):
     return res
 
 
+def subset(args):
+    """--models: only those models and implementations, on the unix port (RAM, agreement),
+    under callgrind and on the --targets boards; prints the rows, writes no report (for
+    comparing while changing the code; the docs come from a full run)."""
+    work = Path(args.work) if args.work else paths.build() / "bench-subset"
+    shutil.rmtree(work, ignore_errors=True)
+    ws = Workspace(work)
+    res = Results()
+    names = args.models.split(",")
+    specs = {s.name: s for s in trees_gen.MAIN + trees_gen.OVERHEAD}
+    for n in names:
+        if n not in specs:
+            raise SystemExit(f"--models: {n!r} is not one of {', '.join(specs)}")
+        ws.add(trees_gen.build(specs[n]))
+    impls = args.impls.split(",") if args.impls else list(IMPLS)
+    if FLOOR_MODEL not in names:
+        impls = [i for i in impls if i != "native_floor"]
+    plan = [p for p in plan_main(ws, names, qemu=False) if p[1] in impls and p[2] == "mpy"]
+    unix_runs(res, ws, [(m, i, v, c, False) for m, i, v, c, _ in plan], False)
+    if args.callgrind and common.callgrind_available():
+        callgrind_runs(res, ws, [(m, i, cg_k(res, m, i)) for m, i, _, _, _ in plan],
+                       builtin_k=200)
+    for t in [t for t in args.targets.split(",") if t]:
+        qemu_runs(res, ws, t, plan)
+    for r in res.rows:
+        if r["metric"] in ("per_call", "load_bytes", "agree", "fits", "failed"):
+            print(f"{r['target']:14} {r['model']:10} {r['impl']:20} {r['metric']:10} "
+                  f"{r['value']:>12.6g} {r['unit']} {r['note']}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def render(args):
     """--from-csv: the report again from a CSV of an earlier run (the models are rebuilt for
     their descriptions; nothing is measured)."""
@@ -995,6 +1032,11 @@ def main(argv=None):
     p.add_argument("--from-csv", default=None, metavar="CSV",
                    help="measure nothing: write the report and plots again from the CSV of an "
                         "earlier run")
+    p.add_argument("--models", default=None, metavar="M1,M2",
+                   help="measure only these models (of the main and overhead ones): print the "
+                        "figures, write no report")
+    p.add_argument("--impls", default=None, metavar="I1,I2",
+                   help="with --models: only these implementations (default all)")
     args = p.parse_args(argv)
     if args.from_csv:
         render(args)
@@ -1004,6 +1046,9 @@ def main(argv=None):
     for t in args.targets.split(","):
         if t and t not in QEMU_TARGETS:
             p.error(f"--targets: {t!r} is not one of {', '.join(QEMU_TARGETS)}")
+    if args.models:
+        subset(args)
+        return 0
     run(args)
     return 0
 

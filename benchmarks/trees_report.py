@@ -466,11 +466,25 @@ def emlearn_section(view, models, made):
           "with scikit-learn and the stand-in does not (agreement table above). The stand-in "
           "counts its votes in floats and divides each class's count by the number of trees: "
           "library calls on the boards, a few instructions with x64's FPU, which is why its "
-          "ratios are higher on x64. "
+          "ratios are higher on x64: there microlearn is behind on every model, most on "
+          "`small_rf` (the stand-in's 5 votes against microlearn's 5 impure leaves of about 7 "
+          "classes each). `small_rf` is also behind on both boards: its leaf values are "
+          "multiples of 2^-32, too fine for the int32 units of the binary form, so they are "
+          "stored as float32 and turned into integer units entry by entry, a few instructions "
+          "more per class on a core without an FPU. "
           "Loaded from a file, the small forests' binary model holds the leaf values (the "
           "distinct class fractions, the largest part of `small_rf`'s file) that voting drops, "
-          "and a workspace of one 4-byte key per feature for float samples; used in place from "
-          "flash only the workspace and the model object take RAM.", ""]
+          "and a workspace of one 4-byte key per feature for float samples (allocated for int16 "
+          "samples too); used in place from flash only the workspace and the model object take "
+          "RAM, which for the stump is still more than the stand-in's whole model (a one-node "
+          "tree in emlearn's CSV).", "",
+          "The x64 counts are the difference between a script with K predictions and the same "
+          "script with an empty loop; before this run the empty-loop script also skipped the "
+          "compilation of the timed loops (a constant false `if`), which added about 1,000 "
+          "instructions to every x64 figure over K = 32 predictions (on the code before this run, "
+          "microlearn's `digits_rf` `predict` read 3,444 instructions with the old scripts and "
+          "2,493 with the new ones, the stand-in's 2,084 and 1,923). The scripts now differ by "
+          "a variable only.", ""]
     return L
 
 

@@ -1438,6 +1438,9 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     if ((r = check_trees(&m, err)) || (r = check_leaves(&m, err))) {
         return r;
     }
+    m.forest_r8 = m.node_layout == ML_TREES_NODES_RECORDS && m.rec_fbits == 8
+        && m.rec_tbits == 8 && m.rec_cbits == 8 && m.tree_list
+        && m.leaf_kind == ML_TREES_LEAF_SPARSE && m.value_fixed && m.n_pure;
     m.keys = NULL;
     m.acc = NULL;
     *model = m;
@@ -1533,52 +1536,56 @@ ML_TREES_INLINE uint32_t bits_from(const uint8_t *packed, uint32_t pos, uint32_t
 }
 
 // Adds the run of sparse entries of a leaf to the sums. A forest's impure leaves are most of its
-// cost: one loop per value encoding, each with its conversion inlined and its state in
-// registers.
+// cost: one loop per value encoding and entry width, each with its conversion inlined and its
+// state in registers. Entries of 16 bits (the converter pads 9 to 15 to it) are read as
+// halfwords: about half the instructions of unpacking bits.
+#define SPARSE_LOOP(ADD) \
+    if (bits == 16) { \
+        const uint8_t *p = entries + 2 * i; \
+        do { \
+            e = (uint32_t)p[0] | ((uint32_t)p[1] << 8); \
+            p += 2; \
+            ADD; \
+        } while (!(e & 1)); \
+    } else { \
+        uint32_t pos = i * bits; \
+        do { \
+            e = bits_from(entries, pos, emask); \
+            pos += bits; \
+            ADD; \
+        } while (!(e & 1)); \
+    }
+
 static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i) {
     const uint32_t bits = m->entry_bits, cb = m->class_bits, cmask = (1u << cb) - 1;
     const uint32_t emask = (1u << bits) - 1, vshift = 1 + cb;
     const uint8_t *entries = m->entries;
-    uint32_t pos = i * bits, e;
+    uint32_t e;
     // Sums of units in uint64 (two's complement wraps, so a crafted model cannot make them
     // overflow into undefined behaviour; a converted model's sums stay below 2^53).
     uint64_t *acc64 = (uint64_t *)(void *)m->acc;
     if (m->value_fixed == 1) {
         const int32_t *units = m->values;
-        do {
-            e = bits_from(entries, pos, emask);
-            acc64[(e >> 1) & cmask] += (uint64_t)(int64_t)units[e >> vshift];
-            pos += bits;
-        } while (!(e & 1));
+        SPARSE_LOOP(acc64[(e >> 1) & cmask] += (uint64_t)(int64_t)units[e >> vshift]);
     } else if (m->value_fixed) {
 #if defined(__x86_64__) || defined(__aarch64__)
         // With a double FPU: v * 2^s is an integer below 2^53 (the loader checked), exact in a
         // double, and converted exactly; three instructions instead of unpacking the float.
         const float *values = m->values;
         const double scale = (double)((uint64_t)1 << m->value_shift);
-        do {
-            e = bits_from(entries, pos, emask);
-            acc64[(e >> 1) & cmask] += (uint64_t)(int64_t)((double)values[e >> vshift] * scale);
-            pos += bits;
-        } while (!(e & 1));
+        SPARSE_LOOP(acc64[(e >> 1) & cmask]
+            += (uint64_t)(int64_t)((double)values[e >> vshift] * scale));
 #else
         const uint32_t *vbits = m->values, s = m->value_shift;
-        do {
-            e = bits_from(entries, pos, emask);
-            acc64[(e >> 1) & cmask] += (uint64_t)float_units(vbits[e >> vshift], s);
-            pos += bits;
-        } while (!(e & 1));
+        SPARSE_LOOP(acc64[(e >> 1) & cmask] += (uint64_t)float_units(vbits[e >> vshift], s));
 #endif
     } else {
         const float *values = m->values;
         double *acc = m->acc;
-        do {
-            e = bits_from(entries, pos, emask);
-            acc[(e >> 1) & cmask] += (double)values[e >> vshift];
-            pos += bits;
-        } while (!(e & 1));
+        SPARSE_LOOP(acc[(e >> 1) & cmask] += (double)values[e >> vshift]);
     }
 }
+#undef SPARSE_LOOP
 
 // Adds the leaf_width values of a dense leaf to the sums, from output `out`.
 static void add_dense(const ml_trees_t *m, uint32_t leaf, uint32_t out) {
@@ -1635,9 +1642,11 @@ static void init_sums(const ml_trees_t *m) {
     const ml_trees_header_t *h = &m->h;
     const uint32_t n = h->n_outputs;
     if (m->value_fixed) {
-        int64_t *acc = (int64_t *)(void *)m->acc;
-        for (uint32_t k = 0; k < n; k++) {
-            acc[k] = 0;
+        // a pointer loop: a few instructions per output, which is most of the per-call cost of
+        // a small forest
+        int64_t *acc = (int64_t *)(void *)m->acc, *end = acc + n;
+        while (acc < end) {
+            *acc++ = 0;
         }
     } else if (h->aggregate == ML_TREES_SUM) {
         double *acc = m->acc;
@@ -1719,15 +1728,8 @@ DEFINE_FOREST_R8(forest_r8_keys, walk_r8_keys, int32_t)
 // A forest's pure leaves, most of its leaves, are added here, and its sparse leaves go straight
 // to add_sparse: the per-tree work outside the walk is a few loads.
 static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *x16) {
-    const uint32_t *tree_node = m->tree_node, *tree_list = m->tree_list;
-    const uint32_t *nodes = m->nodes;
-    const int r8 = m->rec_fbits == 8 && m->rec_tbits == 8 && m->rec_cbits == 8;
-    const int fixed = m->value_fixed;
-    const int sparse = m->leaf_kind == ML_TREES_LEAF_SPARSE;
-    // a pure leaf's 1.0 in units (the loader checked that it fits, for models with pure leaves)
-    const uint64_t one = m->n_pure && fixed ? (uint64_t)1 << m->value_shift : 0;
     const int32_t *thr = x16 ? m->threshold16 : m->threshold;
-    if (r8 && tree_list && sparse && fixed && m->n_pure) {
+    if (m->forest_r8) {
         if (x16) {
             forest_r8_i16(m, x16, thr);
         } else {
@@ -1735,6 +1737,13 @@ static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *
         }
         return;
     }
+    const uint32_t *tree_node = m->tree_node, *tree_list = m->tree_list;
+    const uint32_t *nodes = m->nodes;
+    const int r8 = m->rec_fbits == 8 && m->rec_tbits == 8 && m->rec_cbits == 8;
+    const int fixed = m->value_fixed;
+    const int sparse = m->leaf_kind == ML_TREES_LEAF_SPARSE;
+    // a pure leaf's 1.0 in units (the loader checked that it fits, for models with pure leaves)
+    const uint64_t one = m->n_pure && fixed ? (uint64_t)1 << m->value_shift : 0;
     const uint32_t n_trees = m->h.n_trees, list_bits = m->list_bits;
     const void *leaf_list = m->leaf_list;
     uint64_t *acc64 = (uint64_t *)(void *)m->acc;
@@ -1913,16 +1922,14 @@ uint32_t ml_trees_class_index(const ml_trees_t *m) {
         // The int64 sums are exact: the first largest is scikit-learn's, unless an earlier sum
         // a few units below divides by n_trees to the same double. Those only occur when the
         // sums have more than 48 significant bits.
-        const int64_t *acc = (const int64_t *)(const void *)m->acc;
-        const uint32_t n = h->n_outputs;
-        uint32_t best = 0;
-        int64_t top = acc[0];
-        for (uint32_t k = 1; k < n; k++) {
-            if (acc[k] > top) {
-                top = acc[k];
-                best = k;
+        const int64_t *acc = (const int64_t *)(const void *)m->acc, *end = acc + h->n_outputs;
+        const int64_t *top = acc;
+        for (const int64_t *p = acc + 1; p < end; p++) {
+            if (*p > *top) {
+                top = p;
             }
         }
+        const uint32_t best = (uint32_t)(top - acc);
         if (acc[best] >= ((int64_t)1 << 48)) {
             for (uint32_t k = 0; k < best; k++) {
                 uint64_t diff = (uint64_t)acc[best] - (uint64_t)acc[k];

@@ -131,6 +131,8 @@ typedef struct {
     uint8_t value_fixed;      // values are int32, in units of 2^-value_shift; sums are exact int64
     uint8_t value_shift;
     uint8_t label_kind;       // ml_trees_labels_t
+    uint8_t forest_r8;        // the usual forest classifier (set by ml_trees_open): 8-bit node
+                              // records, leaf lists with pure leaves, sparse integer leaves
     uint32_t n_pure;          // pure-leaf slots after each tree's list (0 or n_classes)
     uint32_t n_thresholds;
     uint32_t n_values;

@@ -81,6 +81,11 @@ def binary_only():
     Xw = rng.normal(size=(60, 300)).astype(np.float32)
     yield "dt_300_features", tree.DecisionTreeClassifier(max_depth=3, **rs), \
         (Xw, (Xw[:, 7] > 0).astype(int))
+    # 5 classes and many distinct leaf fractions: sparse entries of 9-15 bits, padded to 16
+    # (the halfword path of add_sparse)
+    Xs = np.random.default_rng(4).normal(size=(150, 3)).astype(np.float32)
+    yield "rf_entries16", ensemble.RandomForestClassifier(3, max_depth=4, **rs), \
+        (Xs, np.digitize(Xs[:, 0] + 0.3 * Xs[:, 2], [-1, -0.3, 0.3, 1]))
 
 
 # emlearn tree CSVs: f (features), c (classes), lb (leaf bits), l (leaf), r (root), n (node:
