@@ -23,10 +23,11 @@ import numpy as np
 from microlearn import audio
 
 
-def stream_events(am, samples, rate):
+def stream_events(am, samples, rate, min_steps=2):
     scores, ends = audio.stream_scores(am, samples)
     return audio.events_from_scores(scores, ends, am.labels, am.cfg.hop / rate,
-                                    am.meta["window_frames"], am.meta["step_frames"])
+                                    am.meta["window_frames"], am.meta["step_frames"],
+                                    min_steps=min_steps)
 
 
 def counts(found, truth):
@@ -49,6 +50,9 @@ def main(argv=None):
     ap.add_argument("--streams", type=int, default=5, help="streams per group")
     ap.add_argument("--target", help="also run the first stream of every group on this target")
     ap.add_argument("--keep", help="folder to write the streams to (WAV)")
+    ap.add_argument("--step", type=int, help="classify every STEP frames (default: the model's "
+                    "step_frames)")
+    ap.add_argument("--min-steps", type=int, default=2, help="steps in a row that make an event")
     args = ap.parse_args(argv)
 
     from pathlib import Path
@@ -60,6 +64,8 @@ def main(argv=None):
     total = np.zeros(3, int)
     for d in sorted(p for p in folds.iterdir() if p.is_dir()):
         am = audio.load_model_dir(d)
+        if args.step:
+            am.meta["step_frames"] = args.step
         g = am.meta.get("held_out_group", d.name)
         mine = [u for u in utts if u.group == g]
         rng = np.random.default_rng(0)
@@ -70,7 +76,7 @@ def main(argv=None):
             if not part:
                 break
             x, truth = audio.build_stream(part, am.meta["sample_rate"], rng)
-            found = stream_events(am, x, am.meta["sample_rate"])
+            found = stream_events(am, x, am.meta["sample_rate"], args.min_steps)
             c += counts(found, truth)
             if k == 0 and (args.target or args.keep):
                 out = Path(args.keep or "build/sound_events")
@@ -79,6 +85,11 @@ def main(argv=None):
                 wav.write(path, x, am.meta["sample_rate"])
             if k == 0 and args.target:
                 det = audio.detect(d, path, args.target, model=am)
+                if args.min_steps != 2:
+                    det.events = audio.events_from_scores(
+                        np.array(det.outputs), det.ends, am.labels, am.cfg.hop / am.meta[
+                            "sample_rate"], am.meta["window_frames"], am.meta["step_frames"],
+                        min_steps=args.min_steps)
                 same = [(e.label, e.start) for e in det.events] == [(e.label, e.start)
                                                                    for e in found]
                 p, r, f1 = audio.score_events(det.events, truth)

@@ -991,6 +991,7 @@ def detect(model_dir, stream_path, target, log=print, model=None):
             d.unit = p[1]
             d.ticks *= float(p[2])
     d.steps = len(dev)
+    d.outputs, d.ends = dev, dev_ends  # the device's int8 outputs at every step
     if len(dev) == len(host) and list(dev_ends) == list(ends):
         d.agree = int(sum(np.array_equal(a, b) for a, b in zip(dev, host)))
     d.events = events_from_scores(np.array(dev).reshape(-1, len(am.labels) + 1), dev_ends,
