@@ -414,7 +414,7 @@ def leave_one_group_out(utts, labels, cfg, X, y, groups, Xtest, epochs=EPOCHS, l
 # ------------------------------------------------------------------------------------------------
 # microlearn audio train
 
-QUICK = dict(per_class_group=6, copies=4, epochs=15)  # `--quick`: a short run (demo, tests)
+QUICK = dict(per_class_group=6, copies=4, epochs=40)  # `--quick`: a short run (demo, tests)
 MODEL_FILES = ("model.nn (int8), model.tflite, features.json and metadata.json, as `audio train "
                "--out` writes them")
 
@@ -1071,7 +1071,7 @@ def add_commands(sub, target_help):
                    "of one subfolder per label (default: $MICROLEARN_FSDD, else data/fsdd)")
     q.add_argument("--out", required=True, help="model folder to write")
     q.add_argument("--quick", action="store_true", help="a short run: 6 recordings per label "
-                   "and group, 4 copies, 15 epochs")
+                   "and group, 4 copies, 40 epochs")
     q.add_argument("--network", choices=NETWORKS, default="cnn", help="the default CNN, or a "
                    "depthwise-separable one (docs/sound.md)")
     q.set_defaults(func=main_train)
