@@ -30,9 +30,9 @@ def stream_events(am, samples, rate, min_steps=2):
                                     min_steps=min_steps)
 
 
-def counts(found, truth):
+def counts(found, truth, tolerance=0.2):
     """(found, true, hits) of one stream, as audio.score_events matches them."""
-    p, r, _ = audio.score_events(found, truth)
+    p, r, _ = audio.score_events(found, truth, tolerance)
     return len(found), len(truth), int(round(r * len(truth)))
 
 
@@ -53,6 +53,7 @@ def main(argv=None):
     ap.add_argument("--step", type=int, help="classify every STEP frames (default: the model's "
                     "step_frames)")
     ap.add_argument("--min-steps", type=int, default=2, help="steps in a row that make an event")
+    ap.add_argument("--tolerance", type=float, default=0.2, help="onset tolerance, seconds")
     args = ap.parse_args(argv)
 
     from pathlib import Path
@@ -77,7 +78,7 @@ def main(argv=None):
                 break
             x, truth = audio.build_stream(part, am.meta["sample_rate"], rng)
             found = stream_events(am, x, am.meta["sample_rate"], args.min_steps)
-            c += counts(found, truth)
+            c += counts(found, truth, args.tolerance)
             if k == 0 and (args.target or args.keep):
                 out = Path(args.keep or "build/sound_events")
                 out.mkdir(parents=True, exist_ok=True)
