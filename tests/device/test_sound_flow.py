@@ -163,3 +163,40 @@ def test_bad_model_folder_and_stream(quick_model, tmp_path):
         audio.detect(model_dir, tmp_path / "s.wav", "unix")
     rc, _ = _cli("audio", "detect", str(model_dir), str(tmp_path / "s.wav"))
     assert rc == 2
+
+
+@pytest.fixture(scope="module")
+def dscnn_model(tmp_path_factory):
+    """The depthwise-separable CNN (`audio train --network dscnn`), trained for two epochs on the
+    windows of recordings 0-1 (so that its batch normalisations, folded at conversion, hold real
+    statistics): what it costs and whether the device computes what the host does do not depend
+    on what it learned."""
+    utts, _ = audio.load_dataset(audio.fsdd_dir(), log=lambda s: None)
+    utts = [u for u in utts if int(u.path.stem.split("_")[-1]) < 2]
+    labels = sorted({u.label for u in utts})
+    cfg = audio.feature_config(8000)
+    X, y, _ = audio.training_windows(utts, labels, cfg, np.random.default_rng(0), copies=1)
+    net = audio.fit_network(X, y, len(labels) + 1, epochs=2, kind="dscnn")
+    assert any(type(layer).__name__ == "DepthwiseConv2D" for layer in net.layers)
+    d = tmp_path_factory.mktemp("dscnn")
+    audio.write_model_dir(d, audio.convert_network(net, X), cfg,
+                          audio.model_metadata(labels, cfg, network="dscnn"))
+    return d
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_dscnn_runs_on_the_device_in_real_time(dscnn_model, target, tmp_path):
+    am = audio.load_model_dir(dscnn_model)
+    assert "DEPTHWISE_CONV_2D" in am.model.summary()
+    for f in _held_out(1):
+        shutil.copy(f, tmp_path / f.name)
+    run = audio.run_device(dscnn_model, tmp_path, target, log=lambda s: None, model=am)
+    assert (run.files, run.agree, run.scores_agree) == (10, 10, 10), run.disagreements
+    assert run.steady_alloc == 0
+    f, m, both = run.per_second()
+    print(f"{target}: dscnn, {am.model.macs():,} MACs, network {np.median(run.model_ticks):,.0f} "
+          f"{run.unit} per window; per second of audio (a window every "
+          f"{run.step_seconds * 1000:.0f} ms): features {f:,.0f} + network {m:,.0f} = "
+          f"{both:,.0f} {run.unit}; arena {run.ram['arena']} bytes")
+    if target == "cortex-m3":  # real time at 64 MHz, about one instruction per cycle
+        assert both < 64e6

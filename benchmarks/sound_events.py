@@ -1,0 +1,113 @@
+"""Event F1 of a trained sound model on streams of speakers it has not heard.
+
+    .venv/bin/python -m benchmarks.sound_events MODEL_DIR [--data DIR] [--per-stream 20]
+        [--streams 5] [--target cortex-m3]
+
+`microlearn audio train` leaves in MODEL_DIR/folds/{group}/ the int8 network of every
+leave-one-group-out fold (trained without that group). For each group, its recordings (in a
+fixed random order, the same for every model) are joined into streams of `--per-stream`
+recordings with 0.4-1.2 s of silence over noise at -70 to -50 dB between them
+(`audio.build_stream`), and the fold's model classifies every step of every stream; the events
+(`audio.events_from_scores`) are scored against the true ones (label right, onset within
+200 ms: `audio.score_events`), summed over the streams. The host computes the device's outputs
+bit for bit (TFLite's reference kernels on the front end's twin); with `--target`, the first
+stream of every group also goes through `audio detect` on that target, which must give the same
+outputs at every step, and prints its cost.
+"""
+
+import argparse
+import sys
+
+import numpy as np
+
+from microlearn import audio
+
+
+def stream_events(am, samples, rate, min_steps=2):
+    scores, ends = audio.stream_scores(am, samples)
+    return audio.events_from_scores(scores, ends, am.labels, am.cfg.hop / rate,
+                                    am.meta["window_frames"], am.meta["step_frames"],
+                                    min_steps=min_steps)
+
+
+def counts(found, truth, tolerance=0.2):
+    """(found, true, hits) of one stream, as audio.score_events matches them."""
+    p, r, _ = audio.score_events(found, truth, tolerance)
+    return len(found), len(truth), int(round(r * len(truth)))
+
+
+def prf(n_found, n_true, hits):
+    p = hits / n_found if n_found else 0.0
+    r = hits / n_true if n_true else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("model_dir")
+    ap.add_argument("--data", default=str(audio.fsdd_dir()))
+    ap.add_argument("--per-stream", type=int, default=20)
+    ap.add_argument("--streams", type=int, default=5, help="streams per group")
+    ap.add_argument("--target", help="also run the first stream of every group on this target")
+    ap.add_argument("--keep", help="folder to write the streams to (WAV)")
+    ap.add_argument("--step", type=int, help="classify every STEP frames (default: the model's "
+                    "step_frames)")
+    ap.add_argument("--min-steps", type=int, default=2, help="steps in a row that make an event")
+    ap.add_argument("--tolerance", type=float, default=0.2, help="onset tolerance, seconds")
+    args = ap.parse_args(argv)
+
+    from pathlib import Path
+
+    from microlearn import wav
+
+    utts, _ = audio.load_dataset(args.data, log=lambda s: None)
+    folds = Path(args.model_dir) / "folds"
+    total = np.zeros(3, int)
+    for d in sorted(p for p in folds.iterdir() if p.is_dir()):
+        am = audio.load_model_dir(d)
+        if args.step:
+            am.meta["step_frames"] = args.step
+        g = am.meta.get("held_out_group", d.name)
+        mine = [u for u in utts if u.group == g]
+        rng = np.random.default_rng(0)
+        order = rng.permutation(len(mine))
+        c = np.zeros(3, int)
+        for k in range(args.streams):
+            part = [mine[i] for i in order[k * args.per_stream:(k + 1) * args.per_stream]]
+            if not part:
+                break
+            x, truth = audio.build_stream(part, am.meta["sample_rate"], rng)
+            found = stream_events(am, x, am.meta["sample_rate"], args.min_steps)
+            c += counts(found, truth, args.tolerance)
+            if k == 0 and (args.target or args.keep):
+                out = Path(args.keep or "build/sound_events")
+                out.mkdir(parents=True, exist_ok=True)
+                path = out / f"stream_{g}.wav"
+                wav.write(path, x, am.meta["sample_rate"])
+            if k == 0 and args.target:
+                det = audio.detect(d, path, args.target, model=am)
+                if args.min_steps != 2:
+                    det.events = audio.events_from_scores(
+                        np.array(det.outputs), det.ends, am.labels, am.cfg.hop / am.meta[
+                            "sample_rate"], am.meta["window_frames"], am.meta["step_frames"],
+                        min_steps=args.min_steps)
+                same = [(e.label, e.start) for e in det.events] == [(e.label, e.start)
+                                                                   for e in found]
+                p, r, f1 = audio.score_events(det.events, truth)
+                print(f"  {g} on {args.target}: {len(part)} recordings, {det.seconds:.1f} s, "
+                      f"steps agreeing {det.agree}/{det.host_steps}, events as the host's: "
+                      f"{same}, precision {p:.2f} recall {r:.2f} F1 {f1:.2f}, "
+                      f"{det.ticks / det.seconds:,.0f} {det.unit} per second of audio, "
+                      f"allocated {det.steady_alloc} bytes", flush=True)
+        p, r, f1 = prf(*c)
+        print(f"{g}: {c[1]} words, {c[0]} events, precision {p:.3f} recall {r:.3f} F1 {f1:.3f}",
+              flush=True)
+        total += c
+    p, r, f1 = prf(*total)
+    print(f"all: {total[1]} words, {total[0]} events, precision {p:.3f} recall {r:.3f} "
+          f"F1 {f1:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
