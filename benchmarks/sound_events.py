@@ -30,16 +30,9 @@ def stream_events(am, samples, rate, min_steps=2):
                                     min_steps=min_steps)
 
 
-def counts(found, truth, tolerance=0.2):
-    """(found, true, hits) of one stream, as audio.score_events matches them."""
-    p, r, _ = audio.score_events(found, truth, tolerance)
-    return len(found), len(truth), int(round(r * len(truth)))
-
-
-def prf(n_found, n_true, hits):
-    p = hits / n_found if n_found else 0.0
-    r = hits / n_true if n_true else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+def counts(found, truth, tolerance):
+    """(found, true, right) events of one stream."""
+    return len(found), len(truth), audio.matched_events(found, truth, tolerance)
 
 
 def main(argv=None):
@@ -85,25 +78,20 @@ def main(argv=None):
                 path = out / f"stream_{g}.wav"
                 wav.write(path, x, am.meta["sample_rate"])
             if k == 0 and args.target:
-                det = audio.detect(d, path, args.target, model=am)
-                if args.min_steps != 2:
-                    det.events = audio.events_from_scores(
-                        np.array(det.outputs), det.ends, am.labels, am.cfg.hop / am.meta[
-                            "sample_rate"], am.meta["window_frames"], am.meta["step_frames"],
-                        min_steps=args.min_steps)
+                det = audio.detect(d, path, args.target, model=am, min_steps=args.min_steps)
                 same = [(e.label, e.start) for e in det.events] == [(e.label, e.start)
                                                                    for e in found]
-                p, r, f1 = audio.score_events(det.events, truth)
+                p, r, f1 = audio.score_events(det.events, truth, args.tolerance)
                 print(f"  {g} on {args.target}: {len(part)} recordings, {det.seconds:.1f} s, "
                       f"steps agreeing {det.agree}/{det.host_steps}, events as the host's: "
                       f"{same}, precision {p:.2f} recall {r:.2f} F1 {f1:.2f}, "
                       f"{det.ticks / det.seconds:,.0f} {det.unit} per second of audio, "
                       f"allocated {det.steady_alloc} bytes", flush=True)
-        p, r, f1 = prf(*c)
+        p, r, f1 = audio.precision_recall_f1(*c)
         print(f"{g}: {c[1]} words, {c[0]} events, precision {p:.3f} recall {r:.3f} F1 {f1:.3f}",
               flush=True)
         total += c
-    p, r, f1 = prf(*total)
+    p, r, f1 = audio.precision_recall_f1(*total)
     print(f"all: {total[1]} words, {total[0]} events, precision {p:.3f} recall {r:.3f} "
           f"F1 {f1:.3f}")
     return 0

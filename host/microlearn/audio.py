@@ -17,7 +17,7 @@ reason and skipped; the others are used.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -371,10 +371,15 @@ class Evaluation:
     accuracy: dict  # group -> accuracy of the int8 model on its recordings
     confusion: np.ndarray  # (words, words): true label (row) by predicted label, all folds
     seconds: float = 0.0
+    accuracy_float: dict = field(default_factory=dict)  # group -> the float network's accuracy
 
     @property
     def mean(self):
         return float(np.mean([self.accuracy[g] for g in self.groups]))
+
+    @property
+    def mean_float(self):
+        return float(np.mean([self.accuracy_float[g] for g in self.groups]))
 
 
 def leave_one_group_out(utts, labels, cfg, X, y, groups, Xtest, epochs=EPOCHS, log=print,
@@ -406,9 +411,7 @@ def leave_one_group_out(utts, labels, cfg, X, y, groups, Xtest, epochs=EPOCHS, l
             f"{time.time() - t0:.0f} s)")
         if keep:
             keep(g, model)
-    ev = Evaluation(names, acc, conf, time.time() - t0)
-    ev.accuracy_float = acc_float
-    return ev
+    return Evaluation(names, acc, conf, time.time() - t0, acc_float)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -505,8 +508,7 @@ def train(dataset_dir, out_dir, quick=False, log=print, network="cnn"):
 
     ev = leave_one_group_out(utts, labels, cfg, X, y, groups, Xtest, epochs=epochs,
                              log=lambda s: log("      " + s), keep=keep, kind=network)
-    mean_float = float(np.mean([ev.accuracy_float[g] for g in ev.groups]))
-    log(f"      mean: int8 {ev.mean:.3f}, float32 {mean_float:.3f}")
+    log(f"      mean: int8 {ev.mean:.3f}, float32 {ev.mean_float:.3f}")
 
     log("[4/5] final network on every recording, converted to int8 and float32")
     net = fit_network(X, y, len(labels) + 1, epochs=epochs, kind=network)
@@ -515,7 +517,7 @@ def train(dataset_dir, out_dir, quick=False, log=print, network="cnn"):
         labels, cfg, network=network, float_model_file="model_float.nn",
         accuracy_logo=round(ev.mean, 4),
         accuracy_per_group={g: round(a, 4) for g, a in ev.accuracy.items()},
-        accuracy_logo_float=round(mean_float, 4),
+        accuracy_logo_float=round(ev.mean_float, 4),
         accuracy_per_group_float={g: round(a, 4) for g, a in ev.accuracy_float.items()},
         fold_models="folds/{group}/", quick=bool(quick), recordings=len(utts),
         skipped=[name for name, _ in skipped])
@@ -909,9 +911,9 @@ def events_from_scores(scores, ends, labels, hop_seconds, window_frames, step_fr
     return events
 
 
-def score_events(found, truth, tolerance=0.2):
-    """(precision, recall, F1): a detected event is right when an unmatched true event has its
-    label and an onset within `tolerance` seconds."""
+def matched_events(found, truth, tolerance=0.2):
+    """How many detected events are right: each matches an unmatched true event with its label
+    and an onset within `tolerance` seconds."""
     used, hits = set(), 0
     for ev in found:
         for i, t in enumerate(truth):
@@ -919,9 +921,18 @@ def score_events(found, truth, tolerance=0.2):
                 used.add(i)
                 hits += 1
                 break
-    p = hits / len(found) if found else 0.0
-    r = hits / len(truth) if truth else 0.0
+    return hits
+
+
+def precision_recall_f1(n_found, n_true, hits):
+    p = hits / n_found if n_found else 0.0
+    r = hits / n_true if n_true else 0.0
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def score_events(found, truth, tolerance=0.2):
+    """(precision, recall, F1) of detected events against the true ones (matched_events)."""
+    return precision_recall_f1(len(found), len(truth), matched_events(found, truth, tolerance))
 
 
 def build_stream(utts, rate, rng, gap=(0.4, 1.2), noise_db=(-70, -50)):
@@ -952,9 +963,9 @@ class Detection:
     ram: dict = None
 
 
-def detect(model_dir, stream_path, target, log=print, model=None):
+def detect(model_dir, stream_path, target, log=print, model=None, min_steps=2):
     """Streams a WAV file through the device in hops; its outputs at every step, compared with
-    the host's, give the events."""
+    the host's, give the events (`min_steps` steps in a row of a word make one)."""
     from . import targets
 
     am = model or load_model_dir(model_dir)
@@ -991,12 +1002,11 @@ def detect(model_dir, stream_path, target, log=print, model=None):
             d.unit = p[1]
             d.ticks *= float(p[2])
     d.steps = len(dev)
-    d.outputs, d.ends = dev, dev_ends  # the device's int8 outputs at every step
     if len(dev) == len(host) and list(dev_ends) == list(ends):
         d.agree = int(sum(np.array_equal(a, b) for a, b in zip(dev, host)))
     d.events = events_from_scores(np.array(dev).reshape(-1, len(am.labels) + 1), dev_ends,
                                   am.labels, am.cfg.hop / rate, am.meta["window_frames"],
-                                  am.meta["step_frames"])
+                                  am.meta["step_frames"], min_steps=min_steps)
     d.host_steps = len(host)
     return d
 
