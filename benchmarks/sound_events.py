@@ -1,18 +1,21 @@
 """Event F1 of a trained sound model on streams of speakers it has not heard.
 
     .venv/bin/python -m benchmarks.sound_events MODEL_DIR [--data DIR] [--per-stream 20]
-        [--streams 5] [--target cortex-m3]
+        [--streams 5] [--target cortex-m3] [--rule steps --step 20 --min-steps 2]
 
 `microlearn audio train` leaves in MODEL_DIR/folds/{group}/ the int8 network of every
 leave-one-group-out fold (trained without that group). For each group, its recordings (in a
 fixed random order, the same for every model) are joined into streams of `--per-stream`
 recordings with 0.4-1.2 s of silence over noise at -70 to -50 dB between them
-(`audio.build_stream`), and the fold's model classifies every step of every stream; the events
-(`audio.events_from_scores`) are scored against the true ones (label right, onset within
-200 ms: `audio.score_events`), summed over the streams. The host computes the device's outputs
-bit for bit (TFLite's reference kernels on the front end's twin); with `--target`, the first
-stream of every group also goes through `audio detect` on that target, which must give the same
-outputs at every step, and prints its cost.
+(`audio.build_stream`), and the fold's model finds the events of every stream as `audio detect`
+does (`audio.segment_scores`: segments of sound from the hops' levels, one window centred on
+each, classified); they are scored against the true ones (label right, onset within 200 ms:
+`audio.score_events`), summed over the streams. The host computes the board's decisions and
+outputs bit for bit (the same segmenter source, TFLite's reference kernels on the front end's
+twin); with `--target`, the first stream of every group also goes through `audio detect` on that
+target, which must take the same decisions and give the same outputs, and prints its cost.
+`--rule steps` scores the previous rule instead (host only: a window every `--step` frames,
+`--min-steps` steps in a row of a word make an event).
 """
 
 import argparse
@@ -23,11 +26,14 @@ import numpy as np
 from microlearn import audio
 
 
-def stream_events(am, samples, rate, min_steps=2):
-    scores, ends = audio.stream_scores(am, samples)
-    return audio.events_from_scores(scores, ends, am.labels, am.cfg.hop / rate,
-                                    am.meta["window_frames"], am.meta["step_frames"],
-                                    min_steps=min_steps)
+def stream_events(am, samples, rate, args):
+    if args.rule == "steps":
+        scores, ends = audio.stream_scores(am, samples)
+        return audio.events_from_scores(scores, ends, am.labels, am.cfg.hop / rate,
+                                        am.meta["window_frames"], am.meta["step_frames"],
+                                        min_steps=args.min_steps)
+    segs, scores = audio.segment_scores(am, samples)
+    return audio.segment_events(segs, scores, am.labels, am.cfg.hop / rate)
 
 
 def counts(found, truth, tolerance):
@@ -43,11 +49,17 @@ def main(argv=None):
     ap.add_argument("--streams", type=int, default=5, help="streams per group")
     ap.add_argument("--target", help="also run the first stream of every group on this target")
     ap.add_argument("--keep", help="folder to write the streams to (WAV)")
-    ap.add_argument("--step", type=int, help="classify every STEP frames (default: the model's "
-                    "step_frames)")
-    ap.add_argument("--min-steps", type=int, default=2, help="steps in a row that make an event")
+    ap.add_argument("--rule", choices=("segments", "steps"), default="segments",
+                    help="events of segments of sound (default, as `audio detect`), or of steps "
+                    "in a row (the previous rule, host only)")
+    ap.add_argument("--step", type=int, help="--rule steps: classify every STEP frames "
+                    "(default: the model's step_frames)")
+    ap.add_argument("--min-steps", type=int, default=2, help="--rule steps: steps in a row that "
+                    "make an event")
     ap.add_argument("--tolerance", type=float, default=0.2, help="onset tolerance, seconds")
     args = ap.parse_args(argv)
+    if args.target and args.rule != "segments":
+        ap.error("--target runs `audio detect`, which finds segments: drop --rule steps")
 
     from pathlib import Path
 
@@ -55,12 +67,15 @@ def main(argv=None):
 
     utts, _ = audio.load_dataset(args.data, log=lambda s: None)
     folds = Path(args.model_dir) / "folds"
+    if not folds.is_dir():
+        ap.error(f"{folds} is missing: expected the folds of `microlearn audio train`")
     total = np.zeros(3, int)
     for d in sorted(p for p in folds.iterdir() if p.is_dir()):
         am = audio.load_model_dir(d)
         if args.step:
             am.meta["step_frames"] = args.step
         g = am.meta.get("held_out_group", d.name)
+        rate = am.meta["sample_rate"]
         mine = [u for u in utts if u.group == g]
         rng = np.random.default_rng(0)
         order = rng.permutation(len(mine))
@@ -69,22 +84,21 @@ def main(argv=None):
             part = [mine[i] for i in order[k * args.per_stream:(k + 1) * args.per_stream]]
             if not part:
                 break
-            x, truth = audio.build_stream(part, am.meta["sample_rate"], rng)
-            found = stream_events(am, x, am.meta["sample_rate"], args.min_steps)
+            x, truth = audio.build_stream(part, rate, rng)
+            found = stream_events(am, x, rate, args)
             c += counts(found, truth, args.tolerance)
             if k == 0 and (args.target or args.keep):
                 out = Path(args.keep or "build/sound_events")
                 out.mkdir(parents=True, exist_ok=True)
                 path = out / f"stream_{g}.wav"
-                wav.write(path, x, am.meta["sample_rate"])
+                wav.write(path, x, rate)
             if k == 0 and args.target:
-                det = audio.detect(d, path, args.target, model=am, min_steps=args.min_steps)
-                same = [(e.label, e.start) for e in det.events] == [(e.label, e.start)
-                                                                   for e in found]
+                det = audio.detect(d, path, args.target, model=am)
                 p, r, f1 = audio.score_events(det.events, truth, args.tolerance)
                 print(f"  {g} on {args.target}: {len(part)} recordings, {det.seconds:.1f} s, "
-                      f"steps agreeing {det.agree}/{det.host_steps}, events as the host's: "
-                      f"{same}, precision {p:.2f} recall {r:.2f} F1 {f1:.2f}, "
+                      f"segments agreeing {det.agree}/{det.host_segments} (board: "
+                      f"{det.segments}), events as the host's: {det.events == found}, "
+                      f"precision {p:.2f} recall {r:.2f} F1 {f1:.2f}, "
                       f"{det.ticks / det.seconds:,.0f} {det.unit} per second of audio, "
                       f"allocated {det.steady_alloc} bytes", flush=True)
         p, r, f1 = audio.precision_recall_f1(*c)
