@@ -868,10 +868,10 @@ if S[5] == c:
 """
 
 # At the end of the stream (c: the last hop): fire while a segment is left, to be classified in
-# the last window.
+# the last window (none before the first T frames).
 _SEG_END = """\
 fire = 0
-if S[5] >= 0:
+if S[5] >= 0 and c >= P[0]:
     S[5] = -1
     fire = 1
 elif S[2] >= 0 and S[3] + 1 - S[2] >= P[6] and c >= P[0]:

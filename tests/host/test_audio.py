@@ -310,6 +310,8 @@ def test_segments_of_long_sounds_and_at_the_end_of_the_stream():
     segs = _segments(x)
     assert len(segs) == 1 and segs[0][0] == len(x) // HOP - 1
     assert _segments(x, min_hops=40) == []  # too short to be a word
+    # a stream shorter than a window: nothing to classify
+    assert _segments(_bursts([(0.3, 0.7)], 0.9)) == []
 
 
 def test_detector_settings():
