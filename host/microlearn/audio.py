@@ -1154,6 +1154,8 @@ def detect(model_dir, stream_path, target, log=print, model=None):
     classify, the network classifies the window centred on each segment. The board's decisions
     and int8 outputs are compared with the host twin's (segment_scores); the events are the
     board's."""
+    import textwrap
+
     from . import targets
 
     am = model or load_model_dir(model_dir)
@@ -1165,8 +1167,6 @@ def detect(model_dir, stream_path, target, log=print, model=None):
     settings = detector_settings(am.meta, hop, Path(model_dir) / "metadata.json")
     host_segs, host = segment_scores(am, samples, settings)
     t = targets.get(target) if isinstance(target, str) else target
-    import textwrap
-
     script = _DETECT.format(
         frames=T, n_classes=n_classes, name="stream.wav", sub=int(settings["sub"]),
         settings=_seg_settings(T, settings), state=_seg_state(hop, settings),
