@@ -117,6 +117,16 @@ BACKGROUND = "_background"  # the class of windows without a whole word (detecti
 # benchmarks/sound_events.py --rule steps), and what `audio run` quotes a cost per second for.
 # `audio detect` classifies once per segment of sound (DETECTOR).
 STEP_FRAMES = 20
+# `audio detect`'s segmenter (metadata.json "detector"; docs/sound.md, section 5): a hop's level
+# is the sum of |x| over every `sub`-th sample of it (64 values of a 128-sample hop); the noise
+# floor is the smallest level of the last one or two blocks of `block` hops (1-2 s: words are
+# shorter, the silences between them are not), at least `floor`; a segment opens at a level of
+# `on` 16ths of the floor, from the first hop of that run above `off` 16ths; it ends after
+# `hang` hops in a row at or below `off` 16ths (or `max_hops` after its start). A segment of
+# `min_hops` hops or more is classified once, in the window centred on it, and at least
+# `min_gap` hops after the previous one (which bounds the network's runs at 2.6 a second).
+DETECTOR = dict(sub=2, block=64, floor=160, on=48, off=24, hang=8, min_hops=5, max_hops=56,
+                min_gap=24)
 
 
 class AudioError(DatasetError):
@@ -812,19 +822,12 @@ def report_run(run, log=print):
 # host twin), on integers only, so both make the same decisions to the hop, and the board
 # allocates nothing (a function call with this many locals would allocate its frame).
 
-# The detector's settings (metadata.json "detector"; docs/sound.md, section 5): a hop's level is
-# the sum of |x| over every `sub`-th sample of it (64 values of a 128-sample hop); the noise
-# floor is the smallest level of the last one or two blocks of `block` hops (1-2 s: words are
-# shorter, the silences between them are not), at least `floor`; a segment opens at a level of
-# `on` 16ths of the floor, from the first hop of that run above `off` 16ths; it ends after
-# `hang` hops in a row at or below `off` 16ths (or `max_hops` after its start). A segment of
-# `min_hops` hops or more is classified once, in the window centred on it.
-DETECTOR = dict(sub=2, block=64, floor=160, on=48, off=24, hang=8, min_hops=5, max_hops=56)
-_DETECTOR_KEYS = ("block", "floor", "on", "off", "hang", "min_hops", "max_hops")
+_DETECTOR_KEYS = ("block", "floor", "on", "off", "hang", "min_hops", "max_hops", "min_gap")
 
 # S: [previous block's smallest level, this block's, segment start (-1: none), last loud hop,
 # first hop of the current loud run (-1: none), hop to classify at (-1: none), the segment to
-# classify: start, end (hops)]; P: [window frames] + the settings in _DETECTOR_KEYS' order.
+# classify: start, end (hops), the hop of the last classification]; P: [window frames] + the
+# settings in _DETECTOR_KEYS' order.
 # In: c, the hop's index (c frames are complete after it), lv, its level. Out: fire, 1 when the
 # window ending at frame c is to be classified now, for the segment S[6]..S[7].
 _SEG_STEP = """\
@@ -856,6 +859,8 @@ else:
                 t = c
             if t < P[0]:
                 t = P[0]
+            if t < S[8] + P[8]:
+                t = S[8] + P[8]
             S[5] = t
             S[6] = S[2]
             S[7] = S[3] + 1
@@ -864,6 +869,7 @@ else:
 fire = 0
 if S[5] == c:
     S[5] = -1
+    S[8] = c
     fire = 1
 """
 
@@ -1036,7 +1042,7 @@ def detector_settings(meta, hop, where="metadata.json"):
 
 def _seg_state(hop, settings):
     top = -(-hop // settings["sub"]) * 32768  # no floor yet: the largest level
-    return [top, top, -1, -1, -1, -1, -1, -1]
+    return [top, top, -1, -1, -1, -1, -1, -1, -(1 << 20)]
 
 
 def _seg_settings(window_frames, settings):

@@ -314,6 +314,20 @@ def test_segments_of_long_sounds_and_at_the_end_of_the_stream():
     assert _segments(_bursts([(0.3, 0.7)], 0.9)) == []
 
 
+def test_segments_at_most_every_min_gap_hops():
+    # tones of 5 hops every 13: a segment each without min_gap; the network's runs at least
+    # min_gap hops apart with it (its worst case of cost)
+    x = np.zeros(8000 * 10)
+    t = np.arange(len(x))
+    x[(t % (13 * HOP) < 5 * HOP) & (t < 8000 * 8)] = 3000  # then 2 s of noise: no segment
+    x = _bursts([], 10.0) + x.astype(np.int16)  # left at the end of the stream
+    gap = audio.DETECTOR["min_gap"]
+    segs = _segments(x)
+    assert len(segs) > 15 and min(np.diff([t for t, _, _ in segs])) >= gap
+    assert all(t - T <= on for t, on, _ in segs)  # each window still holds its segment's start
+    assert len(_segments(x, min_gap=1)) > len(segs)
+
+
 def test_detector_settings():
     st = audio.detector_settings({}, HOP)
     assert st == audio.DETECTOR
