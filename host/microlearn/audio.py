@@ -113,9 +113,20 @@ BATCH = 64
 LABEL_SMOOTHING = 0.1
 NETWORKS = ("cnn", "dscnn")  # make_network
 BACKGROUND = "_background"  # the class of windows without a whole word (detection)
-# A stream is classified every 20 frames (320 ms at 8 kHz): the network's 14 M instructions on
-# a Cortex-M0 three times a second and the front end fit in 64 M instructions per second.
+# A window every 20 frames (320 ms at 8 kHz): the previous rule of `audio detect` (host only now:
+# benchmarks/sound_events.py --rule steps), and what `audio run` quotes a cost per second for.
+# `audio detect` classifies once per segment of sound (DETECTOR).
 STEP_FRAMES = 20
+# `audio detect`'s segmenter (metadata.json "detector"; docs/sound.md, section 5): a hop's level
+# is the sum of |x| over every `sub`-th sample of it (64 values of a 128-sample hop); the noise
+# floor is the smallest level of the last one or two blocks of `block` hops (1-2 s: words are
+# shorter, the silences between them are not), at least `floor`; a segment opens at a level of
+# `on` 16ths of the floor, from the first hop of that run above `off` 16ths; it ends after
+# `hang` hops in a row at or below `off` 16ths (or `max_hops` after its start). A segment of
+# `min_hops` hops or more is classified once, in the window centred on it, and at least
+# `min_gap` hops after the previous one (which bounds the network's runs at 2.6 a second).
+DETECTOR = dict(sub=2, block=64, floor=160, on=48, off=24, hang=8, min_hops=5, max_hops=56,
+                min_gap=24)
 
 
 class AudioError(DatasetError):
@@ -444,7 +455,7 @@ def model_metadata(labels, cfg, **extra):
     return dict(version=1, labels=list(labels), background=BACKGROUND,
                 sample_rate=cfg.sample_rate, features=cfg.to_dict(), window_frames=WINDOW_FRAMES,
                 window_samples=window_samples(cfg), step_frames=STEP_FRAMES,
-                model_file="model.nn", **extra)
+                detector=dict(DETECTOR), model_file="model.nn", **extra)
 
 
 def write_model_dir(d, model, cfg, meta):
@@ -806,18 +817,92 @@ def report_run(run, log=print):
 
 
 # ------------------------------------------------------------------------------------------------
-# microlearn audio detect: a long recording, classified every step_frames frames
+# Segments of sound in a stream: the part of `audio detect` that decides when to classify. The
+# same source runs on the board (in the _DETECT loop) and on the host (exec'd hop by hop: the
+# host twin), on integers only, so both make the same decisions to the hop, and the board
+# allocates nothing (a function call with this many locals would allocate its frame).
+
+_DETECTOR_KEYS = ("block", "floor", "on", "off", "hang", "min_hops", "max_hops", "min_gap")
+
+# S: [previous block's smallest level, this block's, segment start (-1: none), last loud hop,
+# first hop of the current loud run (-1: none), hop to classify at (-1: none), the segment to
+# classify: start, end (hops), the hop of the last classification]; P: [window frames] + the
+# settings in _DETECTOR_KEYS' order.
+# In: c, the hop's index (c frames are complete after it), lv, its level. Out: fire, 1 when the
+# window ending at frame c is to be classified now, for the segment S[6]..S[7].
+_SEG_STEP = """\
+fl = S[0] if S[0] < S[1] else S[1]
+if fl < P[2]:
+    fl = P[2]
+if c % P[1] == 0:
+    S[0] = S[1]
+    S[1] = lv
+elif lv < S[1]:
+    S[1] = lv
+loud = lv * 16 > fl * P[4]
+if S[2] < 0:
+    if not loud:
+        S[4] = -1
+    elif S[4] < 0:
+        S[4] = c
+    if lv * 16 > fl * P[3]:
+        S[2] = S[4]
+        S[3] = c
+else:
+    if loud:
+        S[3] = c
+    if S[5] < 0 and (c - S[3] >= P[5] or c - S[2] >= P[7]):
+        if S[3] + 1 - S[2] >= P[6]:
+            # the window of T frames (T + 1 hops) centred on the segment ends at frame t
+            t = (S[2] + S[3] + 1) // 2 + P[0] // 2
+            if t < c:
+                t = c
+            if t < P[0]:
+                t = P[0]
+            if t < S[8] + P[8]:
+                t = S[8] + P[8]
+            S[5] = t
+            S[6] = S[2]
+            S[7] = S[3] + 1
+        S[2] = -1
+        S[4] = -1
+fire = 0
+if S[5] == c:
+    S[5] = -1
+    S[8] = c
+    fire = 1
+"""
+
+# At the end of the stream (c: the last hop): fire while a segment is left, to be classified in
+# the last window (none before the first T frames).
+_SEG_END = """\
+fire = 0
+if S[5] >= 0 and c >= P[0]:
+    S[5] = -1
+    fire = 1
+elif S[2] >= 0 and S[3] + 1 - S[2] >= P[6] and c >= P[0]:
+    S[6] = S[2]
+    S[7] = S[3] + 1
+    S[2] = -1
+    fire = 1
+"""
+
+
+# ------------------------------------------------------------------------------------------------
+# microlearn audio detect: a long recording, a window classified once per segment of sound
 
 _DETECT = r"""
 import array, gc, json, mlclock
 from microlearn import dsp, nn
 fe = dsp.AudioFeatures(json.load(open("features.json")))
-T, NF, HOP, STEP, NC = {frames}, fe.n_features, fe.hop, {step}, {n_classes}
+T, NF, HOP, NC = {frames}, fe.n_features, fe.hop, {n_classes}
 ring = array.array("f", bytes(4 * T * NF))
 norm = array.array("f", bytes(4 * T * NF))
 x = array.array("b", bytes(T * NF))
 y = array.array("b", bytes(NC))
 chunk = array.array("h", bytes(2 * HOP))
+S = {state!r}  # the segmenter's state and settings (_SEG_STEP)
+P = {settings!r}
 gc.collect()  # the large buffers first, while the heap is in one piece
 try:
     m = nn.load(memoryview(open("model.nn", "rb")))  # in place, as from flash (ROMFS)
@@ -825,34 +910,54 @@ except TypeError:  # a file system without in-place files
     m = nn.load("model.nn")
 w = dsp.WavReader({name!r})
 print("ram", m.arena, fe.memory, 9 * T * NF + 2 * HOP + NC, gc.mem_alloc())
-slot = 0  # where the next frame goes; the oldest frame once the ring is full
-done = 0  # frames so far
-ticks = 0
-alloc = a = -1  # from the first step on: one-time allocations done, printing not counted
+
+
+def classify():  # the window of the last T frames: the index of the largest output
+    dsp.center(ring, norm, NF, slot)
+    m.quantize(norm, x)
+    m.run(x, y)
+    best = 0
+    for j in range(1, NC):
+        if y[j] > y[best]:
+            best = j
+    return best
+
+
+# every global the loop assigns, before counting: a new one would grow the globals' table
+slot = c = ticks = lv = v = j = fl = loud = t = fire = best = alloc = 0
+c = -1  # the hop's index: c frames are complete after it
+gc.collect()
+a = gc.mem_alloc()
 while w.read(chunk) == HOP:
     t0 = mlclock.ticks()
-    k = fe.process(chunk, ring, slot)  # one frame per hop once the first is complete
-    if k:
+    c += 1
+    lv = 0
+    for j in range(0, HOP, {sub}):
+        v = chunk[j]
+        lv += v if v >= 0 else -v
+    if fe.process(chunk, ring, slot):  # one frame per hop from the second on
         slot += 1
         if slot == T:
             slot = 0
-        done += 1
-        if done >= T and (done - T) % STEP == 0:
-            dsp.center(ring, norm, NF, slot)
-            m.quantize(norm, x)
-            m.run(x, y)
-            ticks += mlclock.diff(mlclock.ticks(), t0)
-            if a >= 0:
-                alloc += gc.mem_alloc() - a
-            else:
-                alloc = 0
-            print("s", done, bytes(y).hex())
-            a = gc.mem_alloc()
-            continue
+{seg_step}
+    if fire:
+        best = classify()
     ticks += mlclock.diff(mlclock.ticks(), t0)
-if a >= 0:
+    if fire:  # printing is not counted
+        alloc += gc.mem_alloc() - a
+        print("e", c, S[6], S[7], best, bytes(y).hex())
+        a = gc.mem_alloc()
+t0 = mlclock.ticks()
+{seg_end}
+while fire:
+    best = classify()
     alloc += gc.mem_alloc() - a
-print("end", done, ticks, alloc)
+    print("e", c, S[6], S[7], best, bytes(y).hex())
+    a = gc.mem_alloc()
+{seg_end_in}
+ticks += mlclock.diff(mlclock.ticks(), t0)
+alloc += gc.mem_alloc() - a
+print("end", c + 1, ticks, alloc)
 print("unit", mlclock.UNIT, mlclock.to_unit(1000) / 1000)
 """
 
@@ -911,6 +1016,91 @@ def events_from_scores(scores, ends, labels, hop_seconds, window_frames, step_fr
     return events
 
 
+def hop_levels(samples, hop, sub):
+    """The level of every whole hop of a stream: the sum of |x| over every sub-th sample (the
+    board's loop in _DETECT, in integers)."""
+    x = np.asarray(samples, dtype=np.int16)
+    n = len(x) // hop
+    return np.abs(x[:n * hop].reshape(n, hop)[:, ::sub].astype(np.int64)).sum(axis=1)
+
+
+def detector_settings(meta, hop, where="metadata.json"):
+    """The detector's settings of a model folder's metadata (DETECTOR where it has none),
+    checked: the board computes in small ints (below 2^30 on a 32-bit board)."""
+    st = dict(DETECTOR, **meta.get("detector", {}))
+    try:
+        st = {k: int(v) for k, v in st.items()}
+    except (TypeError, ValueError):
+        raise AudioError(f"{where}: detector {st}: expected integers") from None
+    top = -(-hop // max(1, st["sub"])) * 32768  # the largest level
+    if (min(st.values()) < 1 or st["off"] > st["on"] or st["min_hops"] > st["max_hops"]
+            or top * max(16, st["on"]) >= 1 << 30):
+        raise AudioError(f"{where}: detector {st}: expected positive integers, off <= on, "
+                         f"min_hops <= max_hops, and levels times `on` below 2^30")
+    return st
+
+
+def _seg_state(hop, settings):
+    top = -(-hop // settings["sub"]) * 32768  # no floor yet: the largest level
+    return [top, top, -1, -1, -1, -1, -1, -1, -(1 << 20)]
+
+
+def _seg_settings(window_frames, settings):
+    return [window_frames] + [settings[k] for k in _DETECTOR_KEYS]
+
+
+def segment_stream(levels, window_frames, hop, settings):
+    """The host twin of the board's segmenter: (t, start, end) of every segment to classify, t
+    the frame the window ends at, start and end in hops; the _SEG_STEP and _SEG_END source run
+    hop by hop."""
+    step, end = compile(_SEG_STEP, "_SEG_STEP", "exec"), compile(_SEG_END, "_SEG_END", "exec")
+    ns = dict(S=_seg_state(hop, settings), P=_seg_settings(window_frames, settings))
+    out = []
+    for c, lv in enumerate(levels):
+        ns["c"], ns["lv"] = c, int(lv)
+        exec(step, ns)
+        if ns["fire"]:
+            out.append((c, ns["S"][6], ns["S"][7]))
+    ns["c"] = len(levels) - 1
+    while True:
+        exec(end, ns)
+        if not ns["fire"]:
+            return out
+        out.append((ns["c"], ns["S"][6], ns["S"][7]))
+
+
+def segment_scores(am, samples, settings=None):
+    """The host's decisions on a stream: the segments (t, start, end) and the int8 outputs of
+    the window ending at frame t for each, (segments, classes)."""
+    from . import dsp
+
+    T, hop = am.meta["window_frames"], am.cfg.hop
+    settings = settings or detector_settings(am.meta, hop)
+    x = np.asarray(samples, dtype=np.int16)
+    x = x[:len(x) // hop * hop]  # the board reads whole hops
+    segs = segment_stream(hop_levels(x, hop, settings["sub"]), T, hop, settings)
+    if not segs:
+        return segs, np.zeros((0, len(am.labels) + 1), np.int8)
+    F = dsp.AudioFeatures(am.cfg).frames_of(x)
+    return segs, am.scores(np.stack([normalise(F[t - T:t]) for t, _, _ in segs]))
+
+
+def segment_label(scores, n_words):
+    """The word of a segment's window, or None when the background scores highest."""
+    k = int(np.argmax(scores))
+    return k if k < n_words else None
+
+
+def segment_events(segs, scores, labels, hop_seconds):
+    """Events of classified segments: label, and the segment's start and end."""
+    events = []
+    for (t, on, off), s in zip(segs, scores):
+        k = segment_label(s, len(labels))
+        if k is not None:
+            events.append(Event(labels[k], round(on * hop_seconds, 3), round(off * hop_seconds, 3)))
+    return events
+
+
 def matched_events(found, truth, tolerance=0.2):
     """How many detected events are right: each matches an unmatched true event with its label
     and an onset within `tolerance` seconds."""
@@ -953,19 +1143,25 @@ def build_stream(utts, rate, rng, gap=(0.4, 1.2), noise_db=(-70, -50)):
 
 @dataclass
 class Detection:
-    events: list
-    steps: int = 0
-    agree: int = 0  # steps whose int8 outputs are the host's
+    events: list  # from the board's decisions and outputs
+    segments: int = 0  # windows the board classified
+    host_segments: int = 0  # the host twin's
+    agree: int = 0  # the board's segments (hops, window) and int8 outputs equal to the host's
     seconds: float = 0.0
     ticks: float = 0.0
     unit: str = ""
     steady_alloc: int = 0
     ram: dict = None
+    host_events: list = None
 
 
-def detect(model_dir, stream_path, target, log=print, model=None, min_steps=2):
-    """Streams a WAV file through the device in hops; its outputs at every step, compared with
-    the host's, give the events (`min_steps` steps in a row of a word make one)."""
+def detect(model_dir, stream_path, target, log=print, model=None):
+    """Streams a WAV file through the board in hops: the segmenter (_SEG_STEP) decides when to
+    classify, the network classifies the window centred on each segment. The board's decisions
+    and int8 outputs are compared with the host twin's (segment_scores); the events are the
+    board's."""
+    import textwrap
+
     from . import targets
 
     am = model or load_model_dir(model_dir)
@@ -973,10 +1169,15 @@ def detect(model_dir, stream_path, target, log=print, model=None, min_steps=2):
     if rate != am.meta["sample_rate"]:
         raise AudioError(f"{stream_path}: {rate} Hz, the model was trained at "
                          f"{am.meta['sample_rate']} Hz")
-    host, ends = stream_scores(am, samples)
+    T, hop, n_classes = am.meta["window_frames"], am.cfg.hop, len(am.labels) + 1
+    settings = detector_settings(am.meta, hop, Path(model_dir) / "metadata.json")
+    host_segs, host = segment_scores(am, samples, settings)
     t = targets.get(target) if isinstance(target, str) else target
-    script = _DETECT.format(frames=am.meta["window_frames"], step=am.meta["step_frames"],
-                            n_classes=len(am.labels) + 1, name="stream.wav")
+    script = _DETECT.format(
+        frames=T, n_classes=n_classes, name="stream.wav", sub=int(settings["sub"]),
+        settings=_seg_settings(T, settings), state=_seg_state(hop, settings),
+        seg_step=textwrap.indent(_SEG_STEP, "    "), seg_end=_SEG_END,
+        seg_end_in=textwrap.indent(_SEG_END, "    "))
     files = dict(am.files, **{"stream.wav": Path(stream_path).read_bytes()})
     if t.files_region is not None and sum(map(len, files.values())) > t.files_region[1]:
         raise AudioError(f"{stream_path}: too long for {t.name}'s file space "
@@ -985,15 +1186,16 @@ def detect(model_dir, stream_path, target, log=print, model=None, min_steps=2):
         res = s.exec(script)
     if not res.ok:
         raise targets.TargetError(f"{t.name}: the device application failed:\n{res.output}")
-    dev, dev_ends = [], []
+    segs, outs, labels = [], [], []
     d = Detection([], seconds=len(samples) / rate)
     for line in res.output.splitlines():
         p = line.split()
         if not p:
             continue
-        if p[0] == "s":
-            dev_ends.append(int(p[1]))
-            dev.append(np.frombuffer(bytes.fromhex(p[2]), dtype=np.int8))
+        if p[0] == "e":
+            segs.append(tuple(map(int, p[1:4])))
+            labels.append(int(p[4]))
+            outs.append(np.frombuffer(bytes.fromhex(p[5]), dtype=np.int8))
         elif p[0] == "ram":
             d.ram = dict(arena=int(p[1]), state=int(p[2]), buffers=int(p[3]), heap=int(p[4]))
         elif p[0] == "end":
@@ -1001,13 +1203,13 @@ def detect(model_dir, stream_path, target, log=print, model=None, min_steps=2):
         elif p[0] == "unit":
             d.unit = p[1]
             d.ticks *= float(p[2])
-    d.steps = len(dev)
-    if len(dev) == len(host) and list(dev_ends) == list(ends):
-        d.agree = int(sum(np.array_equal(a, b) for a, b in zip(dev, host)))
-    d.events = events_from_scores(np.array(dev).reshape(-1, len(am.labels) + 1), dev_ends,
-                                  am.labels, am.cfg.hop / rate, am.meta["window_frames"],
-                                  am.meta["step_frames"], min_steps=min_steps)
-    d.host_steps = len(host)
+    outs = np.array(outs, dtype=np.int8).reshape(-1, n_classes)
+    d.segments, d.host_segments = len(segs), len(host_segs)
+    if segs == host_segs:
+        d.agree = int(sum(np.array_equal(a, b) and k == int(np.argmax(a))
+                          for a, b, k in zip(outs, host, labels)))
+    d.events = segment_events(segs, outs, am.labels, hop / rate)
+    d.host_events = segment_events(host_segs, host, am.labels, hop / rate)
     return d
 
 
@@ -1015,9 +1217,10 @@ def report_detection(d, log=print):
     for ev in d.events:
         log(f"{ev.label} {ev.start:.3f} {ev.end:.3f}")
     log(f"events: {len(d.events)}")
-    log(f"agreement: {d.agree}/{d.host_steps} steps")
-    log(f"per second of audio: {d.ticks / d.seconds:,.0f} {d.unit} (features every hop, network "
-        f"every step)")
+    log(f"agreement: {d.agree}/{d.host_segments} segments (where the board classified, and its "
+        f"int8 outputs, as the host's)")
+    log(f"per second of audio: {d.ticks / d.seconds:,.0f} {d.unit} (levels and features every "
+        f"hop, the network once per segment)")
     if d.ram:
         log(f"RAM: arena {d.ram['arena']} bytes, front end state {d.ram['state']} bytes, "
             f"features and buffers {d.ram['buffers']} bytes; allocated while streaming: "
@@ -1069,7 +1272,8 @@ def main_detect(args):
     def go():
         d = detect(args.model_dir, args.stream, args.target)
         report_detection(d)
-        return 0 if d.agree == d.host_steps and d.steady_alloc == 0 else 1
+        ok = d.agree == d.host_segments == d.segments and d.steady_alloc == 0
+        return 0 if ok else 1
     return _cli("detect", go)
 
 

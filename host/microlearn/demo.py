@@ -202,7 +202,7 @@ def spoken_digits(targets=TARGETS):
     audio.report_detection(d, log=lambda s: print("      " + s))
     p, r, f1 = audio.score_events(d.events, truth)
     print(f"      precision {p:.2f}, recall {r:.2f}, F1 {f1:.2f} (label and onset within 200 ms)")
-    return ok and d.agree == d.host_steps and d.steady_alloc == 0
+    return ok and d.agree == d.host_segments == d.segments and d.steady_alloc == 0
 
 
 def main():

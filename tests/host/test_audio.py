@@ -243,3 +243,126 @@ def test_center():
     assert np.array_equal(dsp.center(x[1]), c[1])
     with pytest.raises(ValueError, match="not finite"):
         dsp.center(np.array([[np.nan]]))
+
+
+# ------------------------------------------------------------------------------------------------
+# The segmenter of `audio detect` (the host twin runs the board's source; tests/device/
+# test_sound_flow.py checks that the board decides the same)
+
+HOP, T = 128, audio.WINDOW_FRAMES
+
+
+def _bursts(spans, n_seconds, noise=30.0, seed=0):
+    """Noise at about -61 dB re full scale with harmonic bursts (speech-like, about -25 dB) at
+    `spans` (start, end) in seconds."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(int(n_seconds * 8000)) * noise
+    for a, b in spans:
+        t = np.arange(int(a * 8000), min(len(x), int(b * 8000)))
+        x[t] += sum(1500 / k * np.sin(2 * np.pi * 180 * k * t / 8000) for k in range(1, 6))
+    return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+
+
+def _segments(x, **settings):
+    st = audio.detector_settings({"detector": settings}, HOP)
+    return audio.segment_stream(audio.hop_levels(x, HOP, st["sub"]), T, HOP, st)
+
+
+def test_hop_levels():
+    x = np.arange(-300, 300, dtype=np.int16)
+    lv = audio.hop_levels(x, HOP, 2)
+    assert len(lv) == len(x) // HOP
+    assert lv[1] == sum(abs(int(v)) for v in x[HOP:2 * HOP:2])
+
+
+def test_segments_of_words_in_noise():
+    # a 0.3 s burst, a 0.5 s one with a 100 ms gap in it (one word: shorter than `hang`), and
+    # a 0.8 s one
+    spans = [(1.5, 1.8), (2.6, 2.8), (2.9, 3.2), (4.0, 4.8)]
+    segs = _segments(_bursts(spans, 6.0))
+    words = [(1.5, 1.8), (2.6, 3.2), (4.0, 4.8)]
+    assert len(segs) == len(words), segs
+    for (t, on, off), (a, b) in zip(segs, words):
+        assert abs(on * HOP / 8000 - a) <= 2 * HOP / 8000 and abs(off * HOP / 8000 - b) <= 0.05
+        # the window classified ends at frame t: T frames (T + 1 hops) centred on the segment
+        # (within half a hop), or later when the segment ended too late for that
+        centred = (on + off) // 2 + T // 2
+        assert t == centred or (t > centred and t - audio.DETECTOR["hang"] <= off)
+        assert t - T <= on  # the whole word is in the window
+
+
+def test_no_segments_in_noise_or_silence():
+    assert _segments(_bursts([], 5.0)) == []
+    assert _segments(np.zeros(40000, np.int16)) == []
+    assert _segments(_bursts([], 5.0, noise=300.0)) == []  # a noisier room: a higher floor
+
+
+def test_segments_of_long_sounds_and_at_the_end_of_the_stream():
+    # 3 s of sound: cut every max_hops hops (the whole segment stays in the window), until the
+    # floor has risen to its level (after two blocks)
+    mx = audio.DETECTOR["max_hops"]
+    segs = _segments(_bursts([(1.2, 4.2)], 6.0))
+    assert len(segs) == 2
+    for t, on, off in segs:
+        assert off - on == mx + 1 and t >= on + mx and t - T <= on
+    # a word still sounding at the end: classified in the last window
+    x = _bursts([(2.0, 2.45)], 2.4)
+    segs = _segments(x)
+    assert len(segs) == 1 and segs[0][0] == len(x) // HOP - 1
+    assert _segments(x, min_hops=40) == []  # too short to be a word
+    # a stream shorter than a window: nothing to classify
+    assert _segments(_bursts([(0.3, 0.7)], 0.9)) == []
+
+
+def test_segments_of_spoken_digit_streams():
+    # 20 recordings of every speaker of data/fsdd joined as the event benchmark joins them
+    # (silence over noise at -70 to -50 dB): a segment per word, starting within 200 ms of it
+    # (what the event F1 counts; the previous rule's onsets: 64% of the words on the benchmark)
+    utts, _ = audio.load_dataset(fsdd(), log=lambda s: None)
+    st = audio.detector_settings({}, HOP)
+    segs_n = words = found = 0
+    for g in sorted({u.group for u in utts}):
+        mine = [u for u in utts if u.group == g]
+        rng = np.random.default_rng(1)
+        x, truth = audio.build_stream([mine[i] for i in rng.permutation(len(mine))[:20]], 8000,
+                                      rng)
+        segs = audio.segment_stream(audio.hop_levels(x, HOP, st["sub"]), T, HOP, st)
+        segs_n += len(segs)
+        words += len(truth)
+        found += sum(any(abs(on * HOP / 8000 - w.start) <= 0.2 for _, on, _ in segs)
+                     for w in truth)
+    assert words == 100 and segs_n == 100 and found >= 97
+
+
+def test_segments_at_most_every_min_gap_hops():
+    # tones of 5 hops every 13: a segment each without min_gap; the network's runs at least
+    # min_gap hops apart with it (its worst case of cost)
+    x = np.zeros(8000 * 10)
+    t = np.arange(len(x))
+    x[(t % (13 * HOP) < 5 * HOP) & (t < 8000 * 8)] = 3000  # then 2 s of noise: no segment
+    x = _bursts([], 10.0) + x.astype(np.int16)  # left at the end of the stream
+    gap = audio.DETECTOR["min_gap"]
+    segs = _segments(x)
+    assert len(segs) > 15 and min(np.diff([t for t, _, _ in segs])) >= gap
+    assert all(t - T <= on for t, on, _ in segs)  # each window still holds its segment's start
+    assert len(_segments(x, min_gap=1)) > len(segs)
+
+
+def test_detector_settings():
+    st = audio.detector_settings({}, HOP)
+    assert st == audio.DETECTOR
+    assert audio.detector_settings({"detector": {"hang": 20}}, HOP)["hang"] == 20
+    for bad in ({"on": 0}, {"off": 80, "on": 64}, {"on": 2000}, {"hang": "x"},
+                {"min_hops": 60, "max_hops": 56}):
+        with pytest.raises(audio.AudioError, match="detector"):
+            audio.detector_settings({"detector": bad}, HOP)
+
+
+def test_segment_events():
+    segs = [(80, 10, 30), (200, 150, 170), (300, 240, 280)]
+    scores = np.full((3, 4), -128, np.int8)
+    scores[0, 2] = 50
+    scores[1, 3] = 50  # the background: no event
+    scores[2, 0] = 10
+    ev = audio.segment_events(segs, scores, ["a", "b", "c"], 0.016)
+    assert ev == [audio.Event("c", 0.16, 0.48), audio.Event("a", 3.84, 4.48)]
