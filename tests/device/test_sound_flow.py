@@ -2,7 +2,8 @@
 shipped spoken digits (with broken files among them: reported, skipped), then `audio run` on
 held-out recordings on the unix port, the Cortex-M3 and the Cortex-M0: the device's labels and
 int8 outputs equal the host pipeline's for every file, nothing allocated in the steady state;
-`audio detect` over a stream of held-out recordings joined with silence and noise: the device
+`audio detect` over a stream of held-out recordings joined with silence and noise (also on the
+Cortex-M4F and Cortex-M7 boards): the device
 finds the segments of sound the host twin finds and gives the same outputs for their windows
 (streaming = whole file), and the events are scored (precision, recall, F1 printed)."""
 
@@ -21,6 +22,7 @@ from microlearn import audio, cli, paths, wav
 
 pytestmark = pytest.mark.reference
 TARGETS = ["unix", "cortex-m3", "cortex-m0"]
+FPU_TARGETS = ["cortex-m4f", "cortex-m7"]
 PER_CLASS_GROUP = audio.QUICK["per_class_group"]
 
 
@@ -115,7 +117,7 @@ def test_run_agrees_with_the_host(quick_model, target, tmp_path):
     print(out)
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", TARGETS + FPU_TARGETS)
 def test_detect_decides_as_the_host(quick_model, target, tmp_path):
     """A stream of the 10 held-out recordings (one per digit) joined with silence over noise:
     the board finds the segments the host twin finds (the same hops, the same windows), gives

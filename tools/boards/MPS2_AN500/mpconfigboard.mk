@@ -17,3 +17,8 @@ SRC_BOARD_O += $(BOARD_DIR)/../enable_fpu.o
 LDFLAGS += -Wl,--wrap=mp_semihosting_init
 
 MPY_CROSS_FLAGS += -march=armv7emdp
+
+# A 256 kB heap, as on the Cortex-M3 board (the port's default is 140 kB; the board has 4 MB):
+# importing dsp and nn copies their native code into the heap, and `audio detect` needs its
+# windows beside them.
+MICROPY_HEAP_SIZE = 262144
