@@ -3,9 +3,9 @@ shipped spoken digits (with broken files among them: reported, skipped), then `a
 held-out recordings on the unix port, the Cortex-M3 and the Cortex-M0: the device's labels and
 int8 outputs equal the host pipeline's for every file, nothing allocated in the steady state;
 `audio detect` over a stream of held-out recordings joined with silence and noise (also on the
-Cortex-M4F and Cortex-M7 boards): the device
-finds the segments of sound the host twin finds and gives the same outputs for their windows
-(streaming = whole file), and the events are scored (precision, recall, F1 printed)."""
+Cortex-M4F and Cortex-M7 boards): the device finds the segments of sound the host twin finds and
+gives the same outputs for their windows (streaming = whole file), and the events are scored
+(precision, recall, F1 printed)."""
 
 import fcntl
 import hashlib
