@@ -711,7 +711,8 @@ class DeviceRun:
 
     def per_second(self):
         """(features, model, both) per second of audio when a stream is classified every
-        step_seconds (as `audio detect` does), in unit."""
+        step_seconds (the detector's min_gap: the most often `audio detect` runs the network,
+        whatever it hears), in unit."""
         f = float(np.median(self.feature_ticks)) / self.window_seconds
         m = float(np.median(self.model_ticks)) / self.step_seconds
         return f, m, f + m
@@ -757,7 +758,8 @@ def run_device(model_dir, dataset_dir, target, utts=None, log=print, model=None)
     n = window_samples(am.cfg, frames)
     run = DeviceRun(t.name, feature_ticks=[], model_ticks=[], disagreements=[],
                     window_seconds=n / rate,
-                    step_seconds=am.meta["step_frames"] * am.cfg.hop / rate)
+                    step_seconds=detector_settings(am.meta, am.cfg.hop)["min_gap"] * am.cfg.hop
+                    / rate)
     index = {name: i for i, name in enumerate(wavs)}
     for group in _batches(wavs, _session_budget(t, am.files)):
         files = dict(am.files, **{name: wavs[name] for name in group})
@@ -805,9 +807,9 @@ def report_run(run, log=print):
     log(f"per window: features {np.median(run.feature_ticks):,.0f} {run.unit} "
         f"({run.window_seconds:.2f} s of audio), network {np.median(run.model_ticks):,.0f} "
         f"{run.unit}")
-    log(f"per second of audio, classified every {run.step_seconds * 1000:.0f} ms: features "
-        f"{f:,.0f} + network {m:,.0f} = {both:,.0f} {run.unit} (the windows' silence costs "
-        f"the front end less than sound: `audio detect` measures a stream)")
+    log(f"per second of audio, classified every {run.step_seconds * 1000:.0f} ms (the most "
+        f"often `audio detect` runs the network): features {f:,.0f} + network {m:,.0f} = "
+        f"{both:,.0f} {run.unit} (an upper bound: `audio detect` measures a stream)")
     if run.ram:
         log(f"RAM: arena {run.ram['arena']} bytes, front end state {run.ram['state']} bytes, "
             f"features and buffers {run.ram['buffers']} bytes; heap in use after setup "
