@@ -114,8 +114,8 @@ LABEL_SMOOTHING = 0.1
 NETWORKS = ("cnn", "dscnn")  # make_network
 BACKGROUND = "_background"  # the class of windows without a whole word (detection)
 # A window every 20 frames (320 ms at 8 kHz): the previous rule of `audio detect` (host only now:
-# benchmarks/sound_events.py --rule steps), and what `audio run` quotes a cost per second for.
-# `audio detect` classifies once per segment of sound (DETECTOR).
+# benchmarks/sound_events.py --rule steps). `audio detect` classifies once per segment of sound
+# (DETECTOR), and `audio run` quotes a cost per second at DETECTOR's min_gap.
 STEP_FRAMES = 20
 # `audio detect`'s segmenter (metadata.json "detector"; docs/sound.md, section 5): a hop's level
 # is the sum of |x| over every `sub`-th sample of it (64 values of a 128-sample hop); the noise
