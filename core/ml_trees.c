@@ -27,9 +27,21 @@ ML_TREES_INLINE int32_t key_from_bits(uint32_t bits) {
     return (int32_t)(bits ^ ((uint32_t)((int32_t)bits >> 31) >> 1));
 }
 
-// The key of an int16 feature, as the float32 it is exactly.
+// The key of an int16 feature, as the float32 it is exactly: with integer instructions (a
+// conversion to float is a library call on cores without an FPU).
 ML_TREES_INLINE int32_t key_from_i16(int16_t v) {
+#if defined(__GNUC__)
+    const uint32_t s = (uint32_t)((int32_t)v >> 31);    // all ones when negative
+    const uint32_t a = ((uint32_t)(int32_t)v ^ s) - s;  // |v|, 0 to 32768
+    if (a == 0) {
+        return 0;
+    }
+    const uint32_t e = 31 - (uint32_t)__builtin_clz(a);  // the exponent, 0 to 15
+    const uint32_t mag = ((127 + e) << 23) | ((a << (23 - e)) & 0x7fffffu);
+    return (int32_t)(mag ^ s);  // a negative float's key: its magnitude bits inverted
+#else
     return key_from_bits(ml_float_to_bits((float)v));
+#endif
 }
 
 // The key of the largest float32 not above t: x <= t exactly when key(x) <= this, for every
@@ -1464,9 +1476,12 @@ void ml_trees_set_workspace(ml_trees_t *m, void *workspace) {
 // Prediction
 
 // Walks tree nodes (arrays offset to the tree's first node) from ref while ref is a node of
-// the tree, for a float32 sample without NaN (x: its bits); returns the leaf slot's reference.
-// One variant per array widths, so the loop reads its arrays directly.
-#define DEFINE_WALK(name, feature_t, child_t, index_t) \
+// the tree, for a sample x of x_t features (float32 without NaN, or int16), each made a key by
+// KEY at its node; returns the leaf slot's reference. One variant per array widths, so the loop
+// reads its arrays directly.
+#define KEY_F32(v) key_from_bits(ml_float_to_bits(v))
+#define KEY_I16(v) key_from_i16(v)
+#define DEFINE_WALK(name, feature_t, child_t, index_t, x_t, KEY) \
     static uint32_t name(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref, \
         const void *x) { \
         const feature_t *feature = (const feature_t *)m->feature + base; \
@@ -1474,28 +1489,31 @@ void ml_trees_set_workspace(ml_trees_t *m, void *workspace) {
         const child_t *right = (const child_t *)m->right + base; \
         const int32_t *threshold = m->threshold; \
         const index_t *index = m->thr_index ? (const index_t *)m->thr_index + base : NULL; \
-        const float *xf = x; \
+        const x_t *xs = x; \
         if (sizeof(index_t) == 4) { \
             threshold += base; \
         } \
         while (ref < n_local) { \
             int32_t t = sizeof(index_t) == 4 ? threshold[ref] : threshold[index[ref]]; \
-            ref = key_from_bits(ml_float_to_bits(xf[feature[ref]])) <= t ? left[ref] : right[ref]; \
+            ref = KEY(xs[feature[ref]]) <= t ? left[ref] : right[ref]; \
         } \
         return ref; \
     }
 
 // index_t uint32_t stands for "a threshold per node" (no index array).
 #define DEFINE_WALKS(f, feature_t) \
-    DEFINE_WALK(walk_##f##_8_d, feature_t, uint8_t, uint32_t) \
-    DEFINE_WALK(walk_##f##_16_d, feature_t, uint16_t, uint32_t) \
-    DEFINE_WALK(walk_##f##_32_d, feature_t, uint32_t, uint32_t) \
-    DEFINE_WALK(walk_##f##_8_i8, feature_t, uint8_t, uint8_t) \
-    DEFINE_WALK(walk_##f##_16_i8, feature_t, uint16_t, uint8_t) \
-    DEFINE_WALK(walk_##f##_32_i8, feature_t, uint32_t, uint8_t) \
-    DEFINE_WALK(walk_##f##_8_i16, feature_t, uint8_t, uint16_t) \
-    DEFINE_WALK(walk_##f##_16_i16, feature_t, uint16_t, uint16_t) \
-    DEFINE_WALK(walk_##f##_32_i16, feature_t, uint32_t, uint16_t)
+    DEFINE_WALK(walk_##f##_8_d, feature_t, uint8_t, uint32_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_16_d, feature_t, uint16_t, uint32_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_32_d, feature_t, uint32_t, uint32_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_8_i8, feature_t, uint8_t, uint8_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_16_i8, feature_t, uint16_t, uint8_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_32_i8, feature_t, uint32_t, uint8_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_8_i16, feature_t, uint8_t, uint16_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_16_i16, feature_t, uint16_t, uint16_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_32_i16, feature_t, uint32_t, uint16_t, float, KEY_F32) \
+    DEFINE_WALK(walk_h_##f##_8_d, feature_t, uint8_t, uint32_t, int16_t, KEY_I16) \
+    DEFINE_WALK(walk_h_##f##_16_d, feature_t, uint16_t, uint32_t, int16_t, KEY_I16) \
+    DEFINE_WALK(walk_h_##f##_32_d, feature_t, uint32_t, uint32_t, int16_t, KEY_I16)
 
 DEFINE_WALKS(8, uint8_t)
 DEFINE_WALKS(16, uint16_t)
@@ -1508,6 +1526,13 @@ static const walk_fn walks[2][3][3] = {
       { walk_8_8_i16, walk_8_16_i16, walk_8_32_i16 } },
     { { walk_16_8_d, walk_16_16_d, walk_16_32_d }, { walk_16_8_i8, walk_16_16_i8, walk_16_32_i8 },
       { walk_16_8_i16, walk_16_16_i16, walk_16_32_i16 } },
+};
+
+// int16 samples, for the layout of text models (a threshold per node); other layouts without
+// int16 thresholds take walk_i16.
+static const walk_fn walks_h[2][3] = {
+    { walk_h_8_8_d, walk_h_8_16_d, walk_h_8_32_d },
+    { walk_h_16_8_d, walk_h_16_16_d, walk_h_16_32_d },
 };
 
 // Walks a tree of any layout: for a float32 sample with NaN features (models trained with
@@ -1543,6 +1568,12 @@ static uint32_t walk_i16(const ml_trees_t *m, uint32_t base, uint32_t n_local, u
 static walk_fn choose_walk(const ml_trees_t *m) {
     int c = m->child_bytes == 1 ? 0 : m->child_bytes == 2 ? 1 : 2;
     return walks[m->feature_bytes - 1][m->thr_index_bytes][c];
+}
+
+static walk_fn choose_walk_i16(const ml_trees_t *m) {
+    int c = m->child_bytes == 1 ? 0 : m->child_bytes == 2 ? 1 : 2;
+    return m->node_layout == ML_TREES_NODES_ARRAYS && !m->thr_index_bytes
+        ? walks_h[m->feature_bytes - 1][c] : walk_i16;
 }
 
 // The packed bits at bit position pos (ml_trees_bits_at, with the position and mask kept by the
@@ -1685,8 +1716,7 @@ static void init_sums(const ml_trees_t *m) {
 // (against the float keys), or int16 features (against threshold16). One walk for 8-bit fields
 // (constant shifts), one for the model's own widths; each is a function of few arguments, so
 // that its loop keeps everything in registers (Cortex-M0 has eight).
-#define KEY_F32(v) key_from_bits(ml_float_to_bits(v))
-#define KEY_I16(v) ((int32_t)(v))
+#define KEY_I16_THR16(v) ((int32_t)(v))  // against threshold16: the feature itself
 #define DEFINE_WALK_R8(name, x_t, KEY) \
     static uint32_t __attribute__((noinline)) name(const uint32_t *node, uint32_t n_local, \
         const x_t *x, const int32_t *thr) { \
@@ -1699,7 +1729,7 @@ static void init_sums(const ml_trees_t *m) {
     }
 
 DEFINE_WALK_R8(walk_r8_f32, float, KEY_F32)
-DEFINE_WALK_R8(walk_r8_i16, int16_t, KEY_I16)
+DEFINE_WALK_R8(walk_r8_i16, int16_t, KEY_I16_THR16)
 
 #define DEFINE_WALK_PACKED(name, x_t, KEY) \
     static uint32_t __attribute__((noinline)) name(const ml_trees_t *m, const uint32_t *node, \
@@ -1717,7 +1747,7 @@ DEFINE_WALK_R8(walk_r8_i16, int16_t, KEY_I16)
     }
 
 DEFINE_WALK_PACKED(walk_packed_f32, float, KEY_F32)
-DEFINE_WALK_PACKED(walk_packed_i16, int16_t, KEY_I16)
+DEFINE_WALK_PACKED(walk_packed_i16, int16_t, KEY_I16_THR16)
 
 // The usual forest classifier: 8-bit node records, per-tree leaf lists with pure leaves, sparse
 // impure leaves, integer sums. Its loop holds only what it needs (on x64 and Cortex-M the
@@ -1875,7 +1905,7 @@ ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, m
         // int16 features against thresholds for them: no conversion at all.
         eval_records(m, NULL, x);
     } else {
-        eval_walk(m, walk_i16, x);
+        eval_walk(m, choose_walk_i16(m), x);
     }
     return ML_OK;
 }
