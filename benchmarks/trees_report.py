@@ -348,7 +348,7 @@ def headline(view, models, ov):
         tot = sum(parts)
         pc = per_class(view, t)
         s = (f"- Where microlearn's cost is ({t}, `{m}`): {100 * parts[0] / tot:.0f}% fixed "
-             f"per call (the call, the input keys, the per-class end), "
+             f"per call (the call, the input check, the per-class end), "
              f"{100 * parts[1] / tot:.0f}% per tree (adding the leaf's class values), "
              f"{100 * parts[2] / tot:.0f}% walking the nodes")
         if pc and pc > 0:
@@ -473,11 +473,10 @@ def emlearn_section(view, models, made):
           "stored as float32 and turned into integer units entry by entry, a few instructions "
           "more per class on a core without an FPU. "
           "Loaded from a file, the small forests' binary model holds the leaf values (the "
-          "distinct class fractions, the largest part of `small_rf`'s file) that voting drops, "
-          "and a workspace of one 4-byte key per feature for float samples (allocated for int16 "
-          "samples too); used in place from flash only the workspace and the model object take "
-          "RAM, which for the stump is still more than the stand-in's whole model (a one-node "
-          "tree in emlearn's CSV).", "",
+          "distinct class fractions, the largest part of `small_rf`'s file) that voting drops; "
+          "used in place from flash only the model object and its sums (8 bytes per class, in "
+          "the object's block) take RAM, which for the stump is still more than the stand-in's "
+          "whole model (a one-node tree in emlearn's CSV).", "",
           "The x64 counts are the difference between a script with K predictions and the same "
           "script with an empty loop; before this run the empty-loop script also skipped the "
           "compilation of the timed loops (a constant false `if`), which added about 1,000 "
@@ -530,9 +529,9 @@ def compared_section(view, ws, models):
                  f"{_kb(b.model_memory_text)} | {_kb(b.model_memory)} | "
                  f"{_kb(b.model_memory_in_place)} |")
     L += ["", "Model RAM is `model.memory` (docs/model-format.md): the text form loaded into one "
-          "block; the binary form read from a file into a block of its size, plus the workspace "
-          "of a prediction; in place only the workspace (and the model object, about 100 "
-          "bytes)."]
+          "block; the binary form read from a file into a block of its size, plus the sums of a "
+          "prediction (8 bytes per output); in place only the sums (with the model object, "
+          "about 140 bytes on 32-bit ports, in one heap block)."]
     L.append("")
     return L
 
@@ -867,7 +866,7 @@ def anatomy(view, t, impl):
     """From the synthetic models: {fixed, node, tree, zeros} per inference on target t, or
     None. node: one more node walked; tree: one more tree, beyond its node (the step and the
     addition of its leaf's 10 values); zeros: what a tree saves when 9 of its leaf's values are
-    zero; fixed: the rest, the cost with no tree at all (the call, the input keys, the
+    zero; fixed: the rest, the cost with no tree at all (the call, the input check, the
     per-class end work)."""
     c = {n: view.cost(t, n, impl) for n in ("chain1", "chain64", "forest64", "forest64_pure")}
     if not all(c.values()):

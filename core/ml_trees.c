@@ -19,13 +19,30 @@ static void make_fixed(ml_trees_t *m);
 
 // ---------------------------------------------------------------------------------------------
 // Comparison keys: an int32 per float32 value, in the same order as the floats (-0 just below
-// +0, which only matters for thresholds, and those are never -0: see threshold_key).
+// +0, which only matters for thresholds, and those are never -0: see threshold_key). A sample's
+// features are turned into keys at the node that reads them (no copy of the sample in RAM):
+// without a branch, two or three instructions (negative floats: the magnitude bits flipped).
 
-static inline int32_t key_from_bits(uint32_t bits) {
-    return (int32_t)(bits & 0x80000000u ? bits ^ 0x7fffffffu : bits);
+ML_TREES_INLINE int32_t key_from_bits(uint32_t bits) {
+    return (int32_t)(bits ^ ((uint32_t)((int32_t)bits >> 31) >> 1));
 }
 
-#define KEY_NAN INT32_MIN  // below every float key
+// The key of an int16 feature, as the float32 it is exactly: with integer instructions (a
+// conversion to float is a library call on cores without an FPU).
+ML_TREES_INLINE int32_t key_from_i16(int16_t v) {
+#if defined(__GNUC__)
+    const uint32_t s = (uint32_t)((int32_t)v >> 31);    // all ones when negative
+    const uint32_t a = ((uint32_t)(int32_t)v ^ s) - s;  // |v|, 0 to 32768
+    if (a == 0) {
+        return 0;
+    }
+    const uint32_t e = 31 - (uint32_t)__builtin_clz(a);  // the exponent, 0 to 15
+    const uint32_t mag = ((127 + e) << 23) | ((a << (23 - e)) & 0x7fffffu);
+    return (int32_t)(mag ^ s);  // a negative float's key: its magnitude bits inverted
+#else
+    return key_from_bits(ml_float_to_bits((float)v));
+#endif
+}
 
 // The key of the largest float32 not above t: x <= t exactly when key(x) <= this, for every
 // float32 x (t is a double; NaN thresholds are rejected by the loader).
@@ -53,7 +70,7 @@ static int32_t threshold_key(double t) {
 // Memory layout
 
 typedef struct {
-    size_t baseline, acc, keys, threshold, leaf_value, labels, tree_root, tree_output;
+    size_t baseline, acc, threshold, leaf_value, labels, tree_root, tree_output;
     size_t feature, left, right, missing_left, total;
     uint8_t feature_bytes, child_bytes;
 } layout_t;
@@ -72,7 +89,6 @@ static int plan_layout(const ml_trees_header_t *h, layout_t *lay) {
 } while (0)
     REGION(baseline, (uint64_t)h->n_outputs * sizeof(double));
     REGION(acc, (uint64_t)h->n_outputs * sizeof(double));
-    REGION(keys, (uint64_t)h->n_features * sizeof(int32_t));
     REGION(threshold, (uint64_t)h->n_nodes * sizeof(int32_t));
     REGION(leaf_value, (uint64_t)h->n_leaves * h->leaf_width * sizeof(float));
     REGION(labels, (uint64_t)h->n_classes * sizeof(int32_t));
@@ -137,13 +153,8 @@ void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
     m->value_fixed = 0;
     m->label_kind = ML_TREES_LABELS_INT32;
     m->n_pure = 0;
-    m->n_thresholds = m->h.n_nodes;
-    m->n_values = m->h.n_leaves * m->h.leaf_width;
-    m->n_entries = m->n_lists = 0;
-    m->labels_size = m->h.n_classes * 4;
     m->baseline = (double *)(void *)(base + lay.baseline);
     m->acc = (double *)(void *)(base + lay.acc);
-    m->keys = (int32_t *)(void *)(base + lay.keys);
     m->threshold = (int32_t *)(void *)(base + lay.threshold);
     m->values = base + lay.leaf_value;
     m->labels = base + lay.labels;
@@ -984,10 +995,11 @@ static void make_fixed(ml_trees_t *m) {
         return;
     }
     float *v = m->values;
+    const uint32_t n = m->h.n_leaves * m->h.leaf_width;
     int s;
-    int plan = fixed_plan(v, m->n_values, m->h.n_trees, 0, &s);
+    int plan = fixed_plan(v, n, m->h.n_trees, 0, &s);
     if (plan == 1) {
-        for (uint32_t i = 0; i < m->n_values; i++) {
+        for (uint32_t i = 0; i < n; i++) {
             int32_t mant, exp;
             float_parts(v[i], &mant, &exp);
             int32_t fixed = mant ? (int32_t)((uint32_t)mant << (exp + s)) : 0;
@@ -1111,7 +1123,6 @@ static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *er
     switch (m->label_kind) {
         case ML_TREES_LABELS_INDEX:
             m->labels = NULL;
-            m->labels_size = 0;
             return section(b, ID('l', 'a', 'b', 'l'), 1, 0, 0, &p, err);
         case ML_TREES_LABELS_INT32:
         case ML_TREES_LABELS_INT64:
@@ -1122,7 +1133,6 @@ static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *er
             if (section(b, ID('l', 'a', 'b', 'l'), size, n, 1, &m->labels, err) != ML_OK) {
                 return err->code;
             }
-            m->labels_size = n * size;
             if (m->label_kind == ML_TREES_LABELS_FLOAT64) {
                 for (uint32_t k = 0; k < n; k++) {
                     double d;
@@ -1161,7 +1171,6 @@ static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *er
                 prev = off;
             }
             m->labels = p;
-            m->labels_size = count;
             return ML_OK;
         }
         default:
@@ -1169,8 +1178,13 @@ static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *er
     }
 }
 
+// The sizes of a binary model's arrays that predicting does not need (only its checks do).
+typedef struct {
+    uint32_t n_thresholds, n_values, n_entries, n_lists;
+} counts_t;
+
 // Every tree's references: children after their parent, leaves within its slots.
-static ml_status_t check_trees(const ml_trees_t *m, ml_error_t *err) {
+static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_t *err) {
     const ml_trees_header_t *h = &m->h;
     for (uint32_t t = 0; t < h->n_trees; t++) {
         uint32_t first = m->tree_node[t], end = m->tree_node[t + 1];
@@ -1182,8 +1196,8 @@ static ml_status_t check_trees(const ml_trees_t *m, ml_error_t *err) {
         uint32_t slots;
         if (m->tree_list) {
             uint32_t lf = m->tree_list[t], le = m->tree_list[t + 1];
-            if (lf > le || le > m->n_lists || (t == 0 && lf != 0)
-                || (t == h->n_trees - 1 && le != m->n_lists)) {
+            if (lf > le || le > c->n_lists || (t == 0 && lf != 0)
+                || (t == h->n_trees - 1 && le != c->n_lists)) {
                 OPEN_FAIL("tree %lu: leaf list %lu to %lu is out of place", (unsigned long)t,
                     (unsigned long)lf, (unsigned long)le);
             }
@@ -1218,9 +1232,9 @@ static ml_status_t check_trees(const ml_trees_t *m, ml_error_t *err) {
     return ML_OK;
 }
 
-static ml_status_t check_leaves(const ml_trees_t *m, ml_error_t *err) {
+static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error_t *err) {
     const ml_trees_header_t *h = &m->h;
-    for (uint32_t i = 0; i < m->n_lists; i++) {
+    for (uint32_t i = 0; i < c->n_lists; i++) {
         uint32_t leaf = ml_trees_bits_at(m->leaf_list, i, m->list_bits);
         if (leaf >= h->n_leaves) {
             OPEN_FAIL("leaf list entry %lu: leaf %lu does not exist", (unsigned long)i,
@@ -1228,16 +1242,16 @@ static ml_status_t check_leaves(const ml_trees_t *m, ml_error_t *err) {
         }
     }
     if (m->leaf_kind == ML_TREES_LEAF_SPARSE) {
-        for (uint32_t i = 0; i < m->n_entries; i++) {
+        for (uint32_t i = 0; i < c->n_entries; i++) {
             uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
             uint32_t k = (e >> 1) & ((1u << m->class_bits) - 1), v = e >> (1 + m->class_bits);
-            if (k >= h->n_outputs || v >= m->n_values || (i == m->n_entries - 1 && !(e & 1))) {
+            if (k >= h->n_outputs || v >= c->n_values || (i == c->n_entries - 1 && !(e & 1))) {
                 OPEN_FAIL("leaf entry %lu: output %lu, value %lu%s", (unsigned long)i,
                     (unsigned long)k, (unsigned long)v, e & 1 ? "" : ", not ending a leaf");
             }
         }
     }
-    for (uint32_t j = 0; j < m->n_values; j++) {
+    for (uint32_t j = 0; j < c->n_values; j++) {
         if (m->value_fixed == 1) {
             continue;
         }
@@ -1262,6 +1276,7 @@ static ml_status_t check_leaves(const ml_trees_t *m, ml_error_t *err) {
 ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_error_t *err) {
     ml_blob_t b;
     ml_trees_t m;
+    counts_t c = { 0, 0, 0, 0 };
     memset(&m, 0, sizeof(m));
     if (ml_blob_open(&b, data, len, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, err) != ML_OK) {
         return err->code;
@@ -1377,13 +1392,13 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         || (r = section(&b, ID('t', 'h', 'r', 'i'), m.thr_index_bytes ? m.thr_index_bytes : 1,
             nn, !rec && m.thr_index_bytes && nn, &m.thr_index, err))
         || (r = section_any(&b, ID('t', 'h', 'r', 'k'), 4, 0, (void **)&m.threshold,
-            &m.n_thresholds, err))
+            &c.n_thresholds, err))
         || (r = section(&b, ID('l', 'e', 'f', 't'), m.child_bytes, nn, !rec && nn, &m.left, err))
         || (r = section(&b, ID('r', 'g', 'h', 't'), m.child_bytes, nn, !rec && nn, &m.right,
             err))
         || (r = section(&b, ID('m', 'i', 's', 's'), 1, (nn + 7) / 8,
             (h->flags & ML_TREES_ACCEPT_NAN) && nn, (void **)&m.missing_left, err))
-        || (r = section_any(&b, ID('v', 'a', 'l', 'u'), 4, 0, &m.values, &m.n_values, err))) {
+        || (r = section_any(&b, ID('v', 'a', 'l', 'u'), 4, 0, &m.values, &c.n_values, err))) {
         return r;
     }
     // Thresholds for int16 features (records, optional): as many as the float keys.
@@ -1391,32 +1406,32 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     if ((r = section_any(&b, ID('t', 'h', 'r', 's'), 4, 0, (void **)&m.threshold16, &n16, err))) {
         return r;
     }
-    if (n16 && (!rec || n16 != m.n_thresholds)) {
+    if (n16 && (!rec || n16 != c.n_thresholds)) {
         OPEN_FAIL("section 'thrs': %lu thresholds, expected %lu", (unsigned long)n16,
-            (unsigned long)(rec ? m.n_thresholds : 0));
+            (unsigned long)(rec ? c.n_thresholds : 0));
     }
     // Packed arrays: as many bytes as their entries need, and 3 more.
-    m.n_lists = m.list_bits ? m.tree_list[nt] : 0;
-    m.n_entries = m.leaf_kind == ML_TREES_LEAF_SPARSE ? h->n_leaves : 0;
-    if ((uint64_t)m.n_lists * m.list_bits >= 0xfffffff0u
-        || (uint64_t)m.n_entries * m.entry_bits >= 0xfffffff0u) {
+    c.n_lists = m.list_bits ? m.tree_list[nt] : 0;
+    c.n_entries = m.leaf_kind == ML_TREES_LEAF_SPARSE ? h->n_leaves : 0;
+    if ((uint64_t)c.n_lists * m.list_bits >= 0xfffffff0u
+        || (uint64_t)c.n_entries * m.entry_bits >= 0xfffffff0u) {
         OPEN_FAIL("leaf lists or entries of more than 2^32 bits");
     }
-    uint32_t list_size = (m.n_lists * m.list_bits + 7) / 8 + 3;
-    uint32_t entry_size = (m.n_entries * m.entry_bits + 7) / 8 + 3;
-    if ((r = section(&b, ID('l', 'i', 's', 't'), list_size, 1, m.n_lists != 0, &m.leaf_list,
+    uint32_t list_size = (c.n_lists * m.list_bits + 7) / 8 + 3;
+    uint32_t entry_size = (c.n_entries * m.entry_bits + 7) / 8 + 3;
+    if ((r = section(&b, ID('l', 'i', 's', 't'), list_size, 1, c.n_lists != 0, &m.leaf_list,
             err))
-        || (r = section(&b, ID('e', 'n', 't', 'r'), entry_size, 1, m.n_entries != 0, &m.entries,
+        || (r = section(&b, ID('e', 'n', 't', 'r'), entry_size, 1, c.n_entries != 0, &m.entries,
             err))) {
         return r;
     }
     // What the header does not size must agree with it.
-    if (rec ? m.n_thresholds == 0 && nn : m.thr_index_bytes
-        ? m.n_thresholds > (m.thr_index_bytes == 1 ? 256u : 65536u) : m.n_thresholds != nn) {
-        OPEN_FAIL("section 'thrk': %lu thresholds for %lu nodes", (unsigned long)m.n_thresholds,
+    if (rec ? c.n_thresholds == 0 && nn : m.thr_index_bytes
+        ? c.n_thresholds > (m.thr_index_bytes == 1 ? 256u : 65536u) : c.n_thresholds != nn) {
+        OPEN_FAIL("section 'thrk': %lu thresholds for %lu nodes", (unsigned long)c.n_thresholds,
             (unsigned long)nn);
     }
-    for (uint32_t i = 0; i < m.n_thresholds; i++) {
+    for (uint32_t i = 0; i < c.n_thresholds; i++) {
         int32_t t = m.threshold[i];
         if ((uint32_t)(t < 0 ? ~t : t) > 0x7f800000u) {
             OPEN_FAIL("threshold %lu is NaN (key %ld)", (unsigned long)i, (long)t);
@@ -1424,38 +1439,34 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     }
     for (uint32_t i = 0; i < nn; i++) {
         if (ml_trees_node_feature(&m, i) >= h->n_features
-            || ml_trees_node_threshold_index(&m, i) >= m.n_thresholds) {
+            || ml_trees_node_threshold_index(&m, i) >= c.n_thresholds) {
             OPEN_FAIL("node %lu: feature %lu or threshold %lu does not exist", (unsigned long)i,
                 (unsigned long)ml_trees_node_feature(&m, i),
                 (unsigned long)ml_trees_node_threshold_index(&m, i));
         }
     }
     if (m.leaf_kind == ML_TREES_LEAF_DENSE
-        && (uint64_t)m.n_values != (uint64_t)h->n_leaves * h->leaf_width) {
-        OPEN_FAIL("leaves: %lu values for %lu dense leaves of %lu", (unsigned long)m.n_values,
+        && (uint64_t)c.n_values != (uint64_t)h->n_leaves * h->leaf_width) {
+        OPEN_FAIL("leaves: %lu values for %lu dense leaves of %lu", (unsigned long)c.n_values,
             (unsigned long)h->n_leaves, (unsigned long)h->leaf_width);
     }
-    if ((r = check_trees(&m, err)) || (r = check_leaves(&m, err))) {
+    if ((r = check_trees(&m, &c, err)) || (r = check_leaves(&m, &c, err))) {
         return r;
     }
     m.forest_r8 = m.node_layout == ML_TREES_NODES_RECORDS && m.rec_fbits == 8
         && m.rec_tbits == 8 && m.rec_cbits == 8 && m.tree_list
         && m.leaf_kind == ML_TREES_LEAF_SPARSE && m.value_fixed && m.n_pure;
-    m.keys = NULL;
     m.acc = NULL;
     *model = m;
     return ML_OK;
 }
 
 size_t ml_trees_workspace_size(const ml_trees_header_t *h) {
-    return (((size_t)h->n_outputs * 8 + 7) & ~(size_t)7) + (((size_t)h->n_features * 4 + 7)
-        & ~(size_t)7);
+    return (size_t)h->n_outputs * 8;
 }
 
 void ml_trees_set_workspace(ml_trees_t *m, void *workspace) {
     m->acc = workspace;
-    m->keys = (int32_t *)(void *)((uint8_t *)workspace + (((size_t)m->h.n_outputs * 8 + 7)
-        & ~(size_t)7));
 }
 
 #undef OPEN_FAIL
@@ -1465,42 +1476,50 @@ void ml_trees_set_workspace(ml_trees_t *m, void *workspace) {
 // Prediction
 
 // Walks tree nodes (arrays offset to the tree's first node) from ref while ref is a node of
-// the tree; returns the leaf slot's reference. One variant per array widths, so the loop reads
-// its arrays directly; `THR(i)` is node i's threshold key.
-#define DEFINE_WALK(name, feature_t, child_t, index_t) \
-    static uint32_t name(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref) { \
+// the tree, for a sample x of x_t features (float32 without NaN, or int16), each made a key by
+// KEY at its node; returns the leaf slot's reference. One variant per array widths, so the loop
+// reads its arrays directly.
+#define KEY_F32(v) key_from_bits(ml_float_to_bits(v))
+#define KEY_I16(v) key_from_i16(v)
+#define DEFINE_WALK(name, feature_t, child_t, index_t, x_t, KEY) \
+    static uint32_t name(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref, \
+        const void *x) { \
         const feature_t *feature = (const feature_t *)m->feature + base; \
         const child_t *left = (const child_t *)m->left + base; \
         const child_t *right = (const child_t *)m->right + base; \
         const int32_t *threshold = m->threshold; \
         const index_t *index = m->thr_index ? (const index_t *)m->thr_index + base : NULL; \
-        const int32_t *keys = m->keys; \
+        const x_t *xs = x; \
         if (sizeof(index_t) == 4) { \
             threshold += base; \
         } \
         while (ref < n_local) { \
             int32_t t = sizeof(index_t) == 4 ? threshold[ref] : threshold[index[ref]]; \
-            ref = keys[feature[ref]] <= t ? left[ref] : right[ref]; \
+            ref = KEY(xs[feature[ref]]) <= t ? left[ref] : right[ref]; \
         } \
         return ref; \
     }
 
 // index_t uint32_t stands for "a threshold per node" (no index array).
 #define DEFINE_WALKS(f, feature_t) \
-    DEFINE_WALK(walk_##f##_8_d, feature_t, uint8_t, uint32_t) \
-    DEFINE_WALK(walk_##f##_16_d, feature_t, uint16_t, uint32_t) \
-    DEFINE_WALK(walk_##f##_32_d, feature_t, uint32_t, uint32_t) \
-    DEFINE_WALK(walk_##f##_8_i8, feature_t, uint8_t, uint8_t) \
-    DEFINE_WALK(walk_##f##_16_i8, feature_t, uint16_t, uint8_t) \
-    DEFINE_WALK(walk_##f##_32_i8, feature_t, uint32_t, uint8_t) \
-    DEFINE_WALK(walk_##f##_8_i16, feature_t, uint8_t, uint16_t) \
-    DEFINE_WALK(walk_##f##_16_i16, feature_t, uint16_t, uint16_t) \
-    DEFINE_WALK(walk_##f##_32_i16, feature_t, uint32_t, uint16_t)
+    DEFINE_WALK(walk_##f##_8_d, feature_t, uint8_t, uint32_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_16_d, feature_t, uint16_t, uint32_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_32_d, feature_t, uint32_t, uint32_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_8_i8, feature_t, uint8_t, uint8_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_16_i8, feature_t, uint16_t, uint8_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_32_i8, feature_t, uint32_t, uint8_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_8_i16, feature_t, uint8_t, uint16_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_16_i16, feature_t, uint16_t, uint16_t, float, KEY_F32) \
+    DEFINE_WALK(walk_##f##_32_i16, feature_t, uint32_t, uint16_t, float, KEY_F32) \
+    DEFINE_WALK(walk_h_##f##_8_d, feature_t, uint8_t, uint32_t, int16_t, KEY_I16) \
+    DEFINE_WALK(walk_h_##f##_16_d, feature_t, uint16_t, uint32_t, int16_t, KEY_I16) \
+    DEFINE_WALK(walk_h_##f##_32_d, feature_t, uint32_t, uint32_t, int16_t, KEY_I16)
 
 DEFINE_WALKS(8, uint8_t)
 DEFINE_WALKS(16, uint16_t)
 
-typedef uint32_t (*walk_fn)(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref);
+typedef uint32_t (*walk_fn)(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref,
+    const void *x);
 
 static const walk_fn walks[2][3][3] = {
     { { walk_8_8_d, walk_8_16_d, walk_8_32_d }, { walk_8_8_i8, walk_8_16_i8, walk_8_32_i8 },
@@ -1509,21 +1528,52 @@ static const walk_fn walks[2][3][3] = {
       { walk_16_8_i16, walk_16_16_i16, walk_16_32_i16 } },
 };
 
-// Walks a tree for a sample with NaN features (models trained with missing values).
-static uint32_t walk_missing(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref) {
+// int16 samples, for the layout of text models (a threshold per node); other layouts without
+// int16 thresholds take walk_i16.
+static const walk_fn walks_h[2][3] = {
+    { walk_h_8_8_d, walk_h_8_16_d, walk_h_8_32_d },
+    { walk_h_16_8_d, walk_h_16_16_d, walk_h_16_32_d },
+};
+
+// Walks a tree of any layout: for a float32 sample with NaN features (models trained with
+// missing values: a NaN goes to the node's missing-value side), or for int16 features against
+// the float keys (models without int16 thresholds).
+ML_TREES_INLINE uint32_t walk_any(const ml_trees_t *m, uint32_t base, uint32_t n_local,
+    uint32_t ref, const void *x, int i16) {
     while (ref < n_local) {
-        uint32_t i = base + ref;
-        int32_t k = m->keys[ml_trees_node_feature(m, i)];
-        int go_left = k == KEY_NAN ? (m->missing_left[i / 8] >> (i % 8)) & 1
-                                   : k <= ml_trees_node_threshold(m, i);
+        uint32_t i = base + ref, f = ml_trees_node_feature(m, i);
+        int go_left;
+        if (i16) {
+            go_left = key_from_i16(((const int16_t *)x)[f]) <= ml_trees_node_threshold(m, i);
+        } else {
+            uint32_t b = ml_float_to_bits(((const float *)x)[f]);
+            go_left = (b << 1) > 0xff000000u ? (m->missing_left[i / 8] >> (i % 8)) & 1
+                : key_from_bits(b) <= ml_trees_node_threshold(m, i);
+        }
         ref = ml_trees_node_child(m, go_left, i);
     }
     return ref;
 }
 
+static uint32_t walk_missing(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref,
+    const void *x) {
+    return walk_any(m, base, n_local, ref, x, 0);
+}
+
+static uint32_t walk_i16(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref,
+    const void *x) {
+    return walk_any(m, base, n_local, ref, x, 1);
+}
+
 static walk_fn choose_walk(const ml_trees_t *m) {
     int c = m->child_bytes == 1 ? 0 : m->child_bytes == 2 ? 1 : 2;
     return walks[m->feature_bytes - 1][m->thr_index_bytes][c];
+}
+
+static walk_fn choose_walk_i16(const ml_trees_t *m) {
+    int c = m->child_bytes == 1 ? 0 : m->child_bytes == 2 ? 1 : 2;
+    return m->node_layout == ML_TREES_NODES_ARRAYS && !m->thr_index_bytes
+        ? walks_h[m->feature_bytes - 1][c] : walk_i16;
 }
 
 // The packed bits at bit position pos (ml_trees_bits_at, with the position and mask kept by the
@@ -1662,25 +1712,26 @@ static void init_sums(const ml_trees_t *m) {
     }
 }
 
-// Node records: a node is one 32-bit load. x is the sample as keys (int32, against the float
-// keys) or its int16 features (against threshold16). One walk for 8-bit fields (constant
-// shifts), one for the model's own widths; each is a function of few arguments, so that its loop
-// keeps everything in registers (Cortex-M0 has eight).
-#define DEFINE_WALK_R8(name, x_t) \
+// Node records: a node is one 32-bit load. x is the sample: float32 bits, made keys at the node
+// (against the float keys), or int16 features (against threshold16). One walk for 8-bit fields
+// (constant shifts), one for the model's own widths; each is a function of few arguments, so
+// that its loop keeps everything in registers (Cortex-M0 has eight).
+#define KEY_I16_THR16(v) ((int32_t)(v))  // against threshold16: the feature itself
+#define DEFINE_WALK_R8(name, x_t, KEY) \
     static uint32_t __attribute__((noinline)) name(const uint32_t *node, uint32_t n_local, \
         const x_t *x, const int32_t *thr) { \
         uint32_t ref = 0; \
         while (ref < n_local) { \
             const uint32_t w = node[ref]; \
-            ref = (int32_t)x[(uint8_t)w] <= thr[(uint8_t)(w >> 8)] ? (uint8_t)(w >> 16) : w >> 24; \
+            ref = KEY(x[(uint8_t)w]) <= thr[(uint8_t)(w >> 8)] ? (uint8_t)(w >> 16) : w >> 24; \
         } \
         return ref; \
     }
 
-DEFINE_WALK_R8(walk_r8_keys, int32_t)
-DEFINE_WALK_R8(walk_r8_i16, int16_t)
+DEFINE_WALK_R8(walk_r8_f32, float, KEY_F32)
+DEFINE_WALK_R8(walk_r8_i16, int16_t, KEY_I16_THR16)
 
-#define DEFINE_WALK_PACKED(name, x_t) \
+#define DEFINE_WALK_PACKED(name, x_t, KEY) \
     static uint32_t __attribute__((noinline)) name(const ml_trees_t *m, const uint32_t *node, \
         uint32_t n_local, const x_t *x, const int32_t *thr) { \
         const uint32_t fb = m->rec_fbits, tb = m->rec_tbits, cb = m->rec_cbits; \
@@ -1689,14 +1740,14 @@ DEFINE_WALK_R8(walk_r8_i16, int16_t)
         uint32_t ref = 0; \
         while (ref < n_local) { \
             const uint32_t w = node[ref]; \
-            ref = (int32_t)x[w & fmask] <= thr[(w >> fb) & tmask] ? (w >> ls) & cmask \
+            ref = KEY(x[w & fmask]) <= thr[(w >> fb) & tmask] ? (w >> ls) & cmask \
                 : (w >> rs) & cmask; \
         } \
         return ref; \
     }
 
-DEFINE_WALK_PACKED(walk_packed_keys, int32_t)
-DEFINE_WALK_PACKED(walk_packed_i16, int16_t)
+DEFINE_WALK_PACKED(walk_packed_f32, float, KEY_F32)
+DEFINE_WALK_PACKED(walk_packed_i16, int16_t, KEY_I16_THR16)
 
 // The usual forest classifier: 8-bit node records, per-tree leaf lists with pure leaves, sparse
 // impure leaves, integer sums. Its loop holds only what it needs (on x64 and Cortex-M the
@@ -1722,18 +1773,19 @@ DEFINE_WALK_PACKED(walk_packed_i16, int16_t)
     }
 
 DEFINE_FOREST_R8(forest_r8_i16, walk_r8_i16, int16_t)
-DEFINE_FOREST_R8(forest_r8_keys, walk_r8_keys, int32_t)
+DEFINE_FOREST_R8(forest_r8_f32, walk_r8_f32, float)
 
-// Every tree of a model with node records; xk (keys) or x16 (int16 features) is the sample.
+// Every tree of a model with node records; xf (float32 features) or x16 (int16 features, with
+// threshold16) is the sample.
 // A forest's pure leaves, most of its leaves, are added here, and its sparse leaves go straight
 // to add_sparse: the per-tree work outside the walk is a few loads.
-static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *x16) {
+static void eval_records(const ml_trees_t *m, const float *xf, const int16_t *x16) {
     const int32_t *thr = x16 ? m->threshold16 : m->threshold;
     if (m->forest_r8) {
         if (x16) {
             forest_r8_i16(m, x16, thr);
         } else {
-            forest_r8_keys(m, xk, thr);
+            forest_r8_f32(m, xf, thr);
         }
         return;
     }
@@ -1755,10 +1807,10 @@ static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *
         base = end;
         uint32_t ref;
         if (r8) {
-            ref = x16 ? walk_r8_i16(node, n_local, x16, thr) : walk_r8_keys(node, n_local, xk, thr);
+            ref = x16 ? walk_r8_i16(node, n_local, x16, thr) : walk_r8_f32(node, n_local, xf, thr);
         } else {
             ref = x16 ? walk_packed_i16(m, node, n_local, x16, thr)
-                : walk_packed_keys(m, node, n_local, xk, thr);
+                : walk_packed_f32(m, node, n_local, xf, thr);
         }
         const uint32_t slot = ref - n_local;
         if (tree_list) {
@@ -1780,28 +1832,22 @@ static void eval_records(const ml_trees_t *m, const int32_t *xk, const int16_t *
     }
 }
 
-// Evaluates every tree on the keys of the sample (m->keys).
-static void eval_keys(const ml_trees_t *m, int has_nan) {
+// Evaluates every tree on the sample x (walk: how a tree reads it).
+static void eval_walk(const ml_trees_t *m, walk_fn walk, const void *x) {
     const ml_trees_header_t *h = &m->h;
-    init_sums(m);
-    if (!has_nan && m->node_layout == ML_TREES_NODES_RECORDS) {
-        eval_records(m, m->keys, NULL);
-        return;
-    }
-    walk_fn walk = has_nan ? walk_missing : choose_walk(m);
     for (uint32_t t = 0; t < h->n_trees; t++) {
         uint32_t base = 0, n_local = h->n_nodes;
         if (m->tree_node) {
             base = m->tree_node[t];
             n_local = m->tree_node[t + 1] - base;
         }
-        uint32_t ref = walk(m, base, n_local, m->tree_root ? m->tree_root[t] : 0);
+        uint32_t ref = walk(m, base, n_local, m->tree_root ? m->tree_root[t] : 0, x);
         add_leaf(m, t, ref - n_local);
     }
 }
 
 static ml_status_t check_length(const ml_trees_t *m, size_t n, ml_error_t *err) {
-    if (m->h.n_features == 0 || m->keys == NULL) {
+    if (m->h.n_features == 0 || m->acc == NULL) {
         return ml_error_set(err, ML_E_STATE, 0, "the model is not loaded");
     }
     if (n != m->h.n_features) {
@@ -1816,8 +1862,15 @@ ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_
     if (r) {
         return r;
     }
-    int has_nan = 0;
+    // The walks take the features as they are; only NaN and inf need a look first. The
+    // magnitude bits of a NaN or an inf are at least 0x7f800000: adding 2^23 sets bit 31. (A
+    // loop without branches, which a compiler can vectorize.)
+    uint32_t any = 0;
     for (size_t i = 0; i < n; i++) {
+        any |= (ml_float_to_bits(x[i]) & 0x7fffffffu) + 0x00800000u;
+    }
+    int has_nan = 0;
+    for (size_t i = 0; (any & 0x80000000u) && i < n; i++) {
         uint32_t b = ml_float_to_bits(x[i]);
         if ((b & 0x7f800000u) == 0x7f800000u) {
             if (b & 0x007fffffu) {
@@ -1827,17 +1880,18 @@ ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_
                         (unsigned long)i);
                 }
                 has_nan = 1;
-                m->keys[i] = KEY_NAN;
-                continue;
-            }
-            if (!(m->h.flags & ML_TREES_ACCEPT_INF)) {
+            } else if (!(m->h.flags & ML_TREES_ACCEPT_INF)) {
                 return ml_error_set(err, ML_E_INPUT, 0, "x[%lu] is %cinf, which this model "
                     "does not accept", (unsigned long)i, (b & 0x80000000u) ? '-' : '+');
             }
         }
-        m->keys[i] = key_from_bits(b);
     }
-    eval_keys(m, has_nan);
+    init_sums(m);
+    if (!has_nan && m->node_layout == ML_TREES_NODES_RECORDS) {
+        eval_records(m, x, NULL);
+    } else {
+        eval_walk(m, has_nan ? walk_missing : choose_walk(m), x);
+    }
     return ML_OK;
 }
 
@@ -1846,16 +1900,13 @@ ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, m
     if (r) {
         return r;
     }
+    init_sums(m);
     if (m->threshold16) {
         // int16 features against thresholds for them: no conversion at all.
-        init_sums(m);
         eval_records(m, NULL, x);
-        return ML_OK;
+    } else {
+        eval_walk(m, choose_walk_i16(m), x);
     }
-    for (size_t i = 0; i < n; i++) {
-        m->keys[i] = key_from_bits(ml_float_to_bits((float)x[i]));
-    }
-    eval_keys(m, 0);
     return ML_OK;
 }
 

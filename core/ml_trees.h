@@ -15,8 +15,9 @@
 // Decisions are exact. scikit-learn goes left when x <= t with t a float64 threshold and x a
 // float32 (or int16) feature. For any float32 x, x <= t exactly when x <= t32, where t32 is the
 // largest float32 not above t; so thresholds are stored as float32 rounded down. They are kept
-// as order-preserving integer keys, and the features of a sample are turned into keys once,
-// so every decision is one integer comparison, also on cores without an FPU.
+// as order-preserving integer keys, and a node turns the feature it reads into one (a few
+// integer instructions), so every decision is an integer comparison, also on cores without an
+// FPU, and the sample is not copied.
 //
 // Memory: one caller-provided block, sized from the model file's header by ml_trees_memory_size
 // (see docs/model-format.md for the formula). Nothing is allocated after loading; predicting
@@ -134,12 +135,7 @@ typedef struct {
     uint8_t forest_r8;        // the usual forest classifier (set by ml_trees_open): 8-bit node
                               // records, leaf lists with pure leaves, sparse integer leaves
     uint32_t n_pure;          // pure-leaf slots after each tree's list (0 or n_classes)
-    uint32_t n_thresholds;
-    uint32_t n_values;
-    uint32_t n_entries;
-    uint32_t n_lists;
-    uint32_t labels_size;     // bytes at labels
-    // Model arrays
+    // Model arrays (the counts in brackets are checked when opening, and not kept)
     uint32_t *nodes;          // [n_nodes] records (ML_TREES_NODES_RECORDS)
     int32_t *threshold16;     // [n_thresholds] thresholds for int16 features (records), or NULL
     void *feature;            // [n_nodes] uint8_t or uint16_t
@@ -155,10 +151,9 @@ typedef struct {
     void *leaf_list;          // [n_lists] leaf indices, list_bits each
     void *entries;            // [n_entries] sparse leaf entries, entry_bits each
     void *values;             // [n_values] float, or int32_t when value_fixed
-    void *labels;             // label_kind's layout, labels_size bytes
+    void *labels;             // label_kind's layout
     double *baseline;         // [n_outputs] (ML_TREES_SUM)
     // Workspace of a prediction (RAM)
-    int32_t *keys;            // [n_features] the sample as comparison keys
     double *acc;              // [n_outputs] sums (int64_t when value_fixed), before averaging
 } ml_trees_t;
 
@@ -293,7 +288,8 @@ double ml_trees_sum(const ml_trees_t *m, uint32_t k);
 // Binary models (the container of ml_blob.h, kind ML_BLOB_KIND_TREES; the layout is in
 // docs/model-format.md), used where they lie: ml_trees_open checks every section and points the
 // model's arrays into data[len] (4-byte aligned, kept unchanged while the model is used); the
-// workspace of ml_trees_workspace_size bytes (8-byte aligned) is the only RAM a prediction needs.
+// workspace of ml_trees_workspace_size bytes (8-byte aligned: the sums, 8 bytes per output)
+// is the only RAM a prediction needs.
 
 #define ML_TREES_BLOB_VERSION (1)
 

@@ -14,15 +14,17 @@
 #include "mod_common.h"
 #include "ml_trees.h"
 
+// One heap block: the object, and a binary model's sums (its workspace) after it.
 typedef struct {
     mp_obj_base_t base;
-    ml_trees_t model;    // its arrays point into memory, or into `source` (in place)
-    void *memory;        // what this model allocated: the text model's block, or the copy of a
-    size_t memory_size;  // binary model and its workspace (one block each)
-    void *workspace;     // a binary model's workspace (within memory when copied)
-    mp_obj_t source;     // the buffer or file a binary model is used in place from, or None
+    mp_obj_t keep;       // what the model's arrays lie in: the block a text or binary model was
+                         // read into, or the buffer object a binary model is used in place from
+                         // (None: a file of a ROMFS image, whose data is not in the heap)
     mp_obj_t classes;    // tuple of the class labels (predict returns its items: no allocation),
                          // or MP_OBJ_NULL when they are small ints
+    uint32_t memory;     // model.memory: the block read into (if any), and the sums
+    ml_trees_t model;
+    uint64_t sums[];     // a binary model's workspace (a text model's is in its block)
 } trees_obj_t;
 
 #if MICROPY_ENABLE_DYNRUNTIME
@@ -96,20 +98,19 @@ static mp_obj_t make_classes(const ml_trees_t *m) {
     return MP_OBJ_FROM_PTR(t);
 }
 
-static trees_obj_t *new_model(const ml_trees_t *m, void *memory, size_t memory_size,
-    mp_obj_t source) {
-    trees_obj_t *self = mp_obj_malloc(trees_obj_t, (const mp_obj_type_t *)&trees_type);
-    self->model = *m;
-    self->memory = memory;
-    self->memory_size = memory_size;
-    self->workspace = NULL;
-    self->source = source;
+// The object, with room for n_sums sums after it.
+static trees_obj_t *new_model(const ml_trees_t *m, size_t n_sums, mp_obj_t keep, size_t memory) {
+    trees_obj_t *self = mp_obj_malloc_var(trees_obj_t, sums, uint64_t, n_sums,
+        (const mp_obj_type_t *)&trees_type);
+    self->keep = keep;
     self->classes = MP_OBJ_NULL;
+    self->memory = (uint32_t)memory;
+    self->model = *m;
     return self;
 }
 
-// A binary model: checked, then used where it lies (out->block NULL: the caller's buffer) or in
-// the block it was read into; a workspace is the only other RAM.
+// A binary model: checked, then used where it lies (out->block NULL: the caller's buffer, kept
+// as bl->buffer) or in the block it was read into; its sums are the only other RAM.
 static mp_obj_t open_binary(ml_blob_load_t *bl, const char *where) {
     ml_trees_t m;
     ml_error_t err = { ML_OK, 0, "" };
@@ -121,12 +122,9 @@ static mp_obj_t open_binary(ml_blob_load_t *bl, const char *where) {
         ml_raise_value("%s: %s", where, err.msg);
     }
     size_t ws_size = ml_trees_workspace_size(&m.h);
-    void *ws = m_malloc(ws_size);
-    ml_trees_set_workspace(&m, ws);
-    trees_obj_t *self = new_model(&m, bl->block, bl->block_size, bl->block ? mp_const_none
-        : bl->buffer);
-    self->workspace = ws;
-    self->memory_size = (bl->block ? bl->block_size : 0) + ws_size;
+    trees_obj_t *self = new_model(&m, ws_size / 8, bl->block ? MP_OBJ_FROM_PTR(bl->block)
+        : bl->buffer, (bl->block ? bl->block_size : 0) + ws_size);
+    ml_trees_set_workspace(&self->model, self->sums);
     self->classes = small_int_labels(&self->model) ? MP_OBJ_NULL : make_classes(&self->model);
     return MP_OBJ_FROM_PTR(self);
 }
@@ -180,8 +178,8 @@ static mp_obj_t load_text(ml_source_t *src, size_t have) {
         }
         ml_raise_model_error(src, &err);
     }
-    trees_obj_t *self = new_model(ml_trees_loader_model(&ld), memory, memory_size,
-        mp_const_none);
+    trees_obj_t *self = new_model(ml_trees_loader_model(&ld), 0, MP_OBJ_FROM_PTR(memory),
+        memory_size);
     self->classes = small_int_labels(&self->model) ? MP_OBJ_NULL : make_classes(&self->model);
     return MP_OBJ_FROM_PTR(self);
 }
@@ -217,7 +215,9 @@ static mp_obj_t trees_load(mp_obj_t source) {
             ml_error_t err = { ML_OK, 0, "" };
             bl.block = NULL;
             bl.block_size = 0;
-            bl.buffer = src.stream;
+            // The image's data is not in the heap: nothing to keep (a file object would only
+            // hold a pointer into it).
+            bl.buffer = mp_const_none;
             if (ml_blob_open(&bl.blob, info.buf, info.len, ML_BLOB_KIND_TREES,
                 ML_TREES_BLOB_VERSION, &err) != ML_OK) {
                 ml_source_close(&src);
@@ -393,12 +393,14 @@ static void trees_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     } else if (attr == MP_QSTR_n_leaves) {
         v = h->n_leaves;
     } else if (attr == MP_QSTR_memory) {
-        v = self->memory_size;
+        v = self->memory;
     } else if (attr == MP_QSTR_classes) {
         dest[0] = self->classes != MP_OBJ_NULL ? self->classes : make_classes(&self->model);
         return;
     } else if (attr == MP_QSTR_in_place) {
-        dest[0] = mp_obj_new_bool(self->source != mp_const_none);
+        // a binary model (its sums after the object) that holds no block
+        dest[0] = mp_obj_new_bool(self->model.acc == (void *)self->sums
+            && self->memory == ml_trees_workspace_size(h));
         return;
     } else {
         dest[1] = MP_OBJ_SENTINEL;  // continue with the methods

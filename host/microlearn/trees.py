@@ -111,7 +111,7 @@ class TreesModel:
         if format == "bin":
             from . import trees_bin
 
-            ws = trees_bin.workspace_size(self.n_outputs, self.n_features)
+            ws = trees_bin.workspace_size(self.n_outputs)
             return ws if in_place else len(self.to_bin()) + ws
         return self._text_memory_size()
 
@@ -123,7 +123,7 @@ class TreesModel:
         fb = 1 if self.n_features <= 256 else 2
         cb = 1 if refs <= 0x100 else 2 if refs <= 0x10000 else 4
         n = self.n_nodes
-        return (2 * r8(8 * self.n_outputs) + r8(4 * self.n_features) + r8(4 * n)
+        return (2 * r8(8 * self.n_outputs) + r8(4 * n)
                 + r8(4 * self.n_leaves * self.leaf_width) + r8(4 * self.n_classes)
                 + 2 * r8(4 * self.n_trees) + r8(fb * n) + 2 * r8(cb * n)
                 + (r8((n + 7) // 8) if self.flags & ACCEPT_NAN else 0))

@@ -382,6 +382,6 @@ class Encoding:
         return blob.pack(blob.TREES, VERSION, self.sections())
 
 
-def workspace_size(n_outputs, n_features):
-    """RAM of a prediction (ml_trees_workspace_size): the sums and the sample's keys."""
-    return ((8 * n_outputs + 7) & ~7) + ((4 * n_features + 7) & ~7)
+def workspace_size(n_outputs):
+    """RAM of a prediction (ml_trees_workspace_size): the sums, 8 bytes per output."""
+    return 8 * n_outputs

@@ -757,16 +757,16 @@ static void test_errors(void) {
 
 static void test_sizes(void) {
     // The formula of docs/model-format.md (and TreesModel.memory_size) for the small regressor:
-    // 2 * 8 (baseline, acc) + 8 (keys) + 8 (thresholds) + 8 (leaves) + 0 (labels)
-    // + 2 * 8 (roots, outputs) + 8 (features) + 2 * 8 (children) = 80.
+    // 2 * 8 (baseline, acc) + 8 (thresholds) + 8 (leaves) + 0 (labels)
+    // + 2 * 8 (roots, outputs) + 8 (features) + 2 * 8 (children) = 72.
     ml_trees_header_t h = { 1, 0, 1, 1, 1, 2, 1, ML_TREES_MEAN, ML_TREES_LINK_NONE, 0 };
-    CHECK(ml_trees_memory_size(&h) == 80, "memory size %lu", (unsigned long)ml_trees_memory_size(&h));
+    CHECK(ml_trees_memory_size(&h) == 72, "memory size %lu", (unsigned long)ml_trees_memory_size(&h));
     loaded_t L;
     LOAD_OK(&L, M H BODY, 0);
-    CHECK(L.memory_size == 80, "loaded memory size %lu", (unsigned long)L.memory_size);
+    CHECK(L.memory_size == 72, "loaded memory size %lu", (unsigned long)L.memory_size);
     unload(&L);
     h.flags = ML_TREES_ACCEPT_NAN;
-    CHECK(ml_trees_memory_size(&h) == 88, "with missing_left bits");
+    CHECK(ml_trees_memory_size(&h) == 80, "with missing_left bits");
     // Absurd sizes: 0, never a wrapped-around small number.
     h.n_nodes = 2000000000u;
     CHECK(ml_trees_memory_size(&h) == 0, "n_nodes 2e9");

@@ -27,6 +27,29 @@
 static double ref_acc[65536];
 static float proba[65536];
 
+// The sizes of the arrays that the model does not keep (ml_trees_open checks them), from its
+// sections and header.
+static uint32_t n_thresholds, n_values, n_entries, n_lists;
+
+static uint32_t section_count(const ml_blob_t *b, uint32_t id, size_t elem) {
+    const void *p;
+    uint32_t n = 0;
+    ml_error_t err;
+    REQUIRE(ml_blob_section(b, id, elem, 0, 0xffffffffu, &p, &n, &err) == ML_OK);
+    return n;
+}
+
+static void set_counts(const ml_trees_t *m, const uint8_t *buf, size_t size) {
+    ml_blob_t b;
+    ml_error_t err;
+    REQUIRE(ml_blob_open(&b, buf, size, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, &err)
+        == ML_OK);
+    n_thresholds = section_count(&b, ML_BLOB_ID('t', 'h', 'r', 'k'), 4);
+    n_values = section_count(&b, ML_BLOB_ID('v', 'a', 'l', 'u'), 4);
+    n_lists = m->list_bits ? m->tree_list[m->h.n_trees] : 0;
+    n_entries = m->leaf_kind == ML_TREES_LEAF_SPARSE ? m->h.n_leaves : 0;
+}
+
 // The leaf slot a sample reaches in tree t: x as keys (xk) or int16 features (x16).
 static uint32_t ref_walk(const ml_trees_t *m, uint32_t t, const int32_t *xk, const int16_t *x16,
     uint32_t *n_local) {
@@ -38,7 +61,7 @@ static uint32_t ref_walk(const ml_trees_t *m, uint32_t t, const int32_t *xk, con
         REQUIRE(steps++ <= *n_local);
         uint32_t i = base + ref;
         uint32_t f = ml_trees_node_feature(m, i), ti = ml_trees_node_threshold_index(m, i);
-        REQUIRE(f < m->h.n_features && ti < m->n_thresholds);
+        REQUIRE(f < m->h.n_features && ti < n_thresholds);
         int left;
         if (x16) {
             left = x16[f] <= m->threshold16[ti];
@@ -64,7 +87,7 @@ static void ref_eval(const ml_trees_t *m, const int32_t *xk, const int16_t *x16)
         uint32_t n_local, slot = ref_walk(m, t, xk, x16, &n_local), leaf = slot;
         if (m->list_bits) {
             uint32_t first = m->tree_list[t], n_list = m->tree_list[t + 1] - first;
-            REQUIRE(first + n_list <= m->n_lists);
+            REQUIRE(first + n_list <= n_lists);
             if (slot >= n_list) {
                 REQUIRE(slot - n_list < m->n_pure);
                 ref_acc[slot - n_list] += 1.0;
@@ -75,10 +98,10 @@ static void ref_eval(const ml_trees_t *m, const int32_t *xk, const int16_t *x16)
         REQUIRE(leaf < h->n_leaves);
         if (m->leaf_kind == ML_TREES_LEAF_SPARSE) {
             for (uint32_t i = leaf;; i++) {
-                REQUIRE(i < m->n_entries);
+                REQUIRE(i < n_entries);
                 uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
                 uint32_t k = (e >> 1) & ((1u << m->class_bits) - 1), v = e >> (1 + m->class_bits);
-                REQUIRE(k < h->n_outputs && v < m->n_values);
+                REQUIRE(k < h->n_outputs && v < n_values);
                 ref_acc[k] += ml_trees_value_at(m, v);
                 if (e & 1) {
                     break;
@@ -188,6 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(buf);  // valid but too slow to evaluate many times here
         return 0;
     }
+    set_counts(&m, buf, size);
     size_t ws_size = ml_trees_workspace_size(h);
     void *ws = malloc(ws_size);
     ml_trees_set_workspace(&m, ws);
@@ -198,9 +222,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             uint32_t r = (uint32_t)(seed >> 33);
             if (round == 0) {
                 xf[i] = (float)(int16_t)r;
-            } else if (round == 1 && m.n_thresholds) {
+            } else if (round == 1 && n_thresholds) {
                 // on, just above and just below a threshold
-                float t = float_of_key(m.threshold[r % m.n_thresholds]);
+                float t = float_of_key(m.threshold[r % n_thresholds]);
                 xf[i] = (r & 3) == 0 ? t : (r & 3) == 1 ? nextafterf(t, INFINITY)
                     : nextafterf(t, -INFINITY);
             } else if (round == 2) {
@@ -212,8 +236,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             // next to a threshold (a damaged table may hold any int32: computed in 64 bits and
             // clamped to int16)
-            int64_t v = m.threshold16 && m.n_thresholds && (r & 1)
-                ? (int64_t)m.threshold16[r % m.n_thresholds] + (int64_t)((r >> 8) % 3) - 1
+            int64_t v = m.threshold16 && n_thresholds && (r & 1)
+                ? (int64_t)m.threshold16[r % n_thresholds] + (int64_t)((r >> 8) % 3) - 1
                 : (int16_t)r;
             xh[i] = (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
         }
