@@ -950,12 +950,13 @@ static int bit_length(uint32_t v) {
     return n;
 }
 
-// How a forest's values can be summed exactly in int64 units of 2^-shift: 1 as int32 units, 2 as
-// float32 values turned into units as they are added (those needing more than 31 bits); 0 not
-// at all (a partial sum could need more than the 53 bits of a double). one_too: 1.0 is a value
-// too (pure leaves).
+// How a forest's values can be summed exactly in int64 units of 2^-shift: 1 as int32 units, 3 as
+// uint32 units (non-negative values of 32 bits, the class fractions of most forests: a pure
+// leaf's 1.0, added apart, may need more), 2 as float32 values turned into units as they are
+// added (the others); 0 not at all (a partial sum could need more than the 53 bits of a double).
+// one_too: 1.0 is a value too (pure leaves).
 static int fixed_plan(const float *v, uint32_t n, uint32_t n_trees, int one_too, int *shift) {
-    int32_t s = 0, mant, exp, bits = one_too;
+    int32_t s = 0, mant, exp, bits = one_too, vbits = 0, negative = 0;
     for (uint32_t i = 0; i < n; i++) {
         float_parts(v[i], &mant, &exp);
         if (mant && -exp > s) {
@@ -966,9 +967,11 @@ static int fixed_plan(const float *v, uint32_t n, uint32_t n_trees, int one_too,
         float_parts(v[i], &mant, &exp);
         if (mant) {
             int32_t b = bit_length((uint32_t)(mant < 0 ? -mant : mant)) + exp + s;
-            bits = b > bits ? b : bits;
+            vbits = b > vbits ? b : vbits;
+            negative |= mant < 0;
         }
     }
+    bits = vbits > bits ? vbits : bits;
     if (one_too && 1 + s > bits) {
         bits = 1 + s;
     }
@@ -976,7 +979,7 @@ static int fixed_plan(const float *v, uint32_t n, uint32_t n_trees, int one_too,
     if (bits + bit_length(n_trees) > 53 || s > 200) {
         return 0;
     }
-    return bits <= 31 ? 1 : 2;
+    return bits <= 31 ? 1 : vbits <= 32 && !negative ? 3 : 2;
 }
 
 static void make_fixed(ml_trees_t *m) {
@@ -986,11 +989,11 @@ static void make_fixed(ml_trees_t *m) {
     float *v = m->values;
     int s;
     int plan = fixed_plan(v, m->n_values, m->h.n_trees, 0, &s);
-    if (plan == 1) {
+    if (plan == 1 || plan == 3) {
         for (uint32_t i = 0; i < m->n_values; i++) {
             int32_t mant, exp;
             float_parts(v[i], &mant, &exp);
-            int32_t fixed = mant ? (int32_t)((uint32_t)mant << (exp + s)) : 0;
+            uint32_t fixed = mant ? (uint32_t)mant << (exp + s) : 0;
             memcpy(&v[i], &fixed, sizeof(fixed));
         }
     }
@@ -1014,9 +1017,10 @@ ML_TREES_INLINE int64_t float_units(uint32_t b, uint32_t s) {
     return (b & 0x80000000u) ? -(int64_t)u : (int64_t)u;
 }
 
-// Value j in units of 2^-value_shift (value_fixed 1 or 2).
+// Value j in units of 2^-value_shift (value_fixed 1, 2 or 3).
 static inline int64_t value_units(const ml_trees_t *m, uint32_t j) {
     return m->value_fixed == 1 ? ((const int32_t *)m->values)[j]
+        : m->value_fixed == 3 ? (int64_t)((const uint32_t *)m->values)[j]
         : float_units(ml_float_to_bits(((const float *)m->values)[j]), m->value_shift);
 }
 
@@ -1031,6 +1035,9 @@ static double pow2_neg(uint32_t s) {
 double ml_trees_value_at(const ml_trees_t *m, uint32_t j) {
     if (m->value_fixed == 1) {
         return (double)((const int32_t *)m->values)[j] * pow2_neg(m->value_shift);
+    }
+    if (m->value_fixed == 3) {
+        return (double)((const uint32_t *)m->values)[j] * pow2_neg(m->value_shift);
     }
     return (double)((const float *)m->values)[j];
 }
@@ -1238,8 +1245,8 @@ static ml_status_t check_leaves(const ml_trees_t *m, ml_error_t *err) {
         }
     }
     for (uint32_t j = 0; j < m->n_values; j++) {
-        if (m->value_fixed == 1) {
-            continue;
+        if (m->value_fixed == 1 || m->value_fixed == 3) {
+            continue;  // any int32 or uint32 is a whole number of units, of at most 32 bits
         }
         float v = ((const float *)m->values)[j];
         if (!ml_isfinitef(v)) {
@@ -1292,7 +1299,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         { H_CHILD_BYTES, 1, 4, "child bytes" },
         { H_THR_INDEX_BYTES, 0, 2, "threshold index bytes" },
         { H_LEAF_KIND, 0, 1, "leaf kind" },
-        { H_VALUE_FIXED, 0, 2, "fixed values" },
+        { H_VALUE_FIXED, 0, 3, "fixed values" },
         { H_VALUE_SHIFT, 0, 255, "value shift" },
         { H_LIST_BITS, 0, 24, "list bits" },
         { H_ENTRY_BITS, 0, 24, "entry bits" },
@@ -1567,6 +1574,9 @@ static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i
     if (m->value_fixed == 1) {
         const int32_t *units = m->values;
         SPARSE_LOOP(acc64[(e >> 1) & cmask] += (uint64_t)(int64_t)units[e >> vshift]);
+    } else if (m->value_fixed == 3) {
+        const uint32_t *units = m->values;
+        SPARSE_LOOP(acc64[(e >> 1) & cmask] += units[e >> vshift]);
     } else if (m->value_fixed) {
 #if defined(__x86_64__) || defined(__aarch64__)
         // With a double FPU: v * 2^s is an integer below 2^53 (the loader checked), exact in a

@@ -128,7 +128,8 @@ typedef struct {
     uint8_t list_bits;        // 0 (no leaf lists), or the bits of a leaf list entry
     uint8_t entry_bits;       // sparse leaves: bits of an entry
     uint8_t class_bits;       // sparse leaves: bits of an entry's class
-    uint8_t value_fixed;      // values are int32, in units of 2^-value_shift; sums are exact int64
+    uint8_t value_fixed;      // values in units of 2^-value_shift, as int32 (1), float32 (2) or
+                              // uint32 (3); sums are exact int64
     uint8_t value_shift;
     uint8_t label_kind;       // ml_trees_labels_t
     uint8_t forest_r8;        // the usual forest classifier (set by ml_trees_open): 8-bit node
@@ -154,7 +155,7 @@ typedef struct {
     uint32_t *tree_output;    // [n_trees] output a leaf_width-1 tree adds to, or NULL: 0
     void *leaf_list;          // [n_lists] leaf indices, list_bits each
     void *entries;            // [n_entries] sparse leaf entries, entry_bits each
-    void *values;             // [n_values] float, or int32_t when value_fixed
+    void *values;             // [n_values] float, or int32_t / uint32_t (value_fixed 1 / 3)
     void *labels;             // label_kind's layout, labels_size bytes
     double *baseline;         // [n_outputs] (ML_TREES_SUM)
     // Workspace of a prediction (RAM)
