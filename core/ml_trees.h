@@ -134,6 +134,7 @@ typedef struct {
     uint8_t label_kind;       // ml_trees_labels_t
     uint8_t forest_r8;        // the usual forest classifier (set by ml_trees_open): 8-bit node
                               // records, leaf lists with pure leaves, sparse integer leaves
+                              // (or none: every leaf pure)
     uint32_t n_pure;          // pure-leaf slots after each tree's list (0 or n_classes)
     uint32_t n_thresholds;
     uint32_t n_values;
@@ -285,6 +286,11 @@ uint32_t ml_trees_class_index(const ml_trees_t *m);
 // After an eval: the predicted class label (classifiers) when the labels are integers of 32 bits
 // (or none are listed); otherwise its index (see label_kind).
 int32_t ml_trees_class_label(const ml_trees_t *m);
+// The class index of one int16 sample of a classifier, as ml_trees_eval_i16 then
+// ml_trees_class_index give it, in one call without checks (for a binding's predict): the model
+// is loaded and x has n_features values (the caller checked). The sums are not kept: a single
+// decision tree does without them.
+uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x);
 // After an eval: the regression value of output 0 (regressors).
 double ml_trees_value(const ml_trees_t *m);
 // After an eval: output k's sum over the trees (with the baseline), before averaging or link.

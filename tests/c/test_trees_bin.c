@@ -230,6 +230,42 @@ static void test_uint32_units(const char *name) {
     free(good);
 }
 
+// ml_trees_predict_class_i16 gives the class of ml_trees_eval_i16 then ml_trees_class_index,
+// through the forest loop, the single-tree shortcut (rf1_int_data) and the general path.
+static void test_predict_class(const char *name, int expect_forest_r8) {
+    char path[256];
+    size_t n;
+    snprintf(path, sizeof(path), BIN_DIR "%s.bin", name);
+    uint8_t *good = read_file(path, &n);
+    if (!good) {
+        CHECK(0, "%s missing", path);
+        return;
+    }
+    ml_error_t err;
+    bin_model_t bm;
+    CHECK(open_bin(&bm, good, n, &err) == ML_OK, "%s: open: %s", name, err.msg);
+    CHECK(!expect_forest_r8 || (bm.m.forest_r8 && bm.m.threshold16), "%s: not the usual forest",
+        name);
+    const uint32_t nf = bm.m.h.n_features;
+    uint64_t seed = 7;
+    int mismatches = 0, seen[16] = { 0 };
+    for (int s = 0; s < 2000 && bm.ws && nf <= 64; s++) {
+        int16_t xh[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            xh[i] = (int16_t)((int32_t)((seed >> 33) % 501) - 250);
+        }
+        CHECK(ml_trees_eval_i16(&bm.m, xh, nf, &err) == ML_OK, "%s: eval: %s", name, err.msg);
+        uint32_t k = ml_trees_class_index(&bm.m);
+        mismatches += ml_trees_predict_class_i16(&bm.m, xh) != k;
+        seen[k & 15] = 1;
+    }
+    CHECK(mismatches == 0, "%s: predict_class differs %d times", name, mismatches);
+    CHECK(seen[0] + seen[1] + seen[2] + seen[3] >= 2, "%s: one class only", name);
+    free(bm.ws);
+    free(good);
+}
+
 // What the errors say, on edits of a small model.
 static void test_messages(void) {
     size_t n;
@@ -336,6 +372,11 @@ int main(void) {
     for (size_t i = 0; i < sizeof(unsigned_units) / sizeof(unsigned_units[0]); i++) {
         test_uint32_units(unsigned_units[i]);
     }
+    test_predict_class("rf1_int_data", 1);
+    test_predict_class("rf_int_data", 1);
+    test_predict_class("rf_classifier", 0);
+    test_predict_class("rf_entries16", 0);
+    test_predict_class("dt_bool_labels", 0);
     test_messages();
     test_in_place();
     return check_summary("test_trees_bin");
