@@ -961,12 +961,13 @@ static int bit_length(uint32_t v) {
     return n;
 }
 
-// How a forest's values can be summed exactly in int64 units of 2^-shift: 1 as int32 units, 2 as
-// float32 values turned into units as they are added (those needing more than 31 bits); 0 not
-// at all (a partial sum could need more than the 53 bits of a double). one_too: 1.0 is a value
-// too (pure leaves).
+// How a forest's values can be summed exactly in int64 units of 2^-shift: 1 as int32 units, 3 as
+// uint32 units (non-negative values of 32 bits, the class fractions of most forests: a pure
+// leaf's 1.0, added apart, may need more), 2 as float32 values turned into units as they are
+// added (the others); 0 not at all (a partial sum could need more than the 53 bits of a double).
+// one_too: 1.0 is a value too (pure leaves).
 static int fixed_plan(const float *v, uint32_t n, uint32_t n_trees, int one_too, int *shift) {
-    int32_t s = 0, mant, exp, bits = one_too;
+    int32_t s = 0, mant, exp, bits = one_too, vbits = 0, negative = 0;
     for (uint32_t i = 0; i < n; i++) {
         float_parts(v[i], &mant, &exp);
         if (mant && -exp > s) {
@@ -977,9 +978,11 @@ static int fixed_plan(const float *v, uint32_t n, uint32_t n_trees, int one_too,
         float_parts(v[i], &mant, &exp);
         if (mant) {
             int32_t b = bit_length((uint32_t)(mant < 0 ? -mant : mant)) + exp + s;
-            bits = b > bits ? b : bits;
+            vbits = b > vbits ? b : vbits;
+            negative |= mant < 0;
         }
     }
+    bits = vbits > bits ? vbits : bits;
     if (one_too && 1 + s > bits) {
         bits = 1 + s;
     }
@@ -987,7 +990,7 @@ static int fixed_plan(const float *v, uint32_t n, uint32_t n_trees, int one_too,
     if (bits + bit_length(n_trees) > 53 || s > 200) {
         return 0;
     }
-    return bits <= 31 ? 1 : 2;
+    return bits <= 31 ? 1 : vbits <= 32 && !negative ? 3 : 2;
 }
 
 static void make_fixed(ml_trees_t *m) {
@@ -998,11 +1001,11 @@ static void make_fixed(ml_trees_t *m) {
     const uint32_t n = m->h.n_leaves * m->h.leaf_width;
     int s;
     int plan = fixed_plan(v, n, m->h.n_trees, 0, &s);
-    if (plan == 1) {
+    if (plan == 1 || plan == 3) {
         for (uint32_t i = 0; i < n; i++) {
             int32_t mant, exp;
             float_parts(v[i], &mant, &exp);
-            int32_t fixed = mant ? (int32_t)((uint32_t)mant << (exp + s)) : 0;
+            uint32_t fixed = mant ? (uint32_t)mant << (exp + s) : 0;
             memcpy(&v[i], &fixed, sizeof(fixed));
         }
     }
@@ -1026,9 +1029,10 @@ ML_TREES_INLINE int64_t float_units(uint32_t b, uint32_t s) {
     return (b & 0x80000000u) ? -(int64_t)u : (int64_t)u;
 }
 
-// Value j in units of 2^-value_shift (value_fixed 1 or 2).
+// Value j in units of 2^-value_shift (value_fixed 1, 2 or 3).
 static inline int64_t value_units(const ml_trees_t *m, uint32_t j) {
     return m->value_fixed == 1 ? ((const int32_t *)m->values)[j]
+        : m->value_fixed == 3 ? (int64_t)((const uint32_t *)m->values)[j]
         : float_units(ml_float_to_bits(((const float *)m->values)[j]), m->value_shift);
 }
 
@@ -1043,6 +1047,9 @@ static double pow2_neg(uint32_t s) {
 double ml_trees_value_at(const ml_trees_t *m, uint32_t j) {
     if (m->value_fixed == 1) {
         return (double)((const int32_t *)m->values)[j] * pow2_neg(m->value_shift);
+    }
+    if (m->value_fixed == 3) {
+        return (double)((const uint32_t *)m->values)[j] * pow2_neg(m->value_shift);
     }
     return (double)((const float *)m->values)[j];
 }
@@ -1249,11 +1256,18 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
                 OPEN_FAIL("leaf entry %lu: output %lu, value %lu%s", (unsigned long)i,
                     (unsigned long)k, (unsigned long)v, e & 1 ? "" : ", not ending a leaf");
             }
+            // a leaf lists each class once, in increasing order (what tree_class relies on)
+            uint32_t prev = i ? ml_trees_bits_at(m->entries, i - 1, m->entry_bits) : 1;
+            if (!(prev & 1) && ((prev >> 1) & ((1u << m->class_bits) - 1)) >= k) {
+                OPEN_FAIL("leaf entry %lu: output %lu after output %lu in one leaf",
+                    (unsigned long)i, (unsigned long)k,
+                    (unsigned long)((prev >> 1) & ((1u << m->class_bits) - 1)));
+            }
         }
     }
     for (uint32_t j = 0; j < c->n_values; j++) {
-        if (m->value_fixed == 1) {
-            continue;
+        if (m->value_fixed == 1 || m->value_fixed == 3) {
+            continue;  // any int32 or uint32 is a whole number of units, of at most 32 bits
         }
         float v = ((const float *)m->values)[j];
         if (!ml_isfinitef(v)) {
@@ -1307,7 +1321,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         { H_CHILD_BYTES, 1, 4, "child bytes" },
         { H_THR_INDEX_BYTES, 0, 2, "threshold index bytes" },
         { H_LEAF_KIND, 0, 1, "leaf kind" },
-        { H_VALUE_FIXED, 0, 2, "fixed values" },
+        { H_VALUE_FIXED, 0, 3, "fixed values" },
         { H_VALUE_SHIFT, 0, 255, "value shift" },
         { H_LIST_BITS, 0, 24, "list bits" },
         { H_ENTRY_BITS, 0, 24, "entry bits" },
@@ -1455,7 +1469,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     }
     m.forest_r8 = m.node_layout == ML_TREES_NODES_RECORDS && m.rec_fbits == 8
         && m.rec_tbits == 8 && m.rec_cbits == 8 && m.tree_list
-        && m.leaf_kind == ML_TREES_LEAF_SPARSE && m.value_fixed && m.n_pure;
+        && (m.leaf_kind == ML_TREES_LEAF_SPARSE || c.n_lists == 0) && m.value_fixed && m.n_pure;
     m.acc = NULL;
     *model = m;
     return ML_OK;
@@ -1617,6 +1631,9 @@ static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i
     if (m->value_fixed == 1) {
         const int32_t *units = m->values;
         SPARSE_LOOP(acc64[(e >> 1) & cmask] += (uint64_t)(int64_t)units[e >> vshift]);
+    } else if (m->value_fixed == 3) {
+        const uint32_t *units = m->values;
+        SPARSE_LOOP(acc64[(e >> 1) & cmask] += units[e >> vshift]);
     } else if (m->value_fixed) {
 #if defined(__x86_64__) || defined(__aarch64__)
         // With a double FPU: v * 2^s is an integer below 2^53 (the loader checked), exact in a
@@ -1754,21 +1771,20 @@ DEFINE_WALK_PACKED(walk_packed_i16, int16_t, KEY_I16_THR16)
 // general loop below spills to the stack).
 #define DEFINE_FOREST_R8(name, walk, x_t) \
     static void name(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
-        const uint32_t *tree_node = m->tree_node, *tree_list = m->tree_list; \
+        const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
+        const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
         uint64_t *acc = (uint64_t *)(void *)m->acc; \
-        const uint32_t n_trees = m->h.n_trees; \
-        uint32_t first = tree_node[0], list = tree_list[0]; \
-        for (uint32_t t = 0; t < n_trees; t++) { \
-            const uint32_t end = tree_node[t + 1], n_local = end - first; \
-            const uint32_t slot = walk(m->nodes + first, n_local, x, thr) - n_local; \
-            const uint32_t list_end = tree_list[t + 1], n_list = list_end - list; \
+        const uint64_t one = (uint64_t)1 << m->value_shift; \
+        /* pointers into the tree tables rather than an index: fewer values live across the */ \
+        /* walk's call, so fewer of them on the stack */ \
+        for (; tn < tn_end; tn++, tl++) { \
+            const uint32_t ref = walk(nodes + tn[0], tn[1] - tn[0], x, thr); \
+            const uint32_t slot = ref - (tn[1] - tn[0]), n_list = tl[1] - tl[0]; \
             if (slot >= n_list) { \
-                acc[slot - n_list] += (uint64_t)1 << m->value_shift; \
+                acc[slot - n_list] += one; \
             } else { \
-                add_sparse(m, ml_trees_bits_at(m->leaf_list, list + slot, m->list_bits)); \
+                add_sparse(m, ml_trees_bits_at(m->leaf_list, tl[0] + slot, m->list_bits)); \
             } \
-            first = end; \
-            list = list_end; \
         } \
     }
 
@@ -2011,6 +2027,72 @@ int32_t ml_trees_class_label(const ml_trees_t *m) {
     }
     uint32_t k = ml_trees_class_index(m);
     return m->label_kind == ML_TREES_LABELS_INT32 ? ((const int32_t *)m->labels)[k] : (int32_t)k;
+}
+
+// The usual forest classifier of a single tree (a decision tree): its class is the leaf's, or
+// the first largest of the leaf's values (the absent classes' zeros are smaller when that value
+// is positive; otherwise, from crafted values only, the sums decide). No sums at all.
+static uint32_t tree_class_i16(const ml_trees_t *m, const int16_t *x) {
+    const uint32_t first = m->tree_node[0], n_local = m->tree_node[1] - first;
+    const uint32_t slot = walk_r8_i16(m->nodes + first, n_local, x, m->threshold16) - n_local;
+    const uint32_t list = m->tree_list[0], n_list = m->tree_list[1] - list;
+    if (slot >= n_list) {
+        return slot - n_list;
+    }
+    const uint32_t bits = m->entry_bits, cb = m->class_bits, cmask = (1u << cb) - 1;
+    uint32_t i = ml_trees_bits_at(m->leaf_list, list + slot, m->list_bits), e, best = 0;
+    int64_t top = 0;
+    // classes increase along a leaf (checked): the first largest is the first greater
+    if (bits == 16 && m->value_fixed == 3) {
+        const uint8_t *p = (const uint8_t *)m->entries + 2 * i;
+        const uint32_t *units = m->values, vshift = 1 + cb;
+        uint32_t top32 = 0;
+        do {
+            e = (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+            p += 2;
+            const uint32_t v = units[e >> vshift];
+            if (v > top32) {
+                top32 = v;
+                best = e;
+            }
+        } while (!(e & 1));
+        top = top32;
+        best = (best >> 1) & cmask;
+    } else {
+        do {
+            e = ml_trees_bits_at(m->entries, i++, bits);
+            int64_t v = value_units(m, e >> (1 + cb));
+            if (v > top) {
+                top = v;
+                best = (e >> 1) & cmask;
+            }
+        } while (!(e & 1));
+    }
+    if (top > 0) {
+        return best;
+    }
+    init_sums(m);
+    forest_r8_i16(m, x, m->threshold16);
+    return ml_trees_class_index(m);
+}
+
+// Any other model (apart: its error message buffer would burden the frame of the fast path).
+static uint32_t __attribute__((noinline)) class_other_i16(const ml_trees_t *m, const int16_t *x) {
+    ml_error_t err;
+    (void)ml_trees_eval_i16(m, x, m->h.n_features, &err);
+    return ml_trees_class_index(m);
+}
+
+uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
+    if (!m->forest_r8 || !m->threshold16) {
+        return class_other_i16(m, x);
+    }
+    if (m->h.n_trees == 1) {
+        return tree_class_i16(m, x);
+    }
+    init_sums(m);
+    forest_r8_i16(m, x, m->threshold16);
+    return ml_trees_class_index(m);
 }
 
 double ml_trees_value(const ml_trees_t *m) {

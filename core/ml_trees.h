@@ -129,11 +129,13 @@ typedef struct {
     uint8_t list_bits;        // 0 (no leaf lists), or the bits of a leaf list entry
     uint8_t entry_bits;       // sparse leaves: bits of an entry
     uint8_t class_bits;       // sparse leaves: bits of an entry's class
-    uint8_t value_fixed;      // values are int32, in units of 2^-value_shift; sums are exact int64
+    uint8_t value_fixed;      // values in units of 2^-value_shift, as int32 (1), float32 (2) or
+                              // uint32 (3); sums are exact int64
     uint8_t value_shift;
     uint8_t label_kind;       // ml_trees_labels_t
     uint8_t forest_r8;        // the usual forest classifier (set by ml_trees_open): 8-bit node
                               // records, leaf lists with pure leaves, sparse integer leaves
+                              // (or none: every leaf pure)
     uint32_t n_pure;          // pure-leaf slots after each tree's list (0 or n_classes)
     // Model arrays (the counts in brackets are checked when opening, and not kept)
     uint32_t *nodes;          // [n_nodes] records (ML_TREES_NODES_RECORDS)
@@ -150,7 +152,7 @@ typedef struct {
     uint32_t *tree_output;    // [n_trees] output a leaf_width-1 tree adds to, or NULL: 0
     void *leaf_list;          // [n_lists] leaf indices, list_bits each
     void *entries;            // [n_entries] sparse leaf entries, entry_bits each
-    void *values;             // [n_values] float, or int32_t when value_fixed
+    void *values;             // [n_values] float, or int32_t / uint32_t (value_fixed 1 / 3)
     void *labels;             // label_kind's layout
     double *baseline;         // [n_outputs] (ML_TREES_SUM)
     // Workspace of a prediction (RAM)
@@ -279,6 +281,11 @@ uint32_t ml_trees_class_index(const ml_trees_t *m);
 // After an eval: the predicted class label (classifiers) when the labels are integers of 32 bits
 // (or none are listed); otherwise its index (see label_kind).
 int32_t ml_trees_class_label(const ml_trees_t *m);
+// The class index of one int16 sample of a classifier, as ml_trees_eval_i16 then
+// ml_trees_class_index give it, in one call without checks (for a binding's predict): the model
+// is loaded and x has n_features values (the caller checked). The sums are not kept: a single
+// decision tree does without them.
+uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x);
 // After an eval: the regression value of output 0 (regressors).
 double ml_trees_value(const ml_trees_t *m);
 // After an eval: output k's sum over the trees (with the baseline), before averaging or link.

@@ -272,18 +272,28 @@ static inline void get_x(mp_obj_t obj, const char *name, ml_features_t *x) {
     ml_get_features(obj, name, x);
 }
 
-static inline mp_obj_t class_label(const trees_obj_t *self) {
+// The label of class k.
+static inline mp_obj_t label_of(const trees_obj_t *self, uint32_t k) {
     if (self->classes == MP_OBJ_NULL) {
-        return mp_obj_new_int(ml_trees_class_label(&self->model));  // a small int: no allocation
+        // small ints (checked when loading): made in place, no allocation, no call
+        const ml_trees_t *m = &self->model;
+        return MP_OBJ_NEW_SMALL_INT(m->label_kind == ML_TREES_LABELS_INT32
+            ? (mp_int_t)((const int32_t *)m->labels)[k] : (mp_int_t)k);
     }
     const mp_obj_tuple_t *t = MP_OBJ_TO_PTR(self->classes);
-    return t->items[ml_trees_class_index(&self->model)];
+    return t->items[k];
 }
 
 // predict(x[, proba]): the label (or value); with proba, also the class probabilities, from the
 // same evaluation.
 static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
     trees_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    mp_buffer_info_t info;
+    if (n_args == 2 && self->model.h.n_classes && mp_get_buffer(args[1], &info, MP_BUFFER_READ)
+        && info.typecode == 'h' && info.len == 2 * (size_t)self->model.h.n_features) {
+        // The label alone, of an int16 sample of the right length: one call into the core.
+        return label_of(self, ml_trees_predict_class_i16(&self->model, info.buf));
+    }
     ml_features_t x;
     get_x(args[1], "x", &x);
     if (x.len != self->model.h.n_features) {
@@ -302,7 +312,7 @@ static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
         ml_trees_proba(&self->model, proba);
     }
     if (self->model.h.n_classes) {
-        return class_label(self);
+        return label_of(self, ml_trees_class_index(&self->model));
     }
     return mp_obj_new_float_from_d(ml_trees_value(&self->model));
 }

@@ -65,17 +65,21 @@ def float_parts(v):
 
 def fixed_plan(values, n_trees, one_too):
     """(mode, s): how a forest's values sum exactly in int64 units of 2^-s (fixed_plan in
-    core/ml_trees.c): mode 1 stores them as int32 units, mode 2 keeps float32 values and turns
-    them into units as they are added; mode 0: not exact (a partial sum could need more than the
-    53 bits of a double)."""
+    core/ml_trees.c): mode 1 stores them as int32 units, mode 3 as uint32 units (non-negative
+    values of 32 bits, whatever a pure leaf's 1.0 needs: it is added apart), mode 2 keeps
+    float32 values and turns them into units as they are added; mode 0: not exact (a partial sum
+    could need more than the 53 bits of a double)."""
     parts = [float_parts(v) for v in np.ravel(values)]
     s = max([0] + [-e for m, e in parts if m])
-    bits = max([int(one_too)] + [abs(m).bit_length() + e + s for m, e in parts if m])
+    vbits = max([0] + [abs(m).bit_length() + e + s for m, e in parts if m])
+    bits = max(vbits, int(one_too))
     if one_too:
         bits = max(bits, 1 + s)
     if bits + int(n_trees).bit_length() > 53 or s > 200:
         return 0, 0
-    return (1 if bits <= 31 else 2), s
+    if bits <= 31:
+        return 1, s
+    return (3 if vbits <= 32 and all(m >= 0 for m, e in parts) else 2), s
 
 
 def _uint(width):
@@ -169,12 +173,14 @@ class Encoding:
         self.n_pure = m.n_classes if forest_classifier else 0
 
         # Values: fixed point when exact (forests), then the leaf layout.
-        self.value_fixed, self.value_shift = fixed_plan(leaves[leaves != 0], m.n_trees,
+        # (over the values stored: a pure leaf's 1.0 is added apart)
+        stored = leaves[pure_class < 0]
+        self.value_fixed, self.value_shift = fixed_plan(stored[stored != 0], m.n_trees,
                                                         self.n_pure > 0) \
             if m.aggregate == "mean" else (0, 0)
 
         def value_of(v):
-            if self.value_fixed == 1:
+            if self.value_fixed in (1, 3):
                 mant, exp = float_parts(v)
                 return mant << (exp + self.value_shift) if mant else 0
             return float(v)
@@ -374,7 +380,7 @@ class Encoding:
         if self.entries:
             out.append((b"entr", pack_bits(self.entries, self.entry_bits)))
         if self.values:
-            dt = "<i4" if self.value_fixed == 1 else "<f4"
+            dt = {1: "<i4", 3: "<u4"}.get(self.value_fixed, "<f4")
             out.append((b"valu", np.array(self.values, dtype=dt).tobytes()))
         return out
 

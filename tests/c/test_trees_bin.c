@@ -166,6 +166,112 @@ static void test_damage(const char *name) {
     free(good);
 }
 
+// Values as uint32 units (fixed values 3): a converter model whose int32 units are all
+// non-negative, relabelled as uint32 units, gives the same sums bit for bit, on float32 and
+// int16 samples.
+static void test_uint32_units(const char *name) {
+    char path[256];
+    size_t n;
+    snprintf(path, sizeof(path), BIN_DIR "%s.bin", name);
+    uint8_t *good = read_file(path, &n);
+    if (!good) {
+        CHECK(0, "%s missing", path);
+        return;
+    }
+    ml_error_t err;
+    bin_model_t a, u;
+    CHECK(open_bin(&a, good, n, &err) == ML_OK && a.m.value_fixed == 1, "%s: open: %s", name,
+        err.msg);
+    uint32_t head = 0;
+    for (uint32_t i = 0; i < ml_blob_u16(good + 18); i++) {
+        if (memcmp(good + 24 + 12 * i, "head", 4) == 0) {
+            head = ml_blob_u32(good + 24 + 12 * i + 4);
+        }
+    }
+    uint8_t *b = malloc(n);
+    memcpy(b, good, n);
+    b[head + 43] = 3;  // fixed values
+    fix_crc(b, n);
+    CHECK(open_bin(&u, b, n, &err) == ML_OK && u.m.value_fixed == 3, "%s: uint32: %s", name,
+        err.msg);
+    int mismatches = 0;
+    uint64_t seed = 99;
+    const uint32_t nf = a.m.h.n_features;
+    for (int s = 0; s < 300 && a.ws && u.ws && nf <= 64; s++) {
+        float x[64];
+        int16_t xh[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t r = (uint32_t)(seed >> 33);
+            x[i] = (float)((int32_t)(r % 20001) - 10000) / 4000.0f;
+            xh[i] = (int16_t)((int32_t)(r % 801) - 400);
+        }
+        for (int form = 0; form < 2; form++) {
+            ml_status_t ra = form ? ml_trees_eval_i16(&a.m, xh, nf, &err)
+                : ml_trees_eval_f32(&a.m, x, nf, &err);
+            ml_status_t ru = form ? ml_trees_eval_i16(&u.m, xh, nf, &err)
+                : ml_trees_eval_f32(&u.m, x, nf, &err);
+            mismatches += ra != ML_OK || ru != ML_OK;
+            for (uint32_t k = 0; k < a.m.h.n_outputs; k++) {
+                double va = ml_trees_sum(&a.m, k), vu = ml_trees_sum(&u.m, k);
+                mismatches += memcmp(&va, &vu, sizeof(va)) != 0;
+            }
+            mismatches += ml_trees_class_index(&a.m) != ml_trees_class_index(&u.m);
+        }
+    }
+    ml_blob_t blob;
+    const void *vp;
+    uint32_t n_values = 0;
+    CHECK(ml_blob_open(&blob, good, n, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, &err) == ML_OK
+        && ml_blob_section(&blob, ML_BLOB_ID('v', 'a', 'l', 'u'), 4, 0, 0xffffffffu, &vp,
+            &n_values, &err) == ML_OK, "%s: values: %s", name, err.msg);
+    for (uint32_t j = 0; j < n_values; j++) {
+        mismatches += ml_trees_value_at(&a.m, j) != ml_trees_value_at(&u.m, j);
+    }
+    CHECK(mismatches == 0, "%s: %d differences between int32 and uint32 units", name,
+        mismatches);
+    free(a.ws);
+    free(u.ws);
+    free(b);
+    free(good);
+}
+
+// ml_trees_predict_class_i16 gives the class of ml_trees_eval_i16 then ml_trees_class_index,
+// through the forest loop, the single-tree shortcut (rf1_int_data) and the general path.
+static void test_predict_class(const char *name, int expect_forest_r8) {
+    char path[256];
+    size_t n;
+    snprintf(path, sizeof(path), BIN_DIR "%s.bin", name);
+    uint8_t *good = read_file(path, &n);
+    if (!good) {
+        CHECK(0, "%s missing", path);
+        return;
+    }
+    ml_error_t err;
+    bin_model_t bm;
+    CHECK(open_bin(&bm, good, n, &err) == ML_OK, "%s: open: %s", name, err.msg);
+    CHECK(!expect_forest_r8 || (bm.m.forest_r8 && bm.m.threshold16), "%s: not the usual forest",
+        name);
+    const uint32_t nf = bm.m.h.n_features;
+    uint64_t seed = 7;
+    int mismatches = 0, seen[16] = { 0 };
+    for (int s = 0; s < 2000 && bm.ws && nf <= 64; s++) {
+        int16_t xh[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            xh[i] = (int16_t)((int32_t)((seed >> 33) % 501) - 250);
+        }
+        CHECK(ml_trees_eval_i16(&bm.m, xh, nf, &err) == ML_OK, "%s: eval: %s", name, err.msg);
+        uint32_t k = ml_trees_class_index(&bm.m);
+        mismatches += ml_trees_predict_class_i16(&bm.m, xh) != k;
+        seen[k & 15] = 1;
+    }
+    CHECK(mismatches == 0, "%s: predict_class differs %d times", name, mismatches);
+    CHECK(seen[0] + seen[1] + seen[2] + seen[3] >= 2, "%s: one class only", name);
+    free(bm.ws);
+    free(good);
+}
+
 // What the errors say, on edits of a small model.
 static void test_messages(void) {
     size_t n;
@@ -210,6 +316,7 @@ static void test_messages(void) {
         { 36, 7, "aggregate" },             // aggregate 7
         { 38, 99, "flags" },                // flags 99
         { 4, 5, "classifier needs" },       // n_classes 5 for 2 outputs
+        { 43, 4, "fixed values" },          // fixed values 4 (0 to 3 exist)
     };
     for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
         memcpy(b, good, n);
@@ -267,6 +374,15 @@ int main(void) {
     for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
         test_damage(damaged[i]);
     }
+    static const char *unsigned_units[] = { "rf_classifier", "rf_entries16", "rf_int_data" };
+    for (size_t i = 0; i < sizeof(unsigned_units) / sizeof(unsigned_units[0]); i++) {
+        test_uint32_units(unsigned_units[i]);
+    }
+    test_predict_class("rf1_int_data", 1);
+    test_predict_class("rf_int_data", 1);
+    test_predict_class("rf_classifier", 0);
+    test_predict_class("rf_entries16", 0);
+    test_predict_class("dt_bool_labels", 0);
     test_messages();
     test_in_place();
     return check_summary("test_trees_bin");

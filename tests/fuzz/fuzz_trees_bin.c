@@ -188,6 +188,11 @@ static void eval_i16(const ml_trees_t *m) {
         ref_eval(m, xk, NULL);
     }
     check_sums(m);
+    if (m->h.n_classes) {
+        // the binding's one-call predict: the class of the sums just checked
+        const uint32_t k = ml_trees_class_index(m);
+        REQUIRE(ml_trees_predict_class_i16(m, xh) == k);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

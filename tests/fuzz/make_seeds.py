@@ -78,6 +78,9 @@ def binary_only():
     Xi = rng.integers(-200, 200, size=(120, 4)).astype(np.float32)
     yield "rf_int_data", ensemble.RandomForestClassifier(4, max_depth=3, **rs), \
         (Xi, (Xi[:, 0] + Xi[:, 1] > 0).astype(int))
+    # a forest of one tree on integer data: ml_trees_predict_class_i16 reads its leaf alone
+    yield "rf1_int_data", ensemble.RandomForestClassifier(1, max_depth=3, **rs), \
+        (Xi, np.digitize(Xi[:, 0] + 0.5 * Xi[:, 1], [-100, 0, 100]))
     Xw = rng.normal(size=(60, 300)).astype(np.float32)
     yield "dt_300_features", tree.DecisionTreeClassifier(max_depth=3, **rs), \
         (Xw, (Xw[:, 7] > 0).astype(int))
