@@ -30,6 +30,15 @@ static uint8_t *read_file(const char *path, size_t *n) {
     return buf;
 }
 
+// The binary seed model `name` of the fuzz corpus (a failed check when it is missing).
+static uint8_t *read_bin(const char *name, size_t *n) {
+    char path[256];
+    snprintf(path, sizeof(path), BIN_DIR "%s.bin", name);
+    uint8_t *b = read_file(path, n);
+    CHECK(b != NULL, "%s missing", path);
+    return b;
+}
+
 static void fix_crc(uint8_t *b, size_t n) {
     uint32_t crc = ml_crc32(0, b + 16, n - 16);
     memcpy(b + 12, &crc, 4);
@@ -119,12 +128,9 @@ static void compare_forms(const char *name) {
 // Every truncation is refused; every single-byte change either is refused with a message or
 // gives a model that predicts without reading out of bounds (ASan, valgrind).
 static void test_damage(const char *name) {
-    char path[256];
     size_t n;
-    snprintf(path, sizeof(path), BIN_DIR "%s.bin", name);
-    uint8_t *good = read_file(path, &n);
+    uint8_t *good = read_bin(name, &n);
     if (!good) {
-        CHECK(0, "%s missing", path);
         return;
     }
     ml_error_t err;
@@ -170,12 +176,9 @@ static void test_damage(const char *name) {
 // non-negative, relabelled as uint32 units, gives the same sums bit for bit, on float32 and
 // int16 samples.
 static void test_uint32_units(const char *name) {
-    char path[256];
     size_t n;
-    snprintf(path, sizeof(path), BIN_DIR "%s.bin", name);
-    uint8_t *good = read_file(path, &n);
+    uint8_t *good = read_bin(name, &n);
     if (!good) {
-        CHECK(0, "%s missing", path);
         return;
     }
     ml_error_t err;
@@ -239,12 +242,9 @@ static void test_uint32_units(const char *name) {
 // ml_trees_predict_class_i16 gives the class of ml_trees_eval_i16 then ml_trees_class_index,
 // through the forest loop, the single-tree shortcut (rf1_int_data) and the general path.
 static void test_predict_class(const char *name, int expect_forest_r8) {
-    char path[256];
     size_t n;
-    snprintf(path, sizeof(path), BIN_DIR "%s.bin", name);
-    uint8_t *good = read_file(path, &n);
+    uint8_t *good = read_bin(name, &n);
     if (!good) {
-        CHECK(0, "%s missing", path);
         return;
     }
     ml_error_t err;
