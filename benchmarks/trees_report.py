@@ -92,6 +92,11 @@ class View:
         return self.v(section="ram", target=target, model=model, impl=impl, variant=variant,
                       metric="load_bytes")
 
+    def has_frozen(self):
+        """Whether the run measured the unix port with the models frozen in."""
+        return bool(self.res.find(section="ram", target="unix", variant="frozen",
+                                  metric="load_bytes"))
+
     def how_loaded(self, target, model, impl, variant):
         """How microlearn's model was loaded in a run, as the RAM tables say it: the unix
         port reads files (variant mpy) or has the model frozen in; the boards' files come in
@@ -356,8 +361,10 @@ def headline(view, models, ov):
                                           key=(models + ov).index))
     if em:
         out.append("- RAM of the load against the emlearn stand-in (which parses its CSV into "
-                   "the heap; microlearn's binary model frozen into the unix port's firmware "
-                   "on x64, in the ROMFS image on the boards, and read from a file on x64; "
+                   "the heap; microlearn's binary model "
+                   + ("frozen into the unix port's firmware on x64, " if view.has_frozen()
+                      else "")
+                   + "in the ROMFS image on the boards, and read from a file on x64; "
                    "[details](#side-by-side-with-emlearn-a-stand-in-built-from-its-c-code)):")
         out += ["  " + line for line in em]
     fl = []
@@ -460,7 +467,9 @@ def standin_ram_summary(view, models):
     """Where microlearn's load takes less RAM than the stand-in's, in place and from a file."""
     out = []
     rows = standin_ram_rows(view, models)
-    for what, pick in (("In place (frozen on the unix port, ROMFS on the boards)",
+    where = ("frozen on the unix port, ROMFS on the boards" if view.has_frozen()
+             else "ROMFS on the boards")
+    for what, pick in ((f"In place ({where})",
                         lambda how: how.startswith("in place")),
                        ("From a file (unix port)", lambda how: how == "from a file")):
         sel = [r for r in rows if pick(r[2])]
@@ -510,10 +519,13 @@ def emlearn_section(view, models, made):
     L += ["", "RAM of the load (heap growth, `gc.mem_alloc`) and agreement with scikit-learn "
           "(labels; the stand-in's label is the class with the most votes). The stand-in "
           "always parses its CSV file into heap arrays; microlearn's binary model is used in "
-          "place where it lies in memory: on the boards from their ROMFS image, on the unix "
-          "port (x64) from the firmware, frozen in as a module `MODEL = b'...'` (the port "
-          "built by the benchmark, `benchmarks.trees.frozen_unix`); read from a file on the "
-          "unix port it is copied into the heap (rows *from a file*):", "",
+          "place where it lies in memory: on the boards from their ROMFS image"
+          + (", on the unix port (x64) from the firmware, frozen in as a module "
+             "`MODEL = b'...'` (the port built by the benchmark, "
+             "`benchmarks.trees.frozen_unix`)" if view.has_frozen() else
+             " (the unix port built with the models frozen in was not run: --no-frozen)")
+          + "; read from a file on the unix port it is copied into the heap (rows *from a "
+          "file*):", "",
           "| model | target | microlearn's model | microlearn load | stand-in load | "
           "microlearn / stand-in | microlearn agrees | stand-in agrees |",
           "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
