@@ -107,7 +107,8 @@ $(MPY_CROSS): $(MP)/.microlearn-fetched
 	@$(MAKE) -s -C $(MP)/mpy-cross -j$(JOBS) >$(LOG)/mpy-cross.log 2>&1 || { tail -30 $(LOG)/mpy-cross.log; exit 1; }
 
 # Standard variant without frozen micropython-lib; btree and ssl need libraries that Debian's
-# repacked source does not ship.
+# repacked source does not ship. benchmarks/trees.py reads this line for its build of the port
+# with the benchmark's models frozen in (ports/unix/build-bench-frozen).
 MP_UNIX_OPTS := FROZEN_MANIFEST= MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 MICROPY_SSL_MBEDTLS=0
 $(MP_UNIX): $(MPY_CROSS)
 	@echo "micropython: building the unix port"
@@ -256,6 +257,8 @@ browser: $(WASM_MJS) $(STAMP)/venv
 # everywhereml, on the unix port, x64 under callgrind and the emulated boards. The comparison
 # packages go into .venv for this only (requirements-bench.txt, without their heavy deps).
 # `make bench BENCH_ARGS="--quick --out /tmp/b"`: the reduced run CI does (tests/device).
+# benchmarks.trees also builds the unix port with its models frozen in, for microlearn's RAM in
+# place on x64 (about 30 s the first time, cached by a content stamp; --no-frozen skips it).
 $(STAMP)/venv-bench: requirements-bench.txt | $(STAMP)/venv
 	@echo "venv: installing the benchmark's comparison packages (requirements-bench.txt)"
 	@$(PY) -m pip install -q --no-deps -r requirements-bench.txt

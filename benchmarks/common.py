@@ -32,11 +32,13 @@ def _env(path):
     return dict(os.environ, MICROPYPATH=path or micropypath())
 
 
-def run_unix(script_text, workdir, path=None, heapsize=None, timeout=600, name="bench_run.py"):
-    """Runs a script on the unix port in `workdir`. Returns (returncode, output)."""
+def run_unix(script_text, workdir, path=None, heapsize=None, timeout=600, name="bench_run.py",
+             binary=None):
+    """Runs a script on the unix port (or `binary`, a build of it) in `workdir`. Returns
+    (returncode, output)."""
     script = Path(workdir) / name
     script.write_text(script_text)
-    args = [str(unix_binary())]
+    args = [str(binary or unix_binary())]
     if heapsize:
         args += ["-X", f"heapsize={int(heapsize)}"]
     r = subprocess.run(args + [script.name], cwd=workdir, env=_env(path), capture_output=True,
@@ -70,11 +72,12 @@ def callgrind_count(script_text, workdir, path=None, timeout=900, name="bench_cg
 
 
 def min_heap(script_text, workdir, path=None, hi=64 << 20, resolution=256, ok_marker="BENCH-OK",
-             name="bench_heap.py"):
+             name="bench_heap.py", binary=None):
     """The smallest `-X heapsize` (bytes) at which the script prints ok_marker, by bisection;
     None if it fails even at `hi`."""
     def ok(h):
-        rc, out = run_unix(script_text, workdir, path, heapsize=h, timeout=120, name=name)
+        rc, out = run_unix(script_text, workdir, path, heapsize=h, timeout=120, name=name,
+                           binary=binary)
         return rc == 0 and ok_marker in out
 
     if not ok(hi):

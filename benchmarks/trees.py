@@ -28,14 +28,21 @@ Figures:
   the board's timer through mlclock; each board boot measured twice for repeatability);
 - RAM: heap growth (gc.mem_alloc) of import and of load on every target; on the unix port the
   smallest `-X heapsize` at which import + load + predict succeeds (bisection); on the emulated
-  boards (256 kB heap on the Cortex-M3, 216 kB on the Cortex-M0) whether it fits;
+  boards (256 kB heap on the Cortex-M3, 216 kB on the Cortex-M0) whether it fits. microlearn's
+  binary model is used in place on the boards (their files come as a ROMFS image); on the unix
+  port it is read from a file, and used in place from a build of the port with the models
+  frozen in (frozen_unix; variant "frozen" of the rows; --no-frozen leaves it out);
 - flash: bytes of trees.mpy per architecture, model files, generated modules (.py, .mpy);
 - scaling with the number of trees and the depth; the cost of the call itself.
 """
 
 import argparse
 import csv
+import hashlib
+import os
+import re
 import shutil
+import subprocess
 import sys
 import textwrap
 import time
@@ -384,8 +391,13 @@ def impl_code(impl, model, variant="mpy"):
     if impl in ("microlearn", "microlearn_i16") + MANY_IMPLS:
         imp = "from microlearn import trees"
         load = f"m = trees.load({model + '.bin'!r})"
+        if variant == "frozen":
+            # the module frozen into the unix port (frozen_unix): its bytes constant, in place
+            imp += f"\nimport {frozen_module(model)} as Q"
+            load = "m = trees.load(Q.MODEL)"
         many = impl in MANY_IMPLS
-        fn = (f"f = m.{'predict_many' if many else 'predict'}\nidx = m.classes.index\n"
+        fn = (f"print('R inplace', int(m.in_place))\n"
+              f"f = m.{'predict_many' if many else 'predict'}\nidx = m.classes.index\n"
               f"MANY = {many}\nTWO = False")
     elif impl == "emlearn_standin":
         imp = "import emlearn_standin as E"
@@ -608,6 +620,9 @@ def record_kernel(res, target, b, impl, variant, out, timing):
         return p
     imp, load, free0, t_imp, t_load = p["ram"]
     res.add("ram", target, name, impl, variant, "fits", 1)
+    if "inplace" in p:
+        res.add("ram", target, name, impl, variant, "in_place", int(p["inplace"][0]), "",
+                "model.in_place after the load")
     if impl not in MANY_IMPLS + ("native_floor",):
         res.add("ram", target, name, impl, variant, "import_bytes", int(imp), "B")
         res.add("ram", target, name, impl, variant, "load_bytes", int(load), "B")
@@ -636,12 +651,13 @@ def record_kernel(res, target, b, impl, variant, out, timing):
     return p
 
 
-def unix_runs(res, ws, plan, quick):
-    """plan: [(model, impl, variant, check, timing)]"""
+def unix_runs(res, ws, plan, quick, binary=None, path=None):
+    """plan: [(model, impl, variant, check, timing)]; binary, path: another build of the unix
+    port and its MICROPYPATH (frozen_unix)."""
     for model, impl, variant, check, timing in plan:
         b = ws.built[model]
         script = kernel(b, impl, variant, "unix", check, timing, quick)
-        rc, out = common.run_unix(script, ws.root, timeout=600)
+        rc, out = common.run_unix(script, ws.root, path=path, timeout=600, binary=binary)
         if rc != 0 and "R fail" not in out:
             log(f"unix {model} {impl} {variant}: failed:\n{out[-1500:]}")
         record_kernel(res, "unix", b, impl, variant, out, timing)
@@ -725,17 +741,18 @@ def callgrind_runs(res, ws, plan, builtin_k=20000, jobs=2):
         res.add("time", "x64-callgrind", model, impl, "mpy", "ratio_builtin", v / builtin)
 
 
-def heap_runs(res, ws, plan, resolution):
+def heap_runs(res, ws, plan, resolution, binary=None, path=None):
     """Smallest unix-port heap for import + load + predict, minus that of the same script
-    without them (the interpreter, the test sample)."""
+    without them (the interpreter, the test sample), both on the same build (binary)."""
     base = {}
     for model, impl, variant in plan:
         b = ws.built[model]
         if model not in base:
             base[model] = common.min_heap(
-                HEAP_BASELINE.format(model=model, nf=b.X.shape[1]), ws.root,
-                resolution=resolution)
-        h = common.min_heap(heap_kernel(b, impl, variant), ws.root, resolution=resolution)
+                HEAP_BASELINE.format(model=model, nf=b.X.shape[1]), ws.root, path=path,
+                resolution=resolution, binary=binary)
+        h = common.min_heap(heap_kernel(b, impl, variant), ws.root, path=path,
+                            resolution=resolution, binary=binary)
         if h is None:
             res.add("ram", "unix", model, impl, variant, "min_heap", 0, "B", "fails at 64 MB")
             continue
@@ -778,6 +795,114 @@ def flash_rows(res, ws):
 
 
 # --------------------------------------------------------------------------------------------
+# The unix port with the models frozen in: microlearn's models in place on x64
+#
+# The unix port maps no ROMFS image; a model is used in place there the way a user who builds
+# firmware does it on any port: a module holding the binary model as a bytes constant
+# (`model.save(file="model_x.py")`), frozen in by the build's manifest. The constant is then in
+# the executable's read-only data and `trees.load(model_x.MODEL)` uses it where it lies, if its
+# address is 4-byte aligned (model.in_place says so; the rows record it). mpy-tool writes the
+# constant as a C string literal: at -Os GCC aligns it to 1 byte, and consecutive ones lie at
+# offsets 1 apart (each has its NUL), so most models would be copied. FROZEN_ALIGN_MK compiles
+# the frozen modules' file, and only it, at -O2, where GCC aligns a string literal of 31 bytes
+# or more to 8 bytes on x64 (to the word on ARM); the interpreter is the port's usual -Os build.
+
+FROZEN_BUILD = "build-bench-frozen"  # BUILD folder under ports/unix of the MicroPython tree
+
+
+def frozen_module(model):
+    return f"model_{model}"
+
+
+def unix_make_options():
+    """The top Makefile's MP_UNIX_OPTS (how `make` builds the unix port), without its
+    FROZEN_MANIFEST."""
+    text = (paths.root() / "Makefile").read_text()
+    m = re.search(r"^MP_UNIX_OPTS\s*:=(.*)$", text, re.M)
+    if not m:
+        raise RuntimeError("no MP_UNIX_OPTS in the Makefile")
+    return [o for o in m.group(1).split() if not o.startswith("FROZEN_MANIFEST=")]
+
+
+FROZEN_ALIGN_MK = """\
+# Frozen modules compiled at -O2, the rest of the port at -Os: GCC aligns string literals
+# (the models' bytes constants) when not optimizing for size. private: not passed on to what
+# the object depends on (the generated headers).
+$(BUILD)/frozen_content.o: private CFLAGS += -O2
+"""
+
+
+def frozen_manifest(names):
+    """The manifest freezing the modules model_<name>.py of its own folder."""
+    return ("# The benchmark's models, frozen into the unix port (benchmarks/trees.py)\n"
+            + "".join(f'module("{frozen_module(n)}.py")\n' for n in names))
+
+
+def frozen_unix(ws, names):
+    """Builds the unix port (standard variant, MP_UNIX_OPTS) with the models `names` frozen in,
+    from modules and a manifest written into the work folder. A stamp of their content (and of
+    the options) skips the build when nothing changed; a changed set of models rebuilds the
+    frozen modules and relinks. Returns (binary, MICROPYPATH), or (None, why)."""
+    src = ws.root / "frozen"
+    src.mkdir(exist_ok=True)
+    texts = []
+    for n in names:
+        text = ws.built[n].model_py
+        (src / f"{frozen_module(n)}.py").write_text(text)
+        texts.append(text)
+    manifest = src / "manifest.py"
+    manifest.write_text(frozen_manifest(names))
+    # The build refuses a manifest without micropython-lib's README.md, which Debian's source
+    # leaves out; this manifest uses no micropython-lib package: point it here.
+    (src / "README.md").write_text("The benchmark's frozen models (benchmarks/trees.py).\n")
+    align_mk = src / "frozen-align.mk"
+    align_mk.write_text(FROZEN_ALIGN_MK)
+    opts = unix_make_options()
+    digest = hashlib.sha256("\0".join([" ".join(opts), paths.micropython_version(),
+                                       FROZEN_ALIGN_MK, manifest.read_text()]
+                                      + texts).encode()).hexdigest()
+    port = paths.micropython() / "ports" / "unix"
+    binary = port / FROZEN_BUILD / "micropython"
+    stamp = port / FROZEN_BUILD / "bench-frozen.stamp"
+    # .frozen first, as in the port's default path; then the usual folders (natmod x64 ...)
+    path = ".frozen:" + common.micropypath()
+    if binary.exists() and stamp.exists() and stamp.read_text() == digest:
+        log(f"unix port with the {len(names)} models frozen in: up to date "
+            f"(ports/unix/{FROZEN_BUILD})")
+        return binary, path
+    stamp.unlink(missing_ok=True)
+    # make does not track flags: the frozen modules' object is compiled again every build
+    (port / FROZEN_BUILD / "frozen_content.o").unlink(missing_ok=True)
+    log_file = paths.build() / ("log" + paths.micropython().name[len("micropython"):]) \
+        / "unix-bench-frozen.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    cmd = ["make", "-s", "-C", str(port), "-f", "Makefile", "-f", str(align_mk),
+           f"-j{os.cpu_count() or 1}", *opts,
+           f"BUILD={FROZEN_BUILD}", f"FROZEN_MANIFEST={manifest}", f"MPY_LIB_DIR={src}"]
+    log(f"building the unix port with the {len(names)} models frozen in "
+        f"(ports/unix/{FROZEN_BUILD}, log {log_file}): the whole port the first time (about "
+        "30 s on 2 cores), then only the frozen modules")
+    # as the Makefile does: MicroPython's version from its own tree, not microlearn's git
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(paths.build()))
+    t0 = time.monotonic()
+    with open(log_file, "w") as f:
+        p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
+        while True:
+            try:
+                rc = p.wait(timeout=30)
+                break
+            except subprocess.TimeoutExpired:
+                log(f"  still building ({time.monotonic() - t0:.0f} s)")
+    if rc != 0 or not binary.exists():
+        tail = log_file.read_text().strip().splitlines()[-20:]
+        log("the frozen build failed:\n" + "\n".join(tail))
+        return None, f"the unix build with frozen models failed (see {log_file})"
+    stamp.write_text(digest)
+    log(f"unix port with the models frozen in built in {time.monotonic() - t0:.0f} s")
+    return binary, path
+
+
+# --------------------------------------------------------------------------------------------
 # The run
 
 
@@ -798,6 +923,16 @@ def plan_main(ws, models, qemu):
                 if qemu and ws.has(impl, m, "fs"):
                     out.append((m, impl, "fs", 0, False))
     return out
+
+
+FROZEN_IMPLS = ("microlearn", "microlearn_i16")
+
+
+def frozen_plan(ws, models):
+    """microlearn's load with its model frozen into the unix port (frozen_unix): predictions
+    checked, RAM; not timed (the same predict as from a file)."""
+    return [(m, i, "frozen", 10**9, False) for m in models for i in FROZEN_IMPLS
+            if i in (ws.built[m].spec.impls or IMPLS) and ws.has(i, m)]
 
 
 def plan_scaling(ws, models, check):
@@ -885,12 +1020,29 @@ def run(args):
     unix_runs(res, ws, aplan, quick)
     done("unix port")
 
+    # unix port, microlearn's models in place: the port built with them frozen in
+    fplan = []
+    if args.frozen:
+        fplan = frozen_plan(ws, main_names + ov_names)
+        binary, fpath = frozen_unix(ws, sorted({m for m, *_ in fplan}))
+        if binary is None:
+            for m, i, v, _, _ in fplan:
+                res.add("ram", "unix", m, i, v, "fits", 0, "", f"not run: {fpath}")
+            fplan = []
+        else:
+            log(f"unix port, models frozen in: {len(fplan)} runs (predictions, RAM)")
+            unix_runs(res, ws, fplan, quick, binary=binary, path=fpath)
+        done("frozen build and runs")
+
     # unix port: smallest heap
     hplan = [(m, i, v) for m, i, v, _, _ in plan if i not in MANY_IMPLS + ("native_floor",)]
     if not quick:
         hplan += [(m, i, "mpy") for m, i, _, _, _ in splan]
-    log(f"unix port: smallest heap by bisection, {len(hplan)} cases")
+    log(f"unix port: smallest heap by bisection, {len(hplan) + len(fplan)} cases")
     heap_runs(res, ws, hplan, resolution=1024 if quick else 256)
+    if fplan:
+        heap_runs(res, ws, [(m, i, v) for m, i, v, _, _ in fplan],
+                  resolution=1024 if quick else 256, binary=binary, path=fpath)
     done("heap bisection")
 
     # callgrind
@@ -963,15 +1115,21 @@ def subset(args):
         impls = [i for i in impls if i != "native_floor"]
     plan = [p for p in plan_main(ws, names, qemu=False) if p[1] in impls and p[2] == "mpy"]
     unix_runs(res, ws, [(m, i, v, c, False) for m, i, v, c, _ in plan], False)
+    fplan = [p for p in frozen_plan(ws, names) if p[1] in impls] if args.frozen else []
+    if fplan:
+        binary, fpath = frozen_unix(ws, sorted({m for m, *_ in fplan}))
+        if binary is None:
+            raise SystemExit(fpath)
+        unix_runs(res, ws, fplan, False, binary=binary, path=fpath)
     if args.callgrind and common.callgrind_available():
         callgrind_runs(res, ws, [(m, i, cg_k(res, m, i)) for m, i, _, _, _ in plan],
                        builtin_k=200)
     for t in [t for t in args.targets.split(",") if t]:
         qemu_runs(res, ws, t, plan)
     for r in res.rows:
-        if r["metric"] in ("per_call", "load_bytes", "agree", "fits", "failed"):
-            print(f"{r['target']:14} {r['model']:10} {r['impl']:20} {r['metric']:10} "
-                  f"{r['value']:>12.6g} {r['unit']} {r['note']}")
+        if r["metric"] in ("per_call", "load_bytes", "agree", "fits", "failed", "in_place"):
+            print(f"{r['target']:14} {r['model']:10} {r['impl']:20} {r['variant']:7} "
+                  f"{r['metric']:10} {r['value']:>12.6g} {r['unit']} {r['note']}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -1027,6 +1185,8 @@ def main(argv=None):
                    help="emulated boards, comma-separated (default cortex-m3,cortex-m0; "
                         "cortex-m3 with --quick)")
     p.add_argument("--no-callgrind", dest="callgrind", action="store_false")
+    p.add_argument("--no-frozen", dest="frozen", action="store_false",
+                   help="no unix build with the models frozen in (microlearn in place on x64)")
     p.add_argument("--work", default=None, help="scratch folder (default build/bench)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
     p.add_argument("--from-csv", default=None, metavar="CSV",

@@ -193,6 +193,7 @@ class Built:
     model_bin: bytes = b""  # the binary form
     model_memory_text: int = 0  # model.memory of the text form
     model_memory_in_place: int = 0  # model.memory of the binary form used in place
+    model_py: str = ""  # the binary form as a Python module (MODEL = b"..."), for freezing
 
 
 def build(spec, generators=True):
@@ -210,6 +211,7 @@ def build(spec, generators=True):
         b.model_bin = model.to_bin()
         b.model_memory_text = model.memory_size()
         b.model_memory_in_place = model.memory_size("bin", in_place=True)
+        b.model_py = model.to_python_module()
         return b
     est = spec.make().fit(Xtr, ytr)
     model = convert(est)
@@ -227,6 +229,7 @@ def build(spec, generators=True):
     b.model_memory_text = model.memory_size()
     b.model_memory = model.memory_size("bin")
     b.model_memory_in_place = model.memory_size("bin", in_place=True)
+    b.model_py = model.to_python_module()
     if generators:
         b.gen["m2cgen"] = m2cgen_python(est)
         b.gen["everywhereml"] = everywhereml_micropython(est)

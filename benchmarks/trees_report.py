@@ -14,12 +14,16 @@ TARGET_TITLES = {
 }
 UNIT_TITLES = {"Ir": "instructions", "instr": "instructions", "us": "µs"}
 VARIANT_TITLES = {"mpy": ".mpy", "py": ".py (compiled on the device)",
-                  "fs": ".mpy from a written file (copied to RAM)", "-": "", "csv": "model file"}
+                  "fs": ".mpy from a written file (copied to RAM)", "-": "", "csv": "model file",
+                  "frozen": "in place (frozen)"}
 ALT = ("emlearn_standin", "mltrees_py", "m2cgen", "everywhereml")
 MICRO = ("microlearn", "microlearn_many", "microlearn_i16", "microlearn_many_i16")
-DEPLOYED = {"microlearn": "native .mpy + binary model file (in place on the boards: ROMFS)",
+DEPLOYED = {"microlearn": "native .mpy + binary model: unix from a file, boards in place (ROMFS)",
             "microlearn_i16": "the same, int16 samples",
-            "emlearn_standin": "native .mpy + emlearn CSV"}
+            "emlearn_standin": "native .mpy + emlearn CSV (parsed into the heap)"}
+# microlearn's model frozen into the unix port (benchmarks.trees.frozen_unix)
+DEPLOYED_FROZEN = ("native .mpy + binary model frozen into the unix firmware "
+                   "(`MODEL = b'...'`, in place)")
 
 
 def _n(v, digits=3):
@@ -83,6 +87,29 @@ class View:
         if not rows:
             return None, ""
         return rows[0]["value"], rows[0]["note"]
+
+    def load(self, target, model, impl, variant="mpy"):
+        return self.v(section="ram", target=target, model=model, impl=impl, variant=variant,
+                      metric="load_bytes")
+
+    def has_frozen(self):
+        """Whether the run measured the unix port with the models frozen in."""
+        return bool(self.res.find(section="ram", target="unix", variant="frozen",
+                                  metric="load_bytes"))
+
+    def how_loaded(self, target, model, impl, variant):
+        """How microlearn's model was loaded in a run, as the RAM tables say it: the unix
+        port reads files (variant mpy) or has the model frozen in; the boards' files come in
+        a ROMFS image. model.in_place, where recorded, overrides: a model is copied when its
+        buffer is not 4-byte aligned."""
+        ip = self.v(section="ram", target=target, model=model, impl=impl, variant=variant,
+                    metric="in_place")
+        if target == "unix" and variant == "mpy":
+            return "from a file"
+        where = "frozen" if variant == "frozen" else "ROMFS"
+        if ip == 0:
+            return f"{where}, copied (not 4-byte aligned)"
+        return f"in place ({where})"
 
     def targets(self):
         seen = {r["target"] for r in self.res.rows if r["section"] == "time"}
@@ -320,14 +347,26 @@ def headline(view, models, ov):
         if imp is not None and load is not None:
             inplace.append(f"{impl} {_kb(imp + load)}")
     if ram:
+        ml_load = view.load(t, m, "microlearn")
         out.append(f"- RAM on the Cortex-M3 for `{m}` (heap growth of import + load; the "
                    "generated modules imported from a filesystem, i.e. copied into RAM): "
-                   + ", ".join(ram) + ". microlearn's share is the model "
-                   f"({_kb(view.ws.built[m].model_memory)}) plus its machine code, which "
-                   "a native module keeps in RAM (nothing when built into the firmware)."
+                   + ", ".join(ram) + ". microlearn's share is its load, the model object "
+                   f"with the binary model used in place from the ROMFS image ({_kb(ml_load)}), "
+                   "plus its machine code, which a native module keeps in RAM (nothing when "
+                   "built into the firmware)."
                    + (" Imported in place from a ROMFS image (MicroPython 1.25, few boards "
                       "yet), the generated modules take only " + ", ".join(inplace) + "."
                       if inplace else ""))
+    em = standin_ram_summary(view, sorted({r[0] for r in standin_rows(view, models + ov)},
+                                          key=(models + ov).index))
+    if em:
+        out.append("- RAM of the load against the emlearn stand-in (which parses its CSV into "
+                   "the heap; microlearn's binary model "
+                   + ("frozen into the unix port's firmware on x64, " if view.has_frozen()
+                      else "")
+                   + "in the ROMFS image on the boards, and read from a file on x64; "
+                   "[details](#side-by-side-with-emlearn-a-stand-in-built-from-its-c-code)):")
+        out += ["  " + line for line in em]
     fl = []
     for impl, var in (("m2cgen", "mpy"), ("everywhereml", "mpy")):
         v = view.v(section="flash", model=m, impl=impl, variant=var, metric="bytes")
@@ -396,6 +435,59 @@ def plot_emlearn(view, models, path, title):
     plt.close(fig)
 
 
+def standin_ram_rows(view, models):
+    """(model, target, how microlearn's model is loaded, microlearn load, stand-in load) of
+    the int16 runs (the stand-in's comparison), microlearn in place first."""
+    out = []
+    for m in models:
+        for t, var in (("unix", "frozen"), ("unix", "mpy"), ("cortex-m3", "mpy"),
+                       ("cortex-m0", "mpy")):
+            la = view.load(t, m, "microlearn_i16", var)
+            le = view.load(t, m, "emlearn_standin")
+            if la is None or le is None:
+                continue
+            out.append((m, t, view.how_loaded(t, m, "microlearn_i16", var), la, le))
+    return out
+
+
+def stump_note(view):
+    """The stump's in-place load against the stand-in's whole model (a one-node tree)."""
+    parts = []
+    for m, t, how, la, le in standin_ram_rows(view, ["stump"] if "stump" in view.ws.built
+                                              else []):
+        if how.startswith("in place"):
+            parts.append(f"{_kb(la)} against {_kb(le)} on {t}")
+    if not parts:
+        return ""
+    return ("; for the stump, whose whole model in emlearn's CSV is a one-node tree: "
+            + ", ".join(parts))
+
+
+def standin_ram_summary(view, models):
+    """Where microlearn's load takes less RAM than the stand-in's, in place and from a file."""
+    out = []
+    rows = standin_ram_rows(view, models)
+    where = ("frozen on the unix port, ROMFS on the boards" if view.has_frozen()
+             else "ROMFS on the boards")
+    for what, pick in ((f"In place ({where})",
+                        lambda how: how.startswith("in place")),
+                       ("From a file (unix port)", lambda how: how == "from a file")):
+        sel = [r for r in rows if pick(r[2])]
+        if not sel:
+            continue
+        behind = [f"`{m}` on {t} ({_kb(la)} against {_kb(le)})" for m, t, _, la, le in sel
+                  if la >= le]
+        ahead = len(sel) - len(behind)
+        out.append(f"- {what}: microlearn's load is smaller than the stand-in's on {ahead} of "
+                   f"{len(sel)} (model, target) pairs"
+                   + ("." if not behind else "; not on " + ", ".join(behind) + "."))
+    copied = [f"`{m}` on {t}" for m, t, how, _, _ in rows if "copied" in how]
+    if copied:
+        out.append("- Copied although meant in place (the model's bytes not at a 4-byte "
+                   "aligned address, `model.in_place` false): " + ", ".join(copied) + ".")
+    return out
+
+
 def emlearn_section(view, models, made):
     rows = standin_rows(view, models)
     L = ["## Side by side with emlearn (a stand-in built from its C code)", ""]
@@ -425,23 +517,29 @@ def emlearn_section(view, models, made):
                  + (f"{_n(many)} | {many / e:.2f} | " if many else "– | – | ")
                  + f"{_n(fl) if fl else '–'} | {above} |")
     L += ["", "RAM of the load (heap growth, `gc.mem_alloc`) and agreement with scikit-learn "
-          "(labels; the stand-in's label is the class with the most votes):", "",
-          "| model | target | microlearn load | stand-in load | microlearn agrees | "
-          "stand-in agrees |", "| --- | --- | ---: | ---: | ---: | ---: |"]
-    for m in sorted({r[0] for r in rows}, key=models.index):
-        for t in ("unix", "cortex-m3", "cortex-m0"):
-            la = view.v(section="ram", target=t, model=m, impl="microlearn_i16", metric="load_bytes")
-            le = view.v(section="ram", target=t, model=m, impl="emlearn_standin",
-                        metric="load_bytes")
-            aa = view.v(section="agree", target=t, model=m, impl="microlearn_i16", metric="agree")
-            ae = view.v(section="agree", target=t, model=m, impl="emlearn_standin",
-                        metric="agree")
-            n = view.v(section="agree", target=t, model=m, impl="emlearn_standin", metric="n")
-            if la is None and le is None:
-                continue
-            L.append(f"| `{m}` | {t} | {_kb(la)} | {_kb(le)} | "
-                     f"{aa}/{n} | {ae}/{n} |" if n else f"| `{m}` | {t} | {_kb(la)} | "
-                     f"{_kb(le)} | – | – |")
+          "(labels; the stand-in's label is the class with the most votes). The stand-in "
+          "always parses its CSV file into heap arrays; microlearn's binary model is used in "
+          "place where it lies in memory: on the boards from their ROMFS image"
+          + (", on the unix port (x64) from the firmware, frozen in as a module "
+             "`MODEL = b'...'` (the port built by the benchmark, "
+             "`benchmarks.trees.frozen_unix`)" if view.has_frozen() else
+             " (the unix port built with the models frozen in was not run: --no-frozen)")
+          + "; read from a file on the unix port it is copied into the heap (rows *from a "
+          "file*):", "",
+          "| model | target | microlearn's model | microlearn load | stand-in load | "
+          "microlearn / stand-in | microlearn agrees | stand-in agrees |",
+          "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    sm = sorted({r[0] for r in rows}, key=models.index)
+    for m, t, how, la, le in standin_ram_rows(view, sm):
+        var = "frozen" if how.endswith("(frozen)") or how.startswith("frozen") else "mpy"
+        aa = view.v(section="agree", target=t, model=m, impl="microlearn_i16", variant=var,
+                    metric="agree")
+        ae = view.v(section="agree", target=t, model=m, impl="emlearn_standin", metric="agree")
+        n = view.v(section="agree", target=t, model=m, impl="emlearn_standin", metric="n")
+        ratio = f"{la / le:.2f}" if la is not None and le else "–"
+        L.append(f"| `{m}` | {t} | {how} | {_kb(la)} | {_kb(le)} | {ratio} | "
+                 + (f"{aa}/{n} | {ae}/{n} |" if n else "– | – |"))
+    L += [""] + standin_ram_summary(view, sm)
     fl = {r["target"]: r["value"] for r in view.res.find(section="flash",
                                                          impl="emlearn_standin", variant="mpy")}
     ml = {r["target"]: r["value"] for r in view.res.find(section="flash", impl="microlearn",
@@ -452,8 +550,10 @@ def emlearn_section(view, models, made):
               f"`{m}` {_kb(view.v(section='flash', model=m, impl='model_file', variant='bin'))} "
               f"binary, {_kb(view.v(section='flash', model=m, impl='emlearn_standin', variant='csv'))} "
               "emlearn CSV" for m in sorted({r[0] for r in rows}, key=models.index)) + ".", "",
-          "On the boards microlearn's model is used in place from the ROMFS image: its load is "
-          "the model object and the workspace only. A native module's machine code is copied "
+          "Used in place (from the boards' ROMFS image, or frozen into the unix port's "
+          "firmware), microlearn's load is the model object and the workspace only; read from a "
+          "file it is also the binary model, copied into the heap. A native module's machine "
+          "code is copied "
           "into RAM when imported (the import column of [RAM](#ram)); microlearn's module reads "
           "both model forms and every scikit-learn tree ensemble, so its code is larger.", "",
           "Where a ratio is above 1, the difference is the work exactness takes. Each of the "
@@ -474,9 +574,8 @@ def emlearn_section(view, models, made):
           "added as they are (fixed values 3 in docs/model-format.md). "
           "Loaded from a file, the small forests' binary model holds the leaf values (the "
           "distinct class fractions, the largest part of `small_rf`'s file) that voting drops; "
-          "used in place from flash only the model object and its sums (8 bytes per class, in "
-          "the object's block) take RAM, which for the stump is still more than the stand-in's "
-          "whole model (a one-node tree in emlearn's CSV).", "",
+          "used in place only the model object and its sums (8 bytes per class, in the "
+          "object's block) take RAM" + stump_note(view) + ".", "",
           "The x64 counts are the difference between a script with K predictions and the same "
           "script with an empty loop; before this run the empty-loop script also skipped the "
           "compilation of the timed loops (a constant false `if`), which added about 1,000 "
@@ -494,7 +593,10 @@ def compared_section(view, ws, models):
          "| implementation | what the user deploys | one inference |",
          "| --- | --- | --- |",
          "| microlearn `predict` | `trees.mpy` (native module) + the binary model file "
-         "(`save(file='model.bin')`; on the boards in their ROMFS image, used in place) | "
+         "(`save(file='model.bin')`): on the boards in their ROMFS image, used in place; on "
+         "the unix port read from a file (copied into the heap), and for the RAM rows "
+         "*in place (frozen)* frozen into the unix port as a module "
+         "(`save(file='model_x.py')`, `trees.load(model_x.MODEL)`), used in place | "
          "`model.predict(x)` |",
          f"| microlearn `predict_many` | same | `model.predict_many(X, out)` on {32} samples, "
          "cost per sample |",
@@ -506,8 +608,9 @@ def compared_section(view, ws, models):
          "array and returning a small int: the least any native `predict(x)` costs |",
          f"| emlearn stand-in (emlearn {trees_gen.emlearn_version() or '?'}) | "
          "`emlearn_standin.mpy`: a native module built here from emlearn's published C tree "
-         "evaluator (`eml_trees.h`), loading emlearn's tree CSV the way emlearn-micropython "
-         "does; not emlearn-micropython's own module, which is not on PyPI | "
+         "evaluator (`eml_trees.h`), loading emlearn's tree CSV (from a file, parsed into "
+         "heap arrays) the way emlearn-micropython does; not emlearn-micropython's own "
+         "module, which is not on PyPI | "
          "`model.predict(x, out)`, x an `array('h')`: per-class votes into `out`, no argmax "
          "(the caller's) |",
          "| plain Python (`device/mltrees_py.py`) | `mltrees_py.mpy` + the same model file | "
@@ -629,7 +732,7 @@ def startup_section(view, models):
          "| --- | --- | --- | " + " | ".join("---: | ---:" for _ in tg) + " |"]
     for m in models:
         for impl in ("microlearn",) + ALT:
-            for var in ("mpy", "fs", "py"):
+            for var in ("mpy", "frozen", "fs", "py"):
                 cells = []
                 for t in tg:
                     fits, why = view.fits(t, m, impl, var)
@@ -644,6 +747,7 @@ def startup_section(view, models):
                 if all(c in ("–", "") for c in cells):
                     continue
                 what = (VARIANT_TITLES[var] if impl not in ("microlearn", "emlearn_standin")
+                        else "native .mpy, model frozen in (unix)" if var == "frozen"
                         else "native .mpy")
                 L.append(f"| `{m}` | {impl} | {what} | " + " | ".join(cells) + " |")
     L.append("")
@@ -663,7 +767,14 @@ def ram_section(view, models):
          "place (its bytecode stays in flash; MicroPython 1.25); from a filesystem such as "
          "littlefs or FAT it is copied into RAM (measured by importing a copy the board wrote "
          "itself). A `.py` is compiled by the board on import. The native module's machine "
-         "code is always copied into the heap.", ""]
+         "code is always copied into the heap.", "",
+         "On the unix port (x64) microlearn reads its binary model from a file (copied into "
+         "the heap) or, in the rows *frozen into the unix firmware*, uses it in place: the "
+         "benchmark builds the port with every model frozen in as a module holding it as a "
+         "bytes constant (`model.save(file='model_x.py')`, a manifest of "
+         "`module('model_x.py')` lines; docs/model-format.md), and runs "
+         "`import model_x; m = trees.load(model_x.MODEL)`. The import column then includes "
+         "the frozen module's object and globals.", ""]
     tg = [t for t in ("cortex-m3", "cortex-m0") if t in view.targets()]
     head = ["model", "implementation", "deployed as", "x64 import + load", "x64 smallest heap",
             "x64 allocates"]
@@ -673,7 +784,7 @@ def ram_section(view, models):
         "---:" for _ in head[3:]) + " |"]
     for m in models:
         for impl in ("microlearn",) + ALT:
-            for var in ("mpy", "fs", "py"):
+            for var in ("mpy", "frozen", "fs", "py"):
                 have = [r for r in view.res.find(section="ram", model=m, impl=impl, variant=var)]
                 if not have:
                     continue
@@ -684,7 +795,11 @@ def ram_section(view, models):
 
                 ui, ul = g("unix", "import_bytes"), g("unix", "load_bytes")
                 ufits, uwhy = view.fits("unix", m, impl, var)
-                row = [f"`{m}`", impl, DEPLOYED.get(impl, VARIANT_TITLES[var]),
+                how = (DEPLOYED_FROZEN if var == "frozen" else
+                       DEPLOYED.get(impl, VARIANT_TITLES[var]))
+                if var == "frozen" and "copied" in view.how_loaded("unix", m, impl, var):
+                    how += "; copied: not 4-byte aligned"
+                row = [f"`{m}`", impl, how,
                        _kb(ui + ul) if ui is not None and ul is not None else
                        (f"does not fit the default 2 MB heap: {uwhy}" if ufits == 0 else "–"),
                        _kb(g("unix", "min_heap")), _kb(g("unix", "alloc_per_call"))]

@@ -4,7 +4,11 @@ asserted (they are timings), except that every implementation that claims to be 
 or mltrees_py's predicts what scikit-learn predicts.
 
 The code generators (m2cgen, everywhereml) are exercised when requirements-bench.txt is
-installed (`make bench` does it); without them the report must say they are not installed."""
+installed (`make bench` does it); without them the report must say they are not installed.
+
+The run builds the unix port with its models frozen in (benchmarks.trees.frozen_unix: about 30 s
+on 2 cores the first time, cached after): microlearn's model used in place on x64 must take less
+heap than the same model read from a file."""
 
 import csv
 import os
@@ -43,6 +47,12 @@ def test_writes_report(quick):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, png
     assert "bench: wrote" in log
     assert not (out / "work").exists(), "the scratch folder was left behind"
+    # the emlearn comparison's RAM rows say how microlearn's model is loaded
+    for label in ("| unix | in place (frozen) |", "| unix | from a file |",
+                  "| cortex-m3 | in place (ROMFS) |"):
+        if "cortex-m3" in label and "cortex-m3" not in boards:
+            continue
+        assert label in md, f"benchmarks.md lacks the RAM row {label!r}"
 
 
 def test_csv_well_formed(quick):
@@ -96,3 +106,30 @@ def test_generators_run_or_say_why(quick):
         assert timed or why, f"{impl}: neither measured nor explained"
         if not timed:
             assert all("not installed" in r["note"] for r in why), why
+
+
+def test_frozen_in_place(quick):
+    """The unix port built with the models frozen in: microlearn's model is used in place
+    (model.in_place), predicts as scikit-learn does, and its load takes less heap than the
+    same model read from a file."""
+    out, boards, _ = quick
+    with open(out / "benchmarks.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+
+    def get(**kw):
+        found = [r for r in rows if all(r[k] == v for k, v in kw.items())]
+        assert len(found) == 1, (kw, found)
+        return int(found[0]["value"])
+
+    for model in ("small_rf", "stump"):
+        for impl in ("microlearn", "microlearn_i16"):
+            key = dict(section="ram", target="unix", model=model, impl=impl)
+            assert get(**key, variant="frozen", metric="in_place") == 1, (model, impl)
+            assert get(**key, variant="mpy", metric="in_place") == 0, (model, impl)
+            frozen = get(**key, variant="frozen", metric="load_bytes")
+            from_file = get(**key, variant="mpy", metric="load_bytes")
+            assert 0 < frozen < from_file, (model, impl, frozen, from_file)
+            n = get(section="agree", target="unix", model=model, impl=impl, variant="frozen",
+                    metric="n")
+            assert n == 450 and get(section="agree", target="unix", model=model, impl=impl,
+                                    variant="frozen", metric="agree") == n, (model, impl)
