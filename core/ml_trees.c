@@ -1682,11 +1682,7 @@ ML_TREES_INLINE void add_entries_i32(const ml_trees_t *m, uint64_t *acc, uint32_
     } while (!(e & 1));
 }
 
-static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i) {
-    if (m->value_fixed == 1 && m->leaf_kind == ML_TREES_LEAF_SPARSE) {
-        add_entries_i32(m, (uint64_t *)(void *)m->acc, i);
-        return;
-    }
+static void __attribute__((noinline)) add_sparse_other(const ml_trees_t *m, uint32_t i) {
     const uint32_t bits = m->entry_bits, cb = m->class_bits, cmask = (1u << cb) - 1;
     const uint32_t emask = (1u << bits) - 1, vshift = 1 + cb;
     const uint8_t *entries = m->entries;
@@ -1718,6 +1714,15 @@ static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i
     }
 }
 #undef SPARSE_LOOP
+
+// Apart from the other encodings, whose set-up GCC would otherwise hoist into this path.
+static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i) {
+    if (m->value_fixed == 1 && m->leaf_kind == ML_TREES_LEAF_SPARSE) {
+        add_entries_i32(m, (uint64_t *)(void *)m->acc, i);
+    } else {
+        add_sparse_other(m, i);
+    }
+}
 
 // Adds the leaf_width values of a dense leaf to the sums, from output `out`.
 static void add_dense(const ml_trees_t *m, uint32_t leaf, uint32_t out) {
