@@ -1241,28 +1241,43 @@ static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_
 
 static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error_t *err) {
     const ml_trees_header_t *h = &m->h;
+    const int runs = m->leaf_kind == ML_TREES_LEAF_RUNS;
+    const uint32_t cmask = (1u << m->class_bits) - 1;
     for (uint32_t i = 0; i < c->n_lists; i++) {
         uint32_t leaf = ml_trees_bits_at(m->leaf_list, i, m->list_bits);
-        if (leaf >= h->n_leaves) {
+        // a run's first entry is its top class (tree_class reads it alone)
+        if (leaf >= h->n_leaves
+            || (runs && leaf && !(ml_trees_bits_at(m->entries, leaf - 1, 8) & 1))) {
             OPEN_FAIL("leaf list entry %lu: leaf %lu does not exist", (unsigned long)i,
                 (unsigned long)leaf);
         }
     }
-    if (m->leaf_kind == ML_TREES_LEAF_SPARSE) {
-        for (uint32_t i = 0; i < c->n_entries; i++) {
-            uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
-            uint32_t k = (e >> 1) & ((1u << m->class_bits) - 1), v = e >> (1 + m->class_bits);
-            if (k >= h->n_outputs || v >= c->n_values || (i == c->n_entries - 1 && !(e & 1))) {
-                OPEN_FAIL("leaf entry %lu: output %lu, value %lu%s", (unsigned long)i,
-                    (unsigned long)k, (unsigned long)v, e & 1 ? "" : ", not ending a leaf");
+    uint32_t start = 0;  // the first entry of the current leaf
+    for (uint32_t i = 0; i < c->n_entries; i++) {
+        uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
+        uint32_t k = (e >> 1) & cmask, v = runs ? i : e >> (1 + m->class_bits);
+        if (k >= h->n_outputs || v >= c->n_values || (i == c->n_entries - 1 && !(e & 1))) {
+            OPEN_FAIL("leaf entry %lu: output %lu, value %lu%s", (unsigned long)i,
+                (unsigned long)k, (unsigned long)v, e & 1 ? "" : ", not ending a leaf");
+        }
+        // A leaf lists each class once, in increasing order (what tree_class relies on); in
+        // runs after its top class, the first largest value, which comes first.
+        uint32_t prev = i > start ? (ml_trees_bits_at(m->entries, i - 1, m->entry_bits) >> 1)
+            & cmask : 0;
+        if (i > start + (uint32_t)runs && prev >= k) {
+            OPEN_FAIL("leaf entry %lu: output %lu after output %lu in one leaf",
+                (unsigned long)i, (unsigned long)k, (unsigned long)prev);
+        }
+        if (runs && i > start) {
+            uint32_t top = (ml_trees_bits_at(m->entries, start, 8) >> 1) & cmask;
+            int64_t vt = value_units(m, start), vi = value_units(m, i);
+            if (k == top || vi > vt || (vi == vt && k < top)) {
+                OPEN_FAIL("leaf entry %lu: output %lu is not below the leaf's first, %lu",
+                    (unsigned long)i, (unsigned long)k, (unsigned long)top);
             }
-            // a leaf lists each class once, in increasing order (what tree_class relies on)
-            uint32_t prev = i ? ml_trees_bits_at(m->entries, i - 1, m->entry_bits) : 1;
-            if (!(prev & 1) && ((prev >> 1) & ((1u << m->class_bits) - 1)) >= k) {
-                OPEN_FAIL("leaf entry %lu: output %lu after output %lu in one leaf",
-                    (unsigned long)i, (unsigned long)k,
-                    (unsigned long)((prev >> 1) & ((1u << m->class_bits) - 1)));
-            }
+        }
+        if (e & 1) {
+            start = i + 1;
         }
     }
     for (uint32_t j = 0; j < c->n_values; j++) {
@@ -1320,7 +1335,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         { H_FEATURE_BYTES, 1, 2, "feature bytes" },
         { H_CHILD_BYTES, 1, 4, "child bytes" },
         { H_THR_INDEX_BYTES, 0, 2, "threshold index bytes" },
-        { H_LEAF_KIND, 0, 1, "leaf kind" },
+        { H_LEAF_KIND, 0, 2, "leaf kind" },
         { H_VALUE_FIXED, 0, 3, "fixed values" },
         { H_VALUE_SHIFT, 0, 255, "value shift" },
         { H_LIST_BITS, 0, 24, "list bits" },
@@ -1385,6 +1400,14 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
             OPEN_FAIL("head: sparse leaves of %lu outputs in %u bits", (unsigned long)h->n_outputs,
                 m.entry_bits);
         }
+    } else if (m.leaf_kind == ML_TREES_LEAF_RUNS) {
+        // a byte per entry (bit 0 ends its leaf, then the class) and its own 32-bit units
+        m.class_bits = 7;
+        if (h->leaf_width != h->n_outputs || h->n_outputs < 2 || h->n_outputs > 128
+            || m.entry_bits != 8 || (m.value_fixed != 1 && m.value_fixed != 3)) {
+            OPEN_FAIL("head: leaf runs of %lu outputs in %u bits, fixed values %u",
+                (unsigned long)h->n_outputs, m.entry_bits, m.value_fixed);
+        }
     } else if (m.entry_bits) {
         OPEN_FAIL("head: entry bits for dense leaves");
     }
@@ -1426,7 +1449,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     }
     // Packed arrays: as many bytes as their entries need, and 3 more.
     c.n_lists = m.list_bits ? m.tree_list[nt] : 0;
-    c.n_entries = m.leaf_kind == ML_TREES_LEAF_SPARSE ? h->n_leaves : 0;
+    c.n_entries = m.leaf_kind != ML_TREES_LEAF_DENSE ? h->n_leaves : 0;
     if ((uint64_t)c.n_lists * m.list_bits >= 0xfffffff0u
         || (uint64_t)c.n_entries * m.entry_bits >= 0xfffffff0u) {
         OPEN_FAIL("leaf lists or entries of more than 2^32 bits");
@@ -1459,6 +1482,10 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
                 (unsigned long)ml_trees_node_threshold_index(&m, i));
         }
     }
+    if (m.leaf_kind == ML_TREES_LEAF_RUNS && c.n_values != c.n_entries) {
+        OPEN_FAIL("leaves: %lu values for %lu leaf entries", (unsigned long)c.n_values,
+            (unsigned long)c.n_entries);
+    }
     if (m.leaf_kind == ML_TREES_LEAF_DENSE
         && (uint64_t)c.n_values != (uint64_t)h->n_leaves * h->leaf_width) {
         OPEN_FAIL("leaves: %lu values for %lu dense leaves of %lu", (unsigned long)c.n_values,
@@ -1469,7 +1496,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     }
     m.forest_r8 = m.node_layout == ML_TREES_NODES_RECORDS && m.rec_fbits == 8
         && m.rec_tbits == 8 && m.rec_cbits == 8 && m.tree_list
-        && (m.leaf_kind == ML_TREES_LEAF_SPARSE || c.n_lists == 0) && m.value_fixed && m.n_pure;
+        && (m.leaf_kind != ML_TREES_LEAF_DENSE || c.n_lists == 0) && m.value_fixed && m.n_pure;
     m.acc = NULL;
     *model = m;
     return ML_OK;
@@ -1603,6 +1630,26 @@ ML_TREES_INLINE uint32_t bits_from(const uint8_t *packed, uint32_t pos, uint32_t
 // cost: one loop per value encoding and entry width, each with its conversion inlined and its
 // state in registers. Entries of 16 bits (the converter pads 9 to 15 to it) are read as
 // halfwords: about half the instructions of unpacking bits.
+// Adds the run of class bytes from entry i (ML_TREES_LEAF_RUNS), each with its own units: a
+// byte load, a word load and an addition per entry.
+ML_TREES_INLINE void add_run(const ml_trees_t *m, uint64_t *acc, uint32_t i) {
+    const uint8_t *k = (const uint8_t *)m->entries + i;
+    uint32_t e;
+    if (m->value_fixed == 3) {
+        const uint32_t *v = (const uint32_t *)m->values + i;
+        do {
+            e = *k++;
+            acc[e >> 1] += *v++;
+        } while (!(e & 1));
+    } else {
+        const int32_t *v = (const int32_t *)m->values + i;
+        do {
+            e = *k++;
+            acc[e >> 1] += (uint64_t)(int64_t)*v++;
+        } while (!(e & 1));
+    }
+}
+
 #define SPARSE_LOOP(ADD) \
     if (bits == 16) { \
         const uint8_t *p = entries + 2 * i; \
@@ -1620,7 +1667,22 @@ ML_TREES_INLINE uint32_t bits_from(const uint8_t *packed, uint32_t pos, uint32_t
         } while (!(e & 1)); \
     }
 
-static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i) {
+// Sparse entries of int32 units packed in any width (larger forests, whose leaves share few
+// values): first, with little to set up.
+ML_TREES_INLINE void add_entries_i32(const ml_trees_t *m, uint64_t *acc, uint32_t i) {
+    const uint32_t bits = m->entry_bits, vshift = 1u + m->class_bits;
+    const uint32_t emask = (1u << bits) - 1, cmask = (1u << m->class_bits) - 1;
+    const uint8_t *entries = m->entries;
+    const int32_t *units = m->values;
+    uint32_t pos = i * bits, e;
+    do {
+        e = bits_from(entries, pos, emask);
+        pos += bits;
+        acc[(e >> 1) & cmask] += (uint64_t)(int64_t)units[e >> vshift];
+    } while (!(e & 1));
+}
+
+static void __attribute__((noinline)) add_sparse_other(const ml_trees_t *m, uint32_t i) {
     const uint32_t bits = m->entry_bits, cb = m->class_bits, cmask = (1u << cb) - 1;
     const uint32_t emask = (1u << bits) - 1, vshift = 1 + cb;
     const uint8_t *entries = m->entries;
@@ -1628,9 +1690,8 @@ static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i
     // Sums of units in uint64 (two's complement wraps, so a crafted model cannot make them
     // overflow into undefined behaviour; a converted model's sums stay below 2^53).
     uint64_t *acc64 = (uint64_t *)(void *)m->acc;
-    if (m->value_fixed == 1) {
-        const int32_t *units = m->values;
-        SPARSE_LOOP(acc64[(e >> 1) & cmask] += (uint64_t)(int64_t)units[e >> vshift]);
+    if (m->leaf_kind == ML_TREES_LEAF_RUNS) {
+        add_run(m, acc64, i);
     } else if (m->value_fixed == 3) {
         const uint32_t *units = m->values;
         SPARSE_LOOP(acc64[(e >> 1) & cmask] += units[e >> vshift]);
@@ -1653,6 +1714,15 @@ static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i
     }
 }
 #undef SPARSE_LOOP
+
+// Apart from the other encodings, whose set-up GCC would otherwise hoist into this path.
+static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i) {
+    if (m->value_fixed == 1 && m->leaf_kind == ML_TREES_LEAF_SPARSE) {
+        add_entries_i32(m, (uint64_t *)(void *)m->acc, i);
+    } else {
+        add_sparse_other(m, i);
+    }
+}
 
 // Adds the leaf_width values of a dense leaf to the sums, from output `out`.
 static void add_dense(const ml_trees_t *m, uint32_t leaf, uint32_t out) {
@@ -1693,7 +1763,7 @@ static inline void add_leaf(const ml_trees_t *m, uint32_t t, uint32_t slot) {
         }
         leaf = ml_trees_bits_at(m->leaf_list, first + slot, m->list_bits);
     }
-    if (m->leaf_kind == ML_TREES_LEAF_SPARSE) {
+    if (m->leaf_kind != ML_TREES_LEAF_DENSE) {
         add_sparse(m, leaf);
     } else {
         add_dense(m, leaf, m->tree_output ? m->tree_output[t] : 0);
@@ -1712,9 +1782,9 @@ static void init_sums(const ml_trees_t *m) {
         // a pointer loop: a few instructions per output, which is most of the per-call cost of
         // a small forest
         int64_t *acc = (int64_t *)(void *)m->acc, *end = acc + n;
-        while (acc < end) {
+        do {  // n_outputs >= 1
             *acc++ = 0;
-        }
+        } while (acc < end);
     } else if (h->aggregate == ML_TREES_SUM) {
         double *acc = m->acc;
         const double *baseline = m->baseline;
@@ -1734,13 +1804,31 @@ static void init_sums(const ml_trees_t *m) {
 // (constant shifts), one for the model's own widths; each is a function of few arguments, so
 // that its loop keeps everything in registers (Cortex-M0 has eight).
 #define KEY_I16_THR16(v) ((int32_t)(v))  // against threshold16: the feature itself
+// Zeroes the n >= 1 int64 sums, two at a time (a loop, not a call to memset, which a native
+// module reaches through a table; the sums are a few words).
+ML_TREES_INLINE void zero_sums(uint64_t *acc, uint32_t n) {
+    uint64_t *const end = acc + n;
+    if (n & 1) {
+        *acc++ = 0;
+    }
+    while (acc < end) {
+        acc[0] = 0;
+        acc[1] = 0;
+        acc += 2;
+    }
+}
+
+// A node of 8-bit records reads its fields as the record's bytes (little-endian, as all of the
+// model): one load each, no shifts.
 #define DEFINE_WALK_R8(name, x_t, KEY) \
     static uint32_t __attribute__((noinline)) name(const uint32_t *node, uint32_t n_local, \
         const x_t *x, const int32_t *thr) { \
         uint32_t ref = 0; \
-        while (ref < n_local) { \
-            const uint32_t w = node[ref]; \
-            ref = KEY(x[(uint8_t)w]) <= thr[(uint8_t)(w >> 8)] ? (uint8_t)(w >> 16) : w >> 24; \
+        if (n_local) { \
+            do { \
+                const uint8_t *r = (const uint8_t *)(node + ref); \
+                ref = KEY(x[r[0]]) <= thr[r[1]] ? r[2] : r[3]; \
+            } while (ref < n_local); \
         } \
         return ref; \
     }
@@ -1766,30 +1854,76 @@ DEFINE_WALK_R8(walk_r8_i16, int16_t, KEY_I16_THR16)
 DEFINE_WALK_PACKED(walk_packed_f32, float, KEY_F32)
 DEFINE_WALK_PACKED(walk_packed_i16, int16_t, KEY_I16_THR16)
 
+// Leaf list entry li: lists of 8 or 16 bits are read as bytes or halfwords.
+ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
+    const uint8_t *p = list;
+    if (bits == 8) {
+        return p[li];
+    }
+    if (bits == 16) {
+        return ((const uint16_t *)list)[li];  // aligned: the section starts at a multiple of 8
+    }
+    return ml_trees_bits_at(list, li, bits);
+}
+
 // The usual forest classifier: 8-bit node records, per-tree leaf lists with pure leaves, sparse
-// impure leaves, integer sums. Its loop holds only what it needs (on x64 and Cortex-M the
-// general loop below spills to the stack).
-#define DEFINE_FOREST_R8(name, walk, x_t) \
+// impure leaves or runs, integer sums. One loop for all, the walk inlined (ADD_IMPURE adds the
+// impure leaf whose first entry is i): the per-tree work outside the walk is a few loads.
+// (Loops test at their end: at -Os a loop testing first costs a jump more per iteration.)
+// The walk inlined where registers are many (x64); a call elsewhere, whose loop then has the
+// registers to itself (Cortex-M3 would keep the sample and thresholds on the stack).
+#if defined(__x86_64__) || defined(__aarch64__)
+#define FOREST_WALK_CALL 0
+#else
+#define FOREST_WALK_CALL 1
+#endif
+// The tree's node pointer kept as such: otherwise GCC adds the tree's first node index to each
+// node's index and scales the sum, an instruction more per node.
+#if defined(__GNUC__)
+#define OPAQUE(p) __asm__("" : "+r"(p))
+#else
+#define OPAQUE(p) (void)(p)
+#endif
+#define DEFINE_FOREST_R8(name, KEY, WALK, x_t, ADD_IMPURE) \
     static void name(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
         const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
         uint64_t *acc = (uint64_t *)(void *)m->acc; \
         const uint64_t one = (uint64_t)1 << m->value_shift; \
-        /* pointers into the tree tables rather than an index: fewer values live across the */ \
-        /* walk's call, so fewer of them on the stack */ \
-        for (; tn < tn_end; tn++, tl++) { \
-            const uint32_t ref = walk(nodes + tn[0], tn[1] - tn[0], x, thr); \
-            const uint32_t slot = ref - (tn[1] - tn[0]), n_list = tl[1] - tl[0]; \
+        zero_sums(acc, m->h.n_outputs); \
+        do { /* n_trees >= 1 */ \
+            const uint32_t n_local = tn[1] - tn[0]; \
+            const uint32_t *node = nodes + tn[0]; \
+            OPAQUE(node); \
+            uint32_t ref = 0; \
+            if (FOREST_WALK_CALL) { \
+                ref = WALK(node, n_local, x, thr); \
+            } else if (n_local) { \
+                do { \
+                    const uint8_t *r = (const uint8_t *)(node + ref); \
+                    ref = KEY(x[r[0]]) <= thr[r[1]] ? r[2] : r[3]; \
+                } while (ref < n_local); \
+            } \
+            const uint32_t slot = ref - n_local, n_list = tl[1] - tl[0]; \
             if (slot >= n_list) { \
                 acc[slot - n_list] += one; \
             } else { \
-                add_sparse(m, ml_trees_bits_at(m->leaf_list, tl[0] + slot, m->list_bits)); \
+                const uint32_t i = list_at(m->leaf_list, tl[0] + slot, m->list_bits); \
+                ADD_IMPURE; \
             } \
-        } \
+            tl++; \
+        } while (++tn < tn_end); \
     }
 
-DEFINE_FOREST_R8(forest_r8_i16, walk_r8_i16, int16_t)
-DEFINE_FOREST_R8(forest_r8_f32, walk_r8_f32, float)
+#define ADD_ANY \
+    if (m->leaf_kind == ML_TREES_LEAF_RUNS) { \
+        add_run(m, acc, i); \
+    } else { \
+        add_sparse(m, i); \
+    }
+
+DEFINE_FOREST_R8(forest_r8_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_ANY)
+DEFINE_FOREST_R8(forest_r8_f32, KEY_F32, walk_r8_f32, float, ADD_ANY)
 
 // Every tree of a model with node records; xf (float32 features) or x16 (int16 features, with
 // threshold16) is the sample.
@@ -1805,11 +1939,12 @@ static void eval_records(const ml_trees_t *m, const float *xf, const int16_t *x1
         }
         return;
     }
+    init_sums(m);
     const uint32_t *tree_node = m->tree_node, *tree_list = m->tree_list;
     const uint32_t *nodes = m->nodes;
     const int r8 = m->rec_fbits == 8 && m->rec_tbits == 8 && m->rec_cbits == 8;
     const int fixed = m->value_fixed;
-    const int sparse = m->leaf_kind == ML_TREES_LEAF_SPARSE;
+    const int sparse = m->leaf_kind != ML_TREES_LEAF_DENSE;
     // a pure leaf's 1.0 in units (the loader checked that it fits, for models with pure leaves)
     const uint64_t one = m->n_pure && fixed ? (uint64_t)1 << m->value_shift : 0;
     const uint32_t n_trees = m->h.n_trees, list_bits = m->list_bits;
@@ -1851,6 +1986,7 @@ static void eval_records(const ml_trees_t *m, const float *xf, const int16_t *x1
 // Evaluates every tree on the sample x (walk: how a tree reads it).
 static void eval_walk(const ml_trees_t *m, walk_fn walk, const void *x) {
     const ml_trees_header_t *h = &m->h;
+    init_sums(m);
     for (uint32_t t = 0; t < h->n_trees; t++) {
         uint32_t base = 0, n_local = h->n_nodes;
         if (m->tree_node) {
@@ -1902,7 +2038,6 @@ ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_
             }
         }
     }
-    init_sums(m);
     if (!has_nan && m->node_layout == ML_TREES_NODES_RECORDS) {
         eval_records(m, x, NULL);
     } else {
@@ -1916,7 +2051,6 @@ ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, m
     if (r) {
         return r;
     }
-    init_sums(m);
     if (m->threshold16) {
         // int16 features against thresholds for them: no conversion at all.
         eval_records(m, NULL, x);
@@ -2032,7 +2166,7 @@ int32_t ml_trees_class_label(const ml_trees_t *m) {
 // The usual forest classifier of a single tree (a decision tree): its class is the leaf's, or
 // the first largest of the leaf's values (the absent classes' zeros are smaller when that value
 // is positive; otherwise, from crafted values only, the sums decide). No sums at all.
-static uint32_t tree_class_i16(const ml_trees_t *m, const int16_t *x) {
+static uint32_t __attribute__((noinline)) tree_class_i16(const ml_trees_t *m, const int16_t *x) {
     const uint32_t first = m->tree_node[0], n_local = m->tree_node[1] - first;
     const uint32_t slot = walk_r8_i16(m->nodes + first, n_local, x, m->threshold16) - n_local;
     const uint32_t list = m->tree_list[0], n_list = m->tree_list[1] - list;
@@ -2040,10 +2174,14 @@ static uint32_t tree_class_i16(const ml_trees_t *m, const int16_t *x) {
         return slot - n_list;
     }
     const uint32_t bits = m->entry_bits, cb = m->class_bits, cmask = (1u << cb) - 1;
-    uint32_t i = ml_trees_bits_at(m->leaf_list, list + slot, m->list_bits), e, best = 0;
+    uint32_t i = list_at(m->leaf_list, list + slot, m->list_bits), e, best = 0;
     int64_t top = 0;
-    // classes increase along a leaf (checked): the first largest is the first greater
-    if (bits == 16 && m->value_fixed == 3) {
+    if (m->leaf_kind == ML_TREES_LEAF_RUNS) {
+        // a run starts with its leaf's first largest value (checked)
+        best = ((const uint8_t *)m->entries)[i] >> 1;
+        top = value_units(m, i);
+    } else if (bits == 16 && m->value_fixed == 3) {
+        // classes increase along a leaf (checked): the first largest is the first greater
         const uint8_t *p = (const uint8_t *)m->entries + 2 * i;
         const uint32_t *units = m->values, vshift = 1 + cb;
         uint32_t top32 = 0;
@@ -2071,7 +2209,6 @@ static uint32_t tree_class_i16(const ml_trees_t *m, const int16_t *x) {
     if (top > 0) {
         return best;
     }
-    init_sums(m);
     forest_r8_i16(m, x, m->threshold16);
     return ml_trees_class_index(m);
 }
@@ -2090,9 +2227,19 @@ uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
     if (m->h.n_trees == 1) {
         return tree_class_i16(m, x);
     }
-    init_sums(m);
     forest_r8_i16(m, x, m->threshold16);
-    return ml_trees_class_index(m);
+    // the first largest sum, as ml_trees_class_index finds it (which also looks at near ties,
+    // possible only from sums of 2^48 units)
+    const int64_t *acc = (const int64_t *)(const void *)m->acc, *p = acc, *top = acc;
+    const int64_t *const last = acc + m->h.n_outputs - 1;
+    int64_t best = *acc;
+    while (p < last) {
+        if (*++p > best) {
+            best = *p;
+            top = p;
+        }
+    }
+    return best >= ((int64_t)1 << 48) ? ml_trees_class_index(m) : (uint32_t)(top - acc);
 }
 
 double ml_trees_value(const ml_trees_t *m) {

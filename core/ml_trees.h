@@ -76,6 +76,7 @@ typedef enum {
 typedef enum {
     ML_TREES_LEAF_DENSE = 0,   // leaf_width values per leaf, leaf j at values[j * leaf_width]
     ML_TREES_LEAF_SPARSE = 1,  // a run of (class, value index) entries starting at entries[j]
+    ML_TREES_LEAF_RUNS = 2,    // a run of class bytes from entries[j], entry i's value values[i]
 } ml_trees_leaf_kind_t;
 
 // Class labels (the binding turns them into objects; the C API returns int32 ones).

@@ -367,7 +367,15 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
     // Results are written sample by sample while X is still being read.
     ml_check_no_overlap("X", x.buf, x.len * (x.typecode == 'f' ? 4 : 2), "out", out.buf,
         n * out.size);
+    // int16 samples of a classifier: the label alone, as predict(x) finds it
+    const int labels_i16 = m->h.n_classes && x.typecode == 'h';
     for (size_t i = 0; i < n; i++) {
+        if (labels_i16) {
+            uint32_t k = ml_trees_predict_class_i16(m, (const int16_t *)x.buf + i * nf);
+            ml_output_set_int(&out, i, m->label_kind == ML_TREES_LABELS_INT32
+                ? (int32_t)ml_blob_u32((const uint8_t *)m->labels + 4 * k) : (int32_t)k);
+            continue;
+        }
         eval_sample(self, &x, i);
         if (m->h.n_classes) {
             ml_output_set_int(&out, i, ml_trees_class_label(m));

@@ -23,7 +23,7 @@ from . import blob
 
 VERSION = 1
 
-LEAF_DENSE, LEAF_SPARSE = 0, 1
+LEAF_DENSE, LEAF_SPARSE, LEAF_RUNS = 0, 1, 2
 LABELS_INDEX, LABELS_INT32, LABELS_INT64, LABELS_FLOAT64, LABELS_STR, LABELS_BOOL = range(6)
 
 # The 'head' section: these as uint32, then HEAD_BYTES as uint8.
@@ -32,7 +32,8 @@ HEAD_WORDS = ("n_features", "n_classes", "n_outputs", "n_trees", "n_nodes", "n_l
 HEAD_BYTES = ("aggregate", "link", "flags", "feature_bytes", "child_bytes", "thr_index_bytes",
               "leaf_kind", "value_fixed", "value_shift", "list_bits", "entry_bits", "label_kind")
 MAX_BITS = 24
-PAD_BYTES = 256  # what padding sparse entries to 16 bits may add to a model
+PAD_BYTES = 256  # what padding sparse entries to 16 bits (or leaf lists to 8 or 16) may add
+RUN_BYTES = 256  # what leaf runs may add to a model over sparse entries
 
 
 def pack_bits(values, bits):
@@ -122,7 +123,8 @@ def label_kind(classes):
 class Encoding:
     """The arrays of the binary form of a TreesModel, and their sizes."""
 
-    def __init__(self, model):
+    def __init__(self, model, runs=None):
+        """runs: leaf runs for a forest's impure leaves when cheap (None), never (False)."""
         m = model
         self.model = m
         nd = m.nodes
@@ -211,6 +213,25 @@ class Encoding:
             self.entries = entries
             self.values = [value_of(v) for v in vals]
             self.n_leaves = len(entries)
+            # Runs (a class byte and 32-bit units per entry) add in a third of the instructions
+            # of sparse entries; kept when they cost at most RUN_BYTES more (small forests,
+            # whose leaves share few values). A run starts with its leaf's top class.
+            sparse_size = (len(entries) * self.entry_bits + 7) // 8 + 4 * len(vals)
+            if runs is not False and self.value_fixed in (1, 3) and m.leaf_width <= 128 \
+                    and 5 * len(entries) <= sparse_size + RUN_BYTES:
+                self.leaf_kind = LEAF_RUNS
+                self.entry_bits = 8
+                entries, values = [], []
+                for j in mixed:
+                    leaf_id[j] = len(entries)
+                    ks = [k for k in range(m.leaf_width) if leaves[j, k] != 0] or [0]
+                    top = max(ks, key=lambda k: (leaves[j, k], -k))
+                    ks = [top] + [k for k in ks if k != top]
+                    for n, k in enumerate(ks):
+                        entries.append((k << 1) | int(n == len(ks) - 1))
+                        values.append(value_of(leaves[j, k]))
+                self.entries = entries
+                self.values = values
         else:
             self.leaf_kind = LEAF_DENSE
             self.entry_bits = 0
@@ -254,6 +275,11 @@ class Encoding:
         self.lists = self.n_pure > 0 or single or cost_l < cost_g or (
             records_fit(span_l) and not records_fit(span_g))
         self.child_bytes = _width(span_l if self.lists else span_g)
+        # Lists of 8 or 16 bits are read as bytes or halfwords: kept when that costs little.
+        for wide in (8, 16):
+            if lb < wide and total_list * (wide - lb) <= 8 * PAD_BYTES:
+                lb = wide
+                break
         self.list_bits = lb if self.lists else 0
         # Node records (one 32-bit load per node) when feature, threshold index and children
         # fit: in 8-bit fields (the fastest), else in the fields' own widths.

@@ -333,6 +333,111 @@ static void test_messages(void) {
     free(good);
 }
 
+// Offset of section id in container b (0 when absent), and its size.
+static uint32_t find_section(const uint8_t *b, const char *id, uint32_t *size) {
+    for (uint32_t i = 0; i < ml_blob_u16(b + 18); i++) {
+        if (memcmp(b + 24 + 12 * i, id, 4) == 0) {
+            *size = ml_blob_u32(b + 24 + 12 * i + 8);
+            return ml_blob_u32(b + 24 + 12 * i + 4);
+        }
+    }
+    *size = 0;
+    return 0;
+}
+
+// Leaf runs (leaf kind 2): what the loader refuses in them, each with its message.
+static void test_runs(const char *name) {
+    size_t n;
+    uint8_t *good = read_bin(name, &n);
+    if (!good) {
+        return;
+    }
+    ml_error_t err;
+    ml_trees_t m;
+    CHECK(ml_trees_open(&m, good, n, &err) == ML_OK && m.leaf_kind == ML_TREES_LEAF_RUNS
+        && m.list_bits == 8, "%s: open as runs with byte lists: %s", name, err.msg);
+    uint32_t head_size, entr_size, valu_size, list_size;
+    const uint32_t head = find_section(good, "head", &head_size);
+    const uint32_t entr = find_section(good, "entr", &entr_size);
+    const uint32_t valu = find_section(good, "valu", &valu_size);
+    const uint32_t list = find_section(good, "list", &list_size);
+    const uint32_t n_entries = entr_size - 3;
+    CHECK(head && entr && valu && list && valu_size == 4 * n_entries, "%s: sections", name);
+    // the first run of two entries of different values
+    uint32_t two = n_entries, start = 0;
+    for (uint32_t i = 0; i < n_entries; i++) {
+        if (good[entr + i] & 1) {
+            if (i == start + 1 && two == n_entries
+                && ml_blob_u32(good + valu + 4 * start) != ml_blob_u32(good + valu + 4 * i)) {
+                two = start;
+            }
+            start = i + 1;
+        }
+    }
+    CHECK(two < n_entries, "%s: no run of two entries", name);
+    const uint8_t n_out = (uint8_t)ml_blob_u32(good + head + 8);
+    uint8_t *b = malloc(n);
+    static const struct { int what; const char *msg; } edits[] = {
+        { 0, "leaf runs" },          // entry bits 9
+        { 1, "leaf runs" },          // fixed values 2 (float32 values)
+        { 2, "leaf entry" },         // a class past the outputs
+        { 3, "not ending a leaf" },  // the last entry does not end its leaf
+        { 4, "not below" },          // a run's first entry is not its largest
+        { 5, "not below" },          // a class twice in a run
+        { 6, "does not exist" },     // a leaf list entry in the middle of a run
+        { 7, "values for" },         // a value short
+    };
+    for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
+        memcpy(b, good, n);
+        size_t len = n;
+        switch (edits[e].what) {
+            case 0:
+                b[head + 46] = 9;
+                break;
+            case 1:
+                b[head + 43] = 2;
+                break;
+            case 2:
+                b[entr + two] = (uint8_t)(n_out << 1);
+                break;
+            case 3:
+                b[entr + n_entries - 1] &= 0xfe;
+                break;
+            case 4:
+                // swap the two values: the smaller comes first
+                memcpy(b + valu + 4 * two, good + valu + 4 * (two + 1), 4);
+                memcpy(b + valu + 4 * (two + 1), good + valu + 4 * two, 4);
+                break;
+            case 5:
+                b[entr + two + 1] = (uint8_t)((good[entr + two] & 0xfe) | 1);
+                break;
+            case 6:
+                for (uint32_t i = 0; i + 3 < list_size; i++) {
+                    if (b[list + i] == two) {
+                        b[list + i] = (uint8_t)(two + 1);
+                    }
+                }
+                break;
+            default: {
+                // the section table's size of 'valu', 4 bytes less
+                for (uint32_t i = 0; i < ml_blob_u16(b + 18); i++) {
+                    if (memcmp(b + 24 + 12 * i, "valu", 4) == 0) {
+                        uint32_t sz = valu_size - 4;
+                        memcpy(b + 24 + 12 * i + 8, &sz, 4);
+                    }
+                }
+                break;
+            }
+        }
+        fix_crc(b, len);
+        CHECK(ml_trees_open(&m, b, len, &err) != ML_OK && strstr(err.msg, edits[e].msg),
+            "%s edit %lu: expected '%s', got '%s'", name, (unsigned long)e, edits[e].msg,
+            err.msg);
+    }
+    free(b);
+    free(good);
+}
+
 // In place: opening and predicting never write the model's bytes.
 static void test_in_place(void) {
     size_t n;
@@ -370,7 +475,7 @@ int main(void) {
         compare_forms(forms[i]);
     }
     static const char *damaged[] = { "rf_classifier", "gb_softmax", "hgb_binary_nan",
-        "rf_str_labels", "rf_int_data", "dt_300_features" };
+        "rf_str_labels", "rf_int_data", "dt_300_features", "rf_sparse", "rf_entries16" };
     for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
         test_damage(damaged[i]);
     }
@@ -383,6 +488,9 @@ int main(void) {
     test_predict_class("rf_classifier", 0);
     test_predict_class("rf_entries16", 0);
     test_predict_class("dt_bool_labels", 0);
+    test_predict_class("rf_sparse", 0);
+    test_runs("rf_int_data");
+    test_runs("rf_classifier");
     test_messages();
     test_in_place();
     return check_summary("test_trees_bin");

@@ -47,7 +47,7 @@ static void set_counts(const ml_trees_t *m, const uint8_t *buf, size_t size) {
     n_thresholds = section_count(&b, ML_BLOB_ID('t', 'h', 'r', 'k'), 4);
     n_values = section_count(&b, ML_BLOB_ID('v', 'a', 'l', 'u'), 4);
     n_lists = m->list_bits ? m->tree_list[m->h.n_trees] : 0;
-    n_entries = m->leaf_kind == ML_TREES_LEAF_SPARSE ? m->h.n_leaves : 0;
+    n_entries = m->leaf_kind != ML_TREES_LEAF_DENSE ? m->h.n_leaves : 0;
 }
 
 // The leaf slot a sample reaches in tree t: x as keys (xk) or int16 features (x16).
@@ -96,11 +96,13 @@ static void ref_eval(const ml_trees_t *m, const int32_t *xk, const int16_t *x16)
             leaf = ml_trees_bits_at(m->leaf_list, first + slot, m->list_bits);
         }
         REQUIRE(leaf < h->n_leaves);
-        if (m->leaf_kind == ML_TREES_LEAF_SPARSE) {
+        if (m->leaf_kind != ML_TREES_LEAF_DENSE) {
             for (uint32_t i = leaf;; i++) {
                 REQUIRE(i < n_entries);
                 uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
-                uint32_t k = (e >> 1) & ((1u << m->class_bits) - 1), v = e >> (1 + m->class_bits);
+                uint32_t k = (e >> 1) & ((1u << m->class_bits) - 1);
+                // runs: entry i has value i
+                uint32_t v = m->leaf_kind == ML_TREES_LEAF_RUNS ? i : e >> (1 + m->class_bits);
                 REQUIRE(k < h->n_outputs && v < n_values);
                 ref_acc[k] += ml_trees_value_at(m, v);
                 if (e & 1) {

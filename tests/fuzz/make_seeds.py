@@ -16,6 +16,7 @@ import numpy as np
 from sklearn import ensemble, tree
 
 import microlearn
+from microlearn import trees_bin
 
 OUT = Path(__file__).resolve().parent / "corpus" / "trees"
 OUT_BIN = Path(__file__).resolve().parent / "corpus" / "trees_bin"
@@ -89,6 +90,14 @@ def binary_only():
     Xs = np.random.default_rng(4).normal(size=(150, 3)).astype(np.float32)
     yield "rf_entries16", ensemble.RandomForestClassifier(3, max_depth=4, **rs), \
         (Xs, np.digitize(Xs[:, 0] + 0.3 * Xs[:, 2], [-1, -0.3, 0.3, 1]))
+    # two classes in sparse entries of fewer than 9 bits, unpacked as bits (the converter
+    # would choose leaf runs, as for the models above)
+    yield "rf_sparse", ensemble.RandomForestClassifier(3, max_depth=3, **rs), \
+        (Xs, (Xs[:, 0] + 0.3 * Xs[:, 2] > 0).astype(int))
+
+
+# Seeds kept in sparse entries (the converter's leaf runs would hide that path).
+SPARSE = {"rf_entries16", "rf_sparse"}
 
 
 # emlearn tree CSVs: f (features), c (classes), lb (leaf bits), l (leaf), r (root), n (node:
@@ -133,7 +142,8 @@ def main():
     OUT_BIN.mkdir(parents=True, exist_ok=True)
     for name, est, (X, y) in list(converted()) + list(binary_only()):
         est.fit(X, y)
-        data = microlearn.convert(est).to_bin()
+        data = trees_bin.Encoding(microlearn.convert(est), runs=False).to_bytes() \
+            if name in SPARSE else microlearn.convert(est).to_bin()
         if len(data) > MAX_SEED:
             raise SystemExit(f"{name}: {len(data)} bytes, make it smaller")
         (OUT_BIN / f"{name}.bin").write_bytes(data)
