@@ -297,8 +297,9 @@ static void eval_sample(trees_obj_t *self, const ml_features_t *x, size_t i) {
 }
 
 // x as features: the common case checked in a few instructions, anything else by
-// ml_get_features, which raises the error saying what is wrong.
-static inline void get_x(mp_obj_t obj, const char *name, ml_features_t *x) {
+// ml_get_features, which raises the error saying what is wrong (inlined: a call of its own
+// would cost predict more than the check).
+ML_TREES_INLINE void get_x(mp_obj_t obj, const char *name, ml_features_t *x) {
     mp_buffer_info_t info;
     if (mp_get_buffer(obj, &info, MP_BUFFER_READ) && info.len
         && (info.typecode == 'f' || info.typecode == 'h')) {
@@ -313,27 +314,26 @@ static inline void get_x(mp_obj_t obj, const char *name, ml_features_t *x) {
 // The label of class k (inlined: it is most of what predict does after the core's call).
 ML_TREES_INLINE mp_obj_t label_of(const trees_obj_t *self, uint32_t k) {
     if (self->classes == MP_OBJ_NULL) {
-        // small ints (checked when loading): made in place, no allocation, no call
-        const ml_trees_t *m = &self->model;
-        return MP_OBJ_NEW_SMALL_INT(m->label_kind == ML_TREES_LABELS_INT32
-            ? (mp_int_t)((const int32_t *)m->labels)[k] : (mp_int_t)k);
+        // small ints (checked when loading): made in place, no allocation, no call; int32
+        // labels, or none (labels NULL: ML_TREES_LABELS_INDEX, the labels are the indices)
+        const int32_t *labels = self->model.labels;
+        return MP_OBJ_NEW_SMALL_INT(labels ? (mp_int_t)labels[k] : (mp_int_t)k);
     }
     const mp_obj_tuple_t *t = MP_OBJ_TO_PTR(self->classes);
     return t->items[k];
 }
 
-// predict(x[, proba]): the label (or value); with proba, also the class probabilities, from the
-// same evaluation.
-static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
-    trees_obj_t *self = MP_OBJ_TO_PTR(args[0]);
-    uint64_t sums[STACK_SUMS];
-    mp_buffer_info_t info;
-    if (n_args == 2 && self->model.h.n_classes && mp_get_buffer(args[1], &info, MP_BUFFER_READ)
-        && info.typecode == 'h' && info.len == 2 * (size_t)self->model.h.n_features) {
-        // The label alone, of an int16 sample of the right length: one call into the core.
-        use_sums(self, sums);
-        return label_of(self, ml_trees_predict_class_i16(&self->model, info.buf));
-    }
+// Whether x is an int16 sample of the model's length (then info describes it).
+ML_TREES_INLINE bool int16_sample(const trees_obj_t *self, mp_obj_t x, mp_buffer_info_t *info) {
+    return mp_get_buffer(x, info, MP_BUFFER_READ) && info->typecode == 'h'
+           && info->len == 2 * (size_t)self->model.h.n_features;
+}
+
+// predict(x[, proba]) of any sample: the label (or value); with proba, also the class
+// probabilities, from the same evaluation. (Apart from the int16 path of trees_predict, whose
+// frame it would burden.)
+static mp_obj_t __attribute__((noinline)) predict_any(trees_obj_t *self, size_t n_args,
+    const mp_obj_t *args) {
     ml_features_t x;
     get_x(args[1], "x", &x);
     if (x.len != self->model.h.n_features) {
@@ -347,7 +347,6 @@ static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
         proba = ml_get_float_out(args[2], "proba", self->model.h.n_classes,
             "values (n_classes)");
     }
-    use_sums(self, sums);
     eval_sample(self, &x, 0);
     if (proba) {
         ml_trees_proba(&self->model, proba);
@@ -356,6 +355,43 @@ static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
         return label_of(self, ml_trees_class_index(&self->model));
     }
     return mp_obj_new_float_from_d(ml_trees_value(&self->model));
+}
+
+// predict(x[, proba]): the sums of the call, and the int16 sample of a classifier in one call
+// into the core.
+static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
+    trees_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    // (x's buffer info is read before the sums are written: they share the space)
+    union {
+        mp_buffer_info_t info;
+        uint64_t sums[STACK_SUMS];
+    } u;
+    const uint32_t n_classes = self->model.h.n_classes;
+    if (n_args == 2 && n_classes - 1u < STACK_SUMS) {
+        // predict(x) of a classifier: its sums are here already (n_outputs <= n_classes), once
+        // for both paths below.
+        self->model.acc = (double *)(void *)u.sums;
+        if (mp_get_buffer(args[1], &u.info, MP_BUFFER_READ)) {
+            const size_t nf = self->model.h.n_features;
+            if (u.info.typecode == 'h' && u.info.len == 2 * nf) {
+                // The label alone, of an int16 sample: one call into the core.
+                return label_of(self, ml_trees_predict_class_i16(&self->model, u.info.buf));
+            }
+            if (u.info.typecode == 'f' && u.info.len == 4 * nf) {
+                // a float32 sample (its address taken before the sums are written)
+                const ml_features_t x = { u.info.buf, nf, 'f' };
+                eval_sample(self, &x, 0);
+                return label_of(self, ml_trees_class_index(&self->model));
+            }
+        }
+    } else {
+        use_sums(self, u.sums);
+        if (n_args == 2 && n_classes && int16_sample(self, args[1], &u.info)) {
+            // (more classes than sums on the stack: the sums in the heap)
+            return label_of(self, ml_trees_predict_class_i16(&self->model, u.info.buf));
+        }
+    }
+    return predict_any(self, n_args, args);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(trees_predict_obj, 2, 3, trees_predict);
 
