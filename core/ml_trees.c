@@ -146,13 +146,10 @@ void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
     m->child_bytes = lay.child_bytes;
     m->thr_index_bytes = 0;
     m->node_layout = ML_TREES_NODES_ARRAYS;
-    m->nodes = NULL;
-    m->threshold16 = NULL;
     m->leaf_kind = ML_TREES_LEAF_DENSE;
     m->list_bits = 0;
     m->value_fixed = 0;
     m->label_kind = ML_TREES_LABELS_INT32;
-    m->n_pure = 0;
     m->baseline = (double *)(void *)(base + lay.baseline);
     m->acc = (double *)(void *)(base + lay.acc);
     m->threshold = (int32_t *)(void *)(base + lay.threshold);
@@ -161,7 +158,7 @@ void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
     m->tree_root = (uint32_t *)(void *)(base + lay.tree_root);
     m->tree_output = (uint32_t *)(void *)(base + lay.tree_output);
     m->tree_node = m->tree_list = NULL;
-    m->thr_index = m->leaf_list = m->entries = NULL;
+    m->thr_index = m->leaf_list = NULL;
     m->feature = base + lay.feature;
     m->left = base + lay.left;
     m->right = base + lay.right;
@@ -314,13 +311,19 @@ static int check_header(ml_trees_loader_t *ld, ml_error_t *err) {
 static int header_field(ml_trees_loader_t *ld, ml_error_t *err) {
     const ml_fields_t *f = &ld->fields;
     ml_trees_header_t *h = &ld->model.h;
+    uint32_t v16;
+    int r16;
     switch (f->index) {
         case 1:
             return field_uint(ld, "n_features", 1, MAX_FEATURES, &h->n_features, err);
         case 2:
-            return field_uint(ld, "n_classes", 0, 65535, &h->n_classes, err);
+            r16 = field_uint(ld, "n_classes", 0, 65535, &v16, err);
+            h->n_classes = (uint16_t)v16;
+            return r16;
         case 3:
-            return field_uint(ld, "n_outputs", 1, 65535, &h->n_outputs, err);
+            r16 = field_uint(ld, "n_outputs", 1, 65535, &v16, err);
+            h->n_outputs = (uint16_t)v16;
+            return r16;
         case 4:
             return field_uint(ld, "n_trees", 1, 0x7fffffff, &h->n_trees, err);
         case 5:
@@ -328,7 +331,9 @@ static int header_field(ml_trees_loader_t *ld, ml_error_t *err) {
         case 6:
             return field_uint(ld, "n_leaves", 1, 0x7fffffff, &h->n_leaves, err);
         case 7:
-            return field_uint(ld, "leaf_width", 1, 65535, &h->leaf_width, err);
+            r16 = field_uint(ld, "leaf_width", 1, 65535, &v16, err);
+            h->leaf_width = (uint16_t)v16;
+            return r16;
         case 8: {
             int i = word_index(f->text, aggregate_words, 2);
             if (i < 0) {
@@ -573,7 +578,7 @@ static int emlearn_field(ml_trees_loader_t *ld, ml_error_t *err) {
                 return r;
             }
             if (!ld->has_memory) {
-                m->h.n_classes = v;
+                m->h.n_classes = (uint16_t)v;
             }
             ld->header_fields = 1;
             return ML_OK;
@@ -850,7 +855,7 @@ int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err) {
         h->n_trees = ld->n_roots;
         h->n_nodes = ld->n_nodes;
         h->n_leaves = ld->n_leaves;
-        h->n_outputs = h->n_classes ? h->n_classes : 1;
+        h->n_outputs = h->n_classes ? h->n_classes : (uint16_t)1;
         h->leaf_width = h->n_outputs;
         h->aggregate = ML_TREES_MEAN;
         h->link = ML_TREES_LINK_NONE;
@@ -1188,6 +1193,8 @@ static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *er
 // The sizes of a binary model's arrays that predicting does not need (only its checks do).
 typedef struct {
     uint32_t n_thresholds, n_values, n_entries, n_lists;
+    uint32_t n_pure;       // pure-leaf slots after each tree's list (0 or n_classes)
+    uint32_t child_bytes;  // the head's width of a child reference (records too)
 } counts_t;
 
 // Every tree's references: children after their parent, leaves within its slots.
@@ -1208,7 +1215,7 @@ static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_
                 OPEN_FAIL("tree %lu: leaf list %lu to %lu is out of place", (unsigned long)t,
                     (unsigned long)lf, (unsigned long)le);
             }
-            slots = le - lf + m->n_pure;
+            slots = le - lf + c->n_pure;
         } else {
             slots = h->n_leaves;
         }
@@ -1216,10 +1223,11 @@ static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_
         if (n_local == 0 && slots == 0) {
             OPEN_FAIL("tree %lu has neither nodes nor leaves", (unsigned long)t);
         }
-        if ((uint64_t)n_local + slots > (m->child_bytes == 1 ? 0x100u : m->child_bytes == 2
+        if ((uint64_t)n_local + slots > (c->child_bytes == 1 ? 0x100u : c->child_bytes == 2
             ? 0x10000u : 0xffffffffu)) {
             OPEN_FAIL("tree %lu: %lu nodes and %lu leaves do not fit %d-byte references",
-                (unsigned long)t, (unsigned long)n_local, (unsigned long)slots, m->child_bytes);
+                (unsigned long)t, (unsigned long)n_local, (unsigned long)slots,
+                (int)c->child_bytes);
         }
         for (uint32_t i = 0; i < n_local; i++) {
             for (int side = 0; side < 2; side++) {
@@ -1231,7 +1239,8 @@ static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_
                 }
             }
         }
-        if (m->tree_output && m->tree_output[t] >= h->n_outputs) {
+        if (m->leaf_kind == ML_TREES_LEAF_DENSE && m->tree_output
+            && m->tree_output[t] >= h->n_outputs) {
             OPEN_FAIL("tree %lu: output %lu does not exist", (unsigned long)t,
                 (unsigned long)m->tree_output[t]);
         }
@@ -1305,7 +1314,7 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
 ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_error_t *err) {
     ml_blob_t b;
     ml_trees_t m;
-    counts_t c = { 0, 0, 0, 0 };
+    counts_t c = { 0, 0, 0, 0, 0, 0 };
     memset(&m, 0, sizeof(m));
     if (ml_blob_open(&b, data, len, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, err) != ML_OK) {
         return err->code;
@@ -1350,12 +1359,12 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         }
     }
     h->n_features = hv[H_FEATURES];
-    h->n_classes = hv[H_CLASSES];
-    h->n_outputs = hv[H_OUTPUTS];
+    h->n_classes = (uint16_t)hv[H_CLASSES];
+    h->n_outputs = (uint16_t)hv[H_OUTPUTS];
     h->n_trees = hv[H_TREES];
     h->n_nodes = hv[H_NODES];
     h->n_leaves = hv[H_LEAVES];
-    h->leaf_width = hv[H_LEAF_WIDTH];
+    h->leaf_width = (uint16_t)hv[H_LEAF_WIDTH];
     h->aggregate = (uint8_t)hv[H_AGGREGATE];
     h->link = (uint8_t)hv[H_LINK];
     h->flags = (uint8_t)hv[H_FLAGS];
@@ -1363,30 +1372,37 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         return err->code;
     }
     // Node records: feature, threshold index and child bits (0: arrays of each field).
+    // (the widths of one layout are kept: records' bits, or arrays' bytes)
     m.node_layout = hv[H_RECORD_BITS] ? ML_TREES_NODES_RECORDS : ML_TREES_NODES_ARRAYS;
-    m.rec_fbits = (uint8_t)hv[H_RECORD_BITS];
-    m.rec_tbits = (uint8_t)(hv[H_RECORD_BITS] >> 8);
-    m.rec_cbits = (uint8_t)(hv[H_RECORD_BITS] >> 16);
-    if (m.node_layout == ML_TREES_NODES_RECORDS && (m.rec_cbits == 0
-        || m.rec_fbits + m.rec_tbits + 2 * m.rec_cbits > 32)) {
-        OPEN_FAIL("head: node records of %u, %u and 2 x %u bits", m.rec_fbits, m.rec_tbits,
-            m.rec_cbits);
+    const uint32_t fbits = hv[H_RECORD_BITS] & 0xffu, tbits = (hv[H_RECORD_BITS] >> 8) & 0xffu;
+    const uint32_t cbits = hv[H_RECORD_BITS] >> 16;
+    if (m.node_layout == ML_TREES_NODES_RECORDS && (cbits == 0 || fbits + tbits + 2 * cbits > 32)) {
+        OPEN_FAIL("head: node records of %u, %u and 2 x %u bits", (unsigned)fbits,
+            (unsigned)tbits, (unsigned)cbits);
     }
-    m.feature_bytes = (uint8_t)hv[H_FEATURE_BYTES];
-    m.child_bytes = (uint8_t)hv[H_CHILD_BYTES];
-    m.thr_index_bytes = (uint8_t)hv[H_THR_INDEX_BYTES];
+    const uint32_t fbytes = hv[H_FEATURE_BYTES], tibytes = hv[H_THR_INDEX_BYTES];
+    c.child_bytes = hv[H_CHILD_BYTES];
+    if (m.node_layout == ML_TREES_NODES_RECORDS) {
+        m.rec_fbits = (uint8_t)fbits;
+        m.rec_tbits = (uint8_t)tbits;
+        m.rec_cbits = (uint8_t)cbits;
+    } else {
+        m.feature_bytes = (uint8_t)fbytes;
+        m.child_bytes = (uint8_t)c.child_bytes;
+        m.thr_index_bytes = (uint8_t)tibytes;
+    }
     m.leaf_kind = (uint8_t)hv[H_LEAF_KIND];
     m.value_fixed = (uint8_t)hv[H_VALUE_FIXED];
     m.value_shift = (uint8_t)hv[H_VALUE_SHIFT];
     m.list_bits = (uint8_t)hv[H_LIST_BITS];
     m.entry_bits = (uint8_t)hv[H_ENTRY_BITS];
-    m.n_pure = hv[H_PURE];
+    c.n_pure = hv[H_PURE];
     m.label_kind = (uint8_t)hv[H_LABELS];
-    if (m.child_bytes == 3 || (m.feature_bytes == 1 && h->n_features > 256)) {
+    if (c.child_bytes == 3 || (fbytes == 1 && h->n_features > 256)) {
         OPEN_FAIL("head: %u-byte features or %u-byte references are not supported",
-            m.feature_bytes, m.child_bytes);
+            (unsigned)fbytes, (unsigned)c.child_bytes);
     }
-    if (m.n_pure && (m.n_pure != h->n_classes || !m.list_bits || h->aggregate != ML_TREES_MEAN
+    if (c.n_pure && (c.n_pure != h->n_classes || !m.list_bits || h->aggregate != ML_TREES_MEAN
         || (m.value_fixed && m.value_shift > (m.value_fixed == 1 ? 30 : 52)))) {
         OPEN_FAIL("head: pure leaves need a forest classifier with leaf lists");
     }
@@ -1414,6 +1430,8 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
 
     const uint32_t nn = h->n_nodes, nt = h->n_trees;
     const int rec = m.node_layout == ML_TREES_NODES_RECORDS;
+    // (arrays that share a pointer in the model are read apart, then the used one is kept)
+    void *nodes, *feature, *thr_index, *threshold16, *tree_output, *entries;
     ml_status_t r;
     if ((r = open_labels(&m, &b, err))
         || (r = section(&b, ID('b', 'a', 's', 'e'), 8, h->n_outputs,
@@ -1422,16 +1440,15 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         || (r = section(&b, ID('t', 'l', 's', 't'), 4, nt + 1, m.list_bits != 0,
             (void **)&m.tree_list, err))
         || (r = section(&b, ID('t', 'o', 'u', 't'), 4, nt,
-            h->leaf_width == 1 && h->n_outputs > 1, (void **)&m.tree_output, err))
-        || (r = section(&b, ID('n', 'o', 'd', 'e'), 4, nn, rec && nn, (void **)&m.nodes, err))
-        || (r = section(&b, ID('f', 'e', 'a', 't'), m.feature_bytes, nn, !rec && nn, &m.feature,
-            err))
-        || (r = section(&b, ID('t', 'h', 'r', 'i'), m.thr_index_bytes ? m.thr_index_bytes : 1,
-            nn, !rec && m.thr_index_bytes && nn, &m.thr_index, err))
+            h->leaf_width == 1 && h->n_outputs > 1, &tree_output, err))
+        || (r = section(&b, ID('n', 'o', 'd', 'e'), 4, nn, rec && nn, &nodes, err))
+        || (r = section(&b, ID('f', 'e', 'a', 't'), fbytes, nn, !rec && nn, &feature, err))
+        || (r = section(&b, ID('t', 'h', 'r', 'i'), tibytes ? tibytes : 1, nn,
+            !rec && tibytes && nn, &thr_index, err))
         || (r = section_any(&b, ID('t', 'h', 'r', 'k'), 4, 0, (void **)&m.threshold,
             &c.n_thresholds, err))
-        || (r = section(&b, ID('l', 'e', 'f', 't'), m.child_bytes, nn, !rec && nn, &m.left, err))
-        || (r = section(&b, ID('r', 'g', 'h', 't'), m.child_bytes, nn, !rec && nn, &m.right,
+        || (r = section(&b, ID('l', 'e', 'f', 't'), c.child_bytes, nn, !rec && nn, &m.left, err))
+        || (r = section(&b, ID('r', 'g', 'h', 't'), c.child_bytes, nn, !rec && nn, &m.right,
             err))
         || (r = section(&b, ID('m', 'i', 's', 's'), 1, (nn + 7) / 8,
             (h->flags & ML_TREES_ACCEPT_NAN) && nn, (void **)&m.missing_left, err))
@@ -1440,7 +1457,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     }
     // Thresholds for int16 features (records, optional): as many as the float keys.
     uint32_t n16 = 0;
-    if ((r = section_any(&b, ID('t', 'h', 'r', 's'), 4, 0, (void **)&m.threshold16, &n16, err))) {
+    if ((r = section_any(&b, ID('t', 'h', 'r', 's'), 4, 0, &threshold16, &n16, err))) {
         return r;
     }
     if (n16 && (!rec || n16 != c.n_thresholds)) {
@@ -1458,9 +1475,21 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     uint32_t entry_size = (c.n_entries * m.entry_bits + 7) / 8 + 3;
     if ((r = section(&b, ID('l', 'i', 's', 't'), list_size, 1, c.n_lists != 0, &m.leaf_list,
             err))
-        || (r = section(&b, ID('e', 'n', 't', 'r'), entry_size, 1, c.n_entries != 0, &m.entries,
+        || (r = section(&b, ID('e', 'n', 't', 'r'), entry_size, 1, c.n_entries != 0, &entries,
             err))) {
         return r;
+    }
+    if (rec) {
+        m.nodes = nodes;
+        m.threshold16 = threshold16;
+    } else {
+        m.feature = feature;
+        m.thr_index = thr_index;
+    }
+    if (m.leaf_kind != ML_TREES_LEAF_DENSE) {
+        m.entries = entries;
+    } else {
+        m.tree_output = tree_output;
     }
     // What the header does not size must agree with it.
     if (rec ? c.n_thresholds == 0 && nn : m.thr_index_bytes
@@ -1496,7 +1525,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     }
     m.forest_r8 = m.node_layout == ML_TREES_NODES_RECORDS && m.rec_fbits == 8
         && m.rec_tbits == 8 && m.rec_cbits == 8 && m.tree_list
-        && (m.leaf_kind != ML_TREES_LEAF_DENSE || c.n_lists == 0) && m.value_fixed && m.n_pure;
+        && (m.leaf_kind != ML_TREES_LEAF_DENSE || c.n_lists == 0) && m.value_fixed && c.n_pure;
     m.acc = NULL;
     *model = m;
     return ML_OK;
@@ -1946,7 +1975,7 @@ static void eval_records(const ml_trees_t *m, const float *xf, const int16_t *x1
     const int fixed = m->value_fixed;
     const int sparse = m->leaf_kind != ML_TREES_LEAF_DENSE;
     // a pure leaf's 1.0 in units (the loader checked that it fits, for models with pure leaves)
-    const uint64_t one = m->n_pure && fixed ? (uint64_t)1 << m->value_shift : 0;
+    const uint64_t one = fixed && m->value_shift < 64 ? (uint64_t)1 << m->value_shift : 0;
     const uint32_t n_trees = m->h.n_trees, list_bits = m->list_bits;
     const void *leaf_list = m->leaf_list;
     uint64_t *acc64 = (uint64_t *)(void *)m->acc;
@@ -2051,7 +2080,7 @@ ml_status_t ml_trees_eval_i16(const ml_trees_t *m, const int16_t *x, size_t n, m
     if (r) {
         return r;
     }
-    if (m->threshold16) {
+    if (m->node_layout == ML_TREES_NODES_RECORDS && m->threshold16) {
         // int16 features against thresholds for them: no conversion at all.
         eval_records(m, NULL, x);
     } else {

@@ -53,12 +53,13 @@ typedef enum {
 
 typedef struct {
     uint32_t n_features;
-    uint32_t n_classes;   // 0 for regression
-    uint32_t n_outputs;   // width of the summed output vector
     uint32_t n_trees;
     uint32_t n_nodes;     // decision nodes, all trees
     uint32_t n_leaves;    // leaf table entries
-    uint32_t leaf_width;  // values per leaf: n_outputs, or 1 when each tree adds to one output
+    // (the loaders keep these three below 65536: 16 bits keep the model object small)
+    uint16_t n_classes;   // 0 for regression
+    uint16_t n_outputs;   // width of the summed output vector
+    uint16_t leaf_width;  // values per leaf: n_outputs, or 1 when each tree adds to one output
     uint8_t aggregate;    // ml_trees_aggregate_t
     uint8_t link;         // ml_trees_link_t
     uint8_t flags;        // ML_TREES_* flags above
@@ -116,16 +117,25 @@ ML_TREES_INLINE uint32_t ml_trees_bits_at(const void *packed, uint32_t i, uint32
 // NULL), and its child references are local to them: r < n_local is its node r, otherwise leaf
 // slot s = r - n_local. With per-tree leaf lists (list_bits > 0), slot s < n_list is the leaf
 // leaf_list[tree_list[t] + s], and a slot past the list stands for a pure leaf: class s - n_list
-// with probability 1 (n_pure of them); without lists, slot s is leaf s.
+// with probability 1 (n_classes of them, in forests with pure leaves); without lists, slot s
+// is leaf s.
 typedef struct {
     ml_trees_header_t h;
-    uint8_t feature_bytes;    // 1 or 2
-    uint8_t child_bytes;      // 1, 2 or 4
-    uint8_t thr_index_bytes;  // 0: one threshold per node; 1 or 2: an index into threshold[]
+    // The node fields' widths: bytes per array entry (arrays), or bits per record field
+    // (records), from bit 0: feature, threshold index, left, right. A layout uses one of them.
+    union {
+        struct {
+            uint8_t feature_bytes;    // 1 or 2
+            uint8_t child_bytes;      // 1, 2 or 4
+            uint8_t thr_index_bytes;  // 0: one threshold per node; 1 or 2: an index into threshold[]
+        };
+        struct {
+            uint8_t rec_fbits;
+            uint8_t rec_tbits;
+            uint8_t rec_cbits;
+        };
+    };
     uint8_t node_layout;      // ml_trees_nodes_t
-    uint8_t rec_fbits;        // records: bits of the feature, threshold index and child fields,
-    uint8_t rec_tbits;        // from bit 0: feature, threshold, left, right
-    uint8_t rec_cbits;
     uint8_t leaf_kind;        // ml_trees_leaf_kind_t
     uint8_t list_bits;        // 0 (no leaf lists), or the bits of a leaf list entry
     uint8_t entry_bits;       // sparse leaves: bits of an entry
@@ -137,12 +147,16 @@ typedef struct {
     uint8_t forest_r8;        // the usual forest classifier (set by ml_trees_open): 8-bit node
                               // records, leaf lists with pure leaves, sparse integer leaves
                               // (or none: every leaf pure)
-    uint32_t n_pure;          // pure-leaf slots after each tree's list (0 or n_classes)
-    // Model arrays (the counts in brackets are checked when opening, and not kept)
-    uint32_t *nodes;          // [n_nodes] records (ML_TREES_NODES_RECORDS)
-    int32_t *threshold16;     // [n_thresholds] thresholds for int16 features (records), or NULL
-    void *feature;            // [n_nodes] uint8_t or uint16_t
-    void *thr_index;          // [n_nodes] uint8_t or uint16_t, when thr_index_bytes
+    // Model arrays (the counts in brackets are checked when opening, and not kept). Arrays that
+    // no model uses together share a pointer (the layout or leaf kind tells which it is).
+    union {
+        uint32_t *nodes;      // [n_nodes] records (ML_TREES_NODES_RECORDS)
+        void *feature;        // [n_nodes] uint8_t or uint16_t (arrays)
+    };
+    union {
+        int32_t *threshold16; // [n_thresholds] thresholds for int16 features (records), or NULL
+        void *thr_index;      // [n_nodes] uint8_t or uint16_t, when thr_index_bytes (arrays)
+    };
     int32_t *threshold;       // [n_thresholds] comparison keys
     void *left;               // [n_nodes] child references, uint8_t, uint16_t or uint32_t
     void *right;
@@ -150,9 +164,12 @@ typedef struct {
     uint32_t *tree_node;      // [n_trees + 1] or NULL
     uint32_t *tree_list;      // [n_trees + 1] or NULL
     uint32_t *tree_root;      // [n_trees] root reference, or NULL: 0 (the first node or leaf)
-    uint32_t *tree_output;    // [n_trees] output a leaf_width-1 tree adds to, or NULL: 0
     void *leaf_list;          // [n_lists] leaf indices, list_bits each
-    void *entries;            // [n_entries] sparse leaf entries, entry_bits each
+    union {
+        void *entries;        // [n_entries] sparse leaf entries, entry_bits each (sparse)
+        uint32_t *tree_output;  // [n_trees] output a leaf_width-1 tree adds to, or NULL: 0
+                                // (dense)
+    };
     void *values;             // [n_values] float, or int32_t / uint32_t (value_fixed 1 / 3)
     void *labels;             // label_kind's layout
     double *baseline;         // [n_outputs] (ML_TREES_SUM)

@@ -14,7 +14,14 @@
 #include "mod_common.h"
 #include "ml_trees.h"
 
-// One heap block: the object, and a binary model's sums (its workspace) after it.
+// The sums of a prediction (8 bytes per output) are on the C stack for models of up to
+// STACK_SUMS outputs: every call that evaluates points the model at its own (so a model used in
+// place takes no RAM beyond its object, and a call that raises leaves nothing that a later one
+// reads: each sets the pointer again before evaluating). A model of more outputs keeps them in
+// its heap block: a binary model after its object, a text model in its block.
+#define STACK_SUMS (32)
+
+// One heap block: the object (and a binary model's sums after it, past STACK_SUMS outputs).
 typedef struct {
     mp_obj_base_t base;
     mp_obj_t keep;       // what the model's arrays lie in: the block a text or binary model was
@@ -22,10 +29,23 @@ typedef struct {
                          // (None: a file of a ROMFS image, whose data is not in the heap)
     mp_obj_t classes;    // tuple of the class labels (predict returns its items: no allocation),
                          // or MP_OBJ_NULL when they are small ints
-    uint32_t memory;     // model.memory: the block read into (if any), and the sums
     ml_trees_t model;
-    uint64_t sums[];     // a binary model's workspace (a text model's is in its block)
+    uint64_t sums[];     // a binary model's sums past STACK_SUMS outputs
 } trees_obj_t;
+
+// Points the model at the sums of this call (stack[STACK_SUMS], in the caller's frame). The
+// pointer outlives the call on purpose (clearing it would cost every call a store): no path
+// reads it before setting it again.
+// (the warning is about the callers, where this is inlined: off until after predict_many)
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+static inline void use_sums(trees_obj_t *self, uint64_t *stack) {
+    if (self->model.h.n_outputs <= STACK_SUMS) {
+        self->model.acc = (double *)(void *)stack;
+    }
+}
 
 #if MICROPY_ENABLE_DYNRUNTIME
 mp_obj_full_type_t trees_type;
@@ -99,14 +119,33 @@ static mp_obj_t make_classes(const ml_trees_t *m) {
 }
 
 // The object, with room for n_sums sums after it.
-static trees_obj_t *new_model(const ml_trees_t *m, size_t n_sums, mp_obj_t keep, size_t memory) {
+static trees_obj_t *new_model(const ml_trees_t *m, size_t n_sums, mp_obj_t keep) {
     trees_obj_t *self = mp_obj_malloc_var(trees_obj_t, sums, uint64_t, n_sums,
         (const mp_obj_type_t *)&trees_type);
     self->keep = keep;
     self->classes = MP_OBJ_NULL;
-    self->memory = (uint32_t)memory;
     self->model = *m;
     return self;
+}
+
+// Whether the model's arrays lie in a block the binding read a binary model into (which starts
+// with the container; a buffer object starts with its type): not in place.
+static bool binary_in_block(const trees_obj_t *self) {
+    return self->model.tree_node != NULL && self->keep != mp_const_none
+        && mp_obj_is_obj(self->keep) && ml_blob_is_blob(MP_OBJ_TO_PTR(self->keep), 4);
+}
+
+// model.memory: the block the model was read into (if any), and the sums kept in the heap.
+static size_t model_memory(const trees_obj_t *self) {
+    const ml_trees_t *m = &self->model;
+    if (m->tree_node == NULL) {
+        return ml_trees_memory_size(&m->h);  // a text model: its block, sums included
+    }
+    size_t sums = m->h.n_outputs > STACK_SUMS ? ml_trees_workspace_size(&m->h) : 0;
+    if (binary_in_block(self)) {
+        sums += ml_blob_u32((const uint8_t *)MP_OBJ_TO_PTR(self->keep) + 8);  // its total size
+    }
+    return sums;
 }
 
 // A binary model: checked, then used where it lies (out->block NULL: the caller's buffer, kept
@@ -121,10 +160,10 @@ static mp_obj_t open_binary(ml_blob_load_t *bl, const char *where) {
         }
         ml_raise_value("%s: %s", where, err.msg);
     }
-    size_t ws_size = ml_trees_workspace_size(&m.h);
-    trees_obj_t *self = new_model(&m, ws_size / 8, bl->block ? MP_OBJ_FROM_PTR(bl->block)
-        : bl->buffer, (bl->block ? bl->block_size : 0) + ws_size);
-    ml_trees_set_workspace(&self->model, self->sums);
+    size_t n_sums = m.h.n_outputs > STACK_SUMS ? m.h.n_outputs : 0;
+    trees_obj_t *self = new_model(&m, n_sums, bl->block ? MP_OBJ_FROM_PTR(bl->block)
+        : bl->buffer);
+    ml_trees_set_workspace(&self->model, n_sums ? self->sums : NULL);
     self->classes = small_int_labels(&self->model) ? MP_OBJ_NULL : make_classes(&self->model);
     return MP_OBJ_FROM_PTR(self);
 }
@@ -178,8 +217,7 @@ static mp_obj_t load_text(ml_source_t *src, size_t have) {
         }
         ml_raise_model_error(src, &err);
     }
-    trees_obj_t *self = new_model(ml_trees_loader_model(&ld), 0, MP_OBJ_FROM_PTR(memory),
-        memory_size);
+    trees_obj_t *self = new_model(ml_trees_loader_model(&ld), 0, MP_OBJ_FROM_PTR(memory));
     self->classes = small_int_labels(&self->model) ? MP_OBJ_NULL : make_classes(&self->model);
     return MP_OBJ_FROM_PTR(self);
 }
@@ -259,8 +297,9 @@ static void eval_sample(trees_obj_t *self, const ml_features_t *x, size_t i) {
 }
 
 // x as features: the common case checked in a few instructions, anything else by
-// ml_get_features, which raises the error saying what is wrong.
-static inline void get_x(mp_obj_t obj, const char *name, ml_features_t *x) {
+// ml_get_features, which raises the error saying what is wrong (inlined: a call of its own
+// would cost predict more than the check).
+ML_TREES_INLINE void get_x(mp_obj_t obj, const char *name, ml_features_t *x) {
     mp_buffer_info_t info;
     if (mp_get_buffer(obj, &info, MP_BUFFER_READ) && info.len
         && (info.typecode == 'f' || info.typecode == 'h')) {
@@ -272,28 +311,29 @@ static inline void get_x(mp_obj_t obj, const char *name, ml_features_t *x) {
     ml_get_features(obj, name, x);
 }
 
-// The label of class k.
-static inline mp_obj_t label_of(const trees_obj_t *self, uint32_t k) {
+// The label of class k (inlined: it is most of what predict does after the core's call).
+ML_TREES_INLINE mp_obj_t label_of(const trees_obj_t *self, uint32_t k) {
     if (self->classes == MP_OBJ_NULL) {
-        // small ints (checked when loading): made in place, no allocation, no call
-        const ml_trees_t *m = &self->model;
-        return MP_OBJ_NEW_SMALL_INT(m->label_kind == ML_TREES_LABELS_INT32
-            ? (mp_int_t)((const int32_t *)m->labels)[k] : (mp_int_t)k);
+        // small ints (checked when loading): made in place, no allocation, no call; int32
+        // labels, or none (labels NULL: ML_TREES_LABELS_INDEX, the labels are the indices)
+        const int32_t *labels = self->model.labels;
+        return MP_OBJ_NEW_SMALL_INT(labels ? (mp_int_t)labels[k] : (mp_int_t)k);
     }
     const mp_obj_tuple_t *t = MP_OBJ_TO_PTR(self->classes);
     return t->items[k];
 }
 
-// predict(x[, proba]): the label (or value); with proba, also the class probabilities, from the
-// same evaluation.
-static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
-    trees_obj_t *self = MP_OBJ_TO_PTR(args[0]);
-    mp_buffer_info_t info;
-    if (n_args == 2 && self->model.h.n_classes && mp_get_buffer(args[1], &info, MP_BUFFER_READ)
-        && info.typecode == 'h' && info.len == 2 * (size_t)self->model.h.n_features) {
-        // The label alone, of an int16 sample of the right length: one call into the core.
-        return label_of(self, ml_trees_predict_class_i16(&self->model, info.buf));
-    }
+// Whether x is an int16 sample of the model's length (then info describes it).
+ML_TREES_INLINE bool int16_sample(const trees_obj_t *self, mp_obj_t x, mp_buffer_info_t *info) {
+    return mp_get_buffer(x, info, MP_BUFFER_READ) && info->typecode == 'h'
+           && info->len == 2 * (size_t)self->model.h.n_features;
+}
+
+// predict(x[, proba]) of any sample: the label (or value); with proba, also the class
+// probabilities, from the same evaluation. (Apart from the int16 path of trees_predict, whose
+// frame it would burden.)
+static mp_obj_t __attribute__((noinline)) predict_any(trees_obj_t *self, size_t n_args,
+    const mp_obj_t *args) {
     ml_features_t x;
     get_x(args[1], "x", &x);
     if (x.len != self->model.h.n_features) {
@@ -316,6 +356,43 @@ static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
     }
     return mp_obj_new_float_from_d(ml_trees_value(&self->model));
 }
+
+// predict(x[, proba]): the sums of the call, and the int16 sample of a classifier in one call
+// into the core.
+static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
+    trees_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    // (x's buffer info is read before the sums are written: they share the space)
+    union {
+        mp_buffer_info_t info;
+        uint64_t sums[STACK_SUMS];
+    } u;
+    const uint32_t n_classes = self->model.h.n_classes;
+    if (n_args == 2 && n_classes - 1u < STACK_SUMS) {
+        // predict(x) of a classifier: its sums are here already (n_outputs <= n_classes), once
+        // for both paths below.
+        self->model.acc = (double *)(void *)u.sums;
+        if (mp_get_buffer(args[1], &u.info, MP_BUFFER_READ)) {
+            const size_t nf = self->model.h.n_features;
+            if (u.info.typecode == 'h' && u.info.len == 2 * nf) {
+                // The label alone, of an int16 sample: one call into the core.
+                return label_of(self, ml_trees_predict_class_i16(&self->model, u.info.buf));
+            }
+            if (u.info.typecode == 'f' && u.info.len == 4 * nf) {
+                // a float32 sample (its address taken before the sums are written)
+                const ml_features_t x = { u.info.buf, nf, 'f' };
+                eval_sample(self, &x, 0);
+                return label_of(self, ml_trees_class_index(&self->model));
+            }
+        }
+    } else {
+        use_sums(self, u.sums);
+        if (n_args == 2 && n_classes && int16_sample(self, args[1], &u.info)) {
+            // (more classes than sums on the stack: the sums in the heap)
+            return label_of(self, ml_trees_predict_class_i16(&self->model, u.info.buf));
+        }
+    }
+    return predict_any(self, n_args, args);
+}
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(trees_predict_obj, 2, 3, trees_predict);
 
 static mp_obj_t trees_predict_proba(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out_in) {
@@ -323,6 +400,8 @@ static mp_obj_t trees_predict_proba(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t ou
     if (!self->model.h.n_classes) {
         mp_raise_TypeError(MP_ERROR_TEXT("predict_proba: this model is a regressor"));
     }
+    uint64_t sums[STACK_SUMS];
+    use_sums(self, sums);
     ml_features_t x;
     get_x(x_in, "x", &x);
     ml_check_length("x", x.len, self->model.h.n_features, "values (n_features)");
@@ -367,6 +446,8 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
     // Results are written sample by sample while X is still being read.
     ml_check_no_overlap("X", x.buf, x.len * (x.typecode == 'f' ? 4 : 2), "out", out.buf,
         n * out.size);
+    uint64_t sums[STACK_SUMS];
+    use_sums(self, sums);
     // int16 samples of a classifier: the label alone, as predict(x) finds it
     const int labels_i16 = m->h.n_classes && x.typecode == 'h';
     for (size_t i = 0; i < n; i++) {
@@ -386,6 +467,9 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
     return out_in;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(trees_predict_many_obj, trees_predict_many);
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // attributes: n_features, n_classes, n_outputs, n_trees, n_nodes, n_leaves, memory, classes,
@@ -411,14 +495,13 @@ static void trees_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     } else if (attr == MP_QSTR_n_leaves) {
         v = h->n_leaves;
     } else if (attr == MP_QSTR_memory) {
-        v = self->memory;
+        v = model_memory(self);
     } else if (attr == MP_QSTR_classes) {
         dest[0] = self->classes != MP_OBJ_NULL ? self->classes : make_classes(&self->model);
         return;
     } else if (attr == MP_QSTR_in_place) {
-        // a binary model (its sums after the object) that holds no block
-        dest[0] = mp_obj_new_bool(self->model.acc == (void *)self->sums
-            && self->memory == ml_trees_workspace_size(h));
+        // a binary model that holds no block
+        dest[0] = mp_obj_new_bool(self->model.tree_node != NULL && !binary_in_block(self));
         return;
     } else {
         dest[1] = MP_OBJ_SENTINEL;  // continue with the methods

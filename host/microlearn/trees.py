@@ -107,11 +107,12 @@ class TreesModel:
     def memory_size(self, format="csv", in_place=False):
         """Bytes of RAM the model takes on the device (`model.memory`): for the text form the
         formula of docs/model-format.md (ml_trees_memory_size in core/ml_trees.c); for the
-        binary form its size (unless used in place) and the workspace of a prediction."""
+        binary form its size (unless used in place) and the sums a prediction keeps in the heap
+        (none up to 32 outputs: they are on the C stack)."""
         if format == "bin":
             from . import trees_bin
 
-            ws = trees_bin.workspace_size(self.n_outputs)
+            ws = trees_bin.heap_sums_size(self.n_outputs)
             return ws if in_place else len(self.to_bin()) + ws
         return self._text_memory_size()
 

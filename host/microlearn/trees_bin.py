@@ -414,6 +414,17 @@ class Encoding:
         return blob.pack(blob.TREES, VERSION, self.sections())
 
 
+# The MicroPython binding keeps the sums of a prediction on the C stack up to this many outputs
+# (STACK_SUMS in bindings/micropython/mod_trees.c), in the model's heap block beyond.
+STACK_SUMS = 32
+
+
 def workspace_size(n_outputs):
     """RAM of a prediction (ml_trees_workspace_size): the sums, 8 bytes per output."""
     return 8 * n_outputs
+
+
+def heap_sums_size(n_outputs):
+    """Bytes of the sums a model loaded by the MicroPython binding keeps in the heap: none up to
+    STACK_SUMS outputs (they are on the C stack during a call), else its workspace."""
+    return workspace_size(n_outputs) if n_outputs > STACK_SUMS else 0

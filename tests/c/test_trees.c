@@ -759,7 +759,9 @@ static void test_sizes(void) {
     // The formula of docs/model-format.md (and TreesModel.memory_size) for the small regressor:
     // 2 * 8 (baseline, acc) + 8 (thresholds) + 8 (leaves) + 0 (labels)
     // + 2 * 8 (roots, outputs) + 8 (features) + 2 * 8 (children) = 72.
-    ml_trees_header_t h = { 1, 0, 1, 1, 1, 2, 1, ML_TREES_MEAN, ML_TREES_LINK_NONE, 0 };
+    ml_trees_header_t h = { .n_features = 1, .n_classes = 0, .n_outputs = 1, .n_trees = 1,
+        .n_nodes = 1, .n_leaves = 2, .leaf_width = 1, .aggregate = ML_TREES_MEAN,
+        .link = ML_TREES_LINK_NONE, .flags = 0 };
     CHECK(ml_trees_memory_size(&h) == 72, "memory size %lu", (unsigned long)ml_trees_memory_size(&h));
     loaded_t L;
     LOAD_OK(&L, M H BODY, 0);
@@ -772,13 +774,15 @@ static void test_sizes(void) {
     CHECK(ml_trees_memory_size(&h) == 0, "n_nodes 2e9");
     h.n_nodes = 1;
     h.n_leaves = 0xffffffffu;
-    h.leaf_width = 0xffffffffu;
-    CHECK(ml_trees_memory_size(&h) == 0, "leaf table 2^64");
-    ml_trees_header_t big = { 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
-        0xffffffffu, 0xffffffffu, 0, 0, 0xff };
-    CHECK(ml_trees_memory_size(&big) == 0, "all sizes at 2^32 - 1");
+    h.leaf_width = 0xffffu;
+    CHECK(ml_trees_memory_size(&h) == 0, "leaf table 2^48");
+    ml_trees_header_t big = { .n_features = 0xffffffffu, .n_classes = 0xffffu,
+        .n_outputs = 0xffffu, .n_trees = 0xffffffffu, .n_nodes = 0xffffffffu,
+        .n_leaves = 0xffffffffu, .leaf_width = 0xffffu, .flags = 0xff };
+    CHECK(ml_trees_memory_size(&big) == 0, "all sizes at their maximum");
     // Just under the limit is a size, just over is 0: n_nodes thresholds take 4 bytes each.
-    ml_trees_header_t edge = { 1, 0, 1, 1, 0, 1, 1, 0, 0, 0 };
+    ml_trees_header_t edge = { .n_features = 1, .n_outputs = 1, .n_trees = 1, .n_leaves = 1,
+        .leaf_width = 1 };
     edge.n_leaves = 0x1fffffffu - 16;  // leaves near 2 GiB
     size_t s = ml_trees_memory_size(&edge);
     CHECK(s > 0 && s <= 0x7fffffffu, "near 2 GiB: %lu", (unsigned long)s);

@@ -100,6 +100,86 @@ def test_binary_in_place_from_rom(target):
         assert not in_place and load <= 8000
 
 
+# A forest of more classes than the binding keeps sums for on the C stack (32): its sums are in
+# the model's heap block, after the object.
+WIDE_X = np.random.default_rng(0).normal(size=(400, 6)).astype(np.float32)
+WIDE_Y = np.arange(400) % 40
+WIDE = RandomForestClassifier(3, max_depth=6, random_state=0).fit(WIDE_X, WIDE_Y)
+WIDE_MODEL = microlearn.convert(WIDE)
+
+
+def test_in_place_object_is_the_model_ram(target):
+    # Used in place, a model's RAM is its object: the sums of a prediction are on the C stack
+    # (up to 32 outputs). On the 32-bit boards the object is 112 bytes (7 GC blocks of 16), from
+    # the ROMFS image and from a bytes object; the issue's aim of at most 80 is not reached.
+    assert WIDE_MODEL.memory_size("bin", in_place=True) == 8 * 40
+    with target.session({"digits.bin": DIGITS_BIN, "wide.bin": WIDE_MODEL.to_bin()}) as s:
+        load, memory, in_place, h, f, alloc = measure_load(
+            s, "trees.load(data)", setup="data = open('digits.bin', 'rb').read()")
+        assert in_place and memory == 0 and h == EXPECT and f == EXPECT and alloc == 0
+        if target.is_qemu:
+            assert load <= 112, f"{target.name}: the in-place object takes {load} bytes"
+            rom = measure_load(s, "trees.load('digits.bin')")
+            assert rom[2] and rom[0] <= 112 and rom[3] == EXPECT and rom[5] == 0, rom
+        rows = ", ".join(f"array.array('f', {[float(v) for v in r]})" for r in WIDE_X[:60])
+        out = run(s, f"""
+import array, gc
+from microlearn import trees
+data = open('wide.bin', 'rb').read()
+XS = [{rows}]
+def main():
+    gc.collect()
+    a0 = gc.mem_alloc()
+    m = trees.load(data)
+    gc.collect()
+    print('LOAD', gc.mem_alloc() - a0, m.memory, int(m.in_place))
+    print('P', [m.predict(x) for x in XS])
+    p = array.array('f', [0] * 40)
+    print('Q', [m.predict_proba(x, p)[m.predict(x)] == max(p) for x in XS])
+main()
+""")
+    load, memory, in_place = (int(v) for v in out.split("LOAD")[1].split()[:3])
+    assert in_place and memory == 8 * 40
+    if target.is_qemu:
+        assert load <= 112 + 8 * 40, load
+    assert eval(out.split("P ")[1].splitlines()[0]) == [int(v) for v in WIDE.predict(WIDE_X[:60])]
+    assert all(eval(out.split("Q ")[1].splitlines()[0]))
+
+
+def test_predictions_after_an_error_mid_call(session):
+    # A call that raises after evaluating (predict_many: +inf, which the forest does not accept,
+    # in its second sample) leaves the model as it was: the next calls point it at their own
+    # sums.
+    session.put("digits.bin", DIGITS_BIN)
+    out = run(session, f"""
+import array
+from microlearn import trees
+m = trees.load(open('digits.bin', 'rb').read())
+{samples_script('h')}
+XF = [array.array('f', x) for x in XS]
+bad = array.array('f', list(XF[0]) + list(XF[1]))
+bad[64 + 5] = float('inf')
+out = array.array('i', [0, 0])
+for call in (lambda: m.predict_many(bad, out), lambda: m.predict(bad[64:])):
+    try:
+        call()
+        print('NO ERROR')
+    except ValueError as e:
+        print('ERR', e)
+print('H', [m.predict(x) for x in XS])
+print('F', [m.predict(x) for x in XF])
+p = array.array('f', [0] * 10)
+print('Q', [m.predict_proba(x, p)[m.predict(x)] == max(p) for x in XF])
+many = array.array('i', [0] * len(XS))
+m.predict_many(array.array('h', [v for x in XS for v in x]), many)
+print('M', list(many))
+""")
+    assert "NO ERROR" not in out and out.count("ERR") == 2 and "is +inf" in out
+    got = {tag: eval(out.split(f"\n{tag} ")[1].splitlines()[0]) for tag in "HFQM"}
+    assert got["H"] == EXPECT and got["F"] == EXPECT and got["M"] == EXPECT
+    assert all(got["Q"])
+
+
 def test_mpy_bytes_constant(target, tmp_path):
     # save(format='py') + mpy-cross: the recipe for a board (ROMFS or frozen): the constant is
     # in flash (ROMFS: aligned by microlearn's image builder) and used in place.

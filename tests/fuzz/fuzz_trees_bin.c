@@ -29,7 +29,7 @@ static float proba[65536];
 
 // The sizes of the arrays that the model does not keep (ml_trees_open checks them), from its
 // sections and header.
-static uint32_t n_thresholds, n_values, n_entries, n_lists;
+static uint32_t n_thresholds, n_values, n_entries, n_lists, n_pure;
 
 static uint32_t section_count(const ml_blob_t *b, uint32_t id, size_t elem) {
     const void *p;
@@ -48,6 +48,12 @@ static void set_counts(const ml_trees_t *m, const uint8_t *buf, size_t size) {
     n_values = section_count(&b, ML_BLOB_ID('v', 'a', 'l', 'u'), 4);
     n_lists = m->list_bits ? m->tree_list[m->h.n_trees] : 0;
     n_entries = m->leaf_kind != ML_TREES_LEAF_DENSE ? m->h.n_leaves : 0;
+    // pure-leaf slots: field 8 (uint32) of the head section
+    const void *head;
+    uint32_t n;
+    REQUIRE(ml_blob_section(&b, ML_BLOB_ID('h', 'e', 'a', 'd'), 1, 36, 0xffffffffu, &head, &n,
+        &err) == ML_OK);
+    n_pure = ml_blob_u32((const uint8_t *)head + 32);
 }
 
 // The leaf slot a sample reaches in tree t: x as keys (xk) or int16 features (x16).
@@ -89,7 +95,7 @@ static void ref_eval(const ml_trees_t *m, const int32_t *xk, const int16_t *x16)
             uint32_t first = m->tree_list[t], n_list = m->tree_list[t + 1] - first;
             REQUIRE(first + n_list <= n_lists);
             if (slot >= n_list) {
-                REQUIRE(slot - n_list < m->n_pure);
+                REQUIRE(slot - n_list < n_pure);
                 ref_acc[slot - n_list] += 1.0;
                 continue;
             }
@@ -110,7 +116,7 @@ static void ref_eval(const ml_trees_t *m, const int32_t *xk, const int16_t *x16)
                 }
             }
         } else {
-            uint32_t out = m->tree_output ? m->tree_output[t] : 0;
+            uint32_t out = m->tree_output ? m->tree_output[t] : 0;  // (dense: not entries)
             REQUIRE(out + h->leaf_width <= h->n_outputs);
             for (uint32_t k = 0; k < h->leaf_width; k++) {
                 ref_acc[out + k] += ml_trees_value_at(m, leaf * h->leaf_width + k);
@@ -181,7 +187,7 @@ static void eval_i16(const ml_trees_t *m) {
     ml_error_t err;
     const uint32_t nf = m->h.n_features;
     REQUIRE(ml_trees_eval_i16(m, xh, nf, &err) == ML_OK);
-    if (m->threshold16) {
+    if (m->node_layout == ML_TREES_NODES_RECORDS && m->threshold16) {
         ref_eval(m, NULL, xh);
     } else {
         for (uint32_t i = 0; i < nf; i++) {
@@ -213,7 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     const ml_trees_header_t *h = &m.h;
-    if (h->n_features > 65536 || h->n_outputs > 65536 || h->n_trees > 100000
+    if (h->n_features > 65536 || h->n_trees > 100000
         || (uint64_t)h->n_trees * (h->n_nodes + 1) > 20000000u) {
         free(buf);  // valid but too slow to evaluate many times here
         return 0;
@@ -243,7 +249,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             // next to a threshold (a damaged table may hold any int32: computed in 64 bits and
             // clamped to int16)
-            int64_t v = m.threshold16 && n_thresholds && (r & 1)
+            int64_t v = m.node_layout == ML_TREES_NODES_RECORDS && m.threshold16 && n_thresholds
+                && (r & 1)
                 ? (int64_t)m.threshold16[r % n_thresholds] + (int64_t)((r >> 8) % 3) - 1
                 : (int16_t)r;
             xh[i] = (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
