@@ -560,9 +560,12 @@ def emlearn_section(view, models, made):
           "stand-in's trees votes: it adds 1 to its leaf's majority class, one operation per "
           "tree whatever the leaf. microlearn adds each leaf's class probabilities, as "
           "scikit-learn averages them: a pure leaf (one class) is one addition too, but an "
-          "impure leaf is one exact integer addition per class present in it, about ten "
-          "instructions each with the unpacking of its entry (a single decision tree, such as "
-          "the stump, reads its leaf's largest class value instead: no sums at all). Forests of "
+          "impure leaf is one exact integer addition per class present in it: on x64 about eight "
+          "instructions each in a leaf run (a class byte and its 32-bit value, the encoding "
+          "the converter picks for small forests), about nineteen for a packed sparse entry "
+          "(the larger forests, where runs would cost too much memory). A single decision "
+          "tree, such as the stump, reads the first class of its leaf's run, where the "
+          "converter puts the largest: no sums at all. Forests of "
           "shallow trees (`small_rf`) end mostly in impure leaves with several classes "
           "each, so that part costs a few times the stand-in's vote; it is also why they agree "
           "with scikit-learn and the stand-in does not (agreement table above). The stand-in "
@@ -574,15 +577,11 @@ def emlearn_section(view, models, made):
           "added as they are (fixed values 3 in docs/model-format.md). "
           "Loaded from a file, the small forests' binary model holds the leaf values (the "
           "distinct class fractions, the largest part of `small_rf`'s file) that voting drops; "
-          "used in place only the model object and its sums (8 bytes per class, in the "
-          "object's block) take RAM" + stump_note(view) + ".", "",
+          "used in place only the model object takes RAM (the sums of a prediction are on the "
+          "C stack, up to 32 classes)" + stump_note(view) + ".", "",
           "The x64 counts are the difference between a script with K predictions and the same "
-          "script with an empty loop; before this run the empty-loop script also skipped the "
-          "compilation of the timed loops (a constant false `if`), which added about 1,000 "
-          "instructions to every x64 figure over K = 32 predictions (on the code before this run, "
-          "microlearn's `digits_rf` `predict` read 3,444 instructions with the old scripts and "
-          "2,493 with the new ones, the stand-in's 2,084 and 1,923). The scripts now differ by "
-          "a variable only.", ""]
+          "script with an empty loop; the two differ by a variable only, so both compile the "
+          "same loops and the difference is the predictions alone.", ""]
     return L
 
 
