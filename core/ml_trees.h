@@ -145,7 +145,7 @@ typedef struct {
     uint8_t value_shift;
     uint8_t label_kind;       // ml_trees_labels_t
     uint8_t forest_r8;        // the usual forest classifier (set by ml_trees_open): 8-bit node
-                              // records, leaf lists with pure leaves, sparse integer leaves
+                              // records, leaf lists with pure leaves, sparse or run integer leaves
                               // (or none: every leaf pure)
     // Model arrays (the counts in brackets are checked when opening, and not kept). Arrays that
     // no model uses together share a pointer (the layout or leaf kind tells which it is).
@@ -301,8 +301,9 @@ uint32_t ml_trees_class_index(const ml_trees_t *m);
 int32_t ml_trees_class_label(const ml_trees_t *m);
 // The class index of one int16 sample of a classifier, as ml_trees_eval_i16 then
 // ml_trees_class_index give it, in one call without checks (for a binding's predict): the model
-// is loaded and x has n_features values (the caller checked). The sums are not kept: a single
-// decision tree does without them.
+// is loaded and x has n_features values (the caller checked). The sums go to model->acc, as an
+// eval's do, but a single decision tree does without them (its leaf's run or entries name the
+// class).
 uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x);
 // After an eval: the regression value of output 0 (regressors).
 double ml_trees_value(const ml_trees_t *m);
