@@ -2109,30 +2109,12 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
     DEFINE_FOREST_R8(forest_pair_u32_##sfx, KEY, WALK, x_t, ADD_PAIRS(1)) \
     DEFINE_FOREST_R8(forest_pair_i32_##sfx, KEY, WALK, x_t, ADD_PAIRS(0)) \
     DEFINE_FOREST_R8(forest_sparse_i32_##sfx, KEY, WALK, x_t, ADD_ENTRIES_I32) \
+    static void (*const forests_##sfx[])(const ml_trees_t *, const x_t *, const int32_t *) = { \
+        forest_any_##sfx, forest_span_u32_##sfx, forest_span_i32_##sfx, forest_pair_u32_##sfx, \
+        forest_pair_i32_##sfx, forest_sparse_i32_##sfx, forest_pure_##sfx, \
+    }; \
     ML_TREES_INLINE void forest_##sfx(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
-        switch (m->forest_r8 - 1) { \
-            case FOREST_SPAN_U32: \
-                forest_span_u32_##sfx(m, x, thr); \
-                break; \
-            case FOREST_SPAN_I32: \
-                forest_span_i32_##sfx(m, x, thr); \
-                break; \
-            case FOREST_PAIR_U32: \
-                forest_pair_u32_##sfx(m, x, thr); \
-                break; \
-            case FOREST_PAIR_I32: \
-                forest_pair_i32_##sfx(m, x, thr); \
-                break; \
-            case FOREST_SPARSE_I32: \
-                forest_sparse_i32_##sfx(m, x, thr); \
-                break; \
-            case FOREST_PURE: \
-                forest_pure_##sfx(m, x, thr); \
-                break; \
-            default: \
-                forest_any_##sfx(m, x, thr); \
-                break; \
-        } \
+        forests_##sfx[m->forest_r8 - 1](m, x, thr); \
     }
 
 DEFINE_FORESTS(i16, KEY_I16_THR16, walk_r8_i16, int16_t)
@@ -2456,14 +2438,22 @@ uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
     forest_i16(m, x, m->threshold16);
     // the first largest sum, as ml_trees_class_index finds it (which also looks at near ties,
     // possible only from sums of 2^48 units)
-    const int64_t *acc = (const int64_t *)(const void *)m->acc, *p = acc, *top = acc;
-    const int64_t *const last = acc + m->h.n_outputs - 1;
+    const int64_t *acc = (const int64_t *)(const void *)m->acc, *p = acc + 1, *top = acc;
+    const int64_t *const end = acc + m->h.n_outputs;
     int64_t best = *acc;
-    while (p < last) {
-        if (*++p > best) {
-            best = *p;
+    for (; p + 1 < end; p += 2) {  // two at a time: a loop test less per pair
+        if (p[0] > best) {
+            best = p[0];
             top = p;
         }
+        if (p[1] > best) {
+            best = p[1];
+            top = p + 1;
+        }
+    }
+    if (p < end && *p > best) {
+        best = *p;
+        top = p;
     }
     return best >= ((int64_t)1 << 48) ? ml_trees_class_index(m) : (uint32_t)(top - acc);
 }
