@@ -14,6 +14,12 @@ enum {
 
 #define MAX_FEATURES (65536u)
 
+// The forest loops of forest_r8 models (ml_trees_t.forest_r8 is 1 + one of these).
+enum {
+    FOREST_ANY = 0, FOREST_SPAN_U32, FOREST_SPAN_I32, FOREST_PAIR_U32, FOREST_PAIR_I32,
+    FOREST_SPARSE_I32, FOREST_PURE,
+};
+
 static void make_fixed(ml_trees_t *m);
 #define MAX_BYTES (0x7fffffffu)
 
@@ -1248,15 +1254,62 @@ static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_
     return ML_OK;
 }
 
+// Leaf spans: the list's entries start each span and end the one before (list[n_lists] ends the
+// last), every span has entries, its first is its top class (the largest value, the smallest
+// class among equal ones), then the others in increasing class order, each once.
+static ml_status_t check_spans(const ml_trees_t *m, const counts_t *c, ml_error_t *err) {
+    const uint8_t *e = m->entries;
+    uint32_t start = ml_trees_bits_at(m->leaf_list, 0, m->list_bits);
+    if (start != 0) {
+        OPEN_FAIL("leaf list entry 0: span starts at %lu, not 0", (unsigned long)start);
+    }
+    for (uint32_t l = 0; l < c->n_lists; l++) {
+        const uint32_t end = ml_trees_bits_at(m->leaf_list, l + 1, m->list_bits);
+        if (end <= start || end > c->n_entries || (l + 1 == c->n_lists && end != c->n_entries)) {
+            OPEN_FAIL("leaf list entry %lu: span %lu to %lu is out of place", (unsigned long)l,
+                (unsigned long)start, (unsigned long)end);
+        }
+        const uint32_t top = e[start];
+        int64_t vt = 0;
+        for (uint32_t i = start; i < end; i++) {
+            const uint32_t k = e[i];
+            if (k >= m->h.n_outputs) {
+                OPEN_FAIL("leaf entry %lu: output %lu", (unsigned long)i, (unsigned long)k);
+            }
+            const int64_t vi = value_units(m, i);
+            if (i == start) {
+                vt = vi;
+            } else if (k == top || vi > vt || (vi == vt && k < top)
+                || (i > start + 1 && e[i - 1] >= k)) {
+                OPEN_FAIL("leaf entry %lu: output %lu is not in order after the leaf's first, %lu",
+                    (unsigned long)i, (unsigned long)k, (unsigned long)top);
+            }
+        }
+        start = end;
+    }
+    if (c->n_lists == 0 && c->n_entries) {
+        OPEN_FAIL("leaf spans: %lu entries and no leaf list", (unsigned long)c->n_entries);
+    }
+    return ML_OK;
+}
+
 static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error_t *err) {
     const ml_trees_header_t *h = &m->h;
+    if (m->leaf_kind == ML_TREES_LEAF_SPANS) {
+        ml_status_t r = check_spans(m, c, err);
+        if (r || m->value_fixed) {
+            return r;  // (spans have integer units)
+        }
+    }
+    // runs and pairs start with their top class; runs' entry i has value i
     const int runs = m->leaf_kind == ML_TREES_LEAF_RUNS;
-    const uint32_t cmask = (1u << m->class_bits) - 1;
+    const int top_first = runs || m->leaf_kind == ML_TREES_LEAF_PAIRS;
+    const uint32_t cmask = (1u << m->class_bits) - 1, vshift = 1u + m->class_bits;
     for (uint32_t i = 0; i < c->n_lists; i++) {
         uint32_t leaf = ml_trees_bits_at(m->leaf_list, i, m->list_bits);
         // a run's first entry is its top class (tree_class reads it alone)
         if (leaf >= h->n_leaves
-            || (runs && leaf && !(ml_trees_bits_at(m->entries, leaf - 1, 8) & 1))) {
+            || (top_first && leaf && !(ml_trees_bits_at(m->entries, leaf - 1, m->entry_bits) & 1))) {
             OPEN_FAIL("leaf list entry %lu: leaf %lu does not exist", (unsigned long)i,
                 (unsigned long)leaf);
         }
@@ -1264,7 +1317,7 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
     uint32_t start = 0;  // the first entry of the current leaf
     for (uint32_t i = 0; i < c->n_entries; i++) {
         uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
-        uint32_t k = (e >> 1) & cmask, v = runs ? i : e >> (1 + m->class_bits);
+        uint32_t k = (e >> 1) & cmask, v = runs ? i : e >> vshift;
         if (k >= h->n_outputs || v >= c->n_values || (i == c->n_entries - 1 && !(e & 1))) {
             OPEN_FAIL("leaf entry %lu: output %lu, value %lu%s", (unsigned long)i,
                 (unsigned long)k, (unsigned long)v, e & 1 ? "" : ", not ending a leaf");
@@ -1273,13 +1326,14 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
         // runs after its top class, the first largest value, which comes first.
         uint32_t prev = i > start ? (ml_trees_bits_at(m->entries, i - 1, m->entry_bits) >> 1)
             & cmask : 0;
-        if (i > start + (uint32_t)runs && prev >= k) {
+        if (i > start + (uint32_t)top_first && prev >= k) {
             OPEN_FAIL("leaf entry %lu: output %lu after output %lu in one leaf",
                 (unsigned long)i, (unsigned long)k, (unsigned long)prev);
         }
-        if (runs && i > start) {
-            uint32_t top = (ml_trees_bits_at(m->entries, start, 8) >> 1) & cmask;
-            int64_t vt = value_units(m, start), vi = value_units(m, i);
+        if (top_first && i > start) {
+            const uint32_t f = ml_trees_bits_at(m->entries, start, m->entry_bits);
+            const uint32_t top = (f >> 1) & cmask;
+            int64_t vt = value_units(m, runs ? start : f >> vshift), vi = value_units(m, v);
             if (k == top || vi > vt || (vi == vt && k < top)) {
                 OPEN_FAIL("leaf entry %lu: output %lu is not below the leaf's first, %lu",
                     (unsigned long)i, (unsigned long)k, (unsigned long)top);
@@ -1344,7 +1398,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         { H_FEATURE_BYTES, 1, 2, "feature bytes" },
         { H_CHILD_BYTES, 1, 4, "child bytes" },
         { H_THR_INDEX_BYTES, 0, 2, "threshold index bytes" },
-        { H_LEAF_KIND, 0, 2, "leaf kind" },
+        { H_LEAF_KIND, 0, 4, "leaf kind" },
         { H_VALUE_FIXED, 0, 3, "fixed values" },
         { H_VALUE_SHIFT, 0, 255, "value shift" },
         { H_LIST_BITS, 0, 24, "list bits" },
@@ -1416,13 +1470,24 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
             OPEN_FAIL("head: sparse leaves of %lu outputs in %u bits", (unsigned long)h->n_outputs,
                 m.entry_bits);
         }
-    } else if (m.leaf_kind == ML_TREES_LEAF_RUNS) {
+    } else if (m.leaf_kind == ML_TREES_LEAF_RUNS || m.leaf_kind == ML_TREES_LEAF_PAIRS) {
         // a byte per entry (bit 0 ends its leaf, then the class) and its own 32-bit units
+        // (runs), or that byte and a value index byte (pairs)
         m.class_bits = 7;
         if (h->leaf_width != h->n_outputs || h->n_outputs < 2 || h->n_outputs > 128
-            || m.entry_bits != 8 || (m.value_fixed != 1 && m.value_fixed != 3)) {
-            OPEN_FAIL("head: leaf runs of %lu outputs in %u bits, fixed values %u",
+            || m.entry_bits != (m.leaf_kind == ML_TREES_LEAF_RUNS ? 8 : 16)
+            || (m.value_fixed != 1 && m.value_fixed != 3)) {
+            OPEN_FAIL("head: leaf %s of %lu outputs in %u bits, fixed values %u",
+                m.leaf_kind == ML_TREES_LEAF_RUNS ? "runs" : "pairs",
                 (unsigned long)h->n_outputs, m.entry_bits, m.value_fixed);
+        }
+    } else if (m.leaf_kind == ML_TREES_LEAF_SPANS) {
+        // a class byte per entry, and its own 32-bit units
+        m.class_bits = 8;
+        if (h->leaf_width != h->n_outputs || h->n_outputs < 2 || h->n_outputs > 256
+            || m.entry_bits != 8 || !m.list_bits || (m.value_fixed != 1 && m.value_fixed != 3)) {
+            OPEN_FAIL("head: leaf spans of %lu outputs in %u bits, fixed values %u, list bits %u",
+                (unsigned long)h->n_outputs, m.entry_bits, m.value_fixed, m.list_bits);
         }
     } else if (m.entry_bits) {
         OPEN_FAIL("head: entry bits for dense leaves");
@@ -1467,13 +1532,15 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     // Packed arrays: as many bytes as their entries need, and 3 more.
     c.n_lists = m.list_bits ? m.tree_list[nt] : 0;
     c.n_entries = m.leaf_kind != ML_TREES_LEAF_DENSE ? h->n_leaves : 0;
-    if ((uint64_t)c.n_lists * m.list_bits >= 0xfffffff0u
+    if (((uint64_t)c.n_lists + 1) * m.list_bits >= 0xfffffff0u
         || (uint64_t)c.n_entries * m.entry_bits >= 0xfffffff0u) {
         OPEN_FAIL("leaf lists or entries of more than 2^32 bits");
     }
-    uint32_t list_size = (c.n_lists * m.list_bits + 7) / 8 + 3;
+    // (spans: the list has an entry more, where the last span ends)
+    const uint32_t spans = m.leaf_kind == ML_TREES_LEAF_SPANS;
+    uint32_t list_size = ((c.n_lists + spans) * m.list_bits + 7) / 8 + 3;
     uint32_t entry_size = (c.n_entries * m.entry_bits + 7) / 8 + 3;
-    if ((r = section(&b, ID('l', 'i', 's', 't'), list_size, 1, c.n_lists != 0, &m.leaf_list,
+    if ((r = section(&b, ID('l', 'i', 's', 't'), list_size, 1, c.n_lists + spans != 0, &m.leaf_list,
             err))
         || (r = section(&b, ID('e', 'n', 't', 'r'), entry_size, 1, c.n_entries != 0, &entries,
             err))) {
@@ -1511,7 +1578,8 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
                 (unsigned long)ml_trees_node_threshold_index(&m, i));
         }
     }
-    if (m.leaf_kind == ML_TREES_LEAF_RUNS && c.n_values != c.n_entries) {
+    if ((m.leaf_kind == ML_TREES_LEAF_RUNS || m.leaf_kind == ML_TREES_LEAF_SPANS)
+        && c.n_values != c.n_entries) {
         OPEN_FAIL("leaves: %lu values for %lu leaf entries", (unsigned long)c.n_values,
             (unsigned long)c.n_entries);
     }
@@ -1526,6 +1594,16 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     m.forest_r8 = m.node_layout == ML_TREES_NODES_RECORDS && m.rec_fbits == 8
         && m.rec_tbits == 8 && m.rec_cbits == 8 && m.tree_list
         && (m.leaf_kind != ML_TREES_LEAF_DENSE || c.n_lists == 0) && m.value_fixed && c.n_pure;
+    if (m.forest_r8 && !c.n_lists) {
+        m.forest_r8 += FOREST_PURE;  // every leaf pure
+    } else if (m.forest_r8) {
+        // the loop for its impure leaves (forest_i16)
+        // (spans have integer units: value_fixed 1 or 3)
+        const int u32 = m.value_fixed == 3;
+        m.forest_r8 += m.leaf_kind == ML_TREES_LEAF_SPANS ? (u32 ? FOREST_SPAN_U32 : FOREST_SPAN_I32)
+            : m.leaf_kind == ML_TREES_LEAF_PAIRS ? (u32 ? FOREST_PAIR_U32 : FOREST_PAIR_I32)
+            : m.leaf_kind == ML_TREES_LEAF_SPARSE && m.value_fixed == 1 ? FOREST_SPARSE_I32 : 0;
+    }
     m.acc = NULL;
     *model = m;
     return ML_OK;
@@ -1679,6 +1757,55 @@ ML_TREES_INLINE void add_run(const ml_trees_t *m, uint64_t *acc, uint32_t i) {
     }
 }
 
+// Adds the span of entries first .. end - 1 (ML_TREES_LEAF_SPANS, end > first) to the sums: class
+// bytes with their own uint32 (u32) or int32 units. Counted up to 0 from below the span's end: a
+// byte load, a word load, an addition, an increment and a branch per entry.
+ML_TREES_INLINE void add_span(const ml_trees_t *m, uint64_t *acc, uint32_t first, uint32_t end,
+    int u32) {
+    ptrdiff_t j = (ptrdiff_t)first - (ptrdiff_t)end;
+    const uint8_t *k = (const uint8_t *)m->entries + end;
+    if (u32) {
+        const uint32_t *v = (const uint32_t *)m->values + end;
+        do {
+            acc[k[j]] += v[j];
+        } while (++j);
+    } else {
+        const int32_t *v = (const int32_t *)m->values + end;
+        do {
+            acc[k[j]] += (uint64_t)(int64_t)v[j];
+        } while (++j);
+    }
+}
+
+// Adds the run of (class byte, value index byte) pairs from entry i (ML_TREES_LEAF_PAIRS): two
+// byte loads and no bit unpacking per entry.
+ML_TREES_INLINE void add_pairs(const ml_trees_t *m, uint64_t *acc, uint32_t i, int u32) {
+    const uint8_t *p = (const uint8_t *)m->entries + 2 * i;
+    uint32_t e;
+    if (u32) {
+        const uint32_t *units = m->values;
+        do {
+            e = p[0];
+            acc[e >> 1] += units[p[1]];
+            p += 2;
+        } while (!(e & 1));
+    } else {
+        const int32_t *units = m->values;
+        do {
+            e = p[0];
+            acc[e >> 1] += (uint64_t)(int64_t)units[p[1]];
+            p += 2;
+        } while (!(e & 1));
+    }
+}
+
+// The span of leaf list entry li (any list width).
+static void __attribute__((noinline)) add_span_at(const ml_trees_t *m, uint32_t li) {
+    const uint32_t first = ml_trees_bits_at(m->leaf_list, li, m->list_bits);
+    const uint32_t end = ml_trees_bits_at(m->leaf_list, li + 1, m->list_bits);
+    add_span(m, (uint64_t *)(void *)m->acc, first, end, m->value_fixed == 3);
+}
+
 #define SPARSE_LOOP(ADD) \
     if (bits == 16) { \
         const uint8_t *p = entries + 2 * i; \
@@ -1721,6 +1848,8 @@ static void __attribute__((noinline)) add_sparse_other(const ml_trees_t *m, uint
     uint64_t *acc64 = (uint64_t *)(void *)m->acc;
     if (m->leaf_kind == ML_TREES_LEAF_RUNS) {
         add_run(m, acc64, i);
+    } else if (m->leaf_kind == ML_TREES_LEAF_PAIRS) {
+        add_pairs(m, acc64, i, m->value_fixed == 3);
     } else if (m->value_fixed == 3) {
         const uint32_t *units = m->values;
         SPARSE_LOOP(acc64[(e >> 1) & cmask] += units[e >> vshift]);
@@ -1750,6 +1879,16 @@ static void __attribute__((noinline)) add_sparse(const ml_trees_t *m, uint32_t i
         add_entries_i32(m, (uint64_t *)(void *)m->acc, i);
     } else {
         add_sparse_other(m, i);
+    }
+}
+
+// The impure leaf of leaf list entry li, of any kind (a call: the loop calling it keeps its
+// registers).
+static void __attribute__((noinline)) add_impure(const ml_trees_t *m, uint32_t li) {
+    if (m->leaf_kind == ML_TREES_LEAF_SPANS) {
+        add_span_at(m, li);
+    } else {
+        add_sparse(m, ml_trees_bits_at(m->leaf_list, li, m->list_bits));
     }
 }
 
@@ -1788,6 +1927,10 @@ static inline void add_leaf(const ml_trees_t *m, uint32_t t, uint32_t slot) {
             } else {
                 m->acc[slot - n_list] += 1.0;
             }
+            return;
+        }
+        if (m->leaf_kind == ML_TREES_LEAF_SPANS) {
+            add_span_at(m, first + slot);
             return;
         }
         leaf = ml_trees_bits_at(m->leaf_list, first + slot, m->list_bits);
@@ -1914,7 +2057,8 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define OPAQUE(p) (void)(p)
 #endif
 #define DEFINE_FOREST_R8(name, KEY, WALK, x_t, ADD_IMPURE) \
-    static void name(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
+    static void __attribute__((noinline)) name(const ml_trees_t *m, const x_t *x, \
+        const int32_t *thr) { \
         const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
         uint64_t *acc = (uint64_t *)(void *)m->acc; \
@@ -1937,22 +2081,44 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
             if (slot >= n_list) { \
                 acc[slot - n_list] += one; \
             } else { \
-                const uint32_t i = list_at(m->leaf_list, tl[0] + slot, m->list_bits); \
+                const uint32_t li = tl[0] + slot; \
                 ADD_IMPURE; \
             } \
             tl++; \
         } while (++tn < tn_end); \
     }
 
-#define ADD_ANY \
-    if (m->leaf_kind == ML_TREES_LEAF_RUNS) { \
-        add_run(m, acc, i); \
-    } else { \
-        add_sparse(m, i); \
+// The impure leaves of list entry li: a loop per kind (forest_r8 says which), so that the loop
+// over the trees tests nothing per leaf and calls nothing (its registers are its own).
+#define ADD_ANY add_impure(m, li)
+#define ADD_NONE (void)li
+#define ADD_SPAN(u32) do { \
+        const uint32_t lb = m->list_bits; \
+        add_span(m, acc, list_at(m->leaf_list, li, lb), list_at(m->leaf_list, li + 1, lb), u32); \
+} while (0)
+#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(m->leaf_list, li, m->list_bits), u32)
+#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(m->leaf_list, li, m->list_bits))
+
+// The forest loops of one sample type, and forest_<sfx>, which runs the model's (forest_r8:
+// 1 + FOREST_*).
+#define DEFINE_FORESTS(sfx, KEY, WALK, x_t) \
+    DEFINE_FOREST_R8(forest_any_##sfx, KEY, WALK, x_t, ADD_ANY) \
+    DEFINE_FOREST_R8(forest_pure_##sfx, KEY, WALK, x_t, ADD_NONE) \
+    DEFINE_FOREST_R8(forest_span_u32_##sfx, KEY, WALK, x_t, ADD_SPAN(1)) \
+    DEFINE_FOREST_R8(forest_span_i32_##sfx, KEY, WALK, x_t, ADD_SPAN(0)) \
+    DEFINE_FOREST_R8(forest_pair_u32_##sfx, KEY, WALK, x_t, ADD_PAIRS(1)) \
+    DEFINE_FOREST_R8(forest_pair_i32_##sfx, KEY, WALK, x_t, ADD_PAIRS(0)) \
+    DEFINE_FOREST_R8(forest_sparse_i32_##sfx, KEY, WALK, x_t, ADD_ENTRIES_I32) \
+    static void (*const forests_##sfx[])(const ml_trees_t *, const x_t *, const int32_t *) = { \
+        forest_any_##sfx, forest_span_u32_##sfx, forest_span_i32_##sfx, forest_pair_u32_##sfx, \
+        forest_pair_i32_##sfx, forest_sparse_i32_##sfx, forest_pure_##sfx, \
+    }; \
+    ML_TREES_INLINE void forest_##sfx(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
+        forests_##sfx[m->forest_r8 - 1](m, x, thr); \
     }
 
-DEFINE_FOREST_R8(forest_r8_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_ANY)
-DEFINE_FOREST_R8(forest_r8_f32, KEY_F32, walk_r8_f32, float, ADD_ANY)
+DEFINE_FORESTS(i16, KEY_I16_THR16, walk_r8_i16, int16_t)
+DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
 
 // Every tree of a model with node records; xf (float32 features) or x16 (int16 features, with
 // threshold16) is the sample.
@@ -1962,9 +2128,9 @@ static void eval_records(const ml_trees_t *m, const float *xf, const int16_t *x1
     const int32_t *thr = x16 ? m->threshold16 : m->threshold;
     if (m->forest_r8) {
         if (x16) {
-            forest_r8_i16(m, x16, thr);
+            forest_i16(m, x16, thr);
         } else {
-            forest_r8_f32(m, xf, thr);
+            forest_f32(m, xf, thr);
         }
         return;
     }
@@ -2001,6 +2167,10 @@ static void eval_records(const ml_trees_t *m, const float *xf, const int16_t *x1
                 } else {
                     acc[slot - n_list] += 1.0;
                 }
+                continue;
+            }
+            if (m->leaf_kind == ML_TREES_LEAF_SPANS) {
+                add_span_at(m, first + slot);
                 continue;
             }
             if (sparse) {
@@ -2205,7 +2375,16 @@ static uint32_t __attribute__((noinline)) tree_class_i16(const ml_trees_t *m, co
     const uint32_t bits = m->entry_bits, cb = m->class_bits, cmask = (1u << cb) - 1;
     uint32_t i = list_at(m->leaf_list, list + slot, m->list_bits), e, best = 0;
     int64_t top = 0;
-    if (m->leaf_kind == ML_TREES_LEAF_RUNS) {
+    if (m->leaf_kind == ML_TREES_LEAF_SPANS) {
+        // a span starts with its leaf's first largest value (checked)
+        best = ((const uint8_t *)m->entries)[i];
+        top = value_units(m, i);
+    } else if (m->leaf_kind == ML_TREES_LEAF_PAIRS) {
+        // as runs do
+        const uint8_t *p = (const uint8_t *)m->entries + 2 * i;
+        best = p[0] >> 1;
+        top = value_units(m, p[1]);
+    } else if (m->leaf_kind == ML_TREES_LEAF_RUNS) {
         // a run starts with its leaf's first largest value (checked)
         best = ((const uint8_t *)m->entries)[i] >> 1;
         top = value_units(m, i);
@@ -2238,7 +2417,7 @@ static uint32_t __attribute__((noinline)) tree_class_i16(const ml_trees_t *m, co
     if (top > 0) {
         return best;
     }
-    forest_r8_i16(m, x, m->threshold16);
+    forest_i16(m, x, m->threshold16);
     return ml_trees_class_index(m);
 }
 
@@ -2256,17 +2435,25 @@ uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
     if (m->h.n_trees == 1) {
         return tree_class_i16(m, x);
     }
-    forest_r8_i16(m, x, m->threshold16);
+    forest_i16(m, x, m->threshold16);
     // the first largest sum, as ml_trees_class_index finds it (which also looks at near ties,
     // possible only from sums of 2^48 units)
-    const int64_t *acc = (const int64_t *)(const void *)m->acc, *p = acc, *top = acc;
-    const int64_t *const last = acc + m->h.n_outputs - 1;
+    const int64_t *acc = (const int64_t *)(const void *)m->acc, *p = acc + 1, *top = acc;
+    const int64_t *const end = acc + m->h.n_outputs;
     int64_t best = *acc;
-    while (p < last) {
-        if (*++p > best) {
-            best = *p;
+    for (; p + 1 < end; p += 2) {  // two at a time: a loop test less per pair
+        if (p[0] > best) {
+            best = p[0];
             top = p;
         }
+        if (p[1] > best) {
+            best = p[1];
+            top = p + 1;
+        }
+    }
+    if (p < end && *p > best) {
+        best = *p;
+        top = p;
     }
     return best >= ((int64_t)1 << 48) ? ml_trees_class_index(m) : (uint32_t)(top - acc);
 }

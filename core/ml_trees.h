@@ -78,6 +78,9 @@ typedef enum {
     ML_TREES_LEAF_DENSE = 0,   // leaf_width values per leaf, leaf j at values[j * leaf_width]
     ML_TREES_LEAF_SPARSE = 1,  // a run of (class, value index) entries starting at entries[j]
     ML_TREES_LEAF_RUNS = 2,    // a run of class bytes from entries[j], entry i's value values[i]
+    ML_TREES_LEAF_SPANS = 3,   // leaf list entry l's class bytes, list[l] .. list[l + 1] - 1,
+                               // entry i's value values[i]
+    ML_TREES_LEAF_PAIRS = 4,   // a run of (class, value index) byte pairs from entries[j]
 } ml_trees_leaf_kind_t;
 
 // Class labels (the binding turns them into objects; the C API returns int32 ones).

@@ -9,8 +9,10 @@ Choices, each made only where it is exact:
 - child references local to each tree, in the fewest bytes that hold the tree's nodes and leaves;
 - per tree, a list of the leaves it uses; a forest's pure leaves (probability 1 for one class,
   most leaves of a forest) need no table entry at all;
-- a forest classifier's other leaves as runs of (class, value) entries for their non-zero
-  values, the values in a table of the distinct ones;
+- a forest classifier's other leaves as (class, value) entries for their non-zero values: spans
+  of class bytes with their own values, each leaf list entry's span ending where the next one's
+  starts; or runs of (class, value index) byte pairs, or sparse entries packed in bits, the
+  values in a table of the distinct ones;
 - leaf values as int32 multiples of 2^-s when a forest's sums are exact that way (they then add
   as integers on the device, giving the same sums as the double additions of the text form).
 """
@@ -23,7 +25,7 @@ from . import blob
 
 VERSION = 1
 
-LEAF_DENSE, LEAF_SPARSE, LEAF_RUNS = 0, 1, 2
+LEAF_DENSE, LEAF_SPARSE, LEAF_RUNS, LEAF_SPANS, LEAF_PAIRS = 0, 1, 2, 3, 4
 LABELS_INDEX, LABELS_INT32, LABELS_INT64, LABELS_FLOAT64, LABELS_STR, LABELS_BOOL = range(6)
 
 # The 'head' section: these as uint32, then HEAD_BYTES as uint8.
@@ -33,7 +35,8 @@ HEAD_BYTES = ("aggregate", "link", "flags", "feature_bytes", "child_bytes", "thr
               "leaf_kind", "value_fixed", "value_shift", "list_bits", "entry_bits", "label_kind")
 MAX_BITS = 24
 PAD_BYTES = 256  # what padding sparse entries to 16 bits (or leaf lists to 8 or 16) may add
-RUN_BYTES = 256  # what leaf runs may add to a model over sparse entries
+RUN_BYTES = 256  # what leaf spans of class bytes may add to a model over sparse entries
+PAIR_SHARE = 5   # pairs may add a fifth to the sparse leaves' bytes (or RUN_BYTES)
 
 
 def pack_bits(values, bits):
@@ -124,7 +127,9 @@ class Encoding:
     """The arrays of the binary form of a TreesModel, and their sizes."""
 
     def __init__(self, model, runs=None):
-        """runs: leaf runs for a forest's impure leaves when cheap (None), never (False)."""
+        """runs: how a forest's impure leaves are stored: spans when cheap (None), sparse
+        entries (False), "pairs" (spans of (class, value index) bytes where they fit), or "ended"
+        (leaf kind 2, runs ended by a bit, as older converters wrote them)."""
         m = model
         self.model = m
         nd = m.nodes
@@ -213,25 +218,46 @@ class Encoding:
             self.entries = entries
             self.values = [value_of(v) for v in vals]
             self.n_leaves = len(entries)
-            # Runs (a class byte and 32-bit units per entry) add in a third of the instructions
-            # of sparse entries; kept when they cost at most RUN_BYTES more (small forests,
-            # whose leaves share few values). A run starts with its leaf's top class.
+            # Spans of class bytes with their own 32-bit units add in a third of the
+            # instructions of sparse entries: kept when they cost at most RUN_BYTES more (small
+            # forests, whose leaves share few values); else (class, value index) byte pairs,
+            # when the table has at most 256 values and they cost at most a fifth more (the
+            # digits forest of issue 13). Spans and pairs start with their leaf's top class.
             sparse_size = (len(entries) * self.entry_bits + 7) // 8 + 4 * len(vals)
-            if runs is not False and self.value_fixed in (1, 3) and m.leaf_width <= 128 \
+            pair_size = 2 * len(entries) + 4 * len(vals)
+
+            def ordered(j):
+                ks = [k for k in range(m.leaf_width) if leaves[j, k] != 0] or [0]
+                top = max(ks, key=lambda k: (leaves[j, k], -k))
+                return [top] + [k for k in ks if k != top]
+
+            ints = self.value_fixed in (1, 3)
+            if runs is None and ints and m.leaf_width <= 256 \
                     and 5 * len(entries) <= sparse_size + RUN_BYTES:
-                self.leaf_kind = LEAF_RUNS
+                # (laid out in leaf list order once the lists are known)
+                self.leaf_kind = LEAF_SPANS
                 self.entry_bits = 8
+                self.spans = {j: [(k, leaves[j, k]) for k in ordered(j)] for j in mixed}
+            elif runs is not False and ints and m.leaf_width <= 128 and (
+                    runs == "ended" or (len(vals) <= 256 and (runs == "pairs" or pair_size
+                                       <= sparse_size + max(RUN_BYTES, sparse_size // PAIR_SHARE)))):
+                pairs = runs != "ended"
+                self.leaf_kind = LEAF_PAIRS if pairs else LEAF_RUNS
+                self.entry_bits = 16 if pairs else 8
                 entries, values = [], []
                 for j in mixed:
                     leaf_id[j] = len(entries)
-                    ks = [k for k in range(m.leaf_width) if leaves[j, k] != 0] or [0]
-                    top = max(ks, key=lambda k: (leaves[j, k], -k))
-                    ks = [top] + [k for k in ks if k != top]
+                    ks = ordered(j)
                     for n, k in enumerate(ks):
-                        entries.append((k << 1) | int(n == len(ks) - 1))
-                        values.append(value_of(leaves[j, k]))
+                        e = (k << 1) | int(n == len(ks) - 1)
+                        if pairs:
+                            e |= int(np.searchsorted(vals, leaves[j, k])) << 8
+                        else:
+                            values.append(value_of(leaves[j, k]))
+                        entries.append(e)
                 self.entries = entries
-                self.values = values
+                if not pairs:
+                    self.values = values
         else:
             self.leaf_kind = LEAF_DENSE
             self.entry_bits = 0
@@ -259,7 +285,13 @@ class Encoding:
                      for t in range(m.n_trees))
         span_g = max(self.tree_node[t + 1] - self.tree_node[t] for t in range(m.n_trees)) \
             + self.n_leaves
-        lb = max(1, (self.n_leaves - 1).bit_length())
+        if self.leaf_kind == LEAF_SPANS:
+            # a list entry per tree's leaf (a leaf of two trees twice), and one where the last
+            # span ends: the entries, in list order
+            self.n_leaves = sum(len(self.spans[j]) for ls in with_lists for j in ls)
+            lb = max(1, self.n_leaves.bit_length())
+        else:
+            lb = max(1, (self.n_leaves - 1).bit_length())
         if lb > MAX_BITS:
             raise ValueError("too many leaves for leaf lists")
         cost_l = 2 * n_nodes * _width(span_l) + total_list * lb / 8 + 4 * (m.n_trees + 1)
@@ -325,6 +357,18 @@ class Encoding:
         self.left, self.right = left, right
         self.tree_list = tree_list if self.lists else None
         self.leaf_list = lists
+        if self.leaf_kind == LEAF_SPANS:
+            entries, values, starts = [], [], []
+            for ls in with_lists:
+                for j in ls:
+                    starts.append(len(entries))
+                    for k, v in self.spans[j]:
+                        entries.append(k)
+                        values.append(value_of(v))
+            starts.append(len(entries))
+            self.entries = entries
+            self.leaf_list = starts
+            self.values = values
 
     @staticmethod
     def _count(nd, r):

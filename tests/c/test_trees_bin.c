@@ -438,6 +438,184 @@ static void test_runs(const char *name) {
     free(good);
 }
 
+// The same model in two leaf encodings (a and b): the same sums bit for bit, and classes, on
+// float32 and int16 samples.
+static void test_same_sums(const char *a_name, const char *b_name) {
+    size_t na, nb;
+    uint8_t *ga = read_bin(a_name, &na), *gb = read_bin(b_name, &nb);
+    ml_error_t err;
+    bin_model_t a, b;
+    if (!ga || !gb) {
+        CHECK(0, "%s or %s missing", a_name, b_name);
+        free(ga);
+        free(gb);
+        return;
+    }
+    CHECK(open_bin(&a, ga, na, &err) == ML_OK && open_bin(&b, gb, nb, &err) == ML_OK
+        && a.m.leaf_kind != b.m.leaf_kind && a.m.h.n_features == b.m.h.n_features,
+        "%s, %s: open: %s", a_name, b_name, err.msg);
+    const uint32_t nf = a.m.h.n_features;
+    int mismatches = 0;
+    uint64_t seed = 5;
+    for (int s = 0; s < 500 && a.ws && b.ws && nf <= 64; s++) {
+        float x[64];
+        int16_t xh[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t r = (uint32_t)(seed >> 33);
+            x[i] = (float)((int32_t)(r % 20001) - 10000) / 4000.0f;
+            xh[i] = (int16_t)((int32_t)(r % 801) - 400);
+        }
+        for (int form = 0; form < 2; form++) {
+            if (form && !(a.m.threshold16 && b.m.threshold16)) {
+                continue;
+            }
+            mismatches += (form ? ml_trees_eval_i16(&a.m, xh, nf, &err)
+                : ml_trees_eval_f32(&a.m, x, nf, &err)) != ML_OK;
+            mismatches += (form ? ml_trees_eval_i16(&b.m, xh, nf, &err)
+                : ml_trees_eval_f32(&b.m, x, nf, &err)) != ML_OK;
+            for (uint32_t k = 0; k < a.m.h.n_outputs; k++) {
+                double va = ml_trees_sum(&a.m, k), vb = ml_trees_sum(&b.m, k);
+                mismatches += memcmp(&va, &vb, sizeof(va)) != 0;
+            }
+            mismatches += ml_trees_class_index(&a.m) != ml_trees_class_index(&b.m);
+            if (form) {
+                mismatches += ml_trees_predict_class_i16(&a.m, xh)
+                    != ml_trees_predict_class_i16(&b.m, xh);
+            }
+        }
+    }
+    CHECK(mismatches == 0, "%s, %s: %d differences", a_name, b_name, mismatches);
+    free(a.ws);
+    free(b.ws);
+    free(ga);
+    free(gb);
+}
+
+// Offset of the head's leaf kind byte etc.: 36 bytes of words, then aggregate, link, flags,
+// feature bytes, child bytes, threshold index bytes, leaf kind (42), fixed values (43), value
+// shift, list bits (45), entry bits (46).
+static void set_section_size(uint8_t *b, const char *id, uint32_t size) {
+    for (uint32_t i = 0; i < ml_blob_u16(b + 18); i++) {
+        if (memcmp(b + 24 + 12 * i, id, 4) == 0) {
+            memcpy(b + 24 + 12 * i + 8, &size, 4);
+        }
+    }
+}
+
+// Leaf spans (leaf kind 3) and pairs (leaf kind 4): what the loader refuses in them, each with
+// its message.
+static void test_spans(const char *name, int pairs) {
+    size_t n;
+    uint8_t *good = read_bin(name, &n);
+    if (!good) {
+        return;
+    }
+    ml_error_t err;
+    ml_trees_t m;
+    CHECK(ml_trees_open(&m, good, n, &err) == ML_OK
+        && m.leaf_kind == (pairs ? ML_TREES_LEAF_PAIRS : ML_TREES_LEAF_SPANS) && m.list_bits == 8,
+        "%s: open as %s with byte lists: %s", name, pairs ? "pairs" : "spans", err.msg);
+    uint32_t head_size, entr_size, valu_size, list_size;
+    const uint32_t head = find_section(good, "head", &head_size);
+    const uint32_t entr = find_section(good, "entr", &entr_size);
+    const uint32_t valu = find_section(good, "valu", &valu_size);
+    const uint32_t list = find_section(good, "list", &list_size);
+    const uint32_t step = pairs ? 2 : 1, n_entries = (entr_size - 3) / step;
+    const uint32_t n_lists = list_size - 3 - !pairs;  // spans: an entry more, the last end
+    CHECK(head && entr && valu && list && (pairs || valu_size == 4 * n_entries), "%s: sections",
+        name);
+    // the first leaf of two entries of different values (lists' entries start leaves)
+    uint32_t two = n_entries, two_at = 0;
+    for (uint32_t l = 0; l < n_lists && two == n_entries; l++) {
+        const uint32_t s = good[list + l];
+        const uint32_t v0 = pairs ? good[entr + 2 * s + 1] : s;
+        const uint32_t v1 = pairs ? good[entr + 2 * s + 3] : s + 1;
+        const int len2 = pairs ? !(good[entr + 2 * s] & 1) && (good[entr + 2 * s + 2] & 1)
+            : s + 1 < n_entries && (l + 1 == n_lists ? n_entries : good[list + l + 1]) == s + 2;
+        if (len2 && ml_blob_u32(good + valu + 4 * v0) != ml_blob_u32(good + valu + 4 * v1)) {
+            two = s;
+            two_at = l;
+        }
+    }
+    CHECK(two < n_entries, "%s: no leaf of two entries", name);
+    const uint8_t n_out = (uint8_t)ml_blob_u32(good + head + 8);
+    uint8_t *b = malloc(n);
+    static const struct { int what, pairs; const char *msg; } edits[] = {
+        { 0, 2, "leaf spans" },          // entry bits 16 (spans), 8 (pairs)
+        { 1, 2, "leaf spans" },          // fixed values 2 (float32 values)
+        { 2, 2, "leaf entry" },          // a class past the outputs
+        { 3, 0, "out of place" },        // the list's last entry is not the entries' end
+        { 4, 2, "not in order" },        // a span's first entry is not its largest
+        { 5, 2, "not in order" },        // a class twice in a span
+        { 6, 0, "out of place" },        // an empty span
+        { 7, 0, "values for" },          // a value short
+        { 8, 1, "leaf entry" },          // a value index past the values
+        { 9, 1, "not ending a leaf" },   // the last entry does not end its leaf
+        { 10, 1, "does not exist" },     // a leaf list entry in the middle of a leaf
+    };
+    for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
+        if (edits[e].pairs != 2 && edits[e].pairs != pairs) {
+            continue;
+        }
+        const char *msg = edits[e].msg;
+        if (pairs && strcmp(msg, "leaf spans") == 0) {
+            msg = "leaf pairs";
+        } else if (pairs && strcmp(msg, "not in order") == 0) {
+            msg = "not below";
+        }
+        memcpy(b, good, n);
+        switch (edits[e].what) {
+            case 0:
+                b[head + 46] = pairs ? 8 : 16;
+                break;
+            case 1:
+                b[head + 43] = 2;
+                break;
+            case 2:
+                b[entr + step * two] = (uint8_t)(pairs ? n_out << 1 : n_out);
+                break;
+            case 3:
+                b[list + n_lists] = (uint8_t)(n_entries - 1);
+                break;
+            case 4:
+                if (pairs) {
+                    // the two value indices swapped: the smaller comes first
+                    b[entr + 2 * two + 1] = good[entr + 2 * two + 3];
+                    b[entr + 2 * two + 3] = good[entr + 2 * two + 1];
+                } else {
+                    memcpy(b + valu + 4 * two, good + valu + 4 * (two + 1), 4);
+                    memcpy(b + valu + 4 * (two + 1), good + valu + 4 * two, 4);
+                }
+                break;
+            case 5:
+                b[entr + step * (two + 1)] = pairs ? (uint8_t)(good[entr + 2 * two] | 1)
+                    : good[entr + two];
+                break;
+            case 6:
+                b[list + two_at + 1] = (uint8_t)two;
+                break;
+            case 7:
+                set_section_size(b, "valu", valu_size - 4);
+                break;
+            case 8:
+                b[entr + 2 * two + 1] = (uint8_t)(valu_size / 4);
+                break;
+            case 9:
+                b[entr + 2 * (n_entries - 1)] &= 0xfe;
+                break;
+            default:
+                b[list + two_at] = (uint8_t)(two + 1);
+                break;
+        }
+        fix_crc(b, n);
+        CHECK(ml_trees_open(&m, b, n, &err) != ML_OK && strstr(err.msg, msg),
+            "%s edit %lu: expected '%s', got '%s'", name, (unsigned long)e, msg, err.msg);
+    }
+    free(b);
+    free(good);
+}
+
 // In place: opening and predicting never write the model's bytes.
 static void test_in_place(void) {
     size_t n;
@@ -475,11 +653,13 @@ int main(void) {
         compare_forms(forms[i]);
     }
     static const char *damaged[] = { "rf_classifier", "gb_softmax", "hgb_binary_nan",
-        "rf_str_labels", "rf_int_data", "dt_300_features", "rf_sparse", "rf_entries16" };
+        "rf_str_labels", "rf_int_data", "dt_300_features", "rf_sparse", "rf_entries16",
+        "rf_spans", "rf_pairs" };
     for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
         test_damage(damaged[i]);
     }
-    static const char *unsigned_units[] = { "rf_classifier", "rf_entries16", "rf_int_data" };
+    static const char *unsigned_units[] = { "rf_classifier", "rf_entries16", "rf_int_data",
+        "rf_spans", "rf_pairs_int" };
     for (size_t i = 0; i < sizeof(unsigned_units) / sizeof(unsigned_units[0]); i++) {
         test_uint32_units(unsigned_units[i]);
     }
@@ -491,6 +671,16 @@ int main(void) {
     test_predict_class("rf_sparse", 0);
     test_runs("rf_int_data");
     test_runs("rf_classifier");
+    test_predict_class("rf_spans", 1);
+    test_predict_class("rf_pairs_int", 1);
+    test_predict_class("rf_pairs", 0);
+    test_predict_class("rf1_int_data", 1);
+    test_same_sums("rf_spans", "rf_int_data");
+    test_same_sums("rf_pairs", "rf_entries16");
+    test_spans("rf_spans", 0);
+    test_spans("rf_str_labels", 0);
+    test_spans("rf_pairs", 1);
+    test_spans("rf_pairs_int", 1);
     test_messages();
     test_in_place();
     return check_summary("test_trees_bin");

@@ -100,6 +100,17 @@ static void ref_eval(const ml_trees_t *m, const int32_t *xk, const int16_t *x16)
                 continue;
             }
             leaf = ml_trees_bits_at(m->leaf_list, first + slot, m->list_bits);
+            if (m->leaf_kind == ML_TREES_LEAF_SPANS) {
+                // class bytes up to the next list entry's, entry i with value i
+                uint32_t end = ml_trees_bits_at(m->leaf_list, first + slot + 1, m->list_bits);
+                REQUIRE(leaf < end && end <= n_entries && n_values == n_entries);
+                for (uint32_t i = leaf; i < end; i++) {
+                    uint32_t k = ((const uint8_t *)m->entries)[i];
+                    REQUIRE(k < h->n_outputs);
+                    ref_acc[k] += ml_trees_value_at(m, i);
+                }
+                continue;
+            }
         }
         REQUIRE(leaf < h->n_leaves);
         if (m->leaf_kind != ML_TREES_LEAF_DENSE) {
@@ -107,8 +118,9 @@ static void ref_eval(const ml_trees_t *m, const int32_t *xk, const int16_t *x16)
                 REQUIRE(i < n_entries);
                 uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
                 uint32_t k = (e >> 1) & ((1u << m->class_bits) - 1);
-                // runs: entry i has value i
-                uint32_t v = m->leaf_kind == ML_TREES_LEAF_RUNS ? i : e >> (1 + m->class_bits);
+                // runs: entry i has value i; pairs: the value index is the high byte
+                uint32_t v = m->leaf_kind == ML_TREES_LEAF_RUNS ? i
+                    : m->leaf_kind == ML_TREES_LEAF_PAIRS ? e >> 8 : e >> (1 + m->class_bits);
                 REQUIRE(k < h->n_outputs && v < n_values);
                 ref_acc[k] += ml_trees_value_at(m, v);
                 if (e & 1) {

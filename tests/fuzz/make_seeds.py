@@ -94,10 +94,21 @@ def binary_only():
     # would choose leaf runs, as for the models above)
     yield "rf_sparse", ensemble.RandomForestClassifier(3, max_depth=3, **rs), \
         (Xs, (Xs[:, 0] + 0.3 * Xs[:, 2] > 0).astype(int))
+    # leaf spans (the converter's choice): rf_int_data's model (in leaf runs there)
+    yield "rf_spans", ensemble.RandomForestClassifier(4, max_depth=3, **rs), \
+        (Xi, (Xi[:, 0] + Xi[:, 1] > 0).astype(int))
+    # (class, value index) pairs: rf_entries16's model, and one on integer data
+    yield "rf_pairs", ensemble.RandomForestClassifier(3, max_depth=4, **rs), \
+        (Xs, np.digitize(Xs[:, 0] + 0.3 * Xs[:, 2], [-1, -0.3, 0.3, 1]))
+    yield "rf_pairs_int", ensemble.RandomForestClassifier(3, max_depth=3, **rs), \
+        (Xi, np.digitize(Xi[:, 1] - 0.5 * Xi[:, 3], [-100, 0, 100]))
 
 
-# Seeds kept in sparse entries (the converter's leaf runs would hide that path).
+# Seeds kept in sparse entries (the converter's leaf spans would hide that path), in leaf runs
+# ended by a bit (leaf kind 2, as older converters wrote them: they still load), and in pairs.
 SPARSE = {"rf_entries16", "rf_sparse"}
+ENDED = {"rf_classifier", "rf_int_data"}
+PAIRS = {"rf_pairs", "rf_pairs_int"}
 
 
 # emlearn tree CSVs: f (features), c (classes), lb (leaf bits), l (leaf), r (root), n (node:
@@ -142,8 +153,10 @@ def main():
     OUT_BIN.mkdir(parents=True, exist_ok=True)
     for name, est, (X, y) in list(converted()) + list(binary_only()):
         est.fit(X, y)
-        data = trees_bin.Encoding(microlearn.convert(est), runs=False).to_bytes() \
-            if name in SPARSE else microlearn.convert(est).to_bin()
+        runs = False if name in SPARSE else "ended" if name in ENDED else \
+            "pairs" if name in PAIRS else None
+        data = microlearn.convert(est).to_bin() if runs is None else \
+            trees_bin.Encoding(microlearn.convert(est), runs=runs).to_bytes()
         if len(data) > MAX_SEED:
             raise SystemExit(f"{name}: {len(data)} bytes, make it smaller")
         (OUT_BIN / f"{name}.bin").write_bytes(data)
