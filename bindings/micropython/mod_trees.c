@@ -356,32 +356,43 @@ static MP_DEFINE_CONST_FUN_OBJ_1(trees_load_obj, trees_load);
 // ---------------------------------------------------------------------------------------------
 // predict
 
-// A float32 sample with NaN for a forest whose cold part (its missing-value sides) the object
-// does not keep: a copy of the model with it, from the data, evaluates it (the sums land where
-// the model's do).
-static ml_status_t __attribute__((noinline)) eval_nan(const trees_obj_t *self, const float *x,
-    size_t nf, ml_error_t *err) {
-    ml_trees_t m = self->model;
-    ml_trees_cold_t cold;
-    cold_from_data(self, &cold);
-    m.cold = &cold;
-    return ml_trees_eval_f32(&m, x, nf, err);
+// An evaluation's error, and what a second try needs: eval_sample keeps them in its frame (two
+// stores), so that its call keeps as few registers as before.
+typedef struct {
+    ml_error_t err;
+    const trees_obj_t *self;
+    const ml_features_t *x;
+} eval_error_t;
+
+// After an evaluation of sample i failed: raises its error, unless it is a float32 sample with
+// NaN for a forest whose cold part (its missing-value sides) the object does not keep; a copy
+// of the model with it, from the data, then evaluates it (the sums land where the model's do).
+static void __attribute__((noinline)) eval_failed(eval_error_t *e, size_t i) {
+    const trees_obj_t *self = e->self;
+    if (e->err.code == ML_E_STATE && self->model.cold == NULL && e->x->typecode == 'f') {
+        const size_t nf = self->model.h.n_features;
+        ml_trees_t m = self->model;
+        ml_trees_cold_t cold;
+        cold_from_data(self, &cold);
+        m.cold = &cold;
+        if (ml_trees_eval_f32(&m, (const float *)e->x->buf + i * nf, nf, &e->err) == ML_OK) {
+            return;
+        }
+    }
+    ml_raise_error(&e->err, i);
 }
 
 // Evaluates the model on sample i of the buffer x.
 static void eval_sample(trees_obj_t *self, const ml_features_t *x, size_t i) {
-    ml_error_t err;
+    eval_error_t e;
+    e.self = self;
+    e.x = x;
     const size_t nf = self->model.h.n_features;
     ml_status_t r = x->typecode == 'f'
-        ? ml_trees_eval_f32(&self->model, (const float *)x->buf + i * nf, nf, &err)
-        : ml_trees_eval_i16(&self->model, (const int16_t *)x->buf + i * nf, nf, &err);
+        ? ml_trees_eval_f32(&self->model, (const float *)x->buf + i * nf, nf, &e.err)
+        : ml_trees_eval_i16(&self->model, (const int16_t *)x->buf + i * nf, nf, &e.err);
     if (r != ML_OK) {
-        if (r == ML_E_STATE && self->model.cold == NULL) {
-            r = eval_nan(self, (const float *)x->buf + i * nf, nf, &err);
-        }
-        if (r != ML_OK) {
-            ml_raise_error(&err, i);
-        }
+        eval_failed(&e, i);
     }
 }
 
