@@ -20,7 +20,7 @@ enum {
     FOREST_SPARSE_I32, FOREST_PURE,
 };
 
-static void make_fixed(ml_trees_t *m);
+static void make_fixed(ml_trees_t *m, uint32_t n_leaves);
 #define MAX_BYTES (0x7fffffffu)
 
 // ---------------------------------------------------------------------------------------------
@@ -81,9 +81,10 @@ typedef struct {
     uint8_t feature_bytes, child_bytes;
 } layout_t;
 
-static int plan_layout(const ml_trees_header_t *h, layout_t *lay) {
+static int plan_layout(const ml_trees_header_t *h, uint32_t n_nodes, uint32_t n_leaves,
+    layout_t *lay) {
     uint64_t off = 0;
-    uint64_t refs = (uint64_t)h->n_nodes + h->n_leaves;
+    uint64_t refs = (uint64_t)n_nodes + n_leaves;
     lay->feature_bytes = h->n_features <= 256 ? 1 : 2;
     lay->child_bytes = refs <= 0x100 ? 1 : refs <= 0x10000 ? 2 : 4;
     #define REGION(name, bytes) do { \
@@ -95,23 +96,23 @@ static int plan_layout(const ml_trees_header_t *h, layout_t *lay) {
 } while (0)
     REGION(baseline, (uint64_t)h->n_outputs * sizeof(double));
     REGION(acc, (uint64_t)h->n_outputs * sizeof(double));
-    REGION(threshold, (uint64_t)h->n_nodes * sizeof(int32_t));
-    REGION(leaf_value, (uint64_t)h->n_leaves * h->leaf_width * sizeof(float));
+    REGION(threshold, (uint64_t)n_nodes * sizeof(int32_t));
+    REGION(leaf_value, (uint64_t)n_leaves * h->leaf_width * sizeof(float));
     REGION(labels, (uint64_t)h->n_classes * sizeof(int32_t));
     REGION(tree_root, (uint64_t)h->n_trees * sizeof(uint32_t));
     REGION(tree_output, (uint64_t)h->n_trees * sizeof(uint32_t));
-    REGION(feature, (uint64_t)h->n_nodes * lay->feature_bytes);
-    REGION(left, (uint64_t)h->n_nodes * lay->child_bytes);
-    REGION(right, (uint64_t)h->n_nodes * lay->child_bytes);
-    REGION(missing_left, (h->flags & ML_TREES_ACCEPT_NAN) ? ((uint64_t)h->n_nodes + 7) / 8 : 0);
+    REGION(feature, (uint64_t)n_nodes * lay->feature_bytes);
+    REGION(left, (uint64_t)n_nodes * lay->child_bytes);
+    REGION(right, (uint64_t)n_nodes * lay->child_bytes);
+    REGION(missing_left, (h->flags & ML_TREES_ACCEPT_NAN) ? ((uint64_t)n_nodes + 7) / 8 : 0);
     #undef REGION
     lay->total = (size_t)off;
     return 0;
 }
 
-size_t ml_trees_memory_size(const ml_trees_header_t *h) {
+size_t ml_trees_memory_size(const ml_trees_header_t *h, uint32_t n_nodes, uint32_t n_leaves) {
     layout_t lay;
-    return plan_layout(h, &lay) ? 0 : lay.total;
+    return plan_layout(h, n_nodes, n_leaves, &lay) ? 0 : lay.total;
 }
 
 static void set_child(const ml_trees_t *m, void *arr, uint32_t i, uint32_t ref) {
@@ -134,16 +135,18 @@ static void set_child(const ml_trees_t *m, void *arr, uint32_t i, uint32_t ref) 
 void ml_trees_loader_init(ml_trees_loader_t *ld) {
     memset(ld, 0, sizeof(*ld));
     ml_fields_init(&ld->fields);
+    ld->model.cold = &ld->cold;
 }
 
 size_t ml_trees_loader_memory_size(const ml_trees_loader_t *ld) {
-    return ml_trees_memory_size(&ld->model.h);
+    return ml_trees_memory_size(&ld->model.h, ld->cold.n_nodes, ld->cold.n_leaves);
 }
 
 void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
     layout_t lay;
     ml_trees_t *m = &ld->model;
-    plan_layout(&m->h, &lay);
+    ml_trees_cold_t *c = &ld->cold;
+    plan_layout(&m->h, c->n_nodes, c->n_leaves, &lay);
     uint8_t *base = memory;
     memset(base, 0, lay.total);
     // A text model has the plain layout: a threshold per node, references into the arrays of
@@ -156,21 +159,22 @@ void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
     m->list_bits = 0;
     m->value_fixed = 0;
     m->label_kind = ML_TREES_LABELS_INT32;
-    m->baseline = (double *)(void *)(base + lay.baseline);
+    c->baseline = (double *)(void *)(base + lay.baseline);
     m->acc = (double *)(void *)(base + lay.acc);
     m->threshold = (int32_t *)(void *)(base + lay.threshold);
     m->values = base + lay.leaf_value;
-    m->labels = base + lay.labels;
-    m->tree_root = (uint32_t *)(void *)(base + lay.tree_root);
+    c->labels = base + lay.labels;
+    c->tree_root = (uint32_t *)(void *)(base + lay.tree_root);
     m->tree_output = (uint32_t *)(void *)(base + lay.tree_output);
     m->tree_node = m->tree_list = NULL;
     m->thr_index = m->leaf_list = NULL;
     m->feature = base + lay.feature;
-    m->left = base + lay.left;
-    m->right = base + lay.right;
-    m->missing_left = (m->h.flags & ML_TREES_ACCEPT_NAN) ? base + lay.missing_left : NULL;
+    c->left = base + lay.left;
+    c->right = base + lay.right;
+    c->missing_left = (m->h.flags & ML_TREES_ACCEPT_NAN) ? base + lay.missing_left : NULL;
+    m->cold = c;
     for (uint32_t k = 0; k < m->h.n_classes; k++) {
-        ((int32_t *)m->labels)[k] = (int32_t)k;
+        ((int32_t *)c->labels)[k] = (int32_t)k;
     }
     ld->has_memory = 1;
 }
@@ -211,7 +215,7 @@ static int field_double(ml_trees_loader_t *ld, const char *what, double *out, ml
 static int field_child(ml_trees_loader_t *ld, const char *what, uint32_t node, int relative,
     uint32_t *ref, ml_error_t *err) {
     const ml_fields_t *f = &ld->fields;
-    const ml_trees_header_t *h = &ld->model.h;
+    const ml_trees_cold_t *h = &ld->cold;  // the counts
     int32_t v;
     if (ml_parse_int(f->text, &v)) {
         FAIL(ML_E_FORMAT, "%s: expected an integer, got '%s'", what, f->text);
@@ -242,7 +246,7 @@ static int field_child(ml_trees_loader_t *ld, const char *what, uint32_t node, i
 // A tree root as written in the file: a decision node index, or -1 - i for a tree that is leaf i.
 static int field_root(ml_trees_loader_t *ld, uint32_t *ref, ml_error_t *err) {
     const ml_fields_t *f = &ld->fields;
-    const ml_trees_header_t *h = &ld->model.h;
+    const ml_trees_cold_t *h = &ld->cold;  // the counts
     int32_t v;
     if (ml_parse_int(f->text, &v)) {
         FAIL(ML_E_FORMAT, "tree root: expected an integer, got '%s'", f->text);
@@ -272,7 +276,8 @@ static const char *const aggregate_words[] = { "mean", "sum" };
 static const char *const link_words[] = { "none", "sigmoid", "softmax" };
 
 // The header checks common to the text and binary forms.
-static int validate_header(const ml_trees_header_t *h, uint32_t line, ml_error_t *err) {
+static int validate_header(const ml_trees_header_t *h, uint32_t n_nodes, uint32_t n_leaves,
+    uint32_t line, ml_error_t *err) {
     #define HFAIL(code, ...) return ml_error_set(err, (code), line, __VA_ARGS__)
     if (h->aggregate == ML_TREES_MEAN) {
         if (h->link != ML_TREES_LINK_NONE) {
@@ -303,7 +308,7 @@ static int validate_header(const ml_trees_header_t *h, uint32_t line, ml_error_t
     if ((h->flags & ML_TREES_HAS_LABELS) && h->n_classes == 0) {
         HFAIL(ML_E_VALUE, "header: a regressor has no class labels");
     }
-    if (ml_trees_memory_size(h) == 0) {
+    if (ml_trees_memory_size(h, n_nodes, n_leaves) == 0) {
         HFAIL(ML_E_VALUE, "header: the model would need more than 2 GiB");
     }
     #undef HFAIL
@@ -311,7 +316,8 @@ static int validate_header(const ml_trees_header_t *h, uint32_t line, ml_error_t
 }
 
 static int check_header(ml_trees_loader_t *ld, ml_error_t *err) {
-    return validate_header(&ld->model.h, ld->fields.line, err);
+    return validate_header(&ld->model.h, ld->cold.n_nodes, ld->cold.n_leaves, ld->fields.line,
+        err);
 }
 
 static int header_field(ml_trees_loader_t *ld, ml_error_t *err) {
@@ -333,9 +339,9 @@ static int header_field(ml_trees_loader_t *ld, ml_error_t *err) {
         case 4:
             return field_uint(ld, "n_trees", 1, 0x7fffffff, &h->n_trees, err);
         case 5:
-            return field_uint(ld, "n_nodes", 0, 0x7fffffff, &h->n_nodes, err);
+            return field_uint(ld, "n_nodes", 0, 0x7fffffff, &ld->cold.n_nodes, err);
         case 6:
-            return field_uint(ld, "n_leaves", 1, 0x7fffffff, &h->n_leaves, err);
+            return field_uint(ld, "n_leaves", 1, 0x7fffffff, &ld->cold.n_leaves, err);
         case 7:
             r16 = field_uint(ld, "leaf_width", 1, 65535, &v16, err);
             h->leaf_width = (uint16_t)v16;
@@ -417,7 +423,7 @@ static int node_field(ml_trees_loader_t *ld, ml_error_t *err) {
             if (r) {
                 return r;
             }
-            set_child(m, f->index == 3 ? m->left : m->right, i, ref);
+            set_child(m, f->index == 3 ? ld->cold.left : ld->cold.right, i, ref);
             return ML_OK;
         }
         default:
@@ -426,7 +432,7 @@ static int node_field(ml_trees_loader_t *ld, ml_error_t *err) {
                 return r;
             }
             if (v) {
-                m->missing_left[i / 8] |= (uint8_t)(1u << (i % 8));
+                ld->cold.missing_left[i / 8] |= (uint8_t)(1u << (i % 8));
             }
             return ML_OK;
     }
@@ -506,8 +512,9 @@ static int begin_record(ml_trees_loader_t *ld, ml_error_t *err) {
         }
         if (counted && ld->has_memory) {
             const ml_trees_header_t *h = &ld->model.h;
-            int full = ld->record == REC_NODE ? ld->n_nodes >= h->n_nodes
-                : ld->record == REC_LEAF ? ld->n_leaves >= h->n_leaves : ld->n_roots >= h->n_trees;
+            int full = ld->record == REC_NODE ? ld->n_nodes >= ld->cold.n_nodes
+                : ld->record == REC_LEAF ? ld->n_leaves >= ld->cold.n_leaves
+                : ld->n_roots >= h->n_trees;
             if (full) {
                 FAIL(ML_E_STATE, "the file changed between the two reading passes");
             }
@@ -545,10 +552,10 @@ static int begin_record(ml_trees_loader_t *ld, ml_error_t *err) {
             have = ld->n_roots, cap = h->n_trees, what = "tree";
             break;
         case REC_NODE:
-            have = ld->n_nodes, cap = h->n_nodes, what = "node";
+            have = ld->n_nodes, cap = ld->cold.n_nodes, what = "node";
             break;
         default:
-            have = ld->n_leaves, cap = h->n_leaves, what = "leaf";
+            have = ld->n_leaves, cap = ld->cold.n_leaves, what = "leaf";
             break;
     }
     if (have >= cap) {
@@ -605,7 +612,7 @@ static int emlearn_field(ml_trees_loader_t *ld, ml_error_t *err) {
             return ML_OK;
         case REC_EM_ROOT:
             if (ld->has_memory) {
-                return field_root(ld, &m->tree_root[ld->n_roots], err);
+                return field_root(ld, &ld->cold.tree_root[ld->n_roots], err);
             }
             return ML_OK;
         default:
@@ -654,7 +661,7 @@ static int on_field(ml_trees_loader_t *ld, int last, ml_error_t *err) {
                 if (ml_parse_int(f->text, &v)) {
                     FAIL(ML_E_FORMAT, "label: expected an integer, got '%s'", f->text);
                 }
-                ((int32_t *)m->labels)[f->index - 1] = v;
+                ((int32_t *)ld->cold.labels)[f->index - 1] = v;
                 break;
             }
             case REC_BASELINE:
@@ -662,8 +669,9 @@ static int on_field(ml_trees_loader_t *ld, int last, ml_error_t *err) {
                     FAIL(ML_E_FORMAT, "baseline: expected %lu values, got more",
                         (unsigned long)m->h.n_outputs);
                 }
-                r = field_double(ld, "baseline", &m->baseline[f->index - 1], err);
-                if (!r && !(m->baseline[f->index - 1] - m->baseline[f->index - 1] == 0.0)) {
+                r = field_double(ld, "baseline", &ld->cold.baseline[f->index - 1], err);
+                if (!r && !(ld->cold.baseline[f->index - 1] - ld->cold.baseline[f->index - 1]
+                    == 0.0)) {
                     FAIL(ML_E_VALUE, "baseline: must be finite, got '%s'", f->text);
                 }
                 break;
@@ -671,7 +679,7 @@ static int on_field(ml_trees_loader_t *ld, int last, ml_error_t *err) {
                 uint32_t v;
                 if (f->index == 1) {
                     r = field_root(ld, &v, err);
-                    m->tree_root[ld->n_roots] = v;
+                    ld->cold.tree_root[ld->n_roots] = v;
                 } else if (f->index == 2) {
                     uint32_t max = m->h.leaf_width == 1 ? m->h.n_outputs - 1 : 0;
                     r = field_uint(ld, "tree output", 0, max, &v, err);
@@ -807,8 +815,8 @@ static int check_model(ml_trees_loader_t *ld, ml_error_t *err) {
         } \
 } while (0)
     COUNT(ld->n_roots, h->n_trees, "trees");
-    COUNT(ld->n_nodes, h->n_nodes, "nodes");
-    COUNT(ld->n_leaves, h->n_leaves, "leaves");
+    COUNT(ld->n_nodes, ld->cold.n_nodes, "nodes");
+    COUNT(ld->n_leaves, ld->cold.n_leaves, "leaves");
     COUNT(ld->n_baseline, h->aggregate == ML_TREES_SUM ? 1u : 0u, "baseline lines");
     COUNT(ld->n_labels, (h->flags & ML_TREES_HAS_LABELS) ? 1u : 0u, "label lines");
     #undef COUNT
@@ -835,7 +843,7 @@ int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err) {
         }
         int r = check_model(ld, err);
         if (r == ML_OK) {
-            make_fixed(&ld->model);
+            make_fixed(&ld->model, ld->cold.n_leaves);
         }
         return r;
     }
@@ -859,14 +867,14 @@ int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err) {
                 "emlearn CSV: classifiers with leaf bits 0 and at least 2 classes are supported");
         }
         h->n_trees = ld->n_roots;
-        h->n_nodes = ld->n_nodes;
-        h->n_leaves = ld->n_leaves;
+        ld->cold.n_nodes = ld->n_nodes;
+        ld->cold.n_leaves = ld->n_leaves;
         h->n_outputs = h->n_classes ? h->n_classes : (uint16_t)1;
         h->leaf_width = h->n_outputs;
         h->aggregate = ML_TREES_MEAN;
         h->link = ML_TREES_LINK_NONE;
         h->flags = ML_TREES_ACCEPT_INF;
-        if (ml_trees_memory_size(h) == 0) {
+        if (ml_trees_memory_size(h, ld->cold.n_nodes, ld->cold.n_leaves) == 0) {
             return ml_error_set(err, ML_E_VALUE, f->line, "the model would need more than 2 GiB");
         }
         // Count again while filling, from a fresh tokenizer.
@@ -877,11 +885,12 @@ int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err) {
         ml_fields_init(f);
         return ML_TREES_REWIND;
     }
-    if (ld->n_roots != h->n_trees || ld->n_nodes != h->n_nodes || ld->n_leaves != h->n_leaves) {
+    if (ld->n_roots != h->n_trees || ld->n_nodes != ld->cold.n_nodes
+        || ld->n_leaves != ld->cold.n_leaves) {
         return ml_error_set(err, ML_E_STATE, f->line,
             "the file changed between the two reading passes");
     }
-    make_fixed(&ld->model);
+    make_fixed(&ld->model, ld->cold.n_leaves);
     return ML_OK;
 }
 
@@ -897,8 +906,8 @@ static int give_memory(ml_trees_loader_t *ld, void *memory, size_t memory_size, 
     return ML_OK;
 }
 
-ml_status_t ml_trees_load_text(ml_trees_t *model, const char *text, size_t len, void *memory,
-    size_t memory_size, ml_error_t *err) {
+ml_status_t ml_trees_load_text(ml_trees_t *model, ml_trees_cold_t *cold, const char *text,
+    size_t len, void *memory, size_t memory_size, ml_error_t *err) {
     ml_trees_loader_t ld;
     ml_trees_loader_init(&ld);
     for (int pass = 0; pass < 2; pass++) {
@@ -926,6 +935,8 @@ ml_status_t ml_trees_load_text(ml_trees_t *model, const char *text, size_t len, 
             return (ml_status_t)r;
         }
         *model = ld.model;
+        *cold = ld.cold;
+        model->cold = cold;
         return ML_OK;
     }
     return ml_error_set(err, ML_E_STATE, 0, "the model file needs more than two passes");
@@ -1004,12 +1015,12 @@ static int fixed_plan(const float *v, uint32_t n, uint32_t n_trees, int one_too,
     return bits <= 31 ? 1 : vbits <= 32 && !negative ? 3 : 2;
 }
 
-static void make_fixed(ml_trees_t *m) {
+static void make_fixed(ml_trees_t *m, uint32_t n_leaves) {
     if (m->h.aggregate != ML_TREES_MEAN || m->value_fixed) {
         return;
     }
     float *v = m->values;
-    const uint32_t n = m->h.n_leaves * m->h.leaf_width;
+    const uint32_t n = n_leaves * m->h.leaf_width;
     int s;
     int plan = fixed_plan(v, n, m->h.n_trees, 0, &s);
     if (plan == 1 || plan == 3) {
@@ -1131,7 +1142,8 @@ static int utf8_valid(const uint8_t *s, uint32_t n) {
     return 1;
 }
 
-static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *err) {
+static ml_status_t open_labels(const ml_trees_t *m, ml_trees_cold_t *cd, const ml_blob_t *b,
+    ml_error_t *err) {
     const uint32_t n = m->h.n_classes;
     void *p;
     uint32_t count;
@@ -1140,7 +1152,7 @@ static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *er
     }
     switch (m->label_kind) {
         case ML_TREES_LABELS_INDEX:
-            m->labels = NULL;
+            cd->labels = NULL;
             return section(b, ID('l', 'a', 'b', 'l'), 1, 0, 0, &p, err);
         case ML_TREES_LABELS_INT32:
         case ML_TREES_LABELS_INT64:
@@ -1148,13 +1160,13 @@ static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *er
         case ML_TREES_LABELS_BOOL: {
             uint32_t size = m->label_kind == ML_TREES_LABELS_INT32 ? 4
                 : m->label_kind == ML_TREES_LABELS_BOOL ? 1 : 8;
-            if (section(b, ID('l', 'a', 'b', 'l'), size, n, 1, &m->labels, err) != ML_OK) {
+            if (section(b, ID('l', 'a', 'b', 'l'), size, n, 1, &cd->labels, err) != ML_OK) {
                 return err->code;
             }
             if (m->label_kind == ML_TREES_LABELS_FLOAT64) {
                 for (uint32_t k = 0; k < n; k++) {
                     double d;
-                    memcpy(&d, (const uint8_t *)m->labels + 8 * k, 8);
+                    memcpy(&d, (const uint8_t *)cd->labels + 8 * k, 8);
                     if (d != d) {
                         OPEN_FAIL("labels: label %lu is NaN", (unsigned long)k);
                     }
@@ -1162,7 +1174,7 @@ static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *er
             }
             if (m->label_kind == ML_TREES_LABELS_BOOL) {
                 for (uint32_t k = 0; k < n; k++) {
-                    if (((const uint8_t *)m->labels)[k] > 1) {
+                    if (((const uint8_t *)cd->labels)[k] > 1) {
                         OPEN_FAIL("labels: label %lu is not 0 or 1", (unsigned long)k);
                     }
                 }
@@ -1188,7 +1200,7 @@ static ml_status_t open_labels(ml_trees_t *m, const ml_blob_t *b, ml_error_t *er
                 }
                 prev = off;
             }
-            m->labels = p;
+            cd->labels = p;
             return ML_OK;
         }
         default:
@@ -1208,8 +1220,8 @@ static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_
     const ml_trees_header_t *h = &m->h;
     for (uint32_t t = 0; t < h->n_trees; t++) {
         uint32_t first = m->tree_node[t], end = m->tree_node[t + 1];
-        if (first > end || end > h->n_nodes || (t == 0 && first != 0)
-            || (t == h->n_trees - 1 && end != h->n_nodes)) {
+        if (first > end || end > m->cold->n_nodes || (t == 0 && first != 0)
+            || (t == h->n_trees - 1 && end != m->cold->n_nodes)) {
             OPEN_FAIL("tree %lu: nodes %lu to %lu are out of place", (unsigned long)t,
                 (unsigned long)first, (unsigned long)end);
         }
@@ -1223,7 +1235,7 @@ static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_
             }
             slots = le - lf + c->n_pure;
         } else {
-            slots = h->n_leaves;
+            slots = m->cold->n_leaves;
         }
         uint32_t n_local = end - first;
         if (n_local == 0 && slots == 0) {
@@ -1308,7 +1320,7 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
     for (uint32_t i = 0; i < c->n_lists; i++) {
         uint32_t leaf = ml_trees_bits_at(m->leaf_list, i, m->list_bits);
         // a run's first entry is its top class (tree_class reads it alone)
-        if (leaf >= h->n_leaves
+        if (leaf >= m->cold->n_leaves
             || (top_first && leaf && !(ml_trees_bits_at(m->entries, leaf - 1, m->entry_bits) & 1))) {
             OPEN_FAIL("leaf list entry %lu: leaf %lu does not exist", (unsigned long)i,
                 (unsigned long)leaf);
@@ -1365,11 +1377,15 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
     return ML_OK;
 }
 
-ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_error_t *err) {
+ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *data,
+    size_t len, ml_error_t *err) {
     ml_blob_t b;
     ml_trees_t m;
+    ml_trees_cold_t cd;  // the cold part, here until the model is checked
     counts_t c = { 0, 0, 0, 0, 0, 0 };
     memset(&m, 0, sizeof(m));
+    memset(&cd, 0, sizeof(cd));
+    m.cold = &cd;
     if (ml_blob_open(&b, data, len, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, err) != ML_OK) {
         return err->code;
     }
@@ -1416,13 +1432,13 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     h->n_classes = (uint16_t)hv[H_CLASSES];
     h->n_outputs = (uint16_t)hv[H_OUTPUTS];
     h->n_trees = hv[H_TREES];
-    h->n_nodes = hv[H_NODES];
-    h->n_leaves = hv[H_LEAVES];
+    cd.n_nodes = hv[H_NODES];
+    cd.n_leaves = hv[H_LEAVES];
     h->leaf_width = (uint16_t)hv[H_LEAF_WIDTH];
     h->aggregate = (uint8_t)hv[H_AGGREGATE];
     h->link = (uint8_t)hv[H_LINK];
     h->flags = (uint8_t)hv[H_FLAGS];
-    if (validate_header(h, 0, err) != ML_OK) {
+    if (validate_header(h, cd.n_nodes, cd.n_leaves, 0, err) != ML_OK) {
         return err->code;
     }
     // Node records: feature, threshold index and child bits (0: arrays of each field).
@@ -1493,14 +1509,14 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
         OPEN_FAIL("head: entry bits for dense leaves");
     }
 
-    const uint32_t nn = h->n_nodes, nt = h->n_trees;
+    const uint32_t nn = cd.n_nodes, nt = h->n_trees;
     const int rec = m.node_layout == ML_TREES_NODES_RECORDS;
     // (arrays that share a pointer in the model are read apart, then the used one is kept)
     void *nodes, *feature, *thr_index, *threshold16, *tree_output, *entries;
     ml_status_t r;
-    if ((r = open_labels(&m, &b, err))
+    if ((r = open_labels(&m, &cd, &b, err))
         || (r = section(&b, ID('b', 'a', 's', 'e'), 8, h->n_outputs,
-            h->aggregate == ML_TREES_SUM, (void **)&m.baseline, err))
+            h->aggregate == ML_TREES_SUM, (void **)&cd.baseline, err))
         || (r = section(&b, ID('t', 'n', 'o', 'd'), 4, nt + 1, 1, (void **)&m.tree_node, err))
         || (r = section(&b, ID('t', 'l', 's', 't'), 4, nt + 1, m.list_bits != 0,
             (void **)&m.tree_list, err))
@@ -1512,11 +1528,11 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
             !rec && tibytes && nn, &thr_index, err))
         || (r = section_any(&b, ID('t', 'h', 'r', 'k'), 4, 0, (void **)&m.threshold,
             &c.n_thresholds, err))
-        || (r = section(&b, ID('l', 'e', 'f', 't'), c.child_bytes, nn, !rec && nn, &m.left, err))
-        || (r = section(&b, ID('r', 'g', 'h', 't'), c.child_bytes, nn, !rec && nn, &m.right,
+        || (r = section(&b, ID('l', 'e', 'f', 't'), c.child_bytes, nn, !rec && nn, &cd.left, err))
+        || (r = section(&b, ID('r', 'g', 'h', 't'), c.child_bytes, nn, !rec && nn, &cd.right,
             err))
         || (r = section(&b, ID('m', 'i', 's', 's'), 1, (nn + 7) / 8,
-            (h->flags & ML_TREES_ACCEPT_NAN) && nn, (void **)&m.missing_left, err))
+            (h->flags & ML_TREES_ACCEPT_NAN) && nn, (void **)&cd.missing_left, err))
         || (r = section_any(&b, ID('v', 'a', 'l', 'u'), 4, 0, &m.values, &c.n_values, err))) {
         return r;
     }
@@ -1531,7 +1547,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
     }
     // Packed arrays: as many bytes as their entries need, and 3 more.
     c.n_lists = m.list_bits ? m.tree_list[nt] : 0;
-    c.n_entries = m.leaf_kind != ML_TREES_LEAF_DENSE ? h->n_leaves : 0;
+    c.n_entries = m.leaf_kind != ML_TREES_LEAF_DENSE ? cd.n_leaves : 0;
     if (((uint64_t)c.n_lists + 1) * m.list_bits >= 0xfffffff0u
         || (uint64_t)c.n_entries * m.entry_bits >= 0xfffffff0u) {
         OPEN_FAIL("leaf lists or entries of more than 2^32 bits");
@@ -1584,9 +1600,9 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
             (unsigned long)c.n_entries);
     }
     if (m.leaf_kind == ML_TREES_LEAF_DENSE
-        && (uint64_t)c.n_values != (uint64_t)h->n_leaves * h->leaf_width) {
+        && (uint64_t)c.n_values != (uint64_t)cd.n_leaves * h->leaf_width) {
         OPEN_FAIL("leaves: %lu values for %lu dense leaves of %lu", (unsigned long)c.n_values,
-            (unsigned long)h->n_leaves, (unsigned long)h->leaf_width);
+            (unsigned long)cd.n_leaves, (unsigned long)h->leaf_width);
     }
     if ((r = check_trees(&m, &c, err)) || (r = check_leaves(&m, &c, err))) {
         return r;
@@ -1605,6 +1621,9 @@ ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_er
             : m.leaf_kind == ML_TREES_LEAF_SPARSE && m.value_fixed == 1 ? FOREST_SPARSE_I32 : 0;
     }
     m.acc = NULL;
+    *cold = cd;
+    // (node arrays have their children there, even a model of no nodes: the walks read them)
+    m.cold = !rec || cd.missing_left || cd.labels || cd.baseline ? cold : NULL;
     *model = m;
     return ML_OK;
 }
@@ -1615,6 +1634,35 @@ size_t ml_trees_workspace_size(const ml_trees_header_t *h) {
 
 void ml_trees_set_workspace(ml_trees_t *m, void *workspace) {
     m->acc = workspace;
+}
+
+void ml_trees_blob_cold(const void *data, ml_trees_cold_t *cold) {
+    // The container was checked when the model was opened: its table is read as it is, each
+    // array where ml_trees_open found it (none for an empty section).
+    static const uint32_t ids[5] = { ID('l', 'e', 'f', 't'), ID('r', 'g', 'h', 't'),
+        ID('m', 'i', 's', 's'), ID('l', 'a', 'b', 'l'), ID('b', 'a', 's', 'e') };
+    void *arrays[5] = { NULL, NULL, NULL, NULL, NULL };
+    const uint8_t *d = data;
+    const uint32_t n = ml_blob_u16(d + 18);
+    memset(cold, 0, sizeof(*cold));
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = d + ML_BLOB_HEADER_SIZE + ML_BLOB_SECTION_SIZE * i;
+        const uint32_t id = ml_blob_u32(e), off = ml_blob_u32(e + 4), size = ml_blob_u32(e + 8);
+        if (id == ID('h', 'e', 'a', 'd')) {
+            cold->n_nodes = ml_blob_u32(d + off + 4 * H_NODES);
+            cold->n_leaves = ml_blob_u32(d + off + 4 * H_LEAVES);
+        }
+        for (int k = 0; k < 5; k++) {
+            if (id == ids[k] && size) {
+                arrays[k] = (void *)(d + off);  // in place: never written
+            }
+        }
+    }
+    cold->left = arrays[0];
+    cold->right = arrays[1];
+    cold->missing_left = arrays[2];
+    cold->labels = arrays[3];
+    cold->baseline = arrays[4];
 }
 
 #undef OPEN_FAIL
@@ -1633,8 +1681,8 @@ void ml_trees_set_workspace(ml_trees_t *m, void *workspace) {
     static uint32_t name(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref, \
         const void *x) { \
         const feature_t *feature = (const feature_t *)m->feature + base; \
-        const child_t *left = (const child_t *)m->left + base; \
-        const child_t *right = (const child_t *)m->right + base; \
+        const child_t *left = (const child_t *)m->cold->left + base; \
+        const child_t *right = (const child_t *)m->cold->right + base; \
         const int32_t *threshold = m->threshold; \
         const index_t *index = m->thr_index ? (const index_t *)m->thr_index + base : NULL; \
         const x_t *xs = x; \
@@ -1695,7 +1743,7 @@ ML_TREES_INLINE uint32_t walk_any(const ml_trees_t *m, uint32_t base, uint32_t n
             go_left = key_from_i16(((const int16_t *)x)[f]) <= ml_trees_node_threshold(m, i);
         } else {
             uint32_t b = ml_float_to_bits(((const float *)x)[f]);
-            go_left = (b << 1) > 0xff000000u ? (m->missing_left[i / 8] >> (i % 8)) & 1
+            go_left = (b << 1) > 0xff000000u ? (m->cold->missing_left[i / 8] >> (i % 8)) & 1
                 : key_from_bits(b) <= ml_trees_node_threshold(m, i);
         }
         ref = ml_trees_node_child(m, go_left, i);
@@ -1959,7 +2007,7 @@ static void init_sums(const ml_trees_t *m) {
         } while (acc < end);
     } else if (h->aggregate == ML_TREES_SUM) {
         double *acc = m->acc;
-        const double *baseline = m->baseline;
+        const double *baseline = m->cold->baseline;
         for (uint32_t k = 0; k < n; k++) {
             acc[k] = baseline[k];
         }
@@ -2185,14 +2233,17 @@ static void eval_records(const ml_trees_t *m, const float *xf, const int16_t *x1
 // Evaluates every tree on the sample x (walk: how a tree reads it).
 static void eval_walk(const ml_trees_t *m, walk_fn walk, const void *x) {
     const ml_trees_header_t *h = &m->h;
+    // (a text model has its roots and its node count in the cold part, and no tree_node)
+    const uint32_t *tree_root = m->cold ? m->cold->tree_root : NULL;
+    const uint32_t n_nodes = m->tree_node ? 0 : m->cold->n_nodes;
     init_sums(m);
     for (uint32_t t = 0; t < h->n_trees; t++) {
-        uint32_t base = 0, n_local = h->n_nodes;
+        uint32_t base = 0, n_local = n_nodes;
         if (m->tree_node) {
             base = m->tree_node[t];
             n_local = m->tree_node[t + 1] - base;
         }
-        uint32_t ref = walk(m, base, n_local, m->tree_root ? m->tree_root[t] : 0, x);
+        uint32_t ref = walk(m, base, n_local, tree_root ? tree_root[t] : 0, x);
         add_leaf(m, t, ref - n_local);
     }
 }
@@ -2228,6 +2279,12 @@ ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_
                 if (!(m->h.flags & ML_TREES_ACCEPT_NAN)) {
                     return ml_error_set(err, ML_E_INPUT, 0, "x[%lu] is NaN, which this model "
                         "does not accept (it was trained without missing values)",
+                        (unsigned long)i);
+                }
+                if (m->cold == NULL) {
+                    // (a caller that drops the cold part evaluates again with it)
+                    return ml_error_set(err, ML_E_STATE, 0, "x[%lu] is NaN: the model's "
+                        "missing-value sides are in its cold part, which it is without",
                         (unsigned long)i);
                 }
                 has_nan = 1;
@@ -2359,7 +2416,8 @@ int32_t ml_trees_class_label(const ml_trees_t *m) {
         return 0;
     }
     uint32_t k = ml_trees_class_index(m);
-    return m->label_kind == ML_TREES_LABELS_INT32 ? ((const int32_t *)m->labels)[k] : (int32_t)k;
+    return m->label_kind == ML_TREES_LABELS_INT32 ? ((const int32_t *)m->cold->labels)[k]
+        : (int32_t)k;
 }
 
 // The usual forest classifier of a single tree (a decision tree): its class is the leaf's, or

@@ -20,8 +20,9 @@
 // FPU, and the sample is not copied.
 //
 // Memory: one caller-provided block, sized from the model file's header by ml_trees_memory_size
-// (see docs/model-format.md for the formula). Nothing is allocated after loading; predicting
-// uses a workspace inside that block.
+// (see docs/model-format.md for the formula), and the model's cold part (ml_trees_cold_t, in the
+// caller's storage). Nothing is allocated after loading; predicting uses a workspace inside that
+// block.
 #ifndef MICROLEARN_ML_TREES_H
 #define MICROLEARN_ML_TREES_H
 
@@ -51,11 +52,11 @@ typedef enum {
 #define ML_TREES_BINARY_GE (4)   // sigmoid link: class 1 when score >= 0 (else when score > 0)
 #define ML_TREES_HAS_LABELS (8)  // class labels are listed (else they are 0..n_classes-1)
 
+// What predicting needs of a model's header. (The counts of its nodes and leaves size and check
+// the arrays when loading: they are in the model's cold part.)
 typedef struct {
     uint32_t n_features;
     uint32_t n_trees;
-    uint32_t n_nodes;     // decision nodes, all trees
-    uint32_t n_leaves;    // leaf table entries
     // (the loaders keep these three below 65536: 16 bits keep the model object small)
     uint16_t n_classes;   // 0 for regression
     uint16_t n_outputs;   // width of the summed output vector
@@ -112,6 +113,21 @@ ML_TREES_INLINE uint32_t ml_trees_bits_at(const void *packed, uint32_t i, uint32
     return (w >> (pos & 7)) & ((1u << bits) - 1);
 }
 
+// The part of a model that predicting reads seldom or never (text models, node arrays, missing
+// values, labels, a baseline), behind one pointer so that a model used in place is small. It
+// lives in storage of the caller's (ml_trees_open, ml_trees_load_text; a loader's is in the
+// loader): a caller that copies a model copies it too and points the copy's cold at it.
+typedef struct {
+    void *left;               // [n_nodes] child references, uint8_t, uint16_t or uint32_t (arrays)
+    void *right;
+    uint8_t *missing_left;    // [(n_nodes + 7) / 8] bit set (ML_TREES_ACCEPT_NAN)
+    uint32_t *tree_root;      // [n_trees] root reference, or NULL: 0 (the first node or leaf)
+    void *labels;             // label_kind's layout (NULL: ML_TREES_LABELS_INDEX)
+    double *baseline;         // [n_outputs] (ML_TREES_SUM)
+    uint32_t n_nodes;         // decision nodes, all trees
+    uint32_t n_leaves;        // leaf table entries
+} ml_trees_cold_t;
+
 // A model. Its arrays are in the block a text file was loaded into, or, for a binary model, in
 // the caller's buffer (used in place, never written). Every node, child reference and leaf is
 // checked when loading, so predicting reads nothing out of bounds.
@@ -161,12 +177,8 @@ typedef struct {
         void *thr_index;      // [n_nodes] uint8_t or uint16_t, when thr_index_bytes (arrays)
     };
     int32_t *threshold;       // [n_thresholds] comparison keys
-    void *left;               // [n_nodes] child references, uint8_t, uint16_t or uint32_t
-    void *right;
-    uint8_t *missing_left;    // [(n_nodes + 7) / 8] bit set (ML_TREES_ACCEPT_NAN)
     uint32_t *tree_node;      // [n_trees + 1] or NULL
     uint32_t *tree_list;      // [n_trees + 1] or NULL
-    uint32_t *tree_root;      // [n_trees] root reference, or NULL: 0 (the first node or leaf)
     void *leaf_list;          // [n_lists] leaf indices, list_bits each
     union {
         void *entries;        // [n_entries] sparse leaf entries, entry_bits each (sparse)
@@ -174,8 +186,9 @@ typedef struct {
                                 // (dense)
     };
     void *values;             // [n_values] float, or int32_t / uint32_t (value_fixed 1 / 3)
-    void *labels;             // label_kind's layout
-    double *baseline;         // [n_outputs] (ML_TREES_SUM)
+    // The rest, or NULL when the model has none of it (a binary forest of node records with
+    // index labels, no baseline and no missing values; see ml_trees_open for one with them)
+    const ml_trees_cold_t *cold;
     // Workspace of a prediction (RAM)
     double *acc;              // [n_outputs] sums (int64_t when value_fixed), before averaging
 } ml_trees_t;
@@ -217,7 +230,7 @@ static inline uint32_t ml_trees_node_child(const ml_trees_t *m, int left, uint32
         uint32_t shift = m->rec_fbits + m->rec_tbits + (left ? 0 : m->rec_cbits);
         return ml_trees_rec_field(m->nodes[i], shift, m->rec_cbits);
     }
-    const void *arr = left ? m->left : m->right;
+    const void *arr = left ? m->cold->left : m->cold->right;
     switch (m->child_bytes) {
         case 1:
             return ((const uint8_t *)arr)[i];
@@ -251,6 +264,7 @@ static inline uint32_t ml_trees_node_child(const ml_trees_t *m, int left, uint32
 typedef struct {
     ml_fields_t fields;
     ml_trees_t model;
+    ml_trees_cold_t cold;  // the model's (its cold points here)
     uint8_t format;  // 0 unknown, 1 microlearn, 2 emlearn
     uint8_t pass;    // emlearn: 1 counting, 2 filling
     uint8_t has_memory;
@@ -276,16 +290,17 @@ size_t ml_trees_loader_memory_size(const ml_trees_loader_t *ld);
 void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory);
 int ml_trees_loader_finish(ml_trees_loader_t *ld, ml_error_t *err);
 // The loaded model (valid after ml_trees_loader_finish returned ML_OK); it lives in the memory
-// block, and can be copied by value.
+// block and, for its cold part, in the loader: a copy needs a copy of *model->cold too.
 const ml_trees_t *ml_trees_loader_model(const ml_trees_loader_t *ld);
 
 // Loads a whole model file held in memory (e.g. a C header made by `microlearn convert
-// --format c`) into memory[memory_size]. Convenience for C users of the core.
-ml_status_t ml_trees_load_text(ml_trees_t *model, const char *text, size_t len, void *memory,
-    size_t memory_size, ml_error_t *err);
+// --format c`) into memory[memory_size], its cold part into *cold (kept while the model is
+// used). Convenience for C users of the core.
+ml_status_t ml_trees_load_text(ml_trees_t *model, ml_trees_cold_t *cold, const char *text,
+    size_t len, void *memory, size_t memory_size, ml_error_t *err);
 
-// Bytes of memory a model of this shape needs. 0 if the sizes are absurd (over 2 GiB).
-size_t ml_trees_memory_size(const ml_trees_header_t *h);
+// Bytes of memory a text model of this shape needs. 0 if the sizes are absurd (over 2 GiB).
+size_t ml_trees_memory_size(const ml_trees_header_t *h, uint32_t n_nodes, uint32_t n_leaves);
 
 // ---------------------------------------------------------------------------------------------
 // Predicting one sample. x has n_features values; typed entry points for float32 and int16.
@@ -319,10 +334,22 @@ double ml_trees_sum(const ml_trees_t *m, uint32_t k);
 // model's arrays into data[len] (4-byte aligned, kept unchanged while the model is used); the
 // workspace of ml_trees_workspace_size bytes (8-byte aligned: the sums, 8 bytes per output)
 // is the only RAM a prediction needs.
+//
+// ml_trees_open always fills *cold (the counts, and the arrays of the cold part the model has),
+// and points model->cold at it only when the model has any of its arrays: otherwise
+// model->cold is NULL and the caller's cold need not outlive the call (a model used in place
+// from flash is then the ml_trees_t alone). ml_trees_blob_cold fills a cold part again from
+// the data of a model ml_trees_open accepted, as ml_trees_open did. A caller may also drop the
+// cold part of a forest whose only cold array is missing_left (node records, index labels, no
+// baseline): ml_trees_eval_f32 then returns ML_E_STATE for a sample with NaN, which the caller
+// evaluates again with a copy of the model whose cold is ml_trees_blob_cold's (the MicroPython
+// binding does, so that such a forest used in place is the ml_trees_t alone too).
 
 #define ML_TREES_BLOB_VERSION (1)
 
-ml_status_t ml_trees_open(ml_trees_t *model, const void *data, size_t len, ml_error_t *err);
+ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *data,
+    size_t len, ml_error_t *err);
+void ml_trees_blob_cold(const void *data, ml_trees_cold_t *cold);
 size_t ml_trees_workspace_size(const ml_trees_header_t *h);
 void ml_trees_set_workspace(ml_trees_t *model, void *workspace);
 

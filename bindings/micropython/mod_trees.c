@@ -21,17 +21,24 @@
 // its heap block: a binary model after its object, a text model in its block.
 #define STACK_SUMS (32)
 
-// One heap block: the object (and a binary model's sums after it, past STACK_SUMS outputs).
+// One heap block: the object, then the model's cold part (when model.cold is not NULL: text
+// models, and binary ones with node arrays, labels or a baseline; a forest has none, its
+// missing-value sides are read again from its data for a sample with NaN), then a binary
+// model's sums past STACK_SUMS outputs.
 typedef struct {
     mp_obj_base_t base;
-    mp_obj_t keep;       // what the model's arrays lie in: the block a text or binary model was
-                         // read into, or the buffer object a binary model is used in place from
-                         // (None: a file of a ROMFS image, whose data is not in the heap)
-    mp_obj_t classes;    // tuple of the class labels (predict returns its items: no allocation),
-                         // or MP_OBJ_NULL when they are small ints
+    // What the model's data lies in ("the data"): the block a text or binary model was read
+    // into, the buffer object a binary model is used in place from, or for a file of a ROMFS
+    // image (whose data is not in the heap: nothing to keep alive) its address / 4 as a small
+    // int (None where that does not fit one; the model then keeps its cold part, which has the
+    // counts). When the class labels are objects (not all small ints), a tuple of them (predict
+    // returns its items: no allocation) with the data as one more item.
+    mp_obj_t keep;
     ml_trees_t model;
-    uint64_t sums[];     // a binary model's sums past STACK_SUMS outputs
+    uint64_t tail[];
 } trees_obj_t;
+
+#define COLD_WORDS ((sizeof(ml_trees_cold_t) + 7) / 8)
 
 // Points the model at the sums of this call (stack[STACK_SUMS], in the caller's frame). The
 // pointer outlives the call on purpose (clearing it would cost every call a store): no path
@@ -56,9 +63,11 @@ static const mp_obj_type_t trees_type;
 // ---------------------------------------------------------------------------------------------
 // load
 
-// Whether every label is a small int on any port (30 bits and a sign: an object that takes no
-// memory): then predict makes them as it returns them, and the model keeps no tuple of them.
-#define SMALL_INT_FITS(v) ((v) >= -(1 << 30) && (v) < (1 << 30))
+// Whether v is a small int of the port (an object that takes no memory): it survives the trip.
+#define SMALL_INT_FITS(v) (MP_OBJ_SMALL_INT_VALUE(MP_OBJ_NEW_SMALL_INT(v)) == (v))
+
+// Whether every label is a small int: then predict makes them as it returns them, and the model
+// keeps no tuple of them.
 static bool small_int_labels(const ml_trees_t *m) {
     if (m->label_kind == ML_TREES_LABELS_INDEX) {
         return true;
@@ -67,18 +76,19 @@ static bool small_int_labels(const ml_trees_t *m) {
         return false;
     }
     for (uint32_t k = 0; k < m->h.n_classes; k++) {
-        if (!SMALL_INT_FITS((int32_t)ml_blob_u32((const uint8_t *)m->labels + 4 * k))) {
+        if (!SMALL_INT_FITS((int32_t)ml_blob_u32((const uint8_t *)m->cold->labels + 4 * k))) {
             return false;
         }
     }
     return true;
 }
 
-// The class labels as objects, from the model's label table.
-static mp_obj_t make_classes(const ml_trees_t *m) {
+// The class labels as objects, from the model's label table; with data (not MP_OBJ_NULL), as
+// one more item.
+static mp_obj_t make_classes(const ml_trees_t *m, mp_obj_t data) {
     const uint32_t n = m->h.n_classes;
-    mp_obj_tuple_t *t = MP_OBJ_TO_PTR(mp_obj_new_tuple(n, NULL));
-    const uint8_t *p = m->labels;
+    mp_obj_tuple_t *t = MP_OBJ_TO_PTR(mp_obj_new_tuple(n + (data != MP_OBJ_NULL), NULL));
+    const uint8_t *p = m->cold ? m->cold->labels : NULL;
     for (uint32_t k = 0; k < n; k++) {
         mp_obj_t v;
         switch (m->label_kind) {
@@ -115,57 +125,121 @@ static mp_obj_t make_classes(const ml_trees_t *m) {
         }
         t->items[k] = v;
     }
+    if (data != MP_OBJ_NULL) {
+        t->items[n] = data;
+    }
     return MP_OBJ_FROM_PTR(t);
 }
 
-// The object, with room for n_sums sums after it.
-static trees_obj_t *new_model(const ml_trees_t *m, size_t n_sums, mp_obj_t keep) {
-    trees_obj_t *self = mp_obj_malloc_var(trees_obj_t, sums, uint64_t, n_sums,
+// The object, for the model m (and its cold part, if any), its labels as objects if they are
+// not small ints, and room for n_sums sums after the rest.
+static trees_obj_t *new_model(const ml_trees_t *m, size_t n_sums, mp_obj_t data) {
+    const size_t n_cold = m->cold ? COLD_WORDS : 0;
+    mp_obj_t keep = small_int_labels(m) ? data : make_classes(m, data);
+    trees_obj_t *self = mp_obj_malloc_var(trees_obj_t, tail, uint64_t, n_cold + n_sums,
         (const mp_obj_type_t *)&trees_type);
     self->keep = keep;
-    self->classes = MP_OBJ_NULL;
     self->model = *m;
+    if (n_cold) {
+        ml_trees_cold_t *cold = (ml_trees_cold_t *)(void *)self->tail;
+        *cold = *m->cold;
+        self->model.cold = cold;
+    }
+    if (m->tree_node != NULL) {
+        // a binary model: its sums past STACK_SUMS outputs
+        ml_trees_set_workspace(&self->model, n_sums ? self->tail + n_cold : NULL);
+    }
     return self;
+}
+
+// The data of the model (see keep).
+static mp_obj_t data_of(const trees_obj_t *self) {
+    if (small_int_labels(&self->model)) {
+        return self->keep;
+    }
+    const mp_obj_tuple_t *t = MP_OBJ_TO_PTR(self->keep);
+    return t->items[t->len - 1];
 }
 
 // Whether the model's arrays lie in a block the binding read a binary model into (which starts
 // with the container; a buffer object starts with its type): not in place.
 static bool binary_in_block(const trees_obj_t *self) {
-    return self->model.tree_node != NULL && self->keep != mp_const_none
-        && mp_obj_is_obj(self->keep) && ml_blob_is_blob(MP_OBJ_TO_PTR(self->keep), 4);
+    mp_obj_t data = data_of(self);
+    return self->model.tree_node != NULL && mp_obj_is_obj(data)
+        && ml_blob_is_blob(MP_OBJ_TO_PTR(data), 4);
+}
+
+// The cold part of a binary model without one, from its data (which ml_trees_open checked).
+static void cold_from_data(const trees_obj_t *self, ml_trees_cold_t *cold) {
+    mp_obj_t data = data_of(self);
+    const void *blob;
+    if (mp_obj_is_small_int(data)) {
+        blob = (const void *)((uintptr_t)MP_OBJ_SMALL_INT_VALUE(data) << 2);
+    } else if (ml_blob_is_blob(MP_OBJ_TO_PTR(data), 4)) {
+        blob = MP_OBJ_TO_PTR(data);
+    } else {
+        mp_buffer_info_t info;
+        mp_get_buffer_raise(data, &info, MP_BUFFER_READ);
+        blob = info.buf;
+    }
+    ml_trees_blob_cold(blob, cold);
+}
+
+// The counts of the model's nodes and leaves: in its cold part, or else in its data.
+static void model_counts(const trees_obj_t *self, uint32_t *n_nodes, uint32_t *n_leaves) {
+    ml_trees_cold_t cold;
+    const ml_trees_cold_t *c = self->model.cold;
+    if (c == NULL) {
+        cold_from_data(self, &cold);
+        c = &cold;
+    }
+    *n_nodes = c->n_nodes;
+    *n_leaves = c->n_leaves;
 }
 
 // model.memory: the block the model was read into (if any), and the sums kept in the heap.
 static size_t model_memory(const trees_obj_t *self) {
     const ml_trees_t *m = &self->model;
     if (m->tree_node == NULL) {
-        return ml_trees_memory_size(&m->h);  // a text model: its block, sums included
+        // a text model: its block, sums included
+        return ml_trees_memory_size(&m->h, m->cold->n_nodes, m->cold->n_leaves);
     }
     size_t sums = m->h.n_outputs > STACK_SUMS ? ml_trees_workspace_size(&m->h) : 0;
     if (binary_in_block(self)) {
-        sums += ml_blob_u32((const uint8_t *)MP_OBJ_TO_PTR(self->keep) + 8);  // its total size
+        sums += ml_blob_u32((const uint8_t *)MP_OBJ_TO_PTR(data_of(self)) + 8);  // its size
     }
     return sums;
 }
 
-// A binary model: checked, then used where it lies (out->block NULL: the caller's buffer, kept
+// A binary model: checked, then used where it lies (bl->block NULL: the caller's buffer, kept
 // as bl->buffer) or in the block it was read into; its sums are the only other RAM.
 static mp_obj_t open_binary(ml_blob_load_t *bl, const char *where) {
     ml_trees_t m;
+    ml_trees_cold_t cold;
     ml_error_t err = { ML_OK, 0, "" };
     const void *data = bl->block ? bl->block : bl->blob.data;
-    if (ml_trees_open(&m, data, bl->blob.size, &err) != ML_OK) {
+    if (ml_trees_open(&m, &cold, data, bl->blob.size, &err) != ML_OK) {
         if (bl->block) {
             ml_free(bl->block, bl->block_size);
         }
         ml_raise_value("%s: %s", where, err.msg);
     }
+    mp_obj_t keep = bl->block ? MP_OBJ_FROM_PTR(bl->block) : bl->buffer;
+    if (m.cold && m.node_layout == ML_TREES_NODES_RECORDS && !cold.labels && !cold.baseline) {
+        // Missing-value sides alone: not kept (a sample with NaN reads them again, eval_nan).
+        m.cold = NULL;
+    }
+    if (keep == mp_const_none) {
+        // a file of a ROMFS image: its address, to read the counts from when asked
+        mp_int_t a = (mp_int_t)((uintptr_t)data >> 2);
+        if (SMALL_INT_FITS(a)) {
+            keep = MP_OBJ_NEW_SMALL_INT(a);
+        } else {
+            m.cold = &cold;  // (its data could not be found again)
+        }
+    }
     size_t n_sums = m.h.n_outputs > STACK_SUMS ? m.h.n_outputs : 0;
-    trees_obj_t *self = new_model(&m, n_sums, bl->block ? MP_OBJ_FROM_PTR(bl->block)
-        : bl->buffer);
-    ml_trees_set_workspace(&self->model, n_sums ? self->sums : NULL);
-    self->classes = small_int_labels(&self->model) ? MP_OBJ_NULL : make_classes(&self->model);
-    return MP_OBJ_FROM_PTR(self);
+    return MP_OBJ_FROM_PTR(new_model(&m, n_sums, keep));
 }
 
 // A text model file (ours or emlearn's), streamed through the chunk of src. `have` bytes of the
@@ -217,9 +291,7 @@ static mp_obj_t load_text(ml_source_t *src, size_t have) {
         }
         ml_raise_model_error(src, &err);
     }
-    trees_obj_t *self = new_model(ml_trees_loader_model(&ld), 0, MP_OBJ_FROM_PTR(memory));
-    self->classes = small_int_labels(&self->model) ? MP_OBJ_NULL : make_classes(&self->model);
-    return MP_OBJ_FROM_PTR(self);
+    return MP_OBJ_FROM_PTR(new_model(ml_trees_loader_model(&ld), 0, MP_OBJ_FROM_PTR(memory)));
 }
 
 // A source that can be read as a buffer in place: a bytes object, a memoryview, a file of a
@@ -284,15 +356,43 @@ static MP_DEFINE_CONST_FUN_OBJ_1(trees_load_obj, trees_load);
 // ---------------------------------------------------------------------------------------------
 // predict
 
-// Evaluates the model on n samples starting at sample i of the buffer x.
-static void eval_sample(trees_obj_t *self, const ml_features_t *x, size_t i) {
+// An evaluation's error, and what a second try needs: eval_sample keeps them in its frame (two
+// stores), so that its call keeps as few registers as before.
+typedef struct {
     ml_error_t err;
+    const trees_obj_t *self;
+    const ml_features_t *x;
+} eval_error_t;
+
+// After an evaluation of sample i failed: raises its error, unless it is a float32 sample with
+// NaN for a forest whose cold part (its missing-value sides) the object does not keep; a copy
+// of the model with it, from the data, then evaluates it (the sums land where the model's do).
+static void __attribute__((noinline)) eval_failed(eval_error_t *e, size_t i) {
+    const trees_obj_t *self = e->self;
+    if (e->err.code == ML_E_STATE && self->model.cold == NULL && e->x->typecode == 'f') {
+        const size_t nf = self->model.h.n_features;
+        ml_trees_t m = self->model;
+        ml_trees_cold_t cold;
+        cold_from_data(self, &cold);
+        m.cold = &cold;
+        if (ml_trees_eval_f32(&m, (const float *)e->x->buf + i * nf, nf, &e->err) == ML_OK) {
+            return;
+        }
+    }
+    ml_raise_error(&e->err, i);
+}
+
+// Evaluates the model on sample i of the buffer x.
+static void eval_sample(trees_obj_t *self, const ml_features_t *x, size_t i) {
+    eval_error_t e;
+    e.self = self;
+    e.x = x;
     const size_t nf = self->model.h.n_features;
     ml_status_t r = x->typecode == 'f'
-        ? ml_trees_eval_f32(&self->model, (const float *)x->buf + i * nf, nf, &err)
-        : ml_trees_eval_i16(&self->model, (const int16_t *)x->buf + i * nf, nf, &err);
+        ? ml_trees_eval_f32(&self->model, (const float *)x->buf + i * nf, nf, &e.err)
+        : ml_trees_eval_i16(&self->model, (const int16_t *)x->buf + i * nf, nf, &e.err);
     if (r != ML_OK) {
-        ml_raise_error(&err, i);
+        eval_failed(&e, i);
     }
 }
 
@@ -311,15 +411,22 @@ ML_TREES_INLINE void get_x(mp_obj_t obj, const char *name, ml_features_t *x) {
     ml_get_features(obj, name, x);
 }
 
-// The label of class k (inlined: it is most of what predict does after the core's call).
+// The label of class k (inlined: it is most of what predict does after the core's call). Small
+// ints are made in place (no allocation, no call): the indices, or int32 labels that fit;
+// other labels are items of the tuple that keep is then (new_model made it for any label that
+// is not a small int).
 ML_TREES_INLINE mp_obj_t label_of(const trees_obj_t *self, uint32_t k) {
-    if (self->classes == MP_OBJ_NULL) {
-        // small ints (checked when loading): made in place, no allocation, no call; int32
-        // labels, or none (labels NULL: ML_TREES_LABELS_INDEX, the labels are the indices)
-        const int32_t *labels = self->model.labels;
-        return MP_OBJ_NEW_SMALL_INT(labels ? (mp_int_t)labels[k] : (mp_int_t)k);
+    const uint8_t kind = self->model.label_kind;
+    if (kind == ML_TREES_LABELS_INDEX) {
+        return MP_OBJ_NEW_SMALL_INT(k);
     }
-    const mp_obj_tuple_t *t = MP_OBJ_TO_PTR(self->classes);
+    if (kind == ML_TREES_LABELS_INT32) {
+        const mp_int_t v = ((const int32_t *)self->model.cold->labels)[k];
+        if (SMALL_INT_FITS(v)) {
+            return MP_OBJ_NEW_SMALL_INT(v);
+        }
+    }
+    const mp_obj_tuple_t *t = MP_OBJ_TO_PTR(self->keep);
     return t->items[k];
 }
 
@@ -447,9 +554,10 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
         // the labels written are 0 .. n_classes - 1, or the model's int32 labels
         int64_t lo = 0, hi = (int64_t)m->h.n_classes - 1;
         if (m->label_kind == ML_TREES_LABELS_INT32) {
-            lo = hi = (int32_t)ml_blob_u32(m->labels);
+            const uint8_t *labels = m->cold->labels;
+            lo = hi = (int32_t)ml_blob_u32(labels);
             for (uint32_t k = 1; k < m->h.n_classes; k++) {
-                int32_t v = (int32_t)ml_blob_u32((const uint8_t *)m->labels + 4 * k);
+                int32_t v = (int32_t)ml_blob_u32(labels + 4 * k);
                 lo = v < lo ? v : lo;
                 hi = v > hi ? v : hi;
             }
@@ -463,11 +571,11 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
     use_sums(self, sums);
     // int16 samples of a classifier: the label alone, as predict(x) finds it
     const int labels_i16 = m->h.n_classes && x.typecode == 'h';
+    const uint8_t *labels = m->label_kind == ML_TREES_LABELS_INT32 ? m->cold->labels : NULL;
     for (size_t i = 0; i < n; i++) {
         if (labels_i16) {
             uint32_t k = ml_trees_predict_class_i16(m, (const int16_t *)x.buf + i * nf);
-            ml_output_set_int(&out, i, m->label_kind == ML_TREES_LABELS_INT32
-                ? (int32_t)ml_blob_u32((const uint8_t *)m->labels + 4 * k) : (int32_t)k);
+            ml_output_set_int(&out, i, labels ? (int32_t)ml_blob_u32(labels + 4 * k) : (int32_t)k);
             continue;
         }
         eval_sample(self, &x, i);
@@ -495,6 +603,7 @@ static void trees_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         return;  // attributes are read-only
     }
     mp_int_t v;
+    uint32_t n_nodes, n_leaves;
     if (attr == MP_QSTR_n_features) {
         v = h->n_features;
     } else if (attr == MP_QSTR_n_classes) {
@@ -503,14 +612,19 @@ static void trees_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         v = h->n_classes ? h->n_classes : h->n_outputs;
     } else if (attr == MP_QSTR_n_trees) {
         v = h->n_trees;
-    } else if (attr == MP_QSTR_n_nodes) {
-        v = h->n_nodes;
-    } else if (attr == MP_QSTR_n_leaves) {
-        v = h->n_leaves;
+    } else if (attr == MP_QSTR_n_nodes || attr == MP_QSTR_n_leaves) {
+        model_counts(self, &n_nodes, &n_leaves);
+        v = attr == MP_QSTR_n_nodes ? n_nodes : n_leaves;
     } else if (attr == MP_QSTR_memory) {
         v = model_memory(self);
     } else if (attr == MP_QSTR_classes) {
-        dest[0] = self->classes != MP_OBJ_NULL ? self->classes : make_classes(&self->model);
+        if (small_int_labels(&self->model)) {
+            dest[0] = make_classes(&self->model, MP_OBJ_NULL);
+        } else {
+            // the labels of keep's tuple, without its last item
+            const mp_obj_tuple_t *t = MP_OBJ_TO_PTR(self->keep);
+            dest[0] = mp_obj_new_tuple(t->len - 1, t->items);
+        }
         return;
     } else if (attr == MP_QSTR_in_place) {
         // a binary model that holds no block

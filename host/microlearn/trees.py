@@ -201,8 +201,9 @@ class TreesModel:
         upper = name.upper()
         return (
             f"// {name}: a tree model converted by microlearn. Load it with\n"
-            f"//   ml_trees_load_text(&model, {name}_text, sizeof({name}_text) - 1,\n"
+            f"//   ml_trees_load_text(&model, &cold, {name}_text, sizeof({name}_text) - 1,\n"
             f"//                      {name}_memory, sizeof({name}_memory), &err);\n"
+            f"// (model an ml_trees_t, cold an ml_trees_cold_t: both kept while it is used)\n"
             f"#ifndef {upper}_H\n#define {upper}_H\n#include <stdint.h>\n\n"
             f"#define {upper}_N_FEATURES ({self.n_features})\n"
             f"#define {upper}_N_CLASSES ({self.n_classes})\n"

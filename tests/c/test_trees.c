@@ -165,8 +165,8 @@ static const char forest_text[] =
     "l,0x1p-1,0.5,0";
 
 static void check_forest(const ml_trees_t *m) {
-    CHECK(m->h.n_features == 2 && m->h.n_classes == 3 && m->h.n_trees == 2 && m->h.n_nodes == 3
-        && m->h.n_leaves == 4, "forest header");
+    CHECK(m->h.n_features == 2 && m->h.n_classes == 3 && m->h.n_trees == 2
+        && m->cold->n_nodes == 3 && m->cold->n_leaves == 4, "forest header");
     CHECK(label_f(m, 1.0f, 0.0f) == 10, "forest (1, 0)");  // (1,0,0) and (1,0,0)
     float p[3];
     ml_trees_proba(m, p);
@@ -207,8 +207,9 @@ static const char emlearn_text[] =
     "n,1,0.5,-3,-1\n";
 
 static void check_emlearn(const ml_trees_t *m) {
-    CHECK(m->h.n_features == 2 && m->h.n_classes == 3 && m->h.n_trees == 2 && m->h.n_nodes == 3
-        && m->h.n_leaves == 3 && m->h.aggregate == ML_TREES_MEAN, "emlearn header");
+    CHECK(m->h.n_features == 2 && m->h.n_classes == 3 && m->h.n_trees == 2
+        && m->cold->n_nodes == 3 && m->cold->n_leaves == 3 && m->h.aggregate == ML_TREES_MEAN,
+        "emlearn header");
     CHECK(label_f(m, 4.0f, -4.0f) == 1, "emlearn (4, -4)");  // class 1 and 2: tie, first
     CHECK(label_f(m, 5.0f, 0.0f) == 0, "emlearn (5, 0)");
     CHECK(label_f(m, 0.0f, -3.0f) == 2, "emlearn (0, -3)");
@@ -760,34 +761,27 @@ static void test_sizes(void) {
     // 2 * 8 (baseline, acc) + 8 (thresholds) + 8 (leaves) + 0 (labels)
     // + 2 * 8 (roots, outputs) + 8 (features) + 2 * 8 (children) = 72.
     ml_trees_header_t h = { .n_features = 1, .n_classes = 0, .n_outputs = 1, .n_trees = 1,
-        .n_nodes = 1, .n_leaves = 2, .leaf_width = 1, .aggregate = ML_TREES_MEAN,
-        .link = ML_TREES_LINK_NONE, .flags = 0 };
-    CHECK(ml_trees_memory_size(&h) == 72, "memory size %lu", (unsigned long)ml_trees_memory_size(&h));
+        .leaf_width = 1, .aggregate = ML_TREES_MEAN, .link = ML_TREES_LINK_NONE, .flags = 0 };
+    CHECK(ml_trees_memory_size(&h, 1, 2) == 72, "memory size %lu",
+        (unsigned long)ml_trees_memory_size(&h, 1, 2));
     loaded_t L;
     LOAD_OK(&L, M H BODY, 0);
     CHECK(L.memory_size == 72, "loaded memory size %lu", (unsigned long)L.memory_size);
     unload(&L);
     h.flags = ML_TREES_ACCEPT_NAN;
-    CHECK(ml_trees_memory_size(&h) == 80, "with missing_left bits");
+    CHECK(ml_trees_memory_size(&h, 1, 2) == 80, "with missing_left bits");
     // Absurd sizes: 0, never a wrapped-around small number.
-    h.n_nodes = 2000000000u;
-    CHECK(ml_trees_memory_size(&h) == 0, "n_nodes 2e9");
-    h.n_nodes = 1;
-    h.n_leaves = 0xffffffffu;
+    CHECK(ml_trees_memory_size(&h, 2000000000u, 2) == 0, "n_nodes 2e9");
     h.leaf_width = 0xffffu;
-    CHECK(ml_trees_memory_size(&h) == 0, "leaf table 2^48");
+    CHECK(ml_trees_memory_size(&h, 1, 0xffffffffu) == 0, "leaf table 2^48");
     ml_trees_header_t big = { .n_features = 0xffffffffu, .n_classes = 0xffffu,
-        .n_outputs = 0xffffu, .n_trees = 0xffffffffu, .n_nodes = 0xffffffffu,
-        .n_leaves = 0xffffffffu, .leaf_width = 0xffffu, .flags = 0xff };
-    CHECK(ml_trees_memory_size(&big) == 0, "all sizes at their maximum");
+        .n_outputs = 0xffffu, .n_trees = 0xffffffffu, .leaf_width = 0xffffu, .flags = 0xff };
+    CHECK(ml_trees_memory_size(&big, 0xffffffffu, 0xffffffffu) == 0, "all sizes at their maximum");
     // Just under the limit is a size, just over is 0: n_nodes thresholds take 4 bytes each.
-    ml_trees_header_t edge = { .n_features = 1, .n_outputs = 1, .n_trees = 1, .n_leaves = 1,
-        .leaf_width = 1 };
-    edge.n_leaves = 0x1fffffffu - 16;  // leaves near 2 GiB
-    size_t s = ml_trees_memory_size(&edge);
+    ml_trees_header_t edge = { .n_features = 1, .n_outputs = 1, .n_trees = 1, .leaf_width = 1 };
+    size_t s = ml_trees_memory_size(&edge, 0, 0x1fffffffu - 16);  // leaves near 2 GiB
     CHECK(s > 0 && s <= 0x7fffffffu, "near 2 GiB: %lu", (unsigned long)s);
-    edge.n_leaves = 0x20000000u;
-    CHECK(ml_trees_memory_size(&edge) == 0, "2 GiB of leaves");
+    CHECK(ml_trees_memory_size(&edge, 0, 0x20000000u) == 0, "2 GiB of leaves");
     // Wide models use 2-byte features and wider child references.
     static char wide[4096];
     size_t n = (size_t)snprintf(wide, sizeof(wide),
@@ -844,6 +838,7 @@ static void test_big(void) {
 static void test_load_text(void) {
     static uint64_t block[64];  // 512 bytes, 8-byte aligned
     ml_trees_t m;
+    ml_trees_cold_t cold;
     ml_error_t err;
     loaded_t L;
     const char *const texts[2] = { forest_text, emlearn_text };
@@ -853,19 +848,21 @@ static void test_load_text(void) {
         size_t need = L.memory_size;
         CHECK(need <= sizeof(block), "block too small for the test: %lu", (unsigned long)need);
         memset(block, 0xa5, sizeof(block));
-        int r = ml_trees_load_text(&m, texts[k], strlen(texts[k]), block, need, &err);
+        int r = ml_trees_load_text(&m, &cold, texts[k], strlen(texts[k]), block, need, &err);
         CHECK(r == ML_OK, "load_text %d: %d %s", k, r, err.msg);
         if (r == ML_OK) {
+            const ml_trees_cold_t *lc = model_of(&L)->cold;
             CHECK(memcmp(block, L.memory, need) == 0 && memcmp(&m.h, &model_of(&L)->h,
-                sizeof(m.h)) == 0, "load_text %d: the same model", k);
+                sizeof(m.h)) == 0 && m.cold == &cold && cold.n_nodes == lc->n_nodes
+                && cold.n_leaves == lc->n_leaves, "load_text %d: the same model", k);
             checks[k](&m);
         }
-        r = ml_trees_load_text(&m, texts[k], strlen(texts[k]), block, need - 8, &err);
+        r = ml_trees_load_text(&m, &cold, texts[k], strlen(texts[k]), block, need - 8, &err);
         CHECK(r == ML_E_SIZE && strstr(err.msg, "bytes of memory"), "load_text %d, small: %d %s", k,
             r, err.msg);
         unload(&L);
     }
-    int r = ml_trees_load_text(&m, M H "t,0,0\nx\n", strlen(M H "t,0,0\nx\n"), block,
+    int r = ml_trees_load_text(&m, &cold, M H "t,0,0\nx\n", strlen(M H "t,0,0\nx\n"), block,
         sizeof(block), &err);
     CHECK(r == ML_E_FORMAT && err.line == 4, "load_text error: %d line %lu", r,
         (unsigned long)err.line);
@@ -888,8 +885,11 @@ static void test_state(void) {
     CHECK(ml_trees_eval_f32(m, x, 2, &err) == ML_E_SIZE && strstr(err.msg, "2 values")
         && strstr(err.msg, "1 features"), "wrong length: %s", err.msg);
     CHECK(ml_trees_eval_i16(m, xi, 0, &err) == ML_E_SIZE, "wrong length int16");
-    // The model is usable as a copy (the bindings keep it by value).
+    // The model is usable as a copy, with a copy of its cold part (the bindings keep both by
+    // value).
     ml_trees_t copy = *m;
+    ml_trees_cold_t cold_copy = *m->cold;
+    copy.cold = &cold_copy;
     const float one[1] = { 0.75f };
     CHECK(eval_f(&copy, one, 1) == ML_OK && ml_trees_value(&copy) == 2.0, "copied model");
     unload(&L);

@@ -46,11 +46,12 @@ static void fix_crc(uint8_t *b, size_t n) {
 
 typedef struct {
     ml_trees_t m;
+    ml_trees_cold_t cold;
     void *ws;
 } bin_model_t;
 
 static ml_status_t open_bin(bin_model_t *bm, const uint8_t *data, size_t n, ml_error_t *err) {
-    ml_status_t r = ml_trees_open(&bm->m, data, n, err);
+    ml_status_t r = ml_trees_open(&bm->m, &bm->cold, data, n, err);
     if (r == ML_OK) {
         bm->ws = malloc(ml_trees_workspace_size(&bm->m.h));
         ml_trees_set_workspace(&bm->m, bm->ws);
@@ -59,6 +60,9 @@ static ml_status_t open_bin(bin_model_t *bm, const uint8_t *data, size_t n, ml_e
     }
     return r;
 }
+
+// Forests compared without their cold part (missing-value sides alone).
+static int n_bare;
 
 // The text and binary forms of one converter model give the same sums, bit for bit.
 static void compare_forms(const char *name) {
@@ -79,11 +83,46 @@ static void compare_forms(const char *name) {
     CHECK(open_bin(&bm, bin, nb, &err) == ML_OK, "%s: open: %s", name, err.msg);
     static uint64_t memory[1 << 16];
     ml_trees_t tm;
-    CHECK(ml_trees_load_text(&tm, (const char *)text, nt, memory, sizeof(memory), &err) == ML_OK,
+    ml_trees_cold_t tcold;
+    CHECK(ml_trees_load_text(&tm, &tcold, (const char *)text, nt, memory, sizeof(memory), &err) == ML_OK,
         "%s: text: %s", name, err.msg);
     const uint32_t nf = tm.h.n_features;
     CHECK(bm.m.h.n_features == nf && bm.m.h.n_outputs == tm.h.n_outputs
         && bm.m.h.n_trees == tm.h.n_trees, "%s: shapes differ", name);
+    // The cold part: kept only when the model has any of its arrays; the counts in it, and
+    // read again from the data.
+    const ml_trees_cold_t *c = &bm.cold;
+    CHECK(bm.m.cold == (bm.m.node_layout == ML_TREES_NODES_ARRAYS || c->labels || c->baseline
+        || c->missing_left ? c : NULL) && !c->tree_root && !c->left == (bm.m.node_layout
+        == ML_TREES_NODES_RECORDS), "%s: cold part %p", name, (const void *)bm.m.cold);
+    ml_trees_cold_t again;
+    memset(&again, 0xa5, sizeof(again));
+    ml_trees_blob_cold(bin, &again);
+    CHECK(memcmp(&again, c, sizeof(again)) == 0 && c->n_nodes == bm.m.tree_node[bm.m.h.n_trees],
+        "%s: cold part read again: %lu nodes %lu leaves", name, (unsigned long)again.n_nodes,
+        (unsigned long)again.n_leaves);
+    if (bm.ws && bm.m.node_layout == ML_TREES_NODES_RECORDS && c->missing_left && !c->labels
+        && !c->baseline && bm.m.h.n_features <= 64) {
+        // Without its cold part (as the binding keeps such a forest), a sample without NaN
+        // predicts the same; one with NaN is refused, and predicts with the part read again.
+        ml_trees_t bare = bm.m;
+        bare.cold = NULL;
+        float x[64] = { 0.0f };
+        CHECK(ml_trees_eval_f32(&bare, x, bm.m.h.n_features, &err) == ML_OK, "%s: no cold", name);
+        double s0 = ml_trees_sum(&bare, 0);
+        CHECK(ml_trees_eval_f32(&bm.m, x, bm.m.h.n_features, &err) == ML_OK
+            && ml_trees_sum(&bm.m, 0) == s0, "%s: the same sums without the cold part", name);
+        x[0] = NAN;
+        CHECK(ml_trees_eval_f32(&bare, x, bm.m.h.n_features, &err) == ML_E_STATE
+            && strstr(err.msg, "x[0] is NaN"), "%s: NaN without the cold part: %s", name, err.msg);
+        bare.cold = &again;
+        CHECK(ml_trees_eval_f32(&bare, x, bm.m.h.n_features, &err) == ML_OK, "%s: NaN: %s", name,
+            err.msg);
+        s0 = ml_trees_sum(&bare, 0);
+        CHECK(ml_trees_eval_f32(&bm.m, x, bm.m.h.n_features, &err) == ML_OK
+            && ml_trees_sum(&bm.m, 0) == s0, "%s: NaN, the same sums", name);
+        n_bare++;
+    }
     uint64_t seed = 12345;
     int mismatches = 0;
     for (int s = 0; s < 400 && bm.ws; s++) {
@@ -138,7 +177,7 @@ static void test_damage(const char *name) {
     for (size_t len = 0; len < n; len += 1 + len / 16) {
         uint8_t *b = malloc(len ? len : 1);
         memcpy(b, good, len);
-        CHECK(ml_trees_open(&bm.m, b, len, &err) != ML_OK && err.msg[0], "%s: %lu bytes opened",
+        CHECK(ml_trees_open(&bm.m, &bm.cold, b, len, &err) != ML_OK && err.msg[0], "%s: %lu bytes opened",
             name, (unsigned long)len);
         free(b);
     }
@@ -282,24 +321,25 @@ static void test_messages(void) {
     }
     ml_error_t err;
     ml_trees_t m;
-    CHECK(ml_trees_open(&m, good, n, &err) == ML_OK, "open: %s", err.msg);
+    ml_trees_cold_t cold;
+    CHECK(ml_trees_open(&m, &cold, good, n, &err) == ML_OK, "open: %s", err.msg);
     uint8_t *b = malloc(n + 8);
 
     // Misaligned address: refused (the binding copies such a buffer first).
     memcpy(b + 1, good, n);
-    CHECK(ml_trees_open(&m, b + 1, n, &err) != ML_OK && strstr(err.msg, "aligned"), "misaligned: %s",
+    CHECK(ml_trees_open(&m, &cold, b + 1, n, &err) != ML_OK && strstr(err.msg, "aligned"), "misaligned: %s",
         err.msg);
     // Not a container, another kind, a corrupted byte.
     memcpy(b, "hello, world", 12);
-    CHECK(ml_trees_open(&m, b, 12, &err) != ML_OK && strstr(err.msg, "MLRN"), "magic: %s",
+    CHECK(ml_trees_open(&m, &cold, b, 12, &err) != ML_OK && strstr(err.msg, "MLRN"), "magic: %s",
         err.msg);
     memcpy(b, good, n);
     b[6] = 2;
-    CHECK(ml_trees_open(&m, b, n, &err) != ML_OK && strstr(err.msg, "nn model"), "kind: %s",
+    CHECK(ml_trees_open(&m, &cold, b, n, &err) != ML_OK && strstr(err.msg, "nn model"), "kind: %s",
         err.msg);
     memcpy(b, good, n);
     b[n - 1] ^= 1;
-    CHECK(ml_trees_open(&m, b, n, &err) != ML_OK && strstr(err.msg, "checksum"), "crc: %s",
+    CHECK(ml_trees_open(&m, &cold, b, n, &err) != ML_OK && strstr(err.msg, "checksum"), "crc: %s",
         err.msg);
 
     // The head: find it through the section table, change a field, fix the checksum.
@@ -326,7 +366,7 @@ static void test_messages(void) {
             b[head + edits[e].offset] = (uint8_t)edits[e].value;
         }
         fix_crc(b, n);
-        CHECK(ml_trees_open(&m, b, n, &err) != ML_OK && strstr(err.msg, edits[e].msg),
+        CHECK(ml_trees_open(&m, &cold, b, n, &err) != ML_OK && strstr(err.msg, edits[e].msg),
             "edit %lu: expected '%s', got '%s'", (unsigned long)e, edits[e].msg, err.msg);
     }
     free(b);
@@ -354,7 +394,8 @@ static void test_runs(const char *name) {
     }
     ml_error_t err;
     ml_trees_t m;
-    CHECK(ml_trees_open(&m, good, n, &err) == ML_OK && m.leaf_kind == ML_TREES_LEAF_RUNS
+    ml_trees_cold_t cold;
+    CHECK(ml_trees_open(&m, &cold, good, n, &err) == ML_OK && m.leaf_kind == ML_TREES_LEAF_RUNS
         && m.list_bits == 8, "%s: open as runs with byte lists: %s", name, err.msg);
     uint32_t head_size, entr_size, valu_size, list_size;
     const uint32_t head = find_section(good, "head", &head_size);
@@ -430,7 +471,7 @@ static void test_runs(const char *name) {
             }
         }
         fix_crc(b, len);
-        CHECK(ml_trees_open(&m, b, len, &err) != ML_OK && strstr(err.msg, edits[e].msg),
+        CHECK(ml_trees_open(&m, &cold, b, len, &err) != ML_OK && strstr(err.msg, edits[e].msg),
             "%s edit %lu: expected '%s', got '%s'", name, (unsigned long)e, edits[e].msg,
             err.msg);
     }
@@ -630,7 +671,7 @@ static void test_in_place(void) {
     bin_model_t bm;
     CHECK(open_bin(&bm, good, n, &err) == ML_OK, "open: %s", err.msg);
     CHECK(bm.m.label_kind == ML_TREES_LABELS_STR && bm.m.h.n_classes == 3, "string labels");
-    const uint8_t *labels = bm.m.labels;
+    const uint8_t *labels = bm.m.cold->labels;
     CHECK(memcmp(labels + 16, "runsitwalk", 10) == 0, "label text");
     float x[3] = { 0.5f, -1.0f, 2.0f };
     for (int i = 0; i < 10; i++) {
@@ -652,6 +693,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
         compare_forms(forms[i]);
     }
+    CHECK(n_bare > 0, "no seed forest has missing-value sides alone in its cold part");
     static const char *damaged[] = { "rf_classifier", "gb_softmax", "hgb_binary_nan",
         "rf_str_labels", "rf_int_data", "dt_300_features", "rf_sparse", "rf_entries16",
         "rf_spans", "rf_pairs" };

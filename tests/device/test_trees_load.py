@@ -4,6 +4,7 @@ labels that are not small integers (strings, floats, booleans, 64-bit integers) 
 predict as scikit-learn returns them, without allocating; damaged binary files and streams
 that never end refused at once."""
 
+import struct
 import subprocess
 
 import numpy as np
@@ -110,17 +111,17 @@ WIDE_MODEL = microlearn.convert(WIDE)
 
 def test_in_place_object_is_the_model_ram(target):
     # Used in place, a model's RAM is its object: the sums of a prediction are on the C stack
-    # (up to 32 outputs). On the 32-bit boards the object is 112 bytes (7 GC blocks of 16), from
-    # the ROMFS image and from a bytes object; the issue's aim of at most 80 is not reached.
+    # (up to 32 outputs). On the 32-bit boards the object is 80 bytes (5 GC blocks of 16), from
+    # the ROMFS image and from a bytes object: the issue's aim of at most 80.
     assert WIDE_MODEL.memory_size("bin", in_place=True) == 8 * 40
     with target.session({"digits.bin": DIGITS_BIN, "wide.bin": WIDE_MODEL.to_bin()}) as s:
         load, memory, in_place, h, f, alloc = measure_load(
             s, "trees.load(data)", setup="data = open('digits.bin', 'rb').read()")
         assert in_place and memory == 0 and h == EXPECT and f == EXPECT and alloc == 0
         if target.is_qemu:
-            assert load <= 112, f"{target.name}: the in-place object takes {load} bytes"
+            assert load <= 80, f"{target.name}: the in-place object takes {load} bytes"
             rom = measure_load(s, "trees.load('digits.bin')")
-            assert rom[2] and rom[0] <= 112 and rom[3] == EXPECT and rom[5] == 0, rom
+            assert rom[2] and rom[0] <= 80 and rom[3] == EXPECT and rom[5] == 0, rom
         rows = ", ".join(f"array.array('f', {[float(v) for v in r]})" for r in WIDE_X[:60])
         out = run(s, f"""
 import array, gc
@@ -141,9 +142,111 @@ main()
     load, memory, in_place = (int(v) for v in out.split("LOAD")[1].split()[:3])
     assert in_place and memory == 8 * 40
     if target.is_qemu:
-        assert load <= 112 + 8 * 40, load
+        assert load <= 80 + 8 * 40, load
     assert eval(out.split("P ")[1].splitlines()[0]) == [int(v) for v in WIDE.predict(WIDE_X[:60])]
     assert all(eval(out.split("Q ")[1].splitlines()[0]))
+
+
+def head_counts(blob):
+    """(n_nodes, n_leaves) of a binary model's head section, read here on the host."""
+    for i in range(struct.unpack_from("<H", blob, 18)[0]):
+        sid, off, _ = struct.unpack_from("<4sII", blob, 24 + 12 * i)
+        if sid == b"head":
+            return struct.unpack_from("<II", blob, off + 16)
+    raise AssertionError("no head section")
+
+
+def test_counts_and_memory_of_every_load(target):
+    # The model object keeps no node and leaf counts: a text model and a binary one with labels
+    # have them in their cold part, a forest used in place reads them again from its data (a
+    # bytes object, the ROMFS image of the boards, the block it was read into).
+    est, _, _ = labelled(LABELS["str"])
+    lab_bin = microlearn.convert(est).to_bin()
+    files = {"digits.bin": DIGITS_BIN, "digits.csv": DIGITS_MODEL.to_text().encode(),
+             "lab.bin": lab_bin}
+    with target.session(files) as s:
+        out = run(s, """
+from microlearn import trees
+data = open('digits.bin', 'rb').read()
+lab = open('lab.bin', 'rb').read()
+# files the board writes (not in the ROMFS image): read into a block
+for name, d in (('w.bin', data), ('wlab.bin', lab)):
+    with open(name, 'wb') as w:
+        w.write(d)
+for name, m in (('bytes', trees.load(data)), ('path', trees.load('digits.bin')),
+                ('file', trees.load(open('w.bin', 'rb'))), ('text', trees.load('digits.csv')),
+                ('lab', trees.load(lab)), ('labfile', trees.load(open('wlab.bin', 'rb')))):
+    print('C', name, m.n_nodes, m.n_leaves, int(m.in_place), m.memory, len(m.classes))
+""")
+    got = {ln.split()[1]: [int(v) for v in ln.split()[2:]] for ln in out.splitlines()
+           if ln.startswith("C ")}
+    nodes, leaves = head_counts(DIGITS_BIN)
+    rom = target.is_qemu  # a path in the boards' ROMFS image is used in place
+    assert got["bytes"] == [nodes, leaves, 1, 0, 10]
+    assert got["path"] == [nodes, leaves, 1, 0, 10] if rom else \
+        got["path"] == [nodes, leaves, 0, len(DIGITS_BIN), 10]
+    assert got["file"] == [nodes, leaves, 0, len(DIGITS_BIN), 10]
+    assert got["text"] == [DIGITS_MODEL.n_nodes, DIGITS_MODEL.n_leaves, 0,
+                           DIGITS_MODEL.memory_size(), 10]
+    lab_nodes, lab_leaves = head_counts(lab_bin)
+    assert got["lab"] == [lab_nodes, lab_leaves, 1, 0, 3]
+    assert got["labfile"] == [lab_nodes, lab_leaves, 0, len(lab_bin), 3]
+
+
+def test_nan_in_place(target):
+    # A forest trained with missing values, used in place, keeps no cold part: a sample with NaN
+    # reads the nodes' missing-value sides again from the data (a bytes object; on the boards
+    # also the ROMFS image), and is predicted as scikit-learn predicts it, without allocating.
+    Xm = X.astype(np.float32)
+    Xm[::5, 20] = np.nan
+    Xm[1::7, 33] = np.nan
+    est = RandomForestClassifier(5, max_depth=6, random_state=0).fit(Xm, y)
+    model = microlearn.convert(est)
+    assert model.flags & 1
+    Xq = Xm[:20].copy()  # (the Cortex-M0 board has little RAM)
+    Xq[::3, 43] = np.nan
+    want = [int(v) for v in est.predict(Xq)]
+    rows = ", ".join(f"array.array('f', {[float(v) for v in r]})" for r in Xq)
+    with target.session({"nan.bin": model.to_bin()}) as s:
+        out = run(s, f"""
+import array, gc
+from microlearn import trees
+nan = float('nan')
+data = open('nan.bin', 'rb').read()
+XS = [{rows}]
+def main(name, load):
+    gc.collect()
+    a0 = gc.mem_alloc()
+    m = load()
+    gc.collect()
+    print('LOAD', name, gc.mem_alloc() - a0, int(m.in_place))
+    print('P', name, [m.predict(x) for x in XS])
+    p = array.array('f', [0] * 10)
+    print('Q', name, [m.predict_proba(x, p)[m.predict(x)] == max(p) for x in XS])
+    many = array.array('i', [0] * len(XS))
+    m.predict_many(array.array('f', [v for x in XS for v in x]), many)
+    print('M', name, list(many))
+    gc.collect()
+    a0 = gc.mem_alloc()
+    for x in XS:
+        m.predict(x)
+    print('ALLOC', name, gc.mem_alloc() - a0)
+main('bytes', lambda: trees.load(data))
+main('path', lambda: trees.load('nan.bin'))
+""")
+    got = {}
+    for ln in out.splitlines():
+        tag, name, rest = ln.split(" ", 2)
+        got[tag, name] = rest if tag == "LOAD" else eval(rest)
+    for name in ("bytes", "path"):
+        assert got["P", name] == want and got["M", name] == want and all(got["Q", name])
+        assert got["ALLOC", name] == 0
+    load, in_place = (int(v) for v in got["LOAD", "bytes"].split())
+    assert in_place
+    if target.is_qemu:
+        assert load <= 80, load
+        load, in_place = (int(v) for v in got["LOAD", "path"].split())
+        assert in_place and load <= 80, load
 
 
 def test_predictions_after_an_error_mid_call(session):

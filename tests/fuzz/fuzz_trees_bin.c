@@ -39,6 +39,9 @@ static uint32_t section_count(const ml_blob_t *b, uint32_t id, size_t elem) {
     return n;
 }
 
+// The cold part of the model under test (its counts too).
+static ml_trees_cold_t cold;
+
 static void set_counts(const ml_trees_t *m, const uint8_t *buf, size_t size) {
     ml_blob_t b;
     ml_error_t err;
@@ -47,7 +50,7 @@ static void set_counts(const ml_trees_t *m, const uint8_t *buf, size_t size) {
     n_thresholds = section_count(&b, ML_BLOB_ID('t', 'h', 'r', 'k'), 4);
     n_values = section_count(&b, ML_BLOB_ID('v', 'a', 'l', 'u'), 4);
     n_lists = m->list_bits ? m->tree_list[m->h.n_trees] : 0;
-    n_entries = m->leaf_kind != ML_TREES_LEAF_DENSE ? m->h.n_leaves : 0;
+    n_entries = m->leaf_kind != ML_TREES_LEAF_DENSE ? cold.n_leaves : 0;
     // pure-leaf slots: field 8 (uint32) of the head section
     const void *head;
     uint32_t n;
@@ -61,7 +64,7 @@ static uint32_t ref_walk(const ml_trees_t *m, uint32_t t, const int32_t *xk, con
     uint32_t *n_local) {
     uint32_t base = m->tree_node[t];
     *n_local = m->tree_node[t + 1] - base;
-    REQUIRE(m->tree_node[t + 1] >= base && m->tree_node[t + 1] <= m->h.n_nodes);
+    REQUIRE(m->tree_node[t + 1] >= base && m->tree_node[t + 1] <= cold.n_nodes);
     uint32_t ref = 0, steps = 0;
     while (ref < *n_local) {
         REQUIRE(steps++ <= *n_local);
@@ -72,8 +75,8 @@ static uint32_t ref_walk(const ml_trees_t *m, uint32_t t, const int32_t *xk, con
         if (x16) {
             left = x16[f] <= m->threshold16[ti];
         } else if (xk[f] == INT32_MIN) {
-            REQUIRE(m->missing_left != NULL);
-            left = (m->missing_left[i / 8] >> (i % 8)) & 1;
+            REQUIRE(m->cold != NULL && m->cold->missing_left != NULL);
+            left = (m->cold->missing_left[i / 8] >> (i % 8)) & 1;
         } else {
             left = xk[f] <= m->threshold[ti];
         }
@@ -87,7 +90,7 @@ static uint32_t ref_walk(const ml_trees_t *m, uint32_t t, const int32_t *xk, con
 static void ref_eval(const ml_trees_t *m, const int32_t *xk, const int16_t *x16) {
     const ml_trees_header_t *h = &m->h;
     for (uint32_t k = 0; k < h->n_outputs; k++) {
-        ref_acc[k] = h->aggregate == ML_TREES_SUM ? m->baseline[k] : 0.0;
+        ref_acc[k] = h->aggregate == ML_TREES_SUM ? m->cold->baseline[k] : 0.0;
     }
     for (uint32_t t = 0; t < h->n_trees; t++) {
         uint32_t n_local, slot = ref_walk(m, t, xk, x16, &n_local), leaf = slot;
@@ -112,7 +115,7 @@ static void ref_eval(const ml_trees_t *m, const int32_t *xk, const int16_t *x16)
                 continue;
             }
         }
-        REQUIRE(leaf < h->n_leaves);
+        REQUIRE(leaf < cold.n_leaves);
         if (m->leaf_kind != ML_TREES_LEAF_DENSE) {
             for (uint32_t i = leaf;; i++) {
                 REQUIRE(i < n_entries);
@@ -225,14 +228,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     ml_trees_t m;
     ml_error_t err;
-    if (ml_trees_open(&m, buf, size, &err) != ML_OK) {
+    if (ml_trees_open(&m, &cold, buf, size, &err) != ML_OK) {
         REQUIRE(err.code != ML_OK && err.msg[0]);
         free(buf);
         return 0;
     }
+    // The cold part is the model's when it has any of its arrays; the counts are read again
+    // from the data alike.
+    REQUIRE(m.cold == (m.node_layout == ML_TREES_NODES_ARRAYS || cold.labels || cold.baseline
+        || cold.missing_left ? &cold : NULL));
+    ml_trees_cold_t again;
+    memset(&again, 0xa5, sizeof(again));
+    ml_trees_blob_cold(buf, &again);
+    REQUIRE(memcmp(&again, &cold, sizeof(again)) == 0 && cold.n_nodes == m.tree_node[m.h.n_trees]);
     const ml_trees_header_t *h = &m.h;
     if (h->n_features > 65536 || h->n_trees > 100000
-        || (uint64_t)h->n_trees * (h->n_nodes + 1) > 20000000u) {
+        || (uint64_t)h->n_trees * (cold.n_nodes + 1) > 20000000u) {
         free(buf);  // valid but too slow to evaluate many times here
         return 0;
     }

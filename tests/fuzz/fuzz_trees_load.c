@@ -169,30 +169,30 @@ static float key_float(int32_t k) {
 static void reference_eval(const ml_trees_t *m, const float *x, double *acc) {
     const ml_trees_header_t *h = &m->h;
     for (uint32_t k = 0; k < h->n_outputs; k++) {
-        acc[k] = h->aggregate == ML_TREES_SUM ? m->baseline[k] : 0.0;
+        acc[k] = h->aggregate == ML_TREES_SUM ? m->cold->baseline[k] : 0.0;
     }
     for (uint32_t t = 0; t < h->n_trees; t++) {
-        uint32_t ref = m->tree_root[t];  // a text model: references into all trees' nodes
-        REQUIRE(ref < h->n_nodes + h->n_leaves);
+        uint32_t ref = m->cold->tree_root[t];  // a text model: references into all trees' nodes
+        REQUIRE(ref < m->cold->n_nodes + m->cold->n_leaves);
         uint32_t steps = 0;
-        while (ref < h->n_nodes) {
-            REQUIRE(steps++ <= h->n_nodes);
+        while (ref < m->cold->n_nodes) {
+            REQUIRE(steps++ <= m->cold->n_nodes);
             uint32_t f = ml_trees_node_feature(m, ref);
             REQUIRE(f < h->n_features);
             float t32 = key_float(ml_trees_node_threshold(m, ref));
             REQUIRE(!isnan(t32));
             int left;
             if (isnan(x[f])) {
-                REQUIRE(m->missing_left != NULL);
-                left = (m->missing_left[ref / 8] >> (ref % 8)) & 1;
+                REQUIRE(m->cold->missing_left != NULL);
+                left = (m->cold->missing_left[ref / 8] >> (ref % 8)) & 1;
             } else {
                 left = x[f] <= t32;
             }
             uint32_t next = ml_trees_node_child(m, left, ref);
-            REQUIRE(next > ref && next < h->n_nodes + h->n_leaves);
+            REQUIRE(next > ref && next < m->cold->n_nodes + m->cold->n_leaves);
             ref = next;
         }
-        uint32_t leaf = (ref - h->n_nodes) * h->leaf_width;
+        uint32_t leaf = (ref - m->cold->n_nodes) * h->leaf_width;
         if (h->leaf_width == 1) {
             REQUIRE(m->tree_output[t] < h->n_outputs);
             acc[m->tree_output[t]] += ml_trees_value_at(m, leaf);
@@ -239,7 +239,7 @@ static void check_outputs(const ml_trees_t *m) {
             REQUIRE(k < idx ? a < b : a <= b);
         }
     }
-    REQUIRE(ml_trees_class_label(m) == ((const int32_t *)m->labels)[idx]);
+    REQUIRE(ml_trees_class_label(m) == ((const int32_t *)m->cold->labels)[idx]);
     ml_trees_proba(m, scratch_proba);
     if (h->link != ML_TREES_LINK_NONE) {
         // Probabilities from the link: in [0, 1].
@@ -356,20 +356,20 @@ static void predict_all(const ml_trees_t *m, const uint8_t *data, size_t size) {
     }
     // On, above and below the thresholds of up to 16 nodes; NaN in every other feature for
     // models that accept it.
-    uint32_t nodes = h->n_nodes < 16 ? h->n_nodes : 16;
+    uint32_t nodes = m->cold->n_nodes < 16 ? m->cold->n_nodes : 16;
     for (uint32_t j = 0; j < nodes; j++) {
-        uint32_t node = (uint32_t)(((uint64_t)j * h->n_nodes) / nodes);
+        uint32_t node = (uint32_t)(((uint64_t)j * m->cold->n_nodes) / nodes);
         float t = key_float(ml_trees_node_threshold(m, node));
         uint32_t f = ml_trees_node_feature(m, node);
         for (int side = -1; side <= 1; side++) {
             for (uint32_t i = 0; i < n; i++) {
-                float ti = key_float(ml_trees_node_threshold(m, (node + i) % h->n_nodes));
+                float ti = key_float(ml_trees_node_threshold(m, (node + i) % m->cold->n_nodes));
                 xf_buf[i] = (h->flags & ML_TREES_ACCEPT_NAN) && (i + j) % 2 ? NAN : ti;
             }
             xf_buf[f] = side == 0 ? t : nextafterf(t, side < 0 ? -INFINITY : INFINITY);
             eval_f32(m, xf_buf);
             for (uint32_t i = 0; i < n; i++) {
-                float v = key_float(ml_trees_node_threshold(m, (node + i) % h->n_nodes));
+                float v = key_float(ml_trees_node_threshold(m, (node + i) % m->cold->n_nodes));
                 xi_buf[i] = to_i16(side < 0 ? floorf(v) : side > 0 ? ceilf(v) : v);
             }
             eval_i16(m, xi_buf, xf_tmp);
@@ -409,19 +409,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         REQUIRE(memcmp(&ma->h, &mb->h, sizeof(ma->h)) == 0);
         REQUIRE(a.memory_size == b.memory_size);
         REQUIRE(memcmp(a.memory, b.memory, a.memory_size) == 0);
-        REQUIRE(ml_trees_memory_size(&ma->h) == a.memory_size);
+        REQUIRE(ma->cold == &a.ld.cold && mb->cold == &b.ld.cold);
+        REQUIRE(a.ld.cold.n_nodes == b.ld.cold.n_nodes && a.ld.cold.n_leaves == b.ld.cold.n_leaves);
+        REQUIRE(ml_trees_memory_size(&ma->h, a.ld.cold.n_nodes, a.ld.cold.n_leaves)
+            == a.memory_size);
 
         // The one-call loader gives the same model in a block of exactly that size, and refuses
         // a smaller one.
         void *block = malloc(a.memory_size);
         ml_trees_t mc;
+        ml_trees_cold_t cc;
         ml_error_t err;
         REQUIRE(block != NULL);
-        REQUIRE(ml_trees_load_text(&mc, (const char *)data, size, block, a.memory_size, &err) == ML_OK);
-        REQUIRE(memcmp(&mc.h, &ma->h, sizeof(mc.h)) == 0);
+        REQUIRE(ml_trees_load_text(&mc, &cc, (const char *)data, size, block, a.memory_size, &err)
+            == ML_OK);
+        REQUIRE(memcmp(&mc.h, &ma->h, sizeof(mc.h)) == 0 && mc.cold == &cc);
+        REQUIRE(cc.n_nodes == a.ld.cold.n_nodes && cc.n_leaves == a.ld.cold.n_leaves);
         REQUIRE(memcmp(block, a.memory, a.memory_size) == 0);
-        REQUIRE(ml_trees_load_text(&mc, (const char *)data, size, block, a.memory_size - 8, &err)
-            == ML_E_SIZE);
+        REQUIRE(ml_trees_load_text(&mc, &cc, (const char *)data, size, block, a.memory_size - 8,
+            &err) == ML_E_SIZE);
         free(block);
 
         predict_all(ma, data, size);

@@ -83,9 +83,10 @@ def test_c_header_for_pure_c_users(tmp_path):
 static const float X[][4] = {{ {rows} }};
 int main(void) {{
     ml_trees_t model;
+    ml_trees_cold_t cold;
     ml_error_t err;
-    if (ml_trees_load_text(&model, iris_model_text, sizeof(iris_model_text) - 1, iris_model_memory,
-            sizeof(iris_model_memory), &err)) {{
+    if (ml_trees_load_text(&model, &cold, iris_model_text, sizeof(iris_model_text) - 1,
+            iris_model_memory, sizeof(iris_model_memory), &err)) {{
         printf("error %s\\n", err.msg);
         return 1;
     }}
