@@ -554,7 +554,8 @@ static void test_spans(const char *name, int pairs) {
     }
     ml_error_t err;
     ml_trees_t m;
-    CHECK(ml_trees_open(&m, good, n, &err) == ML_OK
+    ml_trees_cold_t cold;
+    CHECK(ml_trees_open(&m, &cold, good, n, &err) == ML_OK
         && m.leaf_kind == (pairs ? ML_TREES_LEAF_PAIRS : ML_TREES_LEAF_SPANS) && m.list_bits == 8,
         "%s: open as %s with byte lists: %s", name, pairs ? "pairs" : "spans", err.msg);
     uint32_t head_size, entr_size, valu_size, list_size;
@@ -650,7 +651,7 @@ static void test_spans(const char *name, int pairs) {
                 break;
         }
         fix_crc(b, n);
-        CHECK(ml_trees_open(&m, b, n, &err) != ML_OK && strstr(err.msg, msg),
+        CHECK(ml_trees_open(&m, &cold, b, n, &err) != ML_OK && strstr(err.msg, msg),
             "%s edit %lu: expected '%s', got '%s'", name, (unsigned long)e, msg, err.msg);
     }
     free(b);
