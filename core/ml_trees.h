@@ -164,8 +164,9 @@ typedef struct {
     uint8_t value_shift;
     uint8_t label_kind;       // ml_trees_labels_t
     uint8_t forest_r8;        // the usual forest classifier (set by ml_trees_open): 8-bit node
-                              // records, leaf lists with pure leaves, sparse or run integer leaves
-                              // (or none: every leaf pure)
+                              // records, leaf lists with pure leaves, integer leaves; 0 if not,
+                              // else 1 + which forest loop predicts it (by leaf kind, or every
+                              // leaf pure; FOREST_* in ml_trees.c)
     // Model arrays (the counts in brackets are checked when opening, and not kept). Arrays that
     // no model uses together share a pointer (the layout or leaf kind tells which it is).
     union {

@@ -211,6 +211,45 @@ static void test_damage(const char *name) {
     free(good);
 }
 
+// Evaluates models a and b on n_samples pseudo-random samples (float32 and int16) and counts
+// where they differ: statuses, sums (bit for bit) and class indices; with class_i16, also
+// ml_trees_predict_class_i16, and int16 samples only when both have int16 thresholds.
+static int count_differences(bin_model_t *a, bin_model_t *b, int n_samples, uint64_t seed,
+    int class_i16) {
+    ml_error_t err;
+    const uint32_t nf = a->m.h.n_features;
+    int mismatches = 0;
+    for (int s = 0; s < n_samples && a->ws && b->ws && nf <= 64; s++) {
+        float x[64];
+        int16_t xh[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t r = (uint32_t)(seed >> 33);
+            x[i] = (float)((int32_t)(r % 20001) - 10000) / 4000.0f;
+            xh[i] = (int16_t)((int32_t)(r % 801) - 400);
+        }
+        for (int form = 0; form < 2; form++) {
+            if (class_i16 && form && !(a->m.threshold16 && b->m.threshold16)) {
+                continue;
+            }
+            mismatches += (form ? ml_trees_eval_i16(&a->m, xh, nf, &err)
+                : ml_trees_eval_f32(&a->m, x, nf, &err)) != ML_OK;
+            mismatches += (form ? ml_trees_eval_i16(&b->m, xh, nf, &err)
+                : ml_trees_eval_f32(&b->m, x, nf, &err)) != ML_OK;
+            for (uint32_t k = 0; k < a->m.h.n_outputs; k++) {
+                double va = ml_trees_sum(&a->m, k), vb = ml_trees_sum(&b->m, k);
+                mismatches += memcmp(&va, &vb, sizeof(va)) != 0;
+            }
+            mismatches += ml_trees_class_index(&a->m) != ml_trees_class_index(&b->m);
+            if (class_i16 && form) {
+                mismatches += ml_trees_predict_class_i16(&a->m, xh)
+                    != ml_trees_predict_class_i16(&b->m, xh);
+            }
+        }
+    }
+    return mismatches;
+}
+
 // Values as uint32 units (fixed values 3): a converter model whose int32 units are all
 // non-negative, relabelled as uint32 units, gives the same sums bit for bit, on float32 and
 // int16 samples.
@@ -236,31 +275,7 @@ static void test_uint32_units(const char *name) {
     fix_crc(b, n);
     CHECK(open_bin(&u, b, n, &err) == ML_OK && u.m.value_fixed == 3, "%s: uint32: %s", name,
         err.msg);
-    int mismatches = 0;
-    uint64_t seed = 99;
-    const uint32_t nf = a.m.h.n_features;
-    for (int s = 0; s < 300 && a.ws && u.ws && nf <= 64; s++) {
-        float x[64];
-        int16_t xh[64];
-        for (uint32_t i = 0; i < nf; i++) {
-            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            uint32_t r = (uint32_t)(seed >> 33);
-            x[i] = (float)((int32_t)(r % 20001) - 10000) / 4000.0f;
-            xh[i] = (int16_t)((int32_t)(r % 801) - 400);
-        }
-        for (int form = 0; form < 2; form++) {
-            ml_status_t ra = form ? ml_trees_eval_i16(&a.m, xh, nf, &err)
-                : ml_trees_eval_f32(&a.m, x, nf, &err);
-            ml_status_t ru = form ? ml_trees_eval_i16(&u.m, xh, nf, &err)
-                : ml_trees_eval_f32(&u.m, x, nf, &err);
-            mismatches += ra != ML_OK || ru != ML_OK;
-            for (uint32_t k = 0; k < a.m.h.n_outputs; k++) {
-                double va = ml_trees_sum(&a.m, k), vu = ml_trees_sum(&u.m, k);
-                mismatches += memcmp(&va, &vu, sizeof(va)) != 0;
-            }
-            mismatches += ml_trees_class_index(&a.m) != ml_trees_class_index(&u.m);
-        }
-    }
+    int mismatches = count_differences(&a, &u, 300, 99, 0);
     ml_blob_t blob;
     const void *vp;
     uint32_t n_values = 0;
@@ -495,37 +510,7 @@ static void test_same_sums(const char *a_name, const char *b_name) {
     CHECK(open_bin(&a, ga, na, &err) == ML_OK && open_bin(&b, gb, nb, &err) == ML_OK
         && a.m.leaf_kind != b.m.leaf_kind && a.m.h.n_features == b.m.h.n_features,
         "%s, %s: open: %s", a_name, b_name, err.msg);
-    const uint32_t nf = a.m.h.n_features;
-    int mismatches = 0;
-    uint64_t seed = 5;
-    for (int s = 0; s < 500 && a.ws && b.ws && nf <= 64; s++) {
-        float x[64];
-        int16_t xh[64];
-        for (uint32_t i = 0; i < nf; i++) {
-            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            uint32_t r = (uint32_t)(seed >> 33);
-            x[i] = (float)((int32_t)(r % 20001) - 10000) / 4000.0f;
-            xh[i] = (int16_t)((int32_t)(r % 801) - 400);
-        }
-        for (int form = 0; form < 2; form++) {
-            if (form && !(a.m.threshold16 && b.m.threshold16)) {
-                continue;
-            }
-            mismatches += (form ? ml_trees_eval_i16(&a.m, xh, nf, &err)
-                : ml_trees_eval_f32(&a.m, x, nf, &err)) != ML_OK;
-            mismatches += (form ? ml_trees_eval_i16(&b.m, xh, nf, &err)
-                : ml_trees_eval_f32(&b.m, x, nf, &err)) != ML_OK;
-            for (uint32_t k = 0; k < a.m.h.n_outputs; k++) {
-                double va = ml_trees_sum(&a.m, k), vb = ml_trees_sum(&b.m, k);
-                mismatches += memcmp(&va, &vb, sizeof(va)) != 0;
-            }
-            mismatches += ml_trees_class_index(&a.m) != ml_trees_class_index(&b.m);
-            if (form) {
-                mismatches += ml_trees_predict_class_i16(&a.m, xh)
-                    != ml_trees_predict_class_i16(&b.m, xh);
-            }
-        }
-    }
+    const int mismatches = count_differences(&a, &b, 500, 5, 1);
     CHECK(mismatches == 0, "%s, %s: %d differences", a_name, b_name, mismatches);
     free(a.ws);
     free(b.ws);
