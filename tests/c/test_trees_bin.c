@@ -400,6 +400,18 @@ static uint32_t find_section(const uint8_t *b, const char *id, uint32_t *size) {
     return 0;
 }
 
+// Sets the size of section id in the section table of container b. (The edits below use the
+// head's bytes at: 36 bytes of words, then aggregate, link, flags, feature bytes, child bytes,
+// threshold index bytes, leaf kind (42), fixed values (43), value shift, list bits (45), entry
+// bits (46).)
+static void set_section_size(uint8_t *b, const char *id, uint32_t size) {
+    for (uint32_t i = 0; i < ml_blob_u16(b + 18); i++) {
+        if (memcmp(b + 24 + 12 * i, id, 4) == 0) {
+            memcpy(b + 24 + 12 * i + 8, &size, 4);
+        }
+    }
+}
+
 // Leaf runs (leaf kind 2): what the loader refuses in them, each with its message.
 static void test_runs(const char *name) {
     size_t n;
@@ -474,16 +486,9 @@ static void test_runs(const char *name) {
                     }
                 }
                 break;
-            default: {
-                // the section table's size of 'valu', 4 bytes less
-                for (uint32_t i = 0; i < ml_blob_u16(b + 18); i++) {
-                    if (memcmp(b + 24 + 12 * i, "valu", 4) == 0) {
-                        uint32_t sz = valu_size - 4;
-                        memcpy(b + 24 + 12 * i + 8, &sz, 4);
-                    }
-                }
+            default:
+                set_section_size(b, "valu", valu_size - 4);
                 break;
-            }
         }
         fix_crc(b, len);
         CHECK(ml_trees_open(&m, &cold, b, len, &err) != ML_OK && strstr(err.msg, edits[e].msg),
@@ -516,17 +521,6 @@ static void test_same_sums(const char *a_name, const char *b_name) {
     free(b.ws);
     free(ga);
     free(gb);
-}
-
-// Offset of the head's leaf kind byte etc.: 36 bytes of words, then aggregate, link, flags,
-// feature bytes, child bytes, threshold index bytes, leaf kind (42), fixed values (43), value
-// shift, list bits (45), entry bits (46).
-static void set_section_size(uint8_t *b, const char *id, uint32_t size) {
-    for (uint32_t i = 0; i < ml_blob_u16(b + 18); i++) {
-        if (memcmp(b + 24 + 12 * i, id, 4) == 0) {
-            memcpy(b + 24 + 12 * i + 8, &size, 4);
-        }
-    }
 }
 
 // Leaf spans (leaf kind 3) and pairs (leaf kind 4): what the loader refuses in them, each with
