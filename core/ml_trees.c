@@ -16,8 +16,7 @@ enum {
 
 // The forest loops of forest_r8 models (ml_trees_t.forest_r8 is 1 + one of these).
 enum {
-    FOREST_ANY = 0, FOREST_SPAN_U32, FOREST_SPAN_I32, FOREST_PAIR_U32, FOREST_PAIR_I32,
-    FOREST_SPARSE_I32, FOREST_PURE,
+    FOREST_ANY = 0, FOREST_SPAN, FOREST_PAIR_U32, FOREST_PAIR_I32, FOREST_SPARSE_I32, FOREST_PURE,
 };
 
 static void make_fixed(ml_trees_t *m, uint32_t n_leaves);
@@ -1613,10 +1612,21 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
     if (m.forest_r8 && !c.n_lists) {
         m.forest_r8 += FOREST_PURE;  // every leaf pure
     } else if (m.forest_r8) {
-        // the loop for its impure leaves (forest_i16)
-        // (spans have integer units: value_fixed 1 or 3)
-        const int u32 = m.value_fixed == 3;
-        m.forest_r8 += m.leaf_kind == ML_TREES_LEAF_SPANS ? (u32 ? FOREST_SPAN_U32 : FOREST_SPAN_I32)
+        // the loop for its impure leaves (forest_i16). Spans and pairs have integer units
+        // (value_fixed 1 or 3). Spans of int32 units that are all >= 0, as a classifier's are,
+        // add as uint32 units do (one loop for both: less flash; spans of negative units take
+        // the generic loop). Pairs keep a loop per unit type: Cortex-M3's uint32 one spills a
+        // register.
+        int u32 = m.value_fixed == 3;
+        if (m.value_fixed == 1 && m.leaf_kind == ML_TREES_LEAF_SPANS) {
+            const int32_t *v = m.values;
+            uint32_t j = 0;
+            while (j < c.n_values && v[j] >= 0) {
+                j++;
+            }
+            u32 = j == c.n_values;
+        }
+        m.forest_r8 += m.leaf_kind == ML_TREES_LEAF_SPANS ? (u32 ? FOREST_SPAN : 0)
             : m.leaf_kind == ML_TREES_LEAF_PAIRS ? (u32 ? FOREST_PAIR_U32 : FOREST_PAIR_I32)
             : m.leaf_kind == ML_TREES_LEAF_SPARSE && m.value_fixed == 1 ? FOREST_SPARSE_I32 : 0;
     }
@@ -2147,26 +2157,36 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define ADD_PAIRS(u32) add_pairs(m, acc, list_at(m->leaf_list, li, m->list_bits), u32)
 #define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(m->leaf_list, li, m->list_bits))
 
-// The forest loops of one sample type, and forest_<sfx>, which runs the model's (forest_r8:
-// 1 + FOREST_*).
-#define DEFINE_FORESTS(sfx, KEY, WALK, x_t) \
-    DEFINE_FOREST_R8(forest_any_##sfx, KEY, WALK, x_t, ADD_ANY) \
-    DEFINE_FOREST_R8(forest_pure_##sfx, KEY, WALK, x_t, ADD_NONE) \
-    DEFINE_FOREST_R8(forest_span_u32_##sfx, KEY, WALK, x_t, ADD_SPAN(1)) \
-    DEFINE_FOREST_R8(forest_span_i32_##sfx, KEY, WALK, x_t, ADD_SPAN(0)) \
-    DEFINE_FOREST_R8(forest_pair_u32_##sfx, KEY, WALK, x_t, ADD_PAIRS(1)) \
-    DEFINE_FOREST_R8(forest_pair_i32_##sfx, KEY, WALK, x_t, ADD_PAIRS(0)) \
-    DEFINE_FOREST_R8(forest_sparse_i32_##sfx, KEY, WALK, x_t, ADD_ENTRIES_I32) \
-    static void (*const forests_##sfx[])(const ml_trees_t *, const x_t *, const int32_t *) = { \
-        forest_any_##sfx, forest_span_u32_##sfx, forest_span_i32_##sfx, forest_pair_u32_##sfx, \
-        forest_pair_i32_##sfx, forest_sparse_i32_##sfx, forest_pure_##sfx, \
-    }; \
-    ML_TREES_INLINE void forest_##sfx(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
-        forests_##sfx[m->forest_r8 - 1](m, x, thr); \
-    }
+// The forest loops of int16 samples, the fast path (predict of an int16 sample), and forest_i16,
+// which runs the model's (forest_r8: 1 + FOREST_*).
+DEFINE_FOREST_R8(forest_any_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_ANY)
+DEFINE_FOREST_R8(forest_pure_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_NONE)
+DEFINE_FOREST_R8(forest_span_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_SPAN(1))
+DEFINE_FOREST_R8(forest_pair_u32_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_PAIRS(1))
+DEFINE_FOREST_R8(forest_pair_i32_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_PAIRS(0))
+DEFINE_FOREST_R8(forest_sparse_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_ENTRIES_I32)
+static void (*const forests_i16[])(const ml_trees_t *, const int16_t *, const int32_t *) = {
+    forest_any_i16, forest_span_i16, forest_pair_u32_i16, forest_pair_i32_i16, forest_sparse_i16,
+    forest_pure_i16,
+};
+ML_TREES_INLINE void forest_i16(const ml_trees_t *m, const int16_t *x, const int32_t *thr) {
+    forests_i16[m->forest_r8 - 1](m, x, thr);
+}
 
-DEFINE_FORESTS(i16, KEY_I16_THR16, walk_r8_i16, int16_t)
-DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
+// Float32 samples: the same but for packed sparse entries (large forests, whose leaves are
+// mostly pure), which take the generic loop (a call per impure leaf) for 350 bytes less flash.
+DEFINE_FOREST_R8(forest_any_f32, KEY_F32, walk_r8_f32, float, ADD_ANY)
+DEFINE_FOREST_R8(forest_pure_f32, KEY_F32, walk_r8_f32, float, ADD_NONE)
+DEFINE_FOREST_R8(forest_span_f32, KEY_F32, walk_r8_f32, float, ADD_SPAN(1))
+DEFINE_FOREST_R8(forest_pair_u32_f32, KEY_F32, walk_r8_f32, float, ADD_PAIRS(1))
+DEFINE_FOREST_R8(forest_pair_i32_f32, KEY_F32, walk_r8_f32, float, ADD_PAIRS(0))
+static void (*const forests_f32[])(const ml_trees_t *, const float *, const int32_t *) = {
+    forest_any_f32, forest_span_f32, forest_pair_u32_f32, forest_pair_i32_f32, forest_any_f32,
+    forest_pure_f32,
+};
+ML_TREES_INLINE void forest_f32(const ml_trees_t *m, const float *x, const int32_t *thr) {
+    forests_f32[m->forest_r8 - 1](m, x, thr);
+}
 
 // Every tree of a model with node records; xf (float32 features) or x16 (int16 features, with
 // threshold16) is the sample.

@@ -523,6 +523,67 @@ static void test_same_sums(const char *a_name, const char *b_name) {
     free(gb);
 }
 
+// Spans of int32 units share the uint32 units' loop when every unit is >= 0; a negative unit
+// (not from a classifier: a crafted file) takes the generic loop, which adds it signed. Unit j
+// of `name` negated: the sums differ from the original's only in entry j's class, by -2 v_j
+// for each tree whose leaf holds it.
+static void test_negative_span_unit(const char *name, uint32_t j) {
+    size_t n;
+    uint8_t *good = read_bin(name, &n);
+    if (!good) {
+        return;
+    }
+    ml_error_t err;
+    bin_model_t a, b;
+    CHECK(open_bin(&a, good, n, &err) == ML_OK && a.m.value_fixed == 1
+        && a.m.leaf_kind == ML_TREES_LEAF_SPANS && a.m.forest_r8 > 1,
+        "%s: open (int32 spans with a loop of their own): %s", name, err.msg);
+    uint32_t n_valu, n_entr;
+    const uint32_t valu = find_section(good, "valu", &n_valu);
+    const uint32_t entr = find_section(good, "entr", &n_entr);
+    uint8_t *bad = malloc(n);
+    memcpy(bad, good, n);
+    int32_t v;
+    memcpy(&v, bad + valu + 4 * j, 4);
+    const int32_t neg = -v;
+    memcpy(bad + valu + 4 * j, &neg, 4);
+    fix_crc(bad, n);
+    CHECK(v > 0 && 4 * j < n_valu && j < n_entr && open_bin(&b, bad, n, &err) == ML_OK
+        && b.m.forest_r8 == 1, "%s: unit %lu negated: open (generic loop): %s", name,
+        (unsigned long)j, err.msg);
+    const uint32_t k_j = good[entr + j], nf = a.m.h.n_features;
+    const double step = -2.0 * (double)v * ldexp(1.0, -(int)a.m.value_shift);
+    uint64_t seed = 11;
+    int wrong = 0, hits = 0;
+    for (int s = 0; s < 500 && a.ws && b.ws && nf <= 64; s++) {
+        float x[64];
+        int16_t xh[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            xh[i] = (int16_t)((int32_t)((seed >> 33) % 801) - 400);
+            x[i] = (float)xh[i];
+        }
+        for (int form = 0; form < 2; form++) {
+            wrong += (form ? ml_trees_eval_i16(&a.m, xh, nf, &err)
+                : ml_trees_eval_f32(&a.m, x, nf, &err)) != ML_OK;
+            wrong += (form ? ml_trees_eval_i16(&b.m, xh, nf, &err)
+                : ml_trees_eval_f32(&b.m, x, nf, &err)) != ML_OK;
+            for (uint32_t k = 0; k < a.m.h.n_outputs; k++) {
+                const double d = ml_trees_sum(&b.m, k) - ml_trees_sum(&a.m, k);
+                const double times = d / step;
+                wrong += k == k_j ? (times < 0 || times != floor(times)) : d != 0;
+                hits += k == k_j && d != 0;
+            }
+        }
+    }
+    CHECK(wrong == 0 && hits > 0, "%s: unit %lu negated: %d wrong sums, %d samples reach it",
+        name, (unsigned long)j, wrong, hits);
+    free(a.ws);
+    free(b.ws);
+    free(bad);
+    free(good);
+}
+
 // Leaf spans (leaf kind 3) and pairs (leaf kind 4): what the loader refuses in them, each with
 // its message.
 static void test_spans(const char *name, int pairs) {
@@ -699,6 +760,7 @@ int main(void) {
     test_predict_class("rf1_int_data", 1);
     test_same_sums("rf_spans", "rf_int_data");
     test_same_sums("rf_pairs", "rf_entries16");
+    test_negative_span_unit("rf_spans", 1);
     test_spans("rf_spans", 0);
     test_spans("rf_str_labels", 0);
     test_spans("rf_pairs", 1);
