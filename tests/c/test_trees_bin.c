@@ -412,93 +412,6 @@ static void set_section_size(uint8_t *b, const char *id, uint32_t size) {
     }
 }
 
-// Leaf runs (leaf kind 2): what the loader refuses in them, each with its message.
-static void test_runs(const char *name) {
-    size_t n;
-    uint8_t *good = read_bin(name, &n);
-    if (!good) {
-        return;
-    }
-    ml_error_t err;
-    ml_trees_t m;
-    ml_trees_cold_t cold;
-    CHECK(ml_trees_open(&m, &cold, good, n, &err) == ML_OK && m.leaf_kind == ML_TREES_LEAF_RUNS
-        && m.list_bits == 8, "%s: open as runs with byte lists: %s", name, err.msg);
-    uint32_t head_size, entr_size, valu_size, list_size;
-    const uint32_t head = find_section(good, "head", &head_size);
-    const uint32_t entr = find_section(good, "entr", &entr_size);
-    const uint32_t valu = find_section(good, "valu", &valu_size);
-    const uint32_t list = find_section(good, "list", &list_size);
-    const uint32_t n_entries = entr_size - 3;
-    CHECK(head && entr && valu && list && valu_size == 4 * n_entries, "%s: sections", name);
-    // the first run of two entries of different values
-    uint32_t two = n_entries, start = 0;
-    for (uint32_t i = 0; i < n_entries; i++) {
-        if (good[entr + i] & 1) {
-            if (i == start + 1 && two == n_entries
-                && ml_blob_u32(good + valu + 4 * start) != ml_blob_u32(good + valu + 4 * i)) {
-                two = start;
-            }
-            start = i + 1;
-        }
-    }
-    CHECK(two < n_entries, "%s: no run of two entries", name);
-    const uint8_t n_out = (uint8_t)ml_blob_u32(good + head + 8);
-    uint8_t *b = malloc(n);
-    static const struct { int what; const char *msg; } edits[] = {
-        { 0, "leaf runs" },          // entry bits 9
-        { 1, "leaf runs" },          // fixed values 2 (float32 values)
-        { 2, "leaf entry" },         // a class past the outputs
-        { 3, "not ending a leaf" },  // the last entry does not end its leaf
-        { 4, "not below" },          // a run's first entry is not its largest
-        { 5, "not below" },          // a class twice in a run
-        { 6, "does not exist" },     // a leaf list entry in the middle of a run
-        { 7, "values for" },         // a value short
-    };
-    for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
-        memcpy(b, good, n);
-        size_t len = n;
-        switch (edits[e].what) {
-            case 0:
-                b[head + 46] = 9;
-                break;
-            case 1:
-                b[head + 43] = 2;
-                break;
-            case 2:
-                b[entr + two] = (uint8_t)(n_out << 1);
-                break;
-            case 3:
-                b[entr + n_entries - 1] &= 0xfe;
-                break;
-            case 4:
-                // swap the two values: the smaller comes first
-                memcpy(b + valu + 4 * two, good + valu + 4 * (two + 1), 4);
-                memcpy(b + valu + 4 * (two + 1), good + valu + 4 * two, 4);
-                break;
-            case 5:
-                b[entr + two + 1] = (uint8_t)((good[entr + two] & 0xfe) | 1);
-                break;
-            case 6:
-                for (uint32_t i = 0; i + 3 < list_size; i++) {
-                    if (b[list + i] == two) {
-                        b[list + i] = (uint8_t)(two + 1);
-                    }
-                }
-                break;
-            default:
-                set_section_size(b, "valu", valu_size - 4);
-                break;
-        }
-        fix_crc(b, len);
-        CHECK(ml_trees_open(&m, &cold, b, len, &err) != ML_OK && strstr(err.msg, edits[e].msg),
-            "%s edit %lu: expected '%s', got '%s'", name, (unsigned long)e, edits[e].msg,
-            err.msg);
-    }
-    free(b);
-    free(good);
-}
-
 // The same model in two leaf encodings (a and b): the same sums bit for bit, and classes, on
 // float32 and int16 samples.
 static void test_same_sums(const char *a_name, const char *b_name) {
@@ -584,27 +497,32 @@ static void test_negative_span_unit(const char *name, uint32_t j) {
     free(good);
 }
 
-// Leaf spans (leaf kind 3) and pairs (leaf kind 4): what the loader refuses in them, each with
-// its message.
-static void test_spans(const char *name, int pairs) {
+// Leaf runs (leaf kind 2), spans (3) and pairs (4): what the loader refuses in them, each with
+// its message. Runs and pairs end a leaf with the end bit of its last class byte, spans where
+// the next list entry starts; pairs index a table of values, runs and spans have one per entry.
+enum { RUNS = 1, SPANS = 2, PAIRS = 4 };
+static void test_leaf_edits(const char *name, int kind) {
     size_t n;
     uint8_t *good = read_bin(name, &n);
     if (!good) {
         return;
     }
+    static const char *const kinds[] = { "", "runs", "spans", "", "pairs" };
+    const uint8_t leaf_kind = kind == RUNS ? ML_TREES_LEAF_RUNS
+        : kind == SPANS ? ML_TREES_LEAF_SPANS : ML_TREES_LEAF_PAIRS;
     ml_error_t err;
     ml_trees_t m;
     ml_trees_cold_t cold;
-    CHECK(ml_trees_open(&m, &cold, good, n, &err) == ML_OK
-        && m.leaf_kind == (pairs ? ML_TREES_LEAF_PAIRS : ML_TREES_LEAF_SPANS) && m.list_bits == 8,
-        "%s: open as %s with byte lists: %s", name, pairs ? "pairs" : "spans", err.msg);
+    CHECK(ml_trees_open(&m, &cold, good, n, &err) == ML_OK && m.leaf_kind == leaf_kind
+        && m.list_bits == 8, "%s: open as %s with byte lists: %s", name, kinds[kind], err.msg);
     uint32_t head_size, entr_size, valu_size, list_size;
     const uint32_t head = find_section(good, "head", &head_size);
     const uint32_t entr = find_section(good, "entr", &entr_size);
     const uint32_t valu = find_section(good, "valu", &valu_size);
     const uint32_t list = find_section(good, "list", &list_size);
+    const int pairs = kind == PAIRS, spans = kind == SPANS;
     const uint32_t step = pairs ? 2 : 1, n_entries = (entr_size - 3) / step;
-    const uint32_t n_lists = list_size - 3 - !pairs;  // spans: an entry more, the last end
+    const uint32_t n_lists = list_size - 3 - spans;  // spans: an entry more, the last end
     CHECK(head && entr && valu && list && (pairs || valu_size == 4 * n_entries), "%s: sections",
         name);
     // the first leaf of two entries of different values (lists' entries start leaves)
@@ -613,8 +531,10 @@ static void test_spans(const char *name, int pairs) {
         const uint32_t s = good[list + l];
         const uint32_t v0 = pairs ? good[entr + 2 * s + 1] : s;
         const uint32_t v1 = pairs ? good[entr + 2 * s + 3] : s + 1;
-        const int len2 = pairs ? !(good[entr + 2 * s] & 1) && (good[entr + 2 * s + 2] & 1)
-            : s + 1 < n_entries && (l + 1 == n_lists ? n_entries : good[list + l + 1]) == s + 2;
+        const int len2 = spans
+            ? s + 1 < n_entries && (l + 1 == n_lists ? n_entries : good[list + l + 1]) == s + 2
+            : s + 1 < n_entries && !(good[entr + step * s] & 1)
+            && (good[entr + step * (s + 1)] & 1);
         if (len2 && ml_blob_u32(good + valu + 4 * v0) != ml_blob_u32(good + valu + 4 * v1)) {
             two = s;
             two_at = l;
@@ -623,39 +543,37 @@ static void test_spans(const char *name, int pairs) {
     CHECK(two < n_entries, "%s: no leaf of two entries", name);
     const uint8_t n_out = (uint8_t)ml_blob_u32(good + head + 8);
     uint8_t *b = malloc(n);
-    static const struct { int what, pairs; const char *msg; } edits[] = {
-        { 0, 2, "leaf spans" },          // entry bits 16 (spans), 8 (pairs)
-        { 1, 2, "leaf spans" },          // fixed values 2 (float32 values)
-        { 2, 2, "leaf entry" },          // a class past the outputs
-        { 3, 0, "out of place" },        // the list's last entry is not the entries' end
-        { 4, 2, "not in order" },        // a span's first entry is not its largest
-        { 5, 2, "not in order" },        // a class twice in a span
-        { 6, 0, "out of place" },        // an empty span
-        { 7, 0, "values for" },          // a value short
-        { 8, 1, "leaf entry" },          // a value index past the values
-        { 9, 1, "not ending a leaf" },   // the last entry does not end its leaf
-        { 10, 1, "does not exist" },     // a leaf list entry in the middle of a leaf
+    static const struct { int what, kinds; const char *msg; } edits[] = {
+        { 0, 7, "leaf " },               // entry bits 9 (runs), 16 (spans), 8 (pairs)
+        { 1, 7, "leaf " },               // fixed values 2 (float32 values)
+        { 2, 7, "leaf entry" },          // a class past the outputs
+        { 3, SPANS, "out of place" },    // the list's last entry is not the entries' end
+        { 4, 7, "" },                    // a leaf's first entry is not its largest
+        { 5, 7, "" },                    // a class twice in a leaf
+        { 6, SPANS, "out of place" },    // an empty span
+        { 7, RUNS | SPANS, "values for" },  // a value short
+        { 8, PAIRS, "leaf entry" },      // a value index past the values
+        { 9, RUNS | PAIRS, "not ending a leaf" },  // the last entry does not end its leaf
+        { 10, RUNS | PAIRS, "does not exist" },    // a leaf list entry in the middle of a leaf
     };
     for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
-        if (edits[e].pairs != 2 && edits[e].pairs != pairs) {
+        if (!(edits[e].kinds & kind)) {
             continue;
         }
-        const char *msg = edits[e].msg;
-        if (pairs && strcmp(msg, "leaf spans") == 0) {
-            msg = "leaf pairs";
-        } else if (pairs && strcmp(msg, "not in order") == 0) {
-            msg = "not below";
-        }
+        char msg[32];
+        snprintf(msg, sizeof(msg), "%s%s", edits[e].msg, edits[e].what == 0 || edits[e].what == 1
+            ? kinds[kind] : edits[e].what == 4 || edits[e].what == 5
+            ? (spans ? "not in order" : "not below") : "");
         memcpy(b, good, n);
         switch (edits[e].what) {
             case 0:
-                b[head + 46] = pairs ? 8 : 16;
+                b[head + 46] = kind == RUNS ? 9 : spans ? 16 : 8;
                 break;
             case 1:
                 b[head + 43] = 2;
                 break;
             case 2:
-                b[entr + step * two] = (uint8_t)(pairs ? n_out << 1 : n_out);
+                b[entr + step * two] = (uint8_t)(spans ? n_out : n_out << 1);
                 break;
             case 3:
                 b[list + n_lists] = (uint8_t)(n_entries - 1);
@@ -671,8 +589,8 @@ static void test_spans(const char *name, int pairs) {
                 }
                 break;
             case 5:
-                b[entr + step * (two + 1)] = pairs ? (uint8_t)(good[entr + 2 * two] | 1)
-                    : good[entr + two];
+                b[entr + step * (two + 1)] = spans ? good[entr + two]
+                    : (uint8_t)((good[entr + step * two] & 0xfe) | 1);
                 break;
             case 6:
                 b[list + two_at + 1] = (uint8_t)two;
@@ -684,7 +602,7 @@ static void test_spans(const char *name, int pairs) {
                 b[entr + 2 * two + 1] = (uint8_t)(valu_size / 4);
                 break;
             case 9:
-                b[entr + 2 * (n_entries - 1)] &= 0xfe;
+                b[entr + step * (n_entries - 1)] &= 0xfe;
                 break;
             default:
                 b[list + two_at] = (uint8_t)(two + 1);
@@ -752,8 +670,8 @@ int main(void) {
     test_predict_class("rf_entries16", 0);
     test_predict_class("dt_bool_labels", 0);
     test_predict_class("rf_sparse", 0);
-    test_runs("rf_int_data");
-    test_runs("rf_classifier");
+    test_leaf_edits("rf_int_data", RUNS);
+    test_leaf_edits("rf_classifier", RUNS);
     test_predict_class("rf_spans", 1);
     test_predict_class("rf_pairs_int", 1);
     test_predict_class("rf_pairs", 0);
@@ -761,10 +679,10 @@ int main(void) {
     test_same_sums("rf_spans", "rf_int_data");
     test_same_sums("rf_pairs", "rf_entries16");
     test_negative_span_unit("rf_spans", 1);
-    test_spans("rf_spans", 0);
-    test_spans("rf_str_labels", 0);
-    test_spans("rf_pairs", 1);
-    test_spans("rf_pairs_int", 1);
+    test_leaf_edits("rf_spans", SPANS);
+    test_leaf_edits("rf_str_labels", SPANS);
+    test_leaf_edits("rf_pairs", PAIRS);
+    test_leaf_edits("rf_pairs_int", PAIRS);
     test_messages();
     test_in_place();
     return check_summary("test_trees_bin");
