@@ -2026,15 +2026,23 @@ static void init_sums(const ml_trees_t *m) {
 #define KEY_I16_THR16(v) ((int32_t)(v))  // against threshold16: the feature itself
 // Zeroes the n >= 1 int64 sums, two at a time (a loop, not a call to memset, which a native
 // module reaches through a table; the sums are a few words).
+#if defined(__SSE2__)
+// two sums in one 16-byte store (sums are 8-byte aligned only)
+typedef uint64_t sums2_t __attribute__((vector_size(16), aligned(8), may_alias));
+#endif
 ML_TREES_INLINE void zero_sums(uint64_t *acc, uint32_t n) {
-    uint64_t *const end = acc + n;
-    if (n & 1) {
-        *acc++ = 0;
-    }
-    while (acc < end) {
-        acc[0] = 0;
-        acc[1] = 0;
-        acc += 2;
+    uint64_t *p = acc + (n & 1), *const end = acc + n;
+    acc[0] = 0;  // n odd: the first alone (n even: written twice)
+    if (p < end) {
+        do {  // tested at its end: a jump less per pair
+#if defined(__SSE2__)
+            *(sums2_t *)(void *)p = (sums2_t){ 0, 0 };
+#else
+            p[0] = 0;
+            p[1] = 0;
+#endif
+            p += 2;
+        } while (p < end);
     }
 }
 
@@ -2094,8 +2102,12 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 // registers to itself (Cortex-M3 would keep the sample and thresholds on the stack).
 #if defined(__x86_64__) || defined(__aarch64__)
 #define FOREST_WALK_CALL 0
+#define FOREST_ATTR __attribute__((noinline, optimize("no-crossjumping", "no-tree-loop-distribute-patterns")))
+#define FOREST_BYTE_LISTS 1
 #else
 #define FOREST_WALK_CALL 1
+#define FOREST_ATTR __attribute__((noinline))
+#define FOREST_BYTE_LISTS 0
 #endif
 // The tree's node pointer kept as such: otherwise GCC adds the tree's first node index to each
 // node's index and scales the sum, an instruction more per node.
@@ -2105,13 +2117,12 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define OPAQUE(p) (void)(p)
 #endif
 #define DEFINE_FOREST_R8(name, KEY, WALK, x_t, ADD_IMPURE) \
-    static void __attribute__((noinline)) name(const ml_trees_t *m, const x_t *x, \
-        const int32_t *thr) { \
+    ML_TREES_INLINE void name##_trees(const ml_trees_t *m, const x_t *x, const int32_t *thr, \
+        uint64_t *acc, const uint32_t lb) { \
         const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
-        uint64_t *acc = (uint64_t *)(void *)m->acc; \
         const uint64_t one = (uint64_t)1 << m->value_shift; \
-        zero_sums(acc, m->h.n_outputs); \
+        (void)lb; /* (read by the impure leaves of lists only) */ \
         do { /* n_trees >= 1 */ \
             const uint32_t n_local = tn[1] - tn[0]; \
             const uint32_t *node = nodes + tn[0]; \
@@ -2120,32 +2131,50 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
             if (FOREST_WALK_CALL) { \
                 ref = WALK(node, n_local, x, thr); \
             } else if (n_local) { \
-                do { \
+                /* each arm with its own test: no jump from one arm to the other's */ \
+                for (;;) { \
                     const uint8_t *r = (const uint8_t *)(node + ref); \
-                    ref = KEY(x[r[0]]) <= thr[r[1]] ? r[2] : r[3]; \
-                } while (ref < n_local); \
+                    if (KEY(x[r[0]]) <= thr[r[1]]) { \
+                        if ((ref = r[2]) >= n_local) { \
+                            break; \
+                        } \
+                    } else if ((ref = r[3]) >= n_local) { \
+                        break; \
+                    } \
+                } \
             } \
             const uint32_t slot = ref - n_local, n_list = tl[1] - tl[0]; \
-            if (slot >= n_list) { \
-                acc[slot - n_list] += one; \
-            } else { \
+            if (slot < n_list) { /* (the impure leaf first: the pure one jumps) */ \
                 const uint32_t li = tl[0] + slot; \
                 ADD_IMPURE; \
+            } else { \
+                acc[slot - n_list] += one; \
             } \
             tl++; \
         } while (++tn < tn_end); \
+    } \
+    static void FOREST_ATTR name(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
+        uint64_t *acc = (uint64_t *)(void *)m->acc; \
+        zero_sums(acc, m->h.n_outputs); \
+        if (FOREST_BYTE_LISTS && m->list_bits == 16) { \
+            name##_trees(m, x, thr, acc, 16); \
+        } else if (FOREST_BYTE_LISTS && m->list_bits == 8) { \
+            name##_trees(m, x, thr, acc, 8); \
+        } else { \
+            name##_trees(m, x, thr, acc, 0); \
+        } \
     }
 
 // The impure leaves of list entry li: a loop per kind (forest_r8 says which), so that the loop
 // over the trees tests nothing per leaf and calls nothing (its registers are its own).
 #define ADD_ANY add_impure(m, li)
 #define ADD_NONE (void)li
+#define LB (lb ? lb : m->list_bits)
 #define ADD_SPAN(u32) do { \
-        const uint32_t lb = m->list_bits; \
-        add_span(m, acc, list_at(m->leaf_list, li, lb), list_at(m->leaf_list, li + 1, lb), u32); \
+        add_span(m, acc, list_at(m->leaf_list, li, LB), list_at(m->leaf_list, li + 1, LB), u32); \
 } while (0)
-#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(m->leaf_list, li, m->list_bits), u32)
-#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(m->leaf_list, li, m->list_bits))
+#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(m->leaf_list, li, LB), u32)
+#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(m->leaf_list, li, LB))
 
 // The forest loops of one sample type, and forest_<sfx>, which runs the model's (forest_r8:
 // 1 + FOREST_*).
@@ -2496,22 +2525,24 @@ uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
     forest_i16(m, x, m->threshold16);
     // the first largest sum, as ml_trees_class_index finds it (which also looks at near ties,
     // possible only from sums of 2^48 units)
-    const int64_t *acc = (const int64_t *)(const void *)m->acc, *p = acc + 1, *top = acc;
-    const int64_t *const end = acc + m->h.n_outputs;
+    const uint32_t n = m->h.n_outputs;
+    const int64_t *acc = (const int64_t *)(const void *)m->acc, *p = acc + (n & 1), *top = acc;
+    const int64_t *const end = acc + n;
     int64_t best = *acc;
-    for (; p + 1 < end; p += 2) {  // two at a time: a loop test less per pair
-        if (p[0] > best) {
-            best = p[0];
-            top = p;
-        }
-        if (p[1] > best) {
-            best = p[1];
-            top = p + 1;
-        }
-    }
-    if (p < end && *p > best) {
-        best = *p;
-        top = p;
+    if (n > 1) {
+        // two at a time from the first pair (n even: the first sum is compared with itself),
+        // tested at the loop's end: three instructions per sum and three per pair
+        do {
+            if (p[0] > best) {
+                best = p[0];
+                top = p;
+            }
+            if (p[1] > best) {
+                best = p[1];
+                top = p + 1;
+            }
+            p += 2;
+        } while (p < end);
     }
     return best >= ((int64_t)1 << 48) ? ml_trees_class_index(m) : (uint32_t)(top - acc);
 }
