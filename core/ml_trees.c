@@ -2156,9 +2156,9 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
     static void FOREST_ATTR name(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
         uint64_t *acc = (uint64_t *)(void *)m->acc; \
         zero_sums(acc, m->h.n_outputs); \
-        if (FOREST_BYTE_LISTS && m->list_bits == 16) { \
+        if (FOREST_BYTE_LISTS && LISTS_##ADD_IMPURE && m->list_bits == 16) { \
             name##_trees(m, x, thr, acc, 16); \
-        } else if (FOREST_BYTE_LISTS && m->list_bits == 8) { \
+        } else if (FOREST_BYTE_LISTS && LISTS_##ADD_IMPURE && m->list_bits == 8) { \
             name##_trees(m, x, thr, acc, 8); \
         } else { \
             name##_trees(m, x, thr, acc, 0); \
@@ -2175,6 +2175,12 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 } while (0)
 #define ADD_PAIRS(u32) add_pairs(m, acc, list_at(m->leaf_list, li, LB), u32)
 #define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(m->leaf_list, li, LB))
+// Whether ADD_<kind> reads the leaf list (then the forest has a loop per list width)
+#define LISTS_ADD_ANY 0
+#define LISTS_ADD_NONE 0
+#define LISTS_ADD_SPAN(u32) 1
+#define LISTS_ADD_PAIRS(u32) 1
+#define LISTS_ADD_ENTRIES_I32 1
 
 // The forest loops of one sample type, and forest_<sfx>, which runs the model's (forest_r8:
 // 1 + FOREST_*).
