@@ -2033,17 +2033,27 @@ typedef uint64_t sums2_t __attribute__((vector_size(16), aligned(8), may_alias))
 ML_TREES_INLINE void zero_sums(uint64_t *acc, uint32_t n) {
     uint64_t *p = acc + (n & 1), *const end = acc + n;
     acc[0] = 0;  // n odd: the first alone (n even: written twice)
+#if defined(__SSE2__)
+    if (n & 2) {
+        *(sums2_t *)(void *)p = (sums2_t){ 0, 0 };
+        p += 2;
+    }
+    if (n > 3) {
+        do {  // four sums in two stores, tested at the loop's end
+            *(sums2_t *)(void *)p = (sums2_t){ 0, 0 };
+            *(sums2_t *)(void *)(p + 2) = (sums2_t){ 0, 0 };
+            p += 4;
+        } while (p < end);
+    }
+#else
     if (p < end) {
         do {  // tested at its end: a jump less per pair
-#if defined(__SSE2__)
-            *(sums2_t *)(void *)p = (sums2_t){ 0, 0 };
-#else
             p[0] = 0;
             p[1] = 0;
-#endif
             p += 2;
         } while (p < end);
     }
+#endif
 }
 
 // A node of 8-bit records reads its fields as the record's bytes (little-endian, as all of the
