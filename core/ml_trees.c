@@ -2114,10 +2114,12 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define FOREST_WALK_CALL 0
 #define FOREST_ATTR __attribute__((noinline, optimize("no-crossjumping", "no-tree-loop-distribute-patterns")))
 #define FOREST_BYTE_LISTS 1
+#define FOREST_LIKELY(c) __builtin_expect((c), 1)
 #else
 #define FOREST_WALK_CALL 1
 #define FOREST_ATTR __attribute__((noinline))
 #define FOREST_BYTE_LISTS 0
+#define FOREST_LIKELY(c) (c)
 #endif
 // The tree's node pointer kept as such: otherwise GCC adds the tree's first node index to each
 // node's index and scales the sum, an instruction more per node.
@@ -2134,13 +2136,14 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         const uint64_t one = (uint64_t)1 << m->value_shift; \
         (void)lb; /* (read by the impure leaves of lists only) */ \
         do { /* n_trees >= 1 */ \
-            const uint32_t n_local = tn[1] - tn[0]; \
+            uint32_t n_local = tn[1] - tn[0]; \
             const uint32_t *node = nodes + tn[0]; \
             OPAQUE(node); \
+            OPAQUE(n_local); \
             uint32_t ref = 0; \
             if (FOREST_WALK_CALL) { \
                 ref = WALK(node, n_local, x, thr); \
-            } else if (n_local) { \
+            } else if (FOREST_LIKELY(n_local != 0)) { /* (0: a single-leaf tree) */ \
                 /* each arm with its own test: no jump from one arm to the other's */ \
                 for (;;) { \
                     const uint8_t *r = (const uint8_t *)(node + ref); \

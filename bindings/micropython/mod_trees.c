@@ -497,7 +497,7 @@ static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
         self->model.acc = (double *)(void *)u.sums;
         if (x_buffer(args[1], &u.info)) {
             const size_t nf = self->model.h.n_features;
-            if (MP_LIKELY(u.info.typecode == 'h') && u.info.len == 2 * nf) {
+            if (u.info.typecode == 'h' && u.info.len == 2 * nf) {
                 // The label alone, of an int16 sample: one call into the core.
                 return label_of(self, ml_trees_predict_class_i16(&self->model, u.info.buf));
             }
