@@ -2156,12 +2156,12 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
                     } \
                 } \
             } \
-            const uint32_t slot = ref - n_local, n_list = tl[1] - tl[0]; \
-            if (slot < n_list) { /* (the impure leaf first: the pure one jumps) */ \
-                const uint32_t li = tl[0] + slot; \
+            /* slot ref - n_local (< 256) of the tree's list entries tl[0] .. tl[1] - 1 */ \
+            const uint32_t li = tl[0] + (ref - n_local); \
+            if (li < tl[1]) { /* (the impure leaf first: the pure one jumps) */ \
                 ADD_IMPURE; \
             } else { \
-                acc[slot - n_list] += one; \
+                acc[li - tl[1]] += one; /* pure leaves follow the list */ \
             } \
             tl++; \
         } while (++tn < tn_end); \
