@@ -2134,7 +2134,9 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
         const uint64_t one = (uint64_t)1 << m->value_shift; \
+        const void *const list = m->leaf_list; \
         (void)lb; /* (read by the impure leaves of lists only) */ \
+        (void)list; \
         do { /* n_trees >= 1 */ \
             uint32_t n_local = tn[1] - tn[0]; \
             const uint32_t *node = nodes + tn[0]; \
@@ -2184,10 +2186,10 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define ADD_NONE (void)li
 #define LB (lb ? lb : m->list_bits)
 #define ADD_SPAN(u32) do { \
-        add_span(m, acc, list_at(m->leaf_list, li, LB), list_at(m->leaf_list, li + 1, LB), u32); \
+        add_span(m, acc, list_at(list, li, LB), list_at(list, li + 1, LB), u32); \
 } while (0)
-#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(m->leaf_list, li, LB), u32)
-#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(m->leaf_list, li, LB))
+#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(list, li, LB), u32)
+#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(list, li, LB))
 // Whether ADD_<kind> reads the leaf list (then the forest has a loop per list width)
 #define LISTS_ADD_ANY 0
 #define LISTS_ADD_NONE 0
