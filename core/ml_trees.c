@@ -2031,9 +2031,10 @@ static void init_sums(const ml_trees_t *m) {
 typedef uint64_t sums2_t __attribute__((vector_size(16), aligned(8), may_alias));
 #endif
 ML_TREES_INLINE void zero_sums(uint64_t *acc, uint32_t n) {
-    uint64_t *p = acc + (n & 1), *const end = acc + n;
-    acc[0] = 0;  // n odd: the first alone (n even: written twice)
+    uint64_t *const end = acc + n;
 #if defined(__SSE2__)
+    uint64_t *p = acc + (n & 1);
+    acc[0] = 0;  // n odd: the first alone (n even: written twice, a store less than a test)
     if (n & 2) {
         *(sums2_t *)(void *)p = (sums2_t){ 0, 0 };
         p += 2;
@@ -2046,12 +2047,13 @@ ML_TREES_INLINE void zero_sums(uint64_t *acc, uint32_t n) {
         } while (p < end);
     }
 #else
-    if (p < end) {
-        do {  // tested at its end: a jump less per pair
-            p[0] = 0;
-            p[1] = 0;
-            p += 2;
-        } while (p < end);
+    if (n & 1) {
+        *acc++ = 0;
+    }
+    while (acc < end) {
+        acc[0] = 0;
+        acc[1] = 0;
+        acc += 2;
     }
 #endif
 }
@@ -2134,14 +2136,16 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
         const uint64_t one = (uint64_t)1 << m->value_shift; \
-        const void *const list = m->leaf_list; \
+        const void *const list = FOREST_BYTE_LISTS ? m->leaf_list : NULL; \
         (void)lb; /* (read by the impure leaves of lists only) */ \
         (void)list; \
         do { /* n_trees >= 1 */ \
             uint32_t n_local = tn[1] - tn[0]; \
             const uint32_t *node = nodes + tn[0]; \
             OPAQUE(node); \
-            OPAQUE(n_local); \
+            if (!FOREST_WALK_CALL) { \
+                OPAQUE(n_local); /* (else x64 keeps both bounds across the walk) */ \
+            } \
             uint32_t ref = 0; \
             if (FOREST_WALK_CALL) { \
                 ref = WALK(node, n_local, x, thr); \
@@ -2185,11 +2189,13 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define ADD_ANY add_impure(m, li)
 #define ADD_NONE (void)li
 #define LB (lb ? lb : m->list_bits)
+// (the list's address in a register where registers are many)
+#define LIST (FOREST_BYTE_LISTS ? list : m->leaf_list)
 #define ADD_SPAN(u32) do { \
-        add_span(m, acc, list_at(list, li, LB), list_at(list, li + 1, LB), u32); \
+        add_span(m, acc, list_at(LIST, li, LB), list_at(LIST, li + 1, LB), u32); \
 } while (0)
-#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(list, li, LB), u32)
-#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(list, li, LB))
+#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(LIST, li, LB), u32)
+#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(LIST, li, LB))
 // Whether ADD_<kind> reads the leaf list (then the forest has a loop per list width)
 #define LISTS_ADD_ANY 0
 #define LISTS_ADD_NONE 0
