@@ -2114,9 +2114,22 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 // registers to itself (Cortex-M3 would keep the sample and thresholds on the stack).
 #if defined(__x86_64__) || defined(__aarch64__)
 #define FOREST_WALK_CALL 0
-#define FOREST_ATTR __attribute__((noinline, optimize("no-crossjumping", "no-tree-loop-distribute-patterns")))
+#if defined(__GNUC__) && !defined(__clang__)
+// each arm of the walk with its own test (GCC would merge them), the sums zeroed by stores
+// (not memset)
+#define FOREST_ATTR __attribute__((noinline, \
+    optimize("no-crossjumping", "no-tree-loop-distribute-patterns")))
+#else
+#define FOREST_ATTR __attribute__((noinline))
+#endif
+// A forest loop per leaf list width (16, 8, other), whose entries are then read with no test
+// of the width (a few instructions per impure leaf; code size is no concern here).
 #define FOREST_BYTE_LISTS 1
+#if defined(__GNUC__)
 #define FOREST_LIKELY(c) __builtin_expect((c), 1)
+#else
+#define FOREST_LIKELY(c) (c)
+#endif
 #else
 #define FOREST_WALK_CALL 1
 #define FOREST_ATTR __attribute__((noinline))
