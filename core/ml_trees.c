@@ -2024,12 +2024,12 @@ static void init_sums(const ml_trees_t *m) {
 // (constant shifts), one for the model's own widths; each is a function of few arguments, so
 // that its loop keeps everything in registers (Cortex-M0 has eight).
 #define KEY_I16_THR16(v) ((int32_t)(v))  // against threshold16: the feature itself
-// Zeroes the n >= 1 int64 sums, two at a time (a loop, not a call to memset, which a native
-// module reaches through a table; the sums are a few words).
 #if defined(__SSE2__)
 // two sums in one 16-byte store (sums are 8-byte aligned only)
 typedef uint64_t sums2_t __attribute__((vector_size(16), aligned(8), may_alias));
 #endif
+// Zeroes the n >= 1 int64 sums, two at a time, or with SSE2 four in two stores (a loop, not a
+// call to memset, which a native module reaches through a table; the sums are a few words).
 ML_TREES_INLINE void zero_sums(uint64_t *acc, uint32_t n) {
     uint64_t *const end = acc + n;
 #if defined(__SSE2__)
