@@ -2034,10 +2034,29 @@ static void init_sums(const ml_trees_t *m) {
 // (constant shifts), one for the model's own widths; each is a function of few arguments, so
 // that its loop keeps everything in registers (Cortex-M0 has eight).
 #define KEY_I16_THR16(v) ((int32_t)(v))  // against threshold16: the feature itself
-// Zeroes the n >= 1 int64 sums, two at a time (a loop, not a call to memset, which a native
-// module reaches through a table; the sums are a few words).
+#if defined(__SSE2__)
+// two sums in one 16-byte store (sums are 8-byte aligned only)
+typedef uint64_t sums2_t __attribute__((vector_size(16), aligned(8), may_alias));
+#endif
+// Zeroes the n >= 1 int64 sums, two at a time, or with SSE2 four in two stores (a loop, not a
+// call to memset, which a native module reaches through a table; the sums are a few words).
 ML_TREES_INLINE void zero_sums(uint64_t *acc, uint32_t n) {
     uint64_t *const end = acc + n;
+#if defined(__SSE2__)
+    uint64_t *p = acc + (n & 1);
+    acc[0] = 0;  // n odd: the first alone (n even: written twice, a store less than a test)
+    if (n & 2) {
+        *(sums2_t *)(void *)p = (sums2_t){ 0, 0 };
+        p += 2;
+    }
+    if (n > 3) {
+        do {  // four sums in two stores, tested at the loop's end
+            *(sums2_t *)(void *)p = (sums2_t){ 0, 0 };
+            *(sums2_t *)(void *)(p + 2) = (sums2_t){ 0, 0 };
+            p += 4;
+        } while (p < end);
+    }
+#else
     if (n & 1) {
         *acc++ = 0;
     }
@@ -2046,6 +2065,7 @@ ML_TREES_INLINE void zero_sums(uint64_t *acc, uint32_t n) {
         acc[1] = 0;
         acc += 2;
     }
+#endif
 }
 
 // A node of 8-bit records reads its fields as the record's bytes (little-endian, as all of the
@@ -2104,8 +2124,27 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 // registers to itself (Cortex-M3 would keep the sample and thresholds on the stack).
 #if defined(__x86_64__) || defined(__aarch64__)
 #define FOREST_WALK_CALL 0
+#if defined(__GNUC__) && !defined(__clang__)
+// each arm of the walk with its own test (GCC would merge them), the sums zeroed by stores
+// (not memset)
+#define FOREST_ATTR __attribute__((noinline, \
+    optimize("no-crossjumping", "no-tree-loop-distribute-patterns")))
+#else
+#define FOREST_ATTR __attribute__((noinline))
+#endif
+// A forest loop per leaf list width (16, 8, other), whose entries are then read with no test
+// of the width (a few instructions per impure leaf; code size is no concern here).
+#define FOREST_BYTE_LISTS 1
+#if defined(__GNUC__)
+#define FOREST_LIKELY(c) __builtin_expect((c), 1)
+#else
+#define FOREST_LIKELY(c) (c)
+#endif
 #else
 #define FOREST_WALK_CALL 1
+#define FOREST_ATTR __attribute__((noinline))
+#define FOREST_BYTE_LISTS 0
+#define FOREST_LIKELY(c) (c)
 #endif
 // The tree's node pointer kept as such: otherwise GCC adds the tree's first node index to each
 // node's index and scales the sum, an instruction more per node.
@@ -2115,47 +2154,77 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define OPAQUE(p) (void)(p)
 #endif
 #define DEFINE_FOREST_R8(name, KEY, WALK, x_t, ADD_IMPURE) \
-    static void __attribute__((noinline)) name(const ml_trees_t *m, const x_t *x, \
-        const int32_t *thr) { \
+    ML_TREES_INLINE void name##_trees(const ml_trees_t *m, const x_t *x, const int32_t *thr, \
+        uint64_t *acc, const uint32_t lb) { \
         const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
-        uint64_t *acc = (uint64_t *)(void *)m->acc; \
         const uint64_t one = (uint64_t)1 << m->value_shift; \
-        zero_sums(acc, m->h.n_outputs); \
+        const void *const list = FOREST_BYTE_LISTS ? m->leaf_list : NULL; \
+        (void)lb; /* (read by the impure leaves of lists only) */ \
+        (void)list; \
         do { /* n_trees >= 1 */ \
-            const uint32_t n_local = tn[1] - tn[0]; \
+            uint32_t n_local = tn[1] - tn[0]; \
             const uint32_t *node = nodes + tn[0]; \
             OPAQUE(node); \
+            if (!FOREST_WALK_CALL) { \
+                OPAQUE(n_local); /* (else x64 keeps both bounds across the walk) */ \
+            } \
             uint32_t ref = 0; \
             if (FOREST_WALK_CALL) { \
                 ref = WALK(node, n_local, x, thr); \
-            } else if (n_local) { \
-                do { \
+            } else if (FOREST_LIKELY(n_local != 0)) { /* (0: a single-leaf tree) */ \
+                /* each arm with its own test: no jump from one arm to the other's */ \
+                for (;;) { \
                     const uint8_t *r = (const uint8_t *)(node + ref); \
-                    ref = KEY(x[r[0]]) <= thr[r[1]] ? r[2] : r[3]; \
-                } while (ref < n_local); \
+                    if (KEY(x[r[0]]) <= thr[r[1]]) { \
+                        if ((ref = r[2]) >= n_local) { \
+                            break; \
+                        } \
+                    } else if ((ref = r[3]) >= n_local) { \
+                        break; \
+                    } \
+                } \
             } \
-            const uint32_t slot = ref - n_local, n_list = tl[1] - tl[0]; \
-            if (slot >= n_list) { \
-                acc[slot - n_list] += one; \
-            } else { \
-                const uint32_t li = tl[0] + slot; \
+            /* slot ref - n_local (< 256) of the tree's list entries tl[0] .. tl[1] - 1 */ \
+            const uint32_t li = tl[0] + (ref - n_local); \
+            if (li < tl[1]) { /* (the impure leaf first: the pure one jumps) */ \
                 ADD_IMPURE; \
+            } else { \
+                acc[li - tl[1]] += one; /* pure leaves follow the list */ \
             } \
             tl++; \
         } while (++tn < tn_end); \
+    } \
+    static void FOREST_ATTR name(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
+        uint64_t *acc = (uint64_t *)(void *)m->acc; \
+        zero_sums(acc, m->h.n_outputs); \
+        if (FOREST_BYTE_LISTS && LISTS_##ADD_IMPURE && m->list_bits == 16) { \
+            name##_trees(m, x, thr, acc, 16); \
+        } else if (FOREST_BYTE_LISTS && LISTS_##ADD_IMPURE && m->list_bits == 8) { \
+            name##_trees(m, x, thr, acc, 8); \
+        } else { \
+            name##_trees(m, x, thr, acc, 0); \
+        } \
     }
 
 // The impure leaves of list entry li: a loop per kind (forest_r8 says which), so that the loop
 // over the trees tests nothing per leaf and calls nothing (its registers are its own).
 #define ADD_ANY add_impure(m, li)
 #define ADD_NONE (void)li
+#define LB (lb ? lb : m->list_bits)
+// (the list's address in a register where registers are many)
+#define LIST (FOREST_BYTE_LISTS ? list : m->leaf_list)
 #define ADD_SPAN(u32) do { \
-        const uint32_t lb = m->list_bits; \
-        add_span(m, acc, list_at(m->leaf_list, li, lb), list_at(m->leaf_list, li + 1, lb), u32); \
+        add_span(m, acc, list_at(LIST, li, LB), list_at(LIST, li + 1, LB), u32); \
 } while (0)
-#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(m->leaf_list, li, m->list_bits), u32)
-#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(m->leaf_list, li, m->list_bits))
+#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(LIST, li, LB), u32)
+#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(LIST, li, LB))
+// Whether ADD_<kind> reads the leaf list (then the forest has a loop per list width)
+#define LISTS_ADD_ANY 0
+#define LISTS_ADD_NONE 0
+#define LISTS_ADD_SPAN(u32) 1
+#define LISTS_ADD_PAIRS(u32) 1
+#define LISTS_ADD_ENTRIES_I32 1
 
 // The forest loops of int16 samples, the fast path (predict of an int16 sample), and forest_i16,
 // which runs the model's (forest_r8: 1 + FOREST_*).
@@ -2516,22 +2585,24 @@ uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
     forest_i16(m, x, m->threshold16);
     // the first largest sum, as ml_trees_class_index finds it (which also looks at near ties,
     // possible only from sums of 2^48 units)
-    const int64_t *acc = (const int64_t *)(const void *)m->acc, *p = acc + 1, *top = acc;
-    const int64_t *const end = acc + m->h.n_outputs;
+    const uint32_t n = m->h.n_outputs;
+    const int64_t *acc = (const int64_t *)(const void *)m->acc, *p = acc + (n & 1), *top = acc;
+    const int64_t *const end = acc + n;
     int64_t best = *acc;
-    for (; p + 1 < end; p += 2) {  // two at a time: a loop test less per pair
-        if (p[0] > best) {
-            best = p[0];
-            top = p;
-        }
-        if (p[1] > best) {
-            best = p[1];
-            top = p + 1;
-        }
-    }
-    if (p < end && *p > best) {
-        best = *p;
-        top = p;
+    if (n > 1) {
+        // two at a time from the first pair (n even: the first sum is compared with itself),
+        // tested at the loop's end: three instructions per sum and three per pair
+        do {
+            if (p[0] > best) {
+                best = p[0];
+                top = p;
+            }
+            if (p[1] > best) {
+                best = p[1];
+                top = p + 1;
+            }
+            p += 2;
+        } while (p < end);
     }
     return best >= ((int64_t)1 << 48) ? ml_trees_class_index(m) : (uint32_t)(top - acc);
 }

@@ -479,6 +479,10 @@ static mp_obj_t __attribute__((noinline)) predict_any(trees_obj_t *self, size_t 
 
 // predict(x[, proba]): the sums of the call, and the int16 sample of a classifier in one call
 // into the core.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+// (each path with its own call and return: no jumps into a shared tail)
+__attribute__((optimize("no-crossjumping")))
+#endif
 static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
     trees_obj_t *self = MP_OBJ_TO_PTR(args[0]);
     // (x's buffer info is read before the sums are written: they share the space)
