@@ -173,7 +173,7 @@ modules-all: $(MPY_CROSS) $(STAMP)/venv $(MP_XTENSA)/.microlearn-fetched
 	@$(MAKE) --no-print-directory $(PARALLEL) $(foreach a,$(ARCHS_ALL),$(NATMOD)/$(a)/.built)
 
 NATMOD_SRC := $(wildcard core/*.c core/*.h bindings/micropython/*.c bindings/micropython/*.h \
-                bindings/micropython/natmod.mk)
+                bindings/micropython/natmod.mk bindings/micropython/natmod_link.sh)
 
 # One pair: the stem is <arch>/microlearn/<module>.
 pair_arch = $(firstword $(subst /, ,$*))

@@ -41,6 +41,11 @@ SRC := $(HERE)mod_$(MOD).c $(HERE)mod_common.c $(addprefix $(HERE),$(GLUE_$(MOD)
        $(addprefix $(CORE)/,$(CORE_$(MOD)))
 
 CFLAGS_EXTRA += -I$(CORE) -I$(HERE) -ffp-contract=off -fno-math-errno
+# A section per function and object, so that the link keeps only what the module reaches
+# (natmod_link.sh; not on xtensa, whose literal pools mpy_ld places by its own rules).
+ifneq ($(ARCH),xtensa)
+CFLAGS_EXTRA += -ffunction-sections -fdata-sections
+endif
 ifeq ($(ARCH),x86)
 # IEEE single/double arithmetic as on every other target (x87 would round differently).
 CFLAGS_EXTRA += -msse2 -mfpmath=sse
@@ -65,6 +70,15 @@ LIBGCC := $(BUILD)/libgcc.a
 $(BUILD)/$(MOD).native.mpy: | $(LIBGCC)
 endif
 MPY_LD_FLAGS += -l $(LIBGCC)
+
+# The link: unreachable functions and data dropped first (an ld -r with --gc-sections from
+# mpy_init), as a native module's code is copied into RAM on import. x86 and rv32imc
+# objects are 32-bit (their ld defaults to 64).
+ifneq ($(ARCH),xtensa)
+LD_R := $(CROSS)ld$(if $(filter x86,$(ARCH)), -m elf_i386)$(if $(filter rv32imc,$(ARCH)), -m elf32lriscv)
+$(BUILD)/$(MOD).native.mpy: MPY_LD = $(HERE)natmod_link.sh "$(LD_R)" $(PYTHON) \
+    $(MPY_DIR)/tools/mpy_ld.py --
+endif
 
 # dynruntime.mk only tracks the .c files; rebuild when a header changes too.
 $(SRC_O): $(wildcard $(CORE)/*.h $(HERE)*.h)
