@@ -8,7 +8,7 @@
 
 On the unix port (x64, x86) in microseconds of this machine; on the emulated boards in
 instructions (qemu -icount shift=0, read by device/mlclock.py), repeatable. Plus the size of
-each native module per architecture (build/natmod) and the heap `import microlearn.trees` takes.
+every native module per architecture (build/natmod) and the heap `import microlearn.trees` takes.
 
     .venv/bin/python -m benchmarks.targets              # writes docs/targets.md and .csv
     .venv/bin/python -m benchmarks.targets --targets unix,riscv32 --out /tmp/t
@@ -28,7 +28,9 @@ from microlearn import convert, dist, har, paths, targets, verify
 
 ALL = ("unix", "x86", "cortex-m0", "cortex-m3", "cortex-m4f", "cortex-m7", "riscv32")
 BUILD_ONLY = ("xtensa",)  # no emulator here
-MODULES = ("trees", "dsp")
+# every native module, in the Makefile's order
+MODULES = ("trees", "dsp", "nn", "linear_model", "neighbors", "naive_bayes", "cluster", "mixture",
+           "svm", "ensemble", "covariance")
 
 
 def log(text):
@@ -129,6 +131,19 @@ def write(rows, out, command, elapsed):
     for arch in BUILD_ONLY:
         lines.append(f"| (build only) | {arch} | – | – | – | {size(arch, 'trees')} | "
                      f"{size(arch, 'dsp')} |")
+    # every module's .mpy, one column per architecture
+    all_archs = archs + list(BUILD_ONLY)
+    lines += ["", "Every native module's `.mpy` (build/natmod/<arch>/microlearn), kB = 1024 bytes. "
+              "A native module's machine code is copied into the heap when it is imported "
+              "(about its size, as the heap column above shows for trees); built into the "
+              "firmware it stays in flash. Each keeps only the code its functions reach (the link drops "
+              "the rest, bindings/micropython/natmod_link.sh), except on xtensa, which has no "
+              "emulator here to run a module linked differently from MicroPython's own build.",
+              "",
+              "| module | " + " | ".join(all_archs) + " |",
+              "| --- |" + " ---: |" * len(all_archs)]
+    for m in MODULES:
+        lines.append(f"| `{m}` | " + " | ".join(size(a, m) for a in all_archs) + " |")
     lines += ["", "Checks made on the way (every label compared):", ""]
     lines += [f"- {r[0]}, {r[1]}: {r[4]}" for r in rows if r[4] and r[1] in
               ("digits_predict", "gesture_window")]
