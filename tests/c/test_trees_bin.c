@@ -250,6 +250,18 @@ static int count_differences(bin_model_t *a, bin_model_t *b, int n_samples, uint
     return mismatches;
 }
 
+// Offset of section id in container b (0 when absent), and its size.
+static uint32_t find_section(const uint8_t *b, const char *id, uint32_t *size) {
+    for (uint32_t i = 0; i < ml_blob_u16(b + 18); i++) {
+        if (memcmp(b + 24 + 12 * i, id, 4) == 0) {
+            *size = ml_blob_u32(b + 24 + 12 * i + 8);
+            return ml_blob_u32(b + 24 + 12 * i + 4);
+        }
+    }
+    *size = 0;
+    return 0;
+}
+
 // Values as uint32 units (fixed values 3): a converter model whose int32 units are all
 // non-negative, relabelled as uint32 units, gives the same sums bit for bit, on float32 and
 // int16 samples.
@@ -263,12 +275,8 @@ static void test_uint32_units(const char *name) {
     bin_model_t a, u;
     CHECK(open_bin(&a, good, n, &err) == ML_OK && a.m.value_fixed == 1, "%s: open: %s", name,
         err.msg);
-    uint32_t head = 0;
-    for (uint32_t i = 0; i < ml_blob_u16(good + 18); i++) {
-        if (memcmp(good + 24 + 12 * i, "head", 4) == 0) {
-            head = ml_blob_u32(good + 24 + 12 * i + 4);
-        }
-    }
+    uint32_t head_size;
+    const uint32_t head = find_section(good, "head", &head_size);
     uint8_t *b = malloc(n);
     memcpy(b, good, n);
     b[head + 43] = 3;  // fixed values
@@ -358,12 +366,8 @@ static void test_messages(void) {
         err.msg);
 
     // The head: find it through the section table, change a field, fix the checksum.
-    uint32_t head = 0;
-    for (uint32_t i = 0; i < ml_blob_u16(good + 18); i++) {
-        if (memcmp(good + 24 + 12 * i, "head", 4) == 0) {
-            head = ml_blob_u32(good + 24 + 12 * i + 4);
-        }
-    }
+    uint32_t head_size;
+    const uint32_t head = find_section(good, "head", &head_size);
     CHECK(head != 0, "no head section");
     static const struct { uint32_t offset, value; const char *msg; } edits[] = {
         { 0, 0, "n_features" },             // n_features 0
@@ -386,18 +390,6 @@ static void test_messages(void) {
     }
     free(b);
     free(good);
-}
-
-// Offset of section id in container b (0 when absent), and its size.
-static uint32_t find_section(const uint8_t *b, const char *id, uint32_t *size) {
-    for (uint32_t i = 0; i < ml_blob_u16(b + 18); i++) {
-        if (memcmp(b + 24 + 12 * i, id, 4) == 0) {
-            *size = ml_blob_u32(b + 24 + 12 * i + 8);
-            return ml_blob_u32(b + 24 + 12 * i + 4);
-        }
-    }
-    *size = 0;
-    return 0;
 }
 
 // Sets the size of section id in the section table of container b. (The edits below use the
