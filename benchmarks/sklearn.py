@@ -97,7 +97,8 @@ def m2cgen_table(m2c_rows, refused, rows, boards):
         rams = [t[b]["ram"] for b in boards if "ram" in t[b]]
         costs = [cost(t[b]["cost"], t[b]["unit"]) if "cost" in t[b] else t[b].get("error", "?")
                  for b in boards]
-        out.append(f"| | | m2cgen `score` | {cost(r.get('m2cgen_callgrind'), 'instr')} | "
+        x64 = r.get("m2cgen_callgrind_error") or cost(r.get("m2cgen_callgrind"), "instr")
+        out.append(f"| | | m2cgen `score` | {x64} | "
                    + " | ".join(costs) + f" | {max(rams) if rams else 0:,} | "
                    f"{r['py']:,} .py, {r['mpy']:,} .mpy | " + ", ".join(agree) + " |")
     if refused:
