@@ -51,24 +51,25 @@ ML_TREES_INLINE int32_t key_from_i16(int16_t v) {
 
 // The key of the largest float32 not above t: x <= t exactly when key(x) <= this, for every
 // float32 x (t is a double; NaN thresholds are rejected by the loader).
+// (zero tests on the bits: a float comparison would link the soft-float compare routines for
+// this alone)
 static int32_t threshold_key(double t) {
-    float f = (float)t;
+    const float f = (float)t;
+    uint32_t b = ml_float_to_bits(f);
     if ((double)f > t) {
         // Rounded up: step one float down (towards -inf).
-        uint32_t b = ml_float_to_bits(f);
-        if (f == 0.0f) {
+        if (!(b << 1)) {
             b = 0x80000001u;  // the largest negative float
         } else if (b & 0x80000000u) {
             b++;
         } else {
             b--;
         }
-        f = ml_float_from_bits(b);
     }
-    if (f == 0.0f) {
-        f = 0.0f;  // -0 and +0 compare equal as floats: use +0, whose key is above -0's
+    if (!(b << 1)) {
+        b = 0;  // -0 and +0 compare equal as floats: use +0, whose key is above -0's
     }
-    return key_from_bits(ml_float_to_bits(f));
+    return key_from_bits(b);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1090,7 +1091,21 @@ enum {
 #define HEAD_SIZE (4 * H_AGGREGATE + (H_COUNT - H_AGGREGATE))
 
 #define ID ML_BLOB_ID
-#define OPEN_FAIL(...) return ml_error_set(err, ML_E_FORMAT, 0, __VA_ARGS__)
+#define OPEN_FAIL(...) return open_fail(err, __VA_ARGS__)
+
+// ml_error_set for a format error of a binary model (no line): two arguments fewer at each of
+// its forty call sites, so that their values go in registers rather than on the stack.
+static ml_status_t __attribute__((noinline)) open_fail(ml_error_t *err, const char *fmt, ...) {
+    if (err) {
+        err->code = ML_E_FORMAT;
+        err->line = 0;
+        va_list ap;
+        va_start(ap, fmt);
+        ml_vformat(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return ML_E_FORMAT;
+}
 
 static ml_status_t section(const ml_blob_t *b, uint32_t id, size_t elem, uint32_t count,
     int needed, void **ptr, ml_error_t *err) {
@@ -1706,20 +1721,19 @@ void ml_trees_blob_cold(const void *data, ml_trees_cold_t *cold) {
         return ref; \
     }
 
-// index_t uint32_t stands for "a threshold per node" (no index array).
+// index_t uint32_t stands for "a threshold per node" (no index array). Children of 32 bits
+// (trees of more than 65,536 nodes and leaves: models of hundreds of kilobytes, from hosts with
+// that much RAM) take the walks of any layout, walk_missing and walk_i16 (half a kilobyte of
+// machine code less in every import).
 #define DEFINE_WALKS(f, feature_t) \
     DEFINE_WALK(walk_##f##_8_d, feature_t, uint8_t, uint32_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_16_d, feature_t, uint16_t, uint32_t, float, KEY_F32) \
-    DEFINE_WALK(walk_##f##_32_d, feature_t, uint32_t, uint32_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_8_i8, feature_t, uint8_t, uint8_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_16_i8, feature_t, uint16_t, uint8_t, float, KEY_F32) \
-    DEFINE_WALK(walk_##f##_32_i8, feature_t, uint32_t, uint8_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_8_i16, feature_t, uint8_t, uint16_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_16_i16, feature_t, uint16_t, uint16_t, float, KEY_F32) \
-    DEFINE_WALK(walk_##f##_32_i16, feature_t, uint32_t, uint16_t, float, KEY_F32) \
     DEFINE_WALK(walk_h_##f##_8_d, feature_t, uint8_t, uint32_t, int16_t, KEY_I16) \
-    DEFINE_WALK(walk_h_##f##_16_d, feature_t, uint16_t, uint32_t, int16_t, KEY_I16) \
-    DEFINE_WALK(walk_h_##f##_32_d, feature_t, uint32_t, uint32_t, int16_t, KEY_I16)
+    DEFINE_WALK(walk_h_##f##_16_d, feature_t, uint16_t, uint32_t, int16_t, KEY_I16)
 
 DEFINE_WALKS(8, uint8_t)
 DEFINE_WALKS(16, uint16_t)
@@ -1727,18 +1741,17 @@ DEFINE_WALKS(16, uint16_t)
 typedef uint32_t (*walk_fn)(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref,
     const void *x);
 
-static const walk_fn walks[2][3][3] = {
-    { { walk_8_8_d, walk_8_16_d, walk_8_32_d }, { walk_8_8_i8, walk_8_16_i8, walk_8_32_i8 },
-      { walk_8_8_i16, walk_8_16_i16, walk_8_32_i16 } },
-    { { walk_16_8_d, walk_16_16_d, walk_16_32_d }, { walk_16_8_i8, walk_16_16_i8, walk_16_32_i8 },
-      { walk_16_8_i16, walk_16_16_i16, walk_16_32_i16 } },
+static const walk_fn walks[2][3][2] = {
+    { { walk_8_8_d, walk_8_16_d }, { walk_8_8_i8, walk_8_16_i8 }, { walk_8_8_i16, walk_8_16_i16 } },
+    { { walk_16_8_d, walk_16_16_d }, { walk_16_8_i8, walk_16_16_i8 },
+      { walk_16_8_i16, walk_16_16_i16 } },
 };
 
 // int16 samples, for the layout of text models (a threshold per node); other layouts without
 // int16 thresholds take walk_i16.
-static const walk_fn walks_h[2][3] = {
-    { walk_h_8_8_d, walk_h_8_16_d, walk_h_8_32_d },
-    { walk_h_16_8_d, walk_h_16_16_d, walk_h_16_32_d },
+static const walk_fn walks_h[2][2] = {
+    { walk_h_8_8_d, walk_h_8_16_d },
+    { walk_h_16_8_d, walk_h_16_16_d },
 };
 
 // Walks a tree of any layout: for a float32 sample with NaN features (models trained with
@@ -1771,15 +1784,15 @@ static uint32_t walk_i16(const ml_trees_t *m, uint32_t base, uint32_t n_local, u
     return walk_any(m, base, n_local, ref, x, 1);
 }
 
+// (walk_missing reads no missing-value side for a sample without NaN)
 static walk_fn choose_walk(const ml_trees_t *m) {
-    int c = m->child_bytes == 1 ? 0 : m->child_bytes == 2 ? 1 : 2;
-    return walks[m->feature_bytes - 1][m->thr_index_bytes][c];
+    return m->child_bytes <= 2 ? walks[m->feature_bytes - 1][m->thr_index_bytes][m->child_bytes - 1]
+        : walk_missing;
 }
 
 static walk_fn choose_walk_i16(const ml_trees_t *m) {
-    int c = m->child_bytes == 1 ? 0 : m->child_bytes == 2 ? 1 : 2;
-    return m->node_layout == ML_TREES_NODES_ARRAYS && !m->thr_index_bytes
-        ? walks_h[m->feature_bytes - 1][c] : walk_i16;
+    return m->node_layout == ML_TREES_NODES_ARRAYS && !m->thr_index_bytes && m->child_bytes <= 2
+        ? walks_h[m->feature_bytes - 1][m->child_bytes - 1] : walk_i16;
 }
 
 // The packed bits at bit position pos (ml_trees_bits_at, with the position and mask kept by the
