@@ -1280,17 +1280,27 @@ static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_
     return ML_OK;
 }
 
+// Leaf list entry i and sparse entry i, for the checks: calls rather than a copy at each use
+// (loading, not predicting).
+static uint32_t __attribute__((noinline)) list_entry(const ml_trees_t *m, uint32_t i) {
+    return ml_trees_bits_at(m->leaf_list, i, m->list_bits);
+}
+
+static uint32_t __attribute__((noinline)) leaf_entry(const ml_trees_t *m, uint32_t i) {
+    return ml_trees_bits_at(m->entries, i, m->entry_bits);
+}
+
 // Leaf spans: the list's entries start each span and end the one before (list[n_lists] ends the
 // last), every span has entries, its first is its top class (the largest value, the smallest
 // class among equal ones), then the others in increasing class order, each once.
 static ml_status_t check_spans(const ml_trees_t *m, const counts_t *c, ml_error_t *err) {
     const uint8_t *e = m->entries;
-    uint32_t start = ml_trees_bits_at(m->leaf_list, 0, m->list_bits);
+    uint32_t start = list_entry(m, 0);
     if (start != 0) {
         OPEN_FAIL("leaf list entry 0: span starts at %lu, not 0", (unsigned long)start);
     }
     for (uint32_t l = 0; l < c->n_lists; l++) {
-        const uint32_t end = ml_trees_bits_at(m->leaf_list, l + 1, m->list_bits);
+        const uint32_t end = list_entry(m, l + 1);
         if (end <= start || end > c->n_entries || (l + 1 == c->n_lists && end != c->n_entries)) {
             OPEN_FAIL("leaf list entry %lu: span %lu to %lu is out of place", (unsigned long)l,
                 (unsigned long)start, (unsigned long)end);
@@ -1332,17 +1342,17 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
     const int top_first = runs || m->leaf_kind == ML_TREES_LEAF_PAIRS;
     const uint32_t cmask = (1u << m->class_bits) - 1, vshift = 1u + m->class_bits;
     for (uint32_t i = 0; i < c->n_lists; i++) {
-        uint32_t leaf = ml_trees_bits_at(m->leaf_list, i, m->list_bits);
+        uint32_t leaf = list_entry(m, i);
         // a run's first entry is its top class (tree_class reads it alone)
         if (leaf >= m->cold->n_leaves
-            || (top_first && leaf && !(ml_trees_bits_at(m->entries, leaf - 1, m->entry_bits) & 1))) {
+            || (top_first && leaf && !(leaf_entry(m, leaf - 1) & 1))) {
             OPEN_FAIL("leaf list entry %lu: leaf %lu does not exist", (unsigned long)i,
                 (unsigned long)leaf);
         }
     }
     uint32_t start = 0;  // the first entry of the current leaf
     for (uint32_t i = 0; i < c->n_entries; i++) {
-        uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
+        uint32_t e = leaf_entry(m, i);
         uint32_t k = (e >> 1) & cmask, v = runs ? i : e >> vshift;
         if (k >= h->n_outputs || v >= c->n_values || (i == c->n_entries - 1 && !(e & 1))) {
             OPEN_FAIL("leaf entry %lu: output %lu, value %lu%s", (unsigned long)i,
@@ -1350,14 +1360,14 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
         }
         // A leaf lists each class once, in increasing order (what tree_class relies on); in
         // runs after its top class, the first largest value, which comes first.
-        uint32_t prev = i > start ? (ml_trees_bits_at(m->entries, i - 1, m->entry_bits) >> 1)
+        uint32_t prev = i > start ? (leaf_entry(m, i - 1) >> 1)
             & cmask : 0;
         if (i > start + (uint32_t)top_first && prev >= k) {
             OPEN_FAIL("leaf entry %lu: output %lu after output %lu in one leaf",
                 (unsigned long)i, (unsigned long)k, (unsigned long)prev);
         }
         if (top_first && i > start) {
-            const uint32_t f = ml_trees_bits_at(m->entries, start, m->entry_bits);
+            const uint32_t f = leaf_entry(m, start);
             const uint32_t top = (f >> 1) & cmask;
             int64_t vt = value_units(m, runs ? start : f >> vshift), vi = value_units(m, v);
             if (k == top || vi > vt || (vi == vt && k < top)) {
