@@ -16,7 +16,7 @@ enum {
 
 // The forest loops of forest_r8 models (ml_trees_t.forest_r8 is 1 + one of these).
 enum {
-    FOREST_ANY = 0, FOREST_SPAN, FOREST_PAIR_U32, FOREST_PAIR_I32, FOREST_SPARSE_I32, FOREST_PURE,
+    FOREST_ANY = 0, FOREST_SPAN, FOREST_PAIR_U32, FOREST_PAIR_I32, FOREST_PURE,
 };
 
 static void make_fixed(ml_trees_t *m, uint32_t n_leaves);
@@ -1652,8 +1652,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
             u32 = j == c.n_values;
         }
         m.forest_r8 += m.leaf_kind == ML_TREES_LEAF_SPANS ? (u32 ? FOREST_SPAN : 0)
-            : m.leaf_kind == ML_TREES_LEAF_PAIRS ? (u32 ? FOREST_PAIR_U32 : FOREST_PAIR_I32)
-            : m.leaf_kind == ML_TREES_LEAF_SPARSE && m.value_fixed == 1 ? FOREST_SPARSE_I32 : 0;
+            : m.leaf_kind == ML_TREES_LEAF_PAIRS ? (u32 ? FOREST_PAIR_U32 : FOREST_PAIR_I32) : 0;
     }
     m.acc = NULL;
     *cold = cd;
@@ -2241,40 +2240,36 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         add_span(m, acc, list_at(LIST, li, LB), list_at(LIST, li + 1, LB), u32); \
 } while (0)
 #define ADD_PAIRS(u32) add_pairs(m, acc, list_at(LIST, li, LB), u32)
-#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(LIST, li, LB))
 // Whether ADD_<kind> reads the leaf list (then the forest has a loop per list width)
 #define LISTS_ADD_ANY 0
 #define LISTS_ADD_NONE 0
 #define LISTS_ADD_SPAN(u32) 1
 #define LISTS_ADD_PAIRS(u32) 1
-#define LISTS_ADD_ENTRIES_I32 1
 
 // The forest loops of int16 samples, the fast path (predict of an int16 sample), and forest_i16,
-// which runs the model's (forest_r8: 1 + FOREST_*).
+// which runs the model's (forest_r8: 1 + FOREST_*). Packed sparse entries (large forests, whose
+// leaves are mostly pure) take the generic loop, a call per impure leaf: 350 bytes less machine
+// code per sample type, which every import copies into RAM.
 DEFINE_FOREST_R8(forest_any_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_ANY)
 DEFINE_FOREST_R8(forest_pure_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_NONE)
 DEFINE_FOREST_R8(forest_span_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_SPAN(1))
 DEFINE_FOREST_R8(forest_pair_u32_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_PAIRS(1))
 DEFINE_FOREST_R8(forest_pair_i32_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_PAIRS(0))
-DEFINE_FOREST_R8(forest_sparse_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_ENTRIES_I32)
 static void (*const forests_i16[])(const ml_trees_t *, const int16_t *, const int32_t *) = {
-    forest_any_i16, forest_span_i16, forest_pair_u32_i16, forest_pair_i32_i16, forest_sparse_i16,
-    forest_pure_i16,
+    forest_any_i16, forest_span_i16, forest_pair_u32_i16, forest_pair_i32_i16, forest_pure_i16,
 };
 ML_TREES_INLINE void forest_i16(const ml_trees_t *m, const int16_t *x, const int32_t *thr) {
     forests_i16[m->forest_r8 - 1](m, x, thr);
 }
 
-// Float32 samples: the same but for packed sparse entries (large forests, whose leaves are
-// mostly pure), which take the generic loop (a call per impure leaf) for 350 bytes less flash.
+// Float32 samples: the same loops.
 DEFINE_FOREST_R8(forest_any_f32, KEY_F32, walk_r8_f32, float, ADD_ANY)
 DEFINE_FOREST_R8(forest_pure_f32, KEY_F32, walk_r8_f32, float, ADD_NONE)
 DEFINE_FOREST_R8(forest_span_f32, KEY_F32, walk_r8_f32, float, ADD_SPAN(1))
 DEFINE_FOREST_R8(forest_pair_u32_f32, KEY_F32, walk_r8_f32, float, ADD_PAIRS(1))
 DEFINE_FOREST_R8(forest_pair_i32_f32, KEY_F32, walk_r8_f32, float, ADD_PAIRS(0))
 static void (*const forests_f32[])(const ml_trees_t *, const float *, const int32_t *) = {
-    forest_any_f32, forest_span_f32, forest_pair_u32_f32, forest_pair_i32_f32, forest_any_f32,
-    forest_pure_f32,
+    forest_any_f32, forest_span_f32, forest_pair_u32_f32, forest_pair_i32_f32, forest_pure_f32,
 };
 ML_TREES_INLINE void forest_f32(const ml_trees_t *m, const float *x, const int32_t *thr) {
     forests_f32[m->forest_r8 - 1](m, x, thr);
