@@ -178,6 +178,14 @@ static void set_child(const ml_trees_t *m, void *arr, uint32_t i, uint32_t ref) 
     }
 }
 
+// The loaders run once per model: optimized for size alone (these passes make cold code larger
+// and it faster only in ways that loading does not need).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-thread-jumps", "no-schedule-insns2", "no-tree-dominator-opts", \
+    "no-tree-loop-im")
+#endif
+
 // ---------------------------------------------------------------------------------------------
 // Loader
 
@@ -996,6 +1004,10 @@ ml_status_t ml_trees_load_text(ml_trees_t *model, ml_trees_cold_t *cold, const c
     return ml_error_set(err, ML_E_STATE, 0, "the model file needs more than two passes");
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 // ---------------------------------------------------------------------------------------------
 // Fixed-point leaf values
 //
@@ -1129,6 +1141,13 @@ double ml_trees_value_at(const ml_trees_t *m, uint32_t j) {
     }
     return (double)((const float *)m->values)[j];
 }
+
+// (the binary model's checks for size too, as the loader above)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-thread-jumps", "no-schedule-insns2", "no-tree-dominator-opts", \
+    "no-tree-loop-im")
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // Binary models
@@ -1729,6 +1748,9 @@ void ml_trees_blob_cold(const void *data, ml_trees_cold_t *cold) {
 }
 
 #undef OPEN_FAIL
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 #undef ID
 
 // ---------------------------------------------------------------------------------------------
