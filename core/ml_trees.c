@@ -868,20 +868,21 @@ int ml_trees_loader_feed(ml_trees_loader_t *ld, const char *data, size_t len, si
 static int check_model(ml_trees_loader_t *ld, ml_error_t *err) {
     const ml_trees_t *m = &ld->model;
     const ml_trees_header_t *h = &m->h;
-    uint32_t line = ld->last_line;
-    #define COUNT(have, need, what) do { \
-        if ((have) != (need)) { \
-            return ml_error_set(err, ML_E_TRUNCATED, line, "expected %lu %s (header line %lu), " \
-                "the file has %lu", (unsigned long)(need), what, (unsigned long)ld->header_line, \
-                (unsigned long)(have)); \
-        } \
-} while (0)
-    COUNT(ld->n_roots, h->n_trees, "trees");
-    COUNT(ld->n_nodes, ld->cold.n_nodes, "nodes");
-    COUNT(ld->n_leaves, ld->cold.n_leaves, "leaves");
-    COUNT(ld->n_baseline, h->aggregate == ML_TREES_SUM ? 1u : 0u, "baseline lines");
-    COUNT(ld->n_labels, (h->flags & ML_TREES_HAS_LABELS) ? 1u : 0u, "label lines");
-    #undef COUNT
+    // what the file has and what the header declares, in one loop (names: offsets into one
+    // string)
+    const uint32_t have[5] = { ld->n_roots, ld->n_nodes, ld->n_leaves, ld->n_baseline,
+        ld->n_labels };
+    const uint32_t need[5] = { h->n_trees, ld->cold.n_nodes, ld->cold.n_leaves,
+        h->aggregate == ML_TREES_SUM ? 1u : 0u, (h->flags & ML_TREES_HAS_LABELS) ? 1u : 0u };
+    static const char names[] = "trees\0nodes\0leaves\0baseline lines\0label lines";
+    static const uint8_t at[5] = { 0, 6, 12, 19, 34 };
+    for (int i = 0; i < 5; i++) {
+        if (have[i] != need[i]) {
+            return ml_error_set(err, ML_E_TRUNCATED, ld->last_line, "expected %lu %s (header "
+                "line %lu), the file has %lu", (unsigned long)need[i], names + at[i],
+                (unsigned long)ld->header_line, (unsigned long)have[i]);
+        }
+    }
     return ML_OK;
 }
 
