@@ -403,8 +403,8 @@ static int header_field(ml_trees_loader_t *ld, ml_error_t *err) {
         *(link ? &h->link : &h->aggregate) = (uint8_t)w;
         return ML_OK;
     }
-    int r = field_uint(ld, range_names + ranges[i].what, field == H_LEAVES ? 1 : ranges[i].lo, ranges[i].hi, &v,
-        err);
+    int r = field_uint(ld, range_names + ranges[i].what, field == H_LEAVES ? 1 : ranges[i].lo,
+        ranges[i].hi, &v, err);
     if (r) {
         return r;
     }
@@ -1631,7 +1631,8 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
     const uint32_t spans = m.leaf_kind == ML_TREES_LEAF_SPANS;
     uint32_t list_size = ((c.n_lists + spans) * m.list_bits + 7) / 8 + 3;
     uint32_t entry_size = (c.n_entries * m.entry_bits + 7) / 8 + 3;
-    if ((r = section(&o, ID('l', 'i', 's', 't'), list_size, 1, c.n_lists + spans != 0, &m.leaf_list))
+    if ((r = section(&o, ID('l', 'i', 's', 't'), list_size, 1, c.n_lists + spans != 0,
+            &m.leaf_list))
         || (r = section(&o, ID('e', 'n', 't', 'r'), entry_size, 1, c.n_entries != 0, &entries))) {
         return r;
     }
