@@ -16,7 +16,47 @@ enum {
 
 // The forest loops of forest_r8 models (ml_trees_t.forest_r8 is 1 + one of these).
 enum {
-    FOREST_ANY = 0, FOREST_SPAN, FOREST_PAIR_U32, FOREST_PAIR_I32, FOREST_SPARSE_I32, FOREST_PURE,
+    FOREST_ANY = 0, FOREST_SPAN, FOREST_PAIR_U32, FOREST_PAIR_I32, FOREST_PURE,
+};
+
+// The 'head' section: uint32 fields in this order.
+enum {
+    // uint32
+    H_FEATURES, H_CLASSES, H_OUTPUTS, H_TREES, H_NODES, H_LEAVES, H_LEAF_WIDTH, H_RECORD_BITS,
+    H_PURE,
+    // uint8
+    H_AGGREGATE, H_LINK, H_FLAGS, H_FEATURE_BYTES, H_CHILD_BYTES, H_THR_INDEX_BYTES,
+    H_LEAF_KIND, H_VALUE_FIXED, H_VALUE_SHIFT, H_LIST_BITS, H_ENTRY_BITS, H_LABELS, H_COUNT
+};
+
+// The header's fields and their ranges, in the order of a text model's header line from
+// n_features to flags (the text form has at least one leaf). Names are offsets into one string
+// (no pointers: a native module relocates each one when imported).
+static const char range_names[] =
+    "n_features\0n_classes\0n_outputs\0n_trees\0n_nodes\0n_leaves\0leaf_width\0aggregate\0link\0"
+    "flags\0record bits\0feature bytes\0child bytes\0threshold index bytes\0leaf kind\0"
+    "fixed values\0value shift\0list bits\0entry bits\0label kind\0";
+static const struct { uint32_t hi; uint8_t field, lo, what; } ranges[] = {
+    { MAX_FEATURES, H_FEATURES, 1, 0 },  // n_features
+    { 65535, H_CLASSES, 0, 11 },  // n_classes
+    { 65535, H_OUTPUTS, 1, 21 },  // n_outputs
+    { 0x7fffffff, H_TREES, 1, 31 },  // n_trees
+    { 0x7fffffff, H_NODES, 0, 39 },  // n_nodes
+    { 0x7fffffff, H_LEAVES, 0, 47 },  // n_leaves
+    { 65535, H_LEAF_WIDTH, 1, 56 },  // leaf_width
+    { 1, H_AGGREGATE, 0, 67 },  // aggregate
+    { 2, H_LINK, 0, 77 },  // link
+    { 15, H_FLAGS, 0, 82 },  // flags
+    { 0xffffff, H_RECORD_BITS, 0, 88 },  // record bits
+    { 2, H_FEATURE_BYTES, 1, 100 },  // feature bytes
+    { 4, H_CHILD_BYTES, 1, 114 },  // child bytes
+    { 2, H_THR_INDEX_BYTES, 0, 126 },  // threshold index bytes
+    { 4, H_LEAF_KIND, 0, 148 },  // leaf kind
+    { 3, H_VALUE_FIXED, 0, 158 },  // fixed values
+    { 255, H_VALUE_SHIFT, 0, 171 },  // value shift
+    { 24, H_LIST_BITS, 0, 183 },  // list bits
+    { 24, H_ENTRY_BITS, 0, 193 },  // entry bits
+    { 5, H_LABELS, 0, 204 },  // label kind
 };
 
 static void make_fixed(ml_trees_t *m, uint32_t n_leaves);
@@ -51,67 +91,77 @@ ML_TREES_INLINE int32_t key_from_i16(int16_t v) {
 
 // The key of the largest float32 not above t: x <= t exactly when key(x) <= this, for every
 // float32 x (t is a double; NaN thresholds are rejected by the loader).
+// (zero tests on the bits: a float comparison would link the soft-float compare routines for
+// this alone)
 static int32_t threshold_key(double t) {
-    float f = (float)t;
+    const float f = (float)t;
+    uint32_t b = ml_float_to_bits(f);
     if ((double)f > t) {
         // Rounded up: step one float down (towards -inf).
-        uint32_t b = ml_float_to_bits(f);
-        if (f == 0.0f) {
+        if (!(b << 1)) {
             b = 0x80000001u;  // the largest negative float
         } else if (b & 0x80000000u) {
             b++;
         } else {
             b--;
         }
-        f = ml_float_from_bits(b);
     }
-    if (f == 0.0f) {
-        f = 0.0f;  // -0 and +0 compare equal as floats: use +0, whose key is above -0's
+    if (!(b << 1)) {
+        b = 0;  // -0 and +0 compare equal as floats: use +0, whose key is above -0's
     }
-    return key_from_bits(ml_float_to_bits(f));
+    return key_from_bits(b);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Memory layout
 
+// The regions of a text model's block, in this order: their offsets, then the total.
+enum {
+    L_BASELINE, L_ACC, L_THRESHOLD, L_LEAF_VALUE, L_LABELS, L_TREE_ROOT, L_TREE_OUTPUT, L_FEATURE,
+    L_LEFT, L_RIGHT, L_MISSING_LEFT, L_TOTAL
+};
+
 typedef struct {
-    size_t baseline, acc, threshold, leaf_value, labels, tree_root, tree_output;
-    size_t feature, left, right, missing_left, total;
+    size_t at[L_TOTAL + 1];
     uint8_t feature_bytes, child_bytes;
 } layout_t;
 
 static int plan_layout(const ml_trees_header_t *h, uint32_t n_nodes, uint32_t n_leaves,
     layout_t *lay) {
-    uint64_t off = 0;
     uint64_t refs = (uint64_t)n_nodes + n_leaves;
-    lay->feature_bytes = h->n_features <= 256 ? 1 : 2;
-    lay->child_bytes = refs <= 0x100 ? 1 : refs <= 0x10000 ? 2 : 4;
-    #define REGION(name, bytes) do { \
-        lay->name = (size_t)off; \
-        off += ((uint64_t)(bytes) + 7) & ~(uint64_t)7; \
-        if (off > MAX_BYTES) { \
-            return -1; \
-        } \
-} while (0)
-    REGION(baseline, (uint64_t)h->n_outputs * sizeof(double));
-    REGION(acc, (uint64_t)h->n_outputs * sizeof(double));
-    REGION(threshold, (uint64_t)n_nodes * sizeof(int32_t));
-    REGION(leaf_value, (uint64_t)n_leaves * h->leaf_width * sizeof(float));
-    REGION(labels, (uint64_t)h->n_classes * sizeof(int32_t));
-    REGION(tree_root, (uint64_t)h->n_trees * sizeof(uint32_t));
-    REGION(tree_output, (uint64_t)h->n_trees * sizeof(uint32_t));
-    REGION(feature, (uint64_t)n_nodes * lay->feature_bytes);
-    REGION(left, (uint64_t)n_nodes * lay->child_bytes);
-    REGION(right, (uint64_t)n_nodes * lay->child_bytes);
-    REGION(missing_left, (h->flags & ML_TREES_ACCEPT_NAN) ? ((uint64_t)n_nodes + 7) / 8 : 0);
-    #undef REGION
-    lay->total = (size_t)off;
+    const uint32_t fb = h->n_features <= 256 ? 1 : 2;
+    const uint32_t cb = refs <= 0x100 ? 1 : refs <= 0x10000 ? 2 : 4;
+    lay->feature_bytes = (uint8_t)fb;
+    lay->child_bytes = (uint8_t)cb;
+    const uint64_t bytes[L_TOTAL] = {
+        (uint64_t)h->n_outputs * sizeof(double),
+        (uint64_t)h->n_outputs * sizeof(double),
+        (uint64_t)n_nodes * sizeof(int32_t),
+        (uint64_t)n_leaves * h->leaf_width * sizeof(float),
+        (uint64_t)h->n_classes * sizeof(int32_t),
+        (uint64_t)h->n_trees * sizeof(uint32_t),
+        (uint64_t)h->n_trees * sizeof(uint32_t),
+        (uint64_t)n_nodes * fb,
+        (uint64_t)n_nodes * cb,
+        (uint64_t)n_nodes * cb,
+        (h->flags & ML_TREES_ACCEPT_NAN) ? ((uint64_t)n_nodes + 7) / 8 : 0,
+    };
+    // (a loop: the 64-bit steps once, not at each region)
+    uint64_t off = 0;
+    for (int i = 0; i < L_TOTAL; i++) {
+        lay->at[i] = (size_t)off;
+        off += (bytes[i] + 7) & ~(uint64_t)7;
+        if (off > MAX_BYTES) {
+            return -1;
+        }
+    }
+    lay->at[L_TOTAL] = (size_t)off;
     return 0;
 }
 
 size_t ml_trees_memory_size(const ml_trees_header_t *h, uint32_t n_nodes, uint32_t n_leaves) {
     layout_t lay;
-    return plan_layout(h, n_nodes, n_leaves, &lay) ? 0 : lay.total;
+    return plan_layout(h, n_nodes, n_leaves, &lay) ? 0 : lay.at[L_TOTAL];
 }
 
 static void set_child(const ml_trees_t *m, void *arr, uint32_t i, uint32_t ref) {
@@ -127,6 +177,14 @@ static void set_child(const ml_trees_t *m, void *arr, uint32_t i, uint32_t ref) 
             break;
     }
 }
+
+// The loaders run once per model: optimized for size alone (these passes make cold code larger
+// and it faster only in ways that loading does not need).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-thread-jumps", "no-schedule-insns2", "no-tree-dominator-opts", \
+    "no-tree-loop-im")
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // Loader
@@ -147,7 +205,7 @@ void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
     ml_trees_cold_t *c = &ld->cold;
     plan_layout(&m->h, c->n_nodes, c->n_leaves, &lay);
     uint8_t *base = memory;
-    memset(base, 0, lay.total);
+    memset(base, 0, lay.at[L_TOTAL]);
     // A text model has the plain layout: a threshold per node, references into the arrays of
     // all trees (no per-tree lists), a row of leaf_width values per leaf.
     m->feature_bytes = lay.feature_bytes;
@@ -158,19 +216,19 @@ void ml_trees_loader_set_memory(ml_trees_loader_t *ld, void *memory) {
     m->list_bits = 0;
     m->value_fixed = 0;
     m->label_kind = ML_TREES_LABELS_INT32;
-    c->baseline = (double *)(void *)(base + lay.baseline);
-    m->acc = (double *)(void *)(base + lay.acc);
-    m->threshold = (int32_t *)(void *)(base + lay.threshold);
-    m->values = base + lay.leaf_value;
-    c->labels = base + lay.labels;
-    c->tree_root = (uint32_t *)(void *)(base + lay.tree_root);
-    m->tree_output = (uint32_t *)(void *)(base + lay.tree_output);
+    c->baseline = (double *)(void *)(base + lay.at[L_BASELINE]);
+    m->acc = (double *)(void *)(base + lay.at[L_ACC]);
+    m->threshold = (int32_t *)(void *)(base + lay.at[L_THRESHOLD]);
+    m->values = base + lay.at[L_LEAF_VALUE];
+    c->labels = base + lay.at[L_LABELS];
+    c->tree_root = (uint32_t *)(void *)(base + lay.at[L_TREE_ROOT]);
+    m->tree_output = (uint32_t *)(void *)(base + lay.at[L_TREE_OUTPUT]);
     m->tree_node = m->tree_list = NULL;
     m->thr_index = m->leaf_list = NULL;
-    m->feature = base + lay.feature;
-    c->left = base + lay.left;
-    c->right = base + lay.right;
-    c->missing_left = (m->h.flags & ML_TREES_ACCEPT_NAN) ? base + lay.missing_left : NULL;
+    m->feature = base + lay.at[L_FEATURE];
+    c->left = base + lay.at[L_LEFT];
+    c->right = base + lay.at[L_RIGHT];
+    c->missing_left = (m->h.flags & ML_TREES_ACCEPT_NAN) ? base + lay.at[L_MISSING_LEFT] : NULL;
     m->cold = c;
     for (uint32_t k = 0; k < m->h.n_classes; k++) {
         ((int32_t *)c->labels)[k] = (int32_t)k;
@@ -262,17 +320,22 @@ static int field_root(ml_trees_loader_t *ld, uint32_t *ref, ml_error_t *err) {
     return ML_OK;
 }
 
-static int word_index(const char *text, const char *const *words, int n) {
+// The index of text among the first n of words (each ended by a NUL), or -1. (One string
+// rather than a table of pointers, which a native module relocates when imported.)
+static int word_index(const char *text, const char *words, int n) {
     for (int i = 0; i < n; i++) {
-        if (ml_text_equals(text, words[i])) {
+        if (ml_text_equals(text, words)) {
             return i;
+        }
+        while (*words++) {
         }
     }
     return -1;
 }
 
-static const char *const aggregate_words[] = { "mean", "sum" };
-static const char *const link_words[] = { "none", "sigmoid", "softmax" };
+static const char aggregate_words[] = "mean\0sum";
+static const char link_words[] = "none\0sigmoid\0softmax";
+static const char emlearn_words[] = "f\0c\0lb\0r\0n\0l";
 
 // The header checks common to the text and binary forms.
 static int validate_header(const ml_trees_header_t *h, uint32_t n_nodes, uint32_t n_leaves,
@@ -322,54 +385,56 @@ static int check_header(ml_trees_loader_t *ld, ml_error_t *err) {
 static int header_field(ml_trees_loader_t *ld, ml_error_t *err) {
     const ml_fields_t *f = &ld->fields;
     ml_trees_header_t *h = &ld->model.h;
-    uint32_t v16;
-    int r16;
-    switch (f->index) {
-        case 1:
-            return field_uint(ld, "n_features", 1, MAX_FEATURES, &h->n_features, err);
-        case 2:
-            r16 = field_uint(ld, "n_classes", 0, 65535, &v16, err);
-            h->n_classes = (uint16_t)v16;
-            return r16;
-        case 3:
-            r16 = field_uint(ld, "n_outputs", 1, 65535, &v16, err);
-            h->n_outputs = (uint16_t)v16;
-            return r16;
-        case 4:
-            return field_uint(ld, "n_trees", 1, 0x7fffffff, &h->n_trees, err);
-        case 5:
-            return field_uint(ld, "n_nodes", 0, 0x7fffffff, &ld->cold.n_nodes, err);
-        case 6:
-            return field_uint(ld, "n_leaves", 1, 0x7fffffff, &ld->cold.n_leaves, err);
-        case 7:
-            r16 = field_uint(ld, "leaf_width", 1, 65535, &v16, err);
-            h->leaf_width = (uint16_t)v16;
-            return r16;
-        case 8: {
-            int i = word_index(f->text, aggregate_words, 2);
-            if (i < 0) {
-                FAIL(ML_E_VALUE, "aggregate: expected 'mean' or 'sum', got '%s'", f->text);
-            }
-            h->aggregate = (uint8_t)i;
-            return ML_OK;
-        }
-        case 9: {
-            int i = word_index(f->text, link_words, 3);
-            if (i < 0) {
-                FAIL(ML_E_VALUE, "link: expected 'none', 'sigmoid' or 'softmax', got '%s'", f->text);
-            }
-            h->link = (uint8_t)i;
-            return ML_OK;
-        }
-        case 10: {
-            uint32_t flags;
-            int r = field_uint(ld, "flags", 0, 15, &flags, err);
-            h->flags = (uint8_t)flags;
-            return r;
-        }
-        default:
-            FAIL(ML_E_FORMAT, "header: expected 10 values after 'h', got more");
+    const uint32_t i = f->index - 1;
+    if (i >= 10) {
+        FAIL(ML_E_FORMAT, "header: expected 10 values after 'h', got more");
     }
+    const uint32_t field = ranges[i].field;
+    uint32_t v;
+    if (field == H_AGGREGATE || field == H_LINK) {
+        const int link = field == H_LINK;
+        int w = link ? word_index(f->text, link_words, 3) : word_index(f->text, aggregate_words, 2);
+        if (w < 0 && link) {
+            FAIL(ML_E_VALUE, "link: expected 'none', 'sigmoid' or 'softmax', got '%s'", f->text);
+        }
+        if (w < 0) {
+            FAIL(ML_E_VALUE, "aggregate: expected 'mean' or 'sum', got '%s'", f->text);
+        }
+        *(link ? &h->link : &h->aggregate) = (uint8_t)w;
+        return ML_OK;
+    }
+    int r = field_uint(ld, range_names + ranges[i].what, field == H_LEAVES ? 1 : ranges[i].lo,
+        ranges[i].hi, &v, err);
+    if (r) {
+        return r;
+    }
+    switch (field) {
+        case H_FEATURES:
+            h->n_features = v;
+            break;
+        case H_CLASSES:
+            h->n_classes = (uint16_t)v;
+            break;
+        case H_OUTPUTS:
+            h->n_outputs = (uint16_t)v;
+            break;
+        case H_TREES:
+            h->n_trees = v;
+            break;
+        case H_NODES:
+            ld->cold.n_nodes = v;
+            break;
+        case H_LEAVES:
+            ld->cold.n_leaves = v;
+            break;
+        case H_LEAF_WIDTH:
+            h->leaf_width = (uint16_t)v;
+            break;
+        default:
+            h->flags = (uint8_t)v;
+            break;
+    }
+    return ML_OK;
 }
 
 static int node_field(ml_trees_loader_t *ld, ml_error_t *err) {
@@ -481,7 +546,7 @@ static int begin_record(ml_trees_loader_t *ld, ml_error_t *err) {
             ld->record = REC_MAGIC;
             return ML_OK;
         }
-        if (ml_text_equals(t, "f") || ml_text_equals(t, "c") || ml_text_equals(t, "lb")) {
+        if (word_index(t, emlearn_words, 3) >= 0) {  // f, c or lb
             ld->format = FORMAT_EMLEARN;
             ld->pass = 1;
         } else {
@@ -490,8 +555,7 @@ static int begin_record(ml_trees_loader_t *ld, ml_error_t *err) {
         }
     }
     if (ld->format == FORMAT_EMLEARN) {
-        static const char *const words[] = { "f", "c", "lb", "r", "n", "l" };
-        int i = word_index(t, words, 6);
+        int i = word_index(t, emlearn_words, 6);
         ld->record = (uint8_t)(i < 0 ? REC_EM_OTHER : REC_EM_FEATURES + i);
         // A file of nothing but unknown records is not a model, and a stream of them would
         // never end: a bound far above what any emlearn version writes.
@@ -520,8 +584,7 @@ static int begin_record(ml_trees_loader_t *ld, ml_error_t *err) {
         }
         return ML_OK;
     }
-    static const char *const words[] = { "h", "k", "b", "t", "n", "l" };
-    int i = word_index(t, words, 6);
+    int i = word_index(t, "h\0k\0b\0t\0n\0l", 6);
     if (i < 0) {
         FAIL(ML_E_FORMAT, "unknown record type '%s' (expected h, k, b, t, n or l)", t);
     }
@@ -805,20 +868,21 @@ int ml_trees_loader_feed(ml_trees_loader_t *ld, const char *data, size_t len, si
 static int check_model(ml_trees_loader_t *ld, ml_error_t *err) {
     const ml_trees_t *m = &ld->model;
     const ml_trees_header_t *h = &m->h;
-    uint32_t line = ld->last_line;
-    #define COUNT(have, need, what) do { \
-        if ((have) != (need)) { \
-            return ml_error_set(err, ML_E_TRUNCATED, line, "expected %lu %s (header line %lu), " \
-                "the file has %lu", (unsigned long)(need), what, (unsigned long)ld->header_line, \
-                (unsigned long)(have)); \
-        } \
-} while (0)
-    COUNT(ld->n_roots, h->n_trees, "trees");
-    COUNT(ld->n_nodes, ld->cold.n_nodes, "nodes");
-    COUNT(ld->n_leaves, ld->cold.n_leaves, "leaves");
-    COUNT(ld->n_baseline, h->aggregate == ML_TREES_SUM ? 1u : 0u, "baseline lines");
-    COUNT(ld->n_labels, (h->flags & ML_TREES_HAS_LABELS) ? 1u : 0u, "label lines");
-    #undef COUNT
+    // what the file has and what the header declares, in one loop (names: offsets into one
+    // string)
+    const uint32_t have[5] = { ld->n_roots, ld->n_nodes, ld->n_leaves, ld->n_baseline,
+        ld->n_labels };
+    const uint32_t need[5] = { h->n_trees, ld->cold.n_nodes, ld->cold.n_leaves,
+        h->aggregate == ML_TREES_SUM ? 1u : 0u, (h->flags & ML_TREES_HAS_LABELS) ? 1u : 0u };
+    static const char names[] = "trees\0nodes\0leaves\0baseline lines\0label lines";
+    static const uint8_t at[5] = { 0, 6, 12, 19, 34 };
+    for (int i = 0; i < 5; i++) {
+        if (have[i] != need[i]) {
+            return ml_error_set(err, ML_E_TRUNCATED, ld->last_line, "expected %lu %s (header "
+                "line %lu), the file has %lu", (unsigned long)need[i], names + at[i],
+                (unsigned long)ld->header_line, (unsigned long)have[i]);
+        }
+    }
     return ML_OK;
 }
 
@@ -940,6 +1004,10 @@ ml_status_t ml_trees_load_text(ml_trees_t *model, ml_trees_cold_t *cold, const c
     }
     return ml_error_set(err, ML_E_STATE, 0, "the model file needs more than two passes");
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // Fixed-point leaf values
@@ -1075,28 +1143,48 @@ double ml_trees_value_at(const ml_trees_t *m, uint32_t j) {
     return (double)((const float *)m->values)[j];
 }
 
+// (the binary model's checks for size too, as the loader above)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-thread-jumps", "no-schedule-insns2", "no-tree-dominator-opts", \
+    "no-tree-loop-im")
+#endif
+
 // ---------------------------------------------------------------------------------------------
 // Binary models
 
-// The 'head' section: uint32 fields in this order.
-enum {
-    // uint32
-    H_FEATURES, H_CLASSES, H_OUTPUTS, H_TREES, H_NODES, H_LEAVES, H_LEAF_WIDTH, H_RECORD_BITS,
-    H_PURE,
-    // uint8
-    H_AGGREGATE, H_LINK, H_FLAGS, H_FEATURE_BYTES, H_CHILD_BYTES, H_THR_INDEX_BYTES,
-    H_LEAF_KIND, H_VALUE_FIXED, H_VALUE_SHIFT, H_LIST_BITS, H_ENTRY_BITS, H_LABELS, H_COUNT
-};
 #define HEAD_SIZE (4 * H_AGGREGATE + (H_COUNT - H_AGGREGATE))
 
 #define ID ML_BLOB_ID
-#define OPEN_FAIL(...) return ml_error_set(err, ML_E_FORMAT, 0, __VA_ARGS__)
+#define OPEN_FAIL(...) return open_fail(err, __VA_ARGS__)
 
-static ml_status_t section(const ml_blob_t *b, uint32_t id, size_t elem, uint32_t count,
-    int needed, void **ptr, ml_error_t *err) {
+// ml_error_set for a format error of a binary model (no line): two arguments fewer at each of
+// its forty call sites, so that their values go in registers rather than on the stack.
+static ml_status_t __attribute__((noinline)) open_fail(ml_error_t *err, const char *fmt, ...) {
+    if (err) {
+        err->code = ML_E_FORMAT;
+        err->line = 0;
+        va_list ap;
+        va_start(ap, fmt);
+        ml_vformat(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return ML_E_FORMAT;
+}
+
+// A binary model's container and where its errors go: one argument for both in the many calls
+// below.
+typedef struct {
+    ml_blob_t b;
+    ml_error_t *err;
+} opening_t;
+
+static ml_status_t section(const opening_t *o, uint32_t id, size_t elem, uint32_t count,
+    int needed, void **ptr) {
+    ml_error_t *err = o->err;
     const void *p;
     uint32_t n;
-    ml_status_t r = ml_blob_section(b, id, elem, needed ? count : 0, count, &p, &n, err);
+    ml_status_t r = ml_blob_section(&o->b, id, elem, needed ? count : 0, count, &p, &n, err);
     if (r == ML_OK && needed && n != count) {
         r = ml_error_set(err, ML_E_FORMAT, 0, "section sizes disagree with the header");
     }
@@ -1109,10 +1197,10 @@ static ml_status_t section(const ml_blob_t *b, uint32_t id, size_t elem, uint32_
 }
 
 // A section of any count (the arrays the header does not size).
-static ml_status_t section_any(const ml_blob_t *b, uint32_t id, size_t elem, uint32_t min,
-    void **ptr, uint32_t *count, ml_error_t *err) {
+static ml_status_t __attribute__((noinline)) section_any(const opening_t *o, uint32_t id,
+    size_t elem, uint32_t min, void **ptr, uint32_t *count) {
     const void *p;
-    ml_status_t r = ml_blob_section(b, id, elem, min, 0xffffffffu, &p, count, err);
+    ml_status_t r = ml_blob_section(&o->b, id, elem, min, 0xffffffffu, &p, count, o->err);
     *ptr = (void *)p;
     return r;
 }
@@ -1141,8 +1229,8 @@ static int utf8_valid(const uint8_t *s, uint32_t n) {
     return 1;
 }
 
-static ml_status_t open_labels(const ml_trees_t *m, ml_trees_cold_t *cd, const ml_blob_t *b,
-    ml_error_t *err) {
+static ml_status_t open_labels(const ml_trees_t *m, ml_trees_cold_t *cd, const opening_t *b) {
+    ml_error_t *err = b->err;
     const uint32_t n = m->h.n_classes;
     void *p;
     uint32_t count;
@@ -1152,14 +1240,14 @@ static ml_status_t open_labels(const ml_trees_t *m, ml_trees_cold_t *cd, const m
     switch (m->label_kind) {
         case ML_TREES_LABELS_INDEX:
             cd->labels = NULL;
-            return section(b, ID('l', 'a', 'b', 'l'), 1, 0, 0, &p, err);
+            return section(b, ID('l', 'a', 'b', 'l'), 1, 0, 0, &p);
         case ML_TREES_LABELS_INT32:
         case ML_TREES_LABELS_INT64:
         case ML_TREES_LABELS_FLOAT64:
         case ML_TREES_LABELS_BOOL: {
             uint32_t size = m->label_kind == ML_TREES_LABELS_INT32 ? 4
                 : m->label_kind == ML_TREES_LABELS_BOOL ? 1 : 8;
-            if (section(b, ID('l', 'a', 'b', 'l'), size, n, 1, &cd->labels, err) != ML_OK) {
+            if (section(b, ID('l', 'a', 'b', 'l'), size, n, 1, &cd->labels) != ML_OK) {
                 return err->code;
             }
             if (m->label_kind == ML_TREES_LABELS_FLOAT64) {
@@ -1182,7 +1270,7 @@ static ml_status_t open_labels(const ml_trees_t *m, ml_trees_cold_t *cd, const m
         }
         case ML_TREES_LABELS_STR: {
             // offsets[n + 1] into the text that follows them, in one section
-            if (section_any(b, ID('l', 'a', 'b', 'l'), 1, 4 * (n + 1), &p, &count, err)) {
+            if (section_any(b, ID('l', 'a', 'b', 'l'), 1, 4 * (n + 1), &p, &count)) {
                 return err->code;
             }
             const uint8_t *q = p;
@@ -1265,17 +1353,27 @@ static ml_status_t check_trees(const ml_trees_t *m, const counts_t *c, ml_error_
     return ML_OK;
 }
 
+// Leaf list entry i and sparse entry i, for the checks: calls rather than a copy at each use
+// (loading, not predicting).
+static uint32_t __attribute__((noinline)) list_entry(const ml_trees_t *m, uint32_t i) {
+    return ml_trees_bits_at(m->leaf_list, i, m->list_bits);
+}
+
+static uint32_t __attribute__((noinline)) leaf_entry(const ml_trees_t *m, uint32_t i) {
+    return ml_trees_bits_at(m->entries, i, m->entry_bits);
+}
+
 // Leaf spans: the list's entries start each span and end the one before (list[n_lists] ends the
 // last), every span has entries, its first is its top class (the largest value, the smallest
 // class among equal ones), then the others in increasing class order, each once.
 static ml_status_t check_spans(const ml_trees_t *m, const counts_t *c, ml_error_t *err) {
     const uint8_t *e = m->entries;
-    uint32_t start = ml_trees_bits_at(m->leaf_list, 0, m->list_bits);
+    uint32_t start = list_entry(m, 0);
     if (start != 0) {
         OPEN_FAIL("leaf list entry 0: span starts at %lu, not 0", (unsigned long)start);
     }
     for (uint32_t l = 0; l < c->n_lists; l++) {
-        const uint32_t end = ml_trees_bits_at(m->leaf_list, l + 1, m->list_bits);
+        const uint32_t end = list_entry(m, l + 1);
         if (end <= start || end > c->n_entries || (l + 1 == c->n_lists && end != c->n_entries)) {
             OPEN_FAIL("leaf list entry %lu: span %lu to %lu is out of place", (unsigned long)l,
                 (unsigned long)start, (unsigned long)end);
@@ -1317,17 +1415,17 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
     const int top_first = runs || m->leaf_kind == ML_TREES_LEAF_PAIRS;
     const uint32_t cmask = (1u << m->class_bits) - 1, vshift = 1u + m->class_bits;
     for (uint32_t i = 0; i < c->n_lists; i++) {
-        uint32_t leaf = ml_trees_bits_at(m->leaf_list, i, m->list_bits);
+        uint32_t leaf = list_entry(m, i);
         // a run's first entry is its top class (tree_class reads it alone)
         if (leaf >= m->cold->n_leaves
-            || (top_first && leaf && !(ml_trees_bits_at(m->entries, leaf - 1, m->entry_bits) & 1))) {
+            || (top_first && leaf && !(leaf_entry(m, leaf - 1) & 1))) {
             OPEN_FAIL("leaf list entry %lu: leaf %lu does not exist", (unsigned long)i,
                 (unsigned long)leaf);
         }
     }
     uint32_t start = 0;  // the first entry of the current leaf
     for (uint32_t i = 0; i < c->n_entries; i++) {
-        uint32_t e = ml_trees_bits_at(m->entries, i, m->entry_bits);
+        uint32_t e = leaf_entry(m, i);
         uint32_t k = (e >> 1) & cmask, v = runs ? i : e >> vshift;
         if (k >= h->n_outputs || v >= c->n_values || (i == c->n_entries - 1 && !(e & 1))) {
             OPEN_FAIL("leaf entry %lu: output %lu, value %lu%s", (unsigned long)i,
@@ -1335,14 +1433,14 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
         }
         // A leaf lists each class once, in increasing order (what tree_class relies on); in
         // runs after its top class, the first largest value, which comes first.
-        uint32_t prev = i > start ? (ml_trees_bits_at(m->entries, i - 1, m->entry_bits) >> 1)
+        uint32_t prev = i > start ? (leaf_entry(m, i - 1) >> 1)
             & cmask : 0;
         if (i > start + (uint32_t)top_first && prev >= k) {
             OPEN_FAIL("leaf entry %lu: output %lu after output %lu in one leaf",
                 (unsigned long)i, (unsigned long)k, (unsigned long)prev);
         }
         if (top_first && i > start) {
-            const uint32_t f = ml_trees_bits_at(m->entries, start, m->entry_bits);
+            const uint32_t f = leaf_entry(m, start);
             const uint32_t top = (f >> 1) & cmask;
             int64_t vt = value_units(m, runs ? start : f >> vshift), vi = value_units(m, v);
             if (k == top || vi > vt || (vi == vt && k < top)) {
@@ -1378,18 +1476,19 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
 
 ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *data,
     size_t len, ml_error_t *err) {
-    ml_blob_t b;
+    opening_t o;
     ml_trees_t m;
     ml_trees_cold_t cd;  // the cold part, here until the model is checked
     counts_t c = { 0, 0, 0, 0, 0, 0 };
     memset(&m, 0, sizeof(m));
     memset(&cd, 0, sizeof(cd));
     m.cold = &cd;
-    if (ml_blob_open(&b, data, len, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, err) != ML_OK) {
+    o.err = err;
+    if (ml_blob_open(&o.b, data, len, ML_BLOB_KIND_TREES, ML_TREES_BLOB_VERSION, err) != ML_OK) {
         return err->code;
     }
     void *p;
-    if (section(&b, ID('h', 'e', 'a', 'd'), HEAD_SIZE, 1, 1, &p, err) != ML_OK) {
+    if (section(&o, ID('h', 'e', 'a', 'd'), HEAD_SIZE, 1, 1, &p) != ML_OK) {
         return err->code;
     }
     uint32_t hv[H_COUNT];
@@ -1398,32 +1497,10 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
             : ((const uint8_t *)p)[4 * H_AGGREGATE + (i - H_AGGREGATE)];
     }
     ml_trees_header_t *h = &m.h;
-    static const struct { uint8_t field; uint32_t lo, hi; const char *what; } ranges[] = {
-        { H_FEATURES, 1, MAX_FEATURES, "n_features" },
-        { H_CLASSES, 0, 65535, "n_classes" },
-        { H_OUTPUTS, 1, 65535, "n_outputs" },
-        { H_TREES, 1, 0x7fffffff, "n_trees" },
-        { H_NODES, 0, 0x7fffffff, "n_nodes" },
-        { H_LEAVES, 0, 0x7fffffff, "n_leaves" },
-        { H_LEAF_WIDTH, 1, 65535, "leaf_width" },
-        { H_AGGREGATE, 0, 1, "aggregate" },
-        { H_LINK, 0, 2, "link" },
-        { H_FLAGS, 0, 15, "flags" },
-        { H_RECORD_BITS, 0, 0xffffff, "record bits" },
-        { H_FEATURE_BYTES, 1, 2, "feature bytes" },
-        { H_CHILD_BYTES, 1, 4, "child bytes" },
-        { H_THR_INDEX_BYTES, 0, 2, "threshold index bytes" },
-        { H_LEAF_KIND, 0, 4, "leaf kind" },
-        { H_VALUE_FIXED, 0, 3, "fixed values" },
-        { H_VALUE_SHIFT, 0, 255, "value shift" },
-        { H_LIST_BITS, 0, 24, "list bits" },
-        { H_ENTRY_BITS, 0, 24, "entry bits" },
-        { H_LABELS, 0, 5, "label kind" },
-    };
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         uint32_t v = hv[ranges[i].field];
         if (v < ranges[i].lo || v > ranges[i].hi) {
-            OPEN_FAIL("head: %s: expected %lu to %lu, got %lu", ranges[i].what,
+            OPEN_FAIL("head: %s: expected %lu to %lu, got %lu", range_names + ranges[i].what,
                 (unsigned long)ranges[i].lo, (unsigned long)ranges[i].hi, (unsigned long)v);
         }
     }
@@ -1513,31 +1590,30 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
     // (arrays that share a pointer in the model are read apart, then the used one is kept)
     void *nodes, *feature, *thr_index, *threshold16, *tree_output, *entries;
     ml_status_t r;
-    if ((r = open_labels(&m, &cd, &b, err))
-        || (r = section(&b, ID('b', 'a', 's', 'e'), 8, h->n_outputs,
-            h->aggregate == ML_TREES_SUM, (void **)&cd.baseline, err))
-        || (r = section(&b, ID('t', 'n', 'o', 'd'), 4, nt + 1, 1, (void **)&m.tree_node, err))
-        || (r = section(&b, ID('t', 'l', 's', 't'), 4, nt + 1, m.list_bits != 0,
-            (void **)&m.tree_list, err))
-        || (r = section(&b, ID('t', 'o', 'u', 't'), 4, nt,
-            h->leaf_width == 1 && h->n_outputs > 1, &tree_output, err))
-        || (r = section(&b, ID('n', 'o', 'd', 'e'), 4, nn, rec && nn, &nodes, err))
-        || (r = section(&b, ID('f', 'e', 'a', 't'), fbytes, nn, !rec && nn, &feature, err))
-        || (r = section(&b, ID('t', 'h', 'r', 'i'), tibytes ? tibytes : 1, nn,
-            !rec && tibytes && nn, &thr_index, err))
-        || (r = section_any(&b, ID('t', 'h', 'r', 'k'), 4, 0, (void **)&m.threshold,
-            &c.n_thresholds, err))
-        || (r = section(&b, ID('l', 'e', 'f', 't'), c.child_bytes, nn, !rec && nn, &cd.left, err))
-        || (r = section(&b, ID('r', 'g', 'h', 't'), c.child_bytes, nn, !rec && nn, &cd.right,
-            err))
-        || (r = section(&b, ID('m', 'i', 's', 's'), 1, (nn + 7) / 8,
-            (h->flags & ML_TREES_ACCEPT_NAN) && nn, (void **)&cd.missing_left, err))
-        || (r = section_any(&b, ID('v', 'a', 'l', 'u'), 4, 0, &m.values, &c.n_values, err))) {
+    if ((r = open_labels(&m, &cd, &o))
+        || (r = section(&o, ID('b', 'a', 's', 'e'), 8, h->n_outputs,
+            h->aggregate == ML_TREES_SUM, (void **)&cd.baseline))
+        || (r = section(&o, ID('t', 'n', 'o', 'd'), 4, nt + 1, 1, (void **)&m.tree_node))
+        || (r = section(&o, ID('t', 'l', 's', 't'), 4, nt + 1, m.list_bits != 0,
+            (void **)&m.tree_list))
+        || (r = section(&o, ID('t', 'o', 'u', 't'), 4, nt,
+            h->leaf_width == 1 && h->n_outputs > 1, &tree_output))
+        || (r = section(&o, ID('n', 'o', 'd', 'e'), 4, nn, rec && nn, &nodes))
+        || (r = section(&o, ID('f', 'e', 'a', 't'), fbytes, nn, !rec && nn, &feature))
+        || (r = section(&o, ID('t', 'h', 'r', 'i'), tibytes ? tibytes : 1, nn,
+            !rec && tibytes && nn, &thr_index))
+        || (r = section_any(&o, ID('t', 'h', 'r', 'k'), 4, 0, (void **)&m.threshold,
+            &c.n_thresholds))
+        || (r = section(&o, ID('l', 'e', 'f', 't'), c.child_bytes, nn, !rec && nn, &cd.left))
+        || (r = section(&o, ID('r', 'g', 'h', 't'), c.child_bytes, nn, !rec && nn, &cd.right))
+        || (r = section(&o, ID('m', 'i', 's', 's'), 1, (nn + 7) / 8,
+            (h->flags & ML_TREES_ACCEPT_NAN) && nn, (void **)&cd.missing_left))
+        || (r = section_any(&o, ID('v', 'a', 'l', 'u'), 4, 0, &m.values, &c.n_values))) {
         return r;
     }
     // Thresholds for int16 features (records, optional): as many as the float keys.
     uint32_t n16 = 0;
-    if ((r = section_any(&b, ID('t', 'h', 'r', 's'), 4, 0, &threshold16, &n16, err))) {
+    if ((r = section_any(&o, ID('t', 'h', 'r', 's'), 4, 0, &threshold16, &n16))) {
         return r;
     }
     if (n16 && (!rec || n16 != c.n_thresholds)) {
@@ -1555,10 +1631,9 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
     const uint32_t spans = m.leaf_kind == ML_TREES_LEAF_SPANS;
     uint32_t list_size = ((c.n_lists + spans) * m.list_bits + 7) / 8 + 3;
     uint32_t entry_size = (c.n_entries * m.entry_bits + 7) / 8 + 3;
-    if ((r = section(&b, ID('l', 'i', 's', 't'), list_size, 1, c.n_lists + spans != 0, &m.leaf_list,
-            err))
-        || (r = section(&b, ID('e', 'n', 't', 'r'), entry_size, 1, c.n_entries != 0, &entries,
-            err))) {
+    if ((r = section(&o, ID('l', 'i', 's', 't'), list_size, 1, c.n_lists + spans != 0,
+            &m.leaf_list))
+        || (r = section(&o, ID('e', 'n', 't', 'r'), entry_size, 1, c.n_entries != 0, &entries))) {
         return r;
     }
     if (rec) {
@@ -1627,8 +1702,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
             u32 = j == c.n_values;
         }
         m.forest_r8 += m.leaf_kind == ML_TREES_LEAF_SPANS ? (u32 ? FOREST_SPAN : 0)
-            : m.leaf_kind == ML_TREES_LEAF_PAIRS ? (u32 ? FOREST_PAIR_U32 : FOREST_PAIR_I32)
-            : m.leaf_kind == ML_TREES_LEAF_SPARSE && m.value_fixed == 1 ? FOREST_SPARSE_I32 : 0;
+            : m.leaf_kind == ML_TREES_LEAF_PAIRS ? (u32 ? FOREST_PAIR_U32 : FOREST_PAIR_I32) : 0;
     }
     m.acc = NULL;
     *cold = cd;
@@ -1676,6 +1750,9 @@ void ml_trees_blob_cold(const void *data, ml_trees_cold_t *cold) {
 }
 
 #undef OPEN_FAIL
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 #undef ID
 
 // ---------------------------------------------------------------------------------------------
@@ -1706,20 +1783,19 @@ void ml_trees_blob_cold(const void *data, ml_trees_cold_t *cold) {
         return ref; \
     }
 
-// index_t uint32_t stands for "a threshold per node" (no index array).
+// index_t uint32_t stands for "a threshold per node" (no index array). Children of 32 bits
+// (trees of more than 65,536 nodes and leaves: models of hundreds of kilobytes, from hosts with
+// that much RAM) take the walks of any layout, walk_missing and walk_i16 (half a kilobyte of
+// machine code less in every import).
 #define DEFINE_WALKS(f, feature_t) \
     DEFINE_WALK(walk_##f##_8_d, feature_t, uint8_t, uint32_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_16_d, feature_t, uint16_t, uint32_t, float, KEY_F32) \
-    DEFINE_WALK(walk_##f##_32_d, feature_t, uint32_t, uint32_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_8_i8, feature_t, uint8_t, uint8_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_16_i8, feature_t, uint16_t, uint8_t, float, KEY_F32) \
-    DEFINE_WALK(walk_##f##_32_i8, feature_t, uint32_t, uint8_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_8_i16, feature_t, uint8_t, uint16_t, float, KEY_F32) \
     DEFINE_WALK(walk_##f##_16_i16, feature_t, uint16_t, uint16_t, float, KEY_F32) \
-    DEFINE_WALK(walk_##f##_32_i16, feature_t, uint32_t, uint16_t, float, KEY_F32) \
     DEFINE_WALK(walk_h_##f##_8_d, feature_t, uint8_t, uint32_t, int16_t, KEY_I16) \
-    DEFINE_WALK(walk_h_##f##_16_d, feature_t, uint16_t, uint32_t, int16_t, KEY_I16) \
-    DEFINE_WALK(walk_h_##f##_32_d, feature_t, uint32_t, uint32_t, int16_t, KEY_I16)
+    DEFINE_WALK(walk_h_##f##_16_d, feature_t, uint16_t, uint32_t, int16_t, KEY_I16)
 
 DEFINE_WALKS(8, uint8_t)
 DEFINE_WALKS(16, uint16_t)
@@ -1727,18 +1803,17 @@ DEFINE_WALKS(16, uint16_t)
 typedef uint32_t (*walk_fn)(const ml_trees_t *m, uint32_t base, uint32_t n_local, uint32_t ref,
     const void *x);
 
-static const walk_fn walks[2][3][3] = {
-    { { walk_8_8_d, walk_8_16_d, walk_8_32_d }, { walk_8_8_i8, walk_8_16_i8, walk_8_32_i8 },
-      { walk_8_8_i16, walk_8_16_i16, walk_8_32_i16 } },
-    { { walk_16_8_d, walk_16_16_d, walk_16_32_d }, { walk_16_8_i8, walk_16_16_i8, walk_16_32_i8 },
-      { walk_16_8_i16, walk_16_16_i16, walk_16_32_i16 } },
+static const walk_fn walks[2][3][2] = {
+    { { walk_8_8_d, walk_8_16_d }, { walk_8_8_i8, walk_8_16_i8 }, { walk_8_8_i16, walk_8_16_i16 } },
+    { { walk_16_8_d, walk_16_16_d }, { walk_16_8_i8, walk_16_16_i8 },
+      { walk_16_8_i16, walk_16_16_i16 } },
 };
 
 // int16 samples, for the layout of text models (a threshold per node); other layouts without
 // int16 thresholds take walk_i16.
-static const walk_fn walks_h[2][3] = {
-    { walk_h_8_8_d, walk_h_8_16_d, walk_h_8_32_d },
-    { walk_h_16_8_d, walk_h_16_16_d, walk_h_16_32_d },
+static const walk_fn walks_h[2][2] = {
+    { walk_h_8_8_d, walk_h_8_16_d },
+    { walk_h_16_8_d, walk_h_16_16_d },
 };
 
 // Walks a tree of any layout: for a float32 sample with NaN features (models trained with
@@ -1771,15 +1846,15 @@ static uint32_t walk_i16(const ml_trees_t *m, uint32_t base, uint32_t n_local, u
     return walk_any(m, base, n_local, ref, x, 1);
 }
 
+// (walk_missing reads no missing-value side for a sample without NaN)
 static walk_fn choose_walk(const ml_trees_t *m) {
-    int c = m->child_bytes == 1 ? 0 : m->child_bytes == 2 ? 1 : 2;
-    return walks[m->feature_bytes - 1][m->thr_index_bytes][c];
+    return m->child_bytes <= 2 ? walks[m->feature_bytes - 1][m->thr_index_bytes][m->child_bytes - 1]
+        : walk_missing;
 }
 
 static walk_fn choose_walk_i16(const ml_trees_t *m) {
-    int c = m->child_bytes == 1 ? 0 : m->child_bytes == 2 ? 1 : 2;
-    return m->node_layout == ML_TREES_NODES_ARRAYS && !m->thr_index_bytes
-        ? walks_h[m->feature_bytes - 1][c] : walk_i16;
+    return m->node_layout == ML_TREES_NODES_ARRAYS && !m->thr_index_bytes && m->child_bytes <= 2
+        ? walks_h[m->feature_bytes - 1][m->child_bytes - 1] : walk_i16;
 }
 
 // The packed bits at bit position pos (ml_trees_bits_at, with the position and mask kept by the
@@ -1924,9 +1999,15 @@ static void __attribute__((noinline)) add_sparse_other(const ml_trees_t *m, uint
         SPARSE_LOOP(acc64[(e >> 1) & cmask] += (uint64_t)float_units(vbits[e >> vshift], s));
 #endif
     } else {
+        // (the double additions cost far more than unpacking the bits: one loop for any width)
         const float *values = m->values;
         double *acc = m->acc;
-        SPARSE_LOOP(acc[(e >> 1) & cmask] += (double)values[e >> vshift]);
+        uint32_t pos = i * bits;
+        do {
+            e = bits_from(entries, pos, emask);
+            pos += bits;
+            acc[(e >> 1) & cmask] += (double)values[e >> vshift];
+        } while (!(e & 1));
     }
 }
 #undef SPARSE_LOOP
@@ -2218,40 +2299,36 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         add_span(m, acc, list_at(LIST, li, LB), list_at(LIST, li + 1, LB), u32); \
 } while (0)
 #define ADD_PAIRS(u32) add_pairs(m, acc, list_at(LIST, li, LB), u32)
-#define ADD_ENTRIES_I32 add_entries_i32(m, acc, list_at(LIST, li, LB))
 // Whether ADD_<kind> reads the leaf list (then the forest has a loop per list width)
 #define LISTS_ADD_ANY 0
 #define LISTS_ADD_NONE 0
 #define LISTS_ADD_SPAN(u32) 1
 #define LISTS_ADD_PAIRS(u32) 1
-#define LISTS_ADD_ENTRIES_I32 1
 
 // The forest loops of int16 samples, the fast path (predict of an int16 sample), and forest_i16,
-// which runs the model's (forest_r8: 1 + FOREST_*).
+// which runs the model's (forest_r8: 1 + FOREST_*). Packed sparse entries (large forests, whose
+// leaves are mostly pure) take the generic loop, a call per impure leaf: 350 bytes less machine
+// code per sample type, which every import copies into RAM.
 DEFINE_FOREST_R8(forest_any_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_ANY)
 DEFINE_FOREST_R8(forest_pure_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_NONE)
 DEFINE_FOREST_R8(forest_span_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_SPAN(1))
 DEFINE_FOREST_R8(forest_pair_u32_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_PAIRS(1))
 DEFINE_FOREST_R8(forest_pair_i32_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_PAIRS(0))
-DEFINE_FOREST_R8(forest_sparse_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_ENTRIES_I32)
 static void (*const forests_i16[])(const ml_trees_t *, const int16_t *, const int32_t *) = {
-    forest_any_i16, forest_span_i16, forest_pair_u32_i16, forest_pair_i32_i16, forest_sparse_i16,
-    forest_pure_i16,
+    forest_any_i16, forest_span_i16, forest_pair_u32_i16, forest_pair_i32_i16, forest_pure_i16,
 };
 ML_TREES_INLINE void forest_i16(const ml_trees_t *m, const int16_t *x, const int32_t *thr) {
     forests_i16[m->forest_r8 - 1](m, x, thr);
 }
 
-// Float32 samples: the same but for packed sparse entries (large forests, whose leaves are
-// mostly pure), which take the generic loop (a call per impure leaf) for 350 bytes less flash.
+// Float32 samples: the same loops.
 DEFINE_FOREST_R8(forest_any_f32, KEY_F32, walk_r8_f32, float, ADD_ANY)
 DEFINE_FOREST_R8(forest_pure_f32, KEY_F32, walk_r8_f32, float, ADD_NONE)
 DEFINE_FOREST_R8(forest_span_f32, KEY_F32, walk_r8_f32, float, ADD_SPAN(1))
 DEFINE_FOREST_R8(forest_pair_u32_f32, KEY_F32, walk_r8_f32, float, ADD_PAIRS(1))
 DEFINE_FOREST_R8(forest_pair_i32_f32, KEY_F32, walk_r8_f32, float, ADD_PAIRS(0))
 static void (*const forests_f32[])(const ml_trees_t *, const float *, const int32_t *) = {
-    forest_any_f32, forest_span_f32, forest_pair_u32_f32, forest_pair_i32_f32, forest_any_f32,
-    forest_pure_f32,
+    forest_any_f32, forest_span_f32, forest_pair_u32_f32, forest_pair_i32_f32, forest_pure_f32,
 };
 ML_TREES_INLINE void forest_f32(const ml_trees_t *m, const float *x, const int32_t *thr) {
     forests_f32[m->forest_r8 - 1](m, x, thr);
