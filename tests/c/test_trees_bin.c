@@ -369,13 +369,28 @@ static void test_messages(void) {
     uint32_t head_size;
     const uint32_t head = find_section(good, "head", &head_size);
     CHECK(head != 0, "no head section");
+    // (every ranged field of the head once, out of its range: the message names that field)
     static const struct { uint32_t offset, value; const char *msg; } edits[] = {
-        { 0, 0, "n_features" },             // n_features 0
-        { 12, 0, "n_trees" },               // no trees
-        { 36, 7, "aggregate" },             // aggregate 7
-        { 38, 99, "flags" },                // flags 99
+        { 0, 0, "head: n_features: expected 1 to" },
+        { 4, 65536, "head: n_classes: expected 0 to 65535" },
+        { 8, 0, "head: n_outputs: expected 1 to" },
+        { 12, 0, "head: n_trees: expected 1 to" },
+        { 16, 0x80000000u, "head: n_nodes: expected 0 to" },
+        { 20, 0x80000000u, "head: n_leaves: expected 0 to" },
+        { 24, 0, "head: leaf_width: expected 1 to" },
+        { 28, 0x1000000u, "head: record bits: expected 0 to" },
+        { 36, 7, "head: aggregate: expected 0 to 1" },
+        { 37, 3, "head: link: expected 0 to 2" },
+        { 38, 99, "head: flags: expected 0 to 15" },
+        { 39, 3, "head: feature bytes: expected 1 to 2" },
+        { 40, 5, "head: child bytes: expected 1 to 4" },
+        { 41, 3, "head: threshold index bytes: expected 0 to 2" },
+        { 42, 5, "head: leaf kind: expected 0 to 4" },
+        { 43, 4, "head: fixed values: expected 0 to 3" },
+        { 45, 25, "head: list bits: expected 0 to 24" },
+        { 46, 25, "head: entry bits: expected 0 to 24" },
+        { 47, 6, "head: label kind: expected 0 to 5" },
         { 4, 5, "classifier needs" },       // n_classes 5 for 2 outputs
-        { 43, 4, "fixed values" },          // fixed values 4 (0 to 3 exist)
     };
     for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
         memcpy(b, good, n);
