@@ -2305,34 +2305,27 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define LISTS_ADD_SPAN(u32) 1
 #define LISTS_ADD_PAIRS(u32) 1
 
-// The forest loops of int16 samples, the fast path (predict of an int16 sample), and forest_i16,
-// which runs the model's (forest_r8: 1 + FOREST_*). Packed sparse entries (large forests, whose
-// leaves are mostly pure) take the generic loop, a call per impure leaf: 350 bytes less machine
-// code per sample type, which every import copies into RAM.
-DEFINE_FOREST_R8(forest_any_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_ANY)
-DEFINE_FOREST_R8(forest_pure_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_NONE)
-DEFINE_FOREST_R8(forest_span_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_SPAN(1))
-DEFINE_FOREST_R8(forest_pair_u32_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_PAIRS(1))
-DEFINE_FOREST_R8(forest_pair_i32_i16, KEY_I16_THR16, walk_r8_i16, int16_t, ADD_PAIRS(0))
-static void (*const forests_i16[])(const ml_trees_t *, const int16_t *, const int32_t *) = {
-    forest_any_i16, forest_span_i16, forest_pair_u32_i16, forest_pair_i32_i16, forest_pure_i16,
-};
-ML_TREES_INLINE void forest_i16(const ml_trees_t *m, const int16_t *x, const int32_t *thr) {
-    forests_i16[m->forest_r8 - 1](m, x, thr);
-}
+// The forest loops of one sample type (sfx: i16 or f32), and forest_<sfx>, which runs the
+// model's (forest_r8: 1 + FOREST_*). Packed sparse entries (large forests, whose leaves are mostly
+// pure) take the generic loop, a call per impure leaf: 350 bytes less machine code per sample
+// type, which every import copies into RAM.
+#define DEFINE_FORESTS(sfx, KEY, WALK, x_t) \
+    DEFINE_FOREST_R8(forest_any_##sfx, KEY, WALK, x_t, ADD_ANY) \
+    DEFINE_FOREST_R8(forest_pure_##sfx, KEY, WALK, x_t, ADD_NONE) \
+    DEFINE_FOREST_R8(forest_span_##sfx, KEY, WALK, x_t, ADD_SPAN(1)) \
+    DEFINE_FOREST_R8(forest_pair_u32_##sfx, KEY, WALK, x_t, ADD_PAIRS(1)) \
+    DEFINE_FOREST_R8(forest_pair_i32_##sfx, KEY, WALK, x_t, ADD_PAIRS(0)) \
+    static void (*const forests_##sfx[])(const ml_trees_t *, const x_t *, const int32_t *) = { \
+        forest_any_##sfx, forest_span_##sfx, forest_pair_u32_##sfx, forest_pair_i32_##sfx, \
+        forest_pure_##sfx, \
+    }; \
+    ML_TREES_INLINE void forest_##sfx(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
+        forests_##sfx[m->forest_r8 - 1](m, x, thr); \
+    }
 
-// Float32 samples: the same loops.
-DEFINE_FOREST_R8(forest_any_f32, KEY_F32, walk_r8_f32, float, ADD_ANY)
-DEFINE_FOREST_R8(forest_pure_f32, KEY_F32, walk_r8_f32, float, ADD_NONE)
-DEFINE_FOREST_R8(forest_span_f32, KEY_F32, walk_r8_f32, float, ADD_SPAN(1))
-DEFINE_FOREST_R8(forest_pair_u32_f32, KEY_F32, walk_r8_f32, float, ADD_PAIRS(1))
-DEFINE_FOREST_R8(forest_pair_i32_f32, KEY_F32, walk_r8_f32, float, ADD_PAIRS(0))
-static void (*const forests_f32[])(const ml_trees_t *, const float *, const int32_t *) = {
-    forest_any_f32, forest_span_f32, forest_pair_u32_f32, forest_pair_i32_f32, forest_pure_f32,
-};
-ML_TREES_INLINE void forest_f32(const ml_trees_t *m, const float *x, const int32_t *thr) {
-    forests_f32[m->forest_r8 - 1](m, x, thr);
-}
+// int16 samples (the fast path: predict of an int16 sample), and float32 samples.
+DEFINE_FORESTS(i16, KEY_I16_THR16, walk_r8_i16, int16_t)
+DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
 
 // Every tree of a model with node records; xf (float32 features) or x16 (int16 features, with
 // threshold16) is the sample.
