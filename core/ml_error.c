@@ -89,14 +89,20 @@ size_t ml_format(char *buf, size_t size, const char *fmt, ...) {
     return n;
 }
 
-ml_status_t ml_error_set(ml_error_t *err, ml_status_t code, uint32_t line, const char *fmt, ...) {
+ml_status_t ml_error_vset(ml_error_t *err, ml_status_t code, uint32_t line, const char *fmt,
+    va_list ap) {
     if (err) {
         err->code = code;
         err->line = line;
-        va_list ap;
-        va_start(ap, fmt);
         ml_vformat(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
     }
+    return code;
+}
+
+ml_status_t ml_error_set(ml_error_t *err, ml_status_t code, uint32_t line, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    ml_error_vset(err, code, line, fmt, ap);
+    va_end(ap);
     return code;
 }

@@ -28,6 +28,9 @@ typedef struct {
 
 // Sets err (if not NULL) and returns code. The format understands %s %d %u %x %ld %lu %lx %c %%.
 ml_status_t ml_error_set(ml_error_t *err, ml_status_t code, uint32_t line, const char *fmt, ...);
+// The same with the arguments as a va_list (for wrappers that fix code and line).
+ml_status_t ml_error_vset(ml_error_t *err, ml_status_t code, uint32_t line, const char *fmt,
+    va_list ap);
 
 // A small formatter into buf (always NUL-terminated), same conversions as ml_error_set.
 size_t ml_vformat(char *buf, size_t size, const char *fmt, va_list ap);

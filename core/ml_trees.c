@@ -30,33 +30,33 @@ enum {
 };
 
 // The header's fields and their ranges, in the order of a text model's header line from
-// n_features to flags (the text form has at least one leaf). Names are offsets into one string
-// (no pointers: a native module relocates each one when imported).
+// n_features to flags (the text form has at least one leaf). The names are the words of one
+// string in the table's order (no pointers: a native module relocates each one when imported).
 static const char range_names[] =
     "n_features\0n_classes\0n_outputs\0n_trees\0n_nodes\0n_leaves\0leaf_width\0aggregate\0link\0"
     "flags\0record bits\0feature bytes\0child bytes\0threshold index bytes\0leaf kind\0"
     "fixed values\0value shift\0list bits\0entry bits\0label kind\0";
-static const struct { uint32_t hi; uint8_t field, lo, what; } ranges[] = {
-    { MAX_FEATURES, H_FEATURES, 1, 0 },  // n_features
-    { 65535, H_CLASSES, 0, 11 },  // n_classes
-    { 65535, H_OUTPUTS, 1, 21 },  // n_outputs
-    { 0x7fffffff, H_TREES, 1, 31 },  // n_trees
-    { 0x7fffffff, H_NODES, 0, 39 },  // n_nodes
-    { 0x7fffffff, H_LEAVES, 0, 47 },  // n_leaves
-    { 65535, H_LEAF_WIDTH, 1, 56 },  // leaf_width
-    { 1, H_AGGREGATE, 0, 67 },  // aggregate
-    { 2, H_LINK, 0, 77 },  // link
-    { 15, H_FLAGS, 0, 82 },  // flags
-    { 0xffffff, H_RECORD_BITS, 0, 88 },  // record bits
-    { 2, H_FEATURE_BYTES, 1, 100 },  // feature bytes
-    { 4, H_CHILD_BYTES, 1, 114 },  // child bytes
-    { 2, H_THR_INDEX_BYTES, 0, 126 },  // threshold index bytes
-    { 4, H_LEAF_KIND, 0, 148 },  // leaf kind
-    { 3, H_VALUE_FIXED, 0, 158 },  // fixed values
-    { 255, H_VALUE_SHIFT, 0, 171 },  // value shift
-    { 24, H_LIST_BITS, 0, 183 },  // list bits
-    { 24, H_ENTRY_BITS, 0, 193 },  // entry bits
-    { 5, H_LABELS, 0, 204 },  // label kind
+static const struct { uint32_t hi; uint8_t field, lo; } ranges[] = {
+    { MAX_FEATURES, H_FEATURES, 1 },  // n_features
+    { 65535, H_CLASSES, 0 },  // n_classes
+    { 65535, H_OUTPUTS, 1 },  // n_outputs
+    { 0x7fffffff, H_TREES, 1 },  // n_trees
+    { 0x7fffffff, H_NODES, 0 },  // n_nodes
+    { 0x7fffffff, H_LEAVES, 0 },  // n_leaves
+    { 65535, H_LEAF_WIDTH, 1 },  // leaf_width
+    { 1, H_AGGREGATE, 0 },  // aggregate
+    { 2, H_LINK, 0 },  // link
+    { 15, H_FLAGS, 0 },  // flags
+    { 0xffffff, H_RECORD_BITS, 0 },  // record bits
+    { 2, H_FEATURE_BYTES, 1 },  // feature bytes
+    { 4, H_CHILD_BYTES, 1 },  // child bytes
+    { 2, H_THR_INDEX_BYTES, 0 },  // threshold index bytes
+    { 4, H_LEAF_KIND, 0 },  // leaf kind
+    { 3, H_VALUE_FIXED, 0 },  // fixed values
+    { 255, H_VALUE_SHIFT, 0 },  // value shift
+    { 24, H_LIST_BITS, 0 },  // list bits
+    { 24, H_ENTRY_BITS, 0 },  // entry bits
+    { 5, H_LABELS, 0 },  // label kind
 };
 
 static void make_fixed(ml_trees_t *m, uint32_t n_leaves);
@@ -333,6 +333,15 @@ static int word_index(const char *text, const char *words, int n) {
     return -1;
 }
 
+// Word i of words (each ended by a NUL).
+static const char *nth_word(const char *words, uint32_t i) {
+    for (; i; i--) {
+        while (*words++) {
+        }
+    }
+    return words;
+}
+
 static const char aggregate_words[] = "mean\0sum";
 static const char link_words[] = "none\0sigmoid\0softmax";
 static const char emlearn_words[] = "f\0c\0lb\0r\0n\0l";
@@ -403,7 +412,7 @@ static int header_field(ml_trees_loader_t *ld, ml_error_t *err) {
         *(link ? &h->link : &h->aggregate) = (uint8_t)w;
         return ML_OK;
     }
-    int r = field_uint(ld, range_names + ranges[i].what, field == H_LEAVES ? 1 : ranges[i].lo,
+    int r = field_uint(ld, nth_word(range_names, i), field == H_LEAVES ? 1 : ranges[i].lo,
         ranges[i].hi, &v, err);
     if (r) {
         return r;
@@ -868,18 +877,17 @@ int ml_trees_loader_feed(ml_trees_loader_t *ld, const char *data, size_t len, si
 static int check_model(ml_trees_loader_t *ld, ml_error_t *err) {
     const ml_trees_t *m = &ld->model;
     const ml_trees_header_t *h = &m->h;
-    // what the file has and what the header declares, in one loop (names: offsets into one
+    // what the file has and what the header declares, in one loop (names: the words of one
     // string)
     const uint32_t have[5] = { ld->n_roots, ld->n_nodes, ld->n_leaves, ld->n_baseline,
         ld->n_labels };
     const uint32_t need[5] = { h->n_trees, ld->cold.n_nodes, ld->cold.n_leaves,
         h->aggregate == ML_TREES_SUM ? 1u : 0u, (h->flags & ML_TREES_HAS_LABELS) ? 1u : 0u };
     static const char names[] = "trees\0nodes\0leaves\0baseline lines\0label lines";
-    static const uint8_t at[5] = { 0, 6, 12, 19, 34 };
     for (int i = 0; i < 5; i++) {
         if (have[i] != need[i]) {
             return ml_error_set(err, ML_E_TRUNCATED, ld->last_line, "expected %lu %s (header "
-                "line %lu), the file has %lu", (unsigned long)need[i], names + at[i],
+                "line %lu), the file has %lu", (unsigned long)need[i], nth_word(names, i),
                 (unsigned long)ld->header_line, (unsigned long)have[i]);
         }
     }
@@ -1161,14 +1169,10 @@ double ml_trees_value_at(const ml_trees_t *m, uint32_t j) {
 // ml_error_set for a format error of a binary model (no line): two arguments fewer at each of
 // its forty call sites, so that their values go in registers rather than on the stack.
 static ml_status_t __attribute__((noinline)) open_fail(ml_error_t *err, const char *fmt, ...) {
-    if (err) {
-        err->code = ML_E_FORMAT;
-        err->line = 0;
-        va_list ap;
-        va_start(ap, fmt);
-        ml_vformat(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    ml_error_vset(err, ML_E_FORMAT, 0, fmt, ap);
+    va_end(ap);
     return ML_E_FORMAT;
 }
 
@@ -1500,7 +1504,7 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         uint32_t v = hv[ranges[i].field];
         if (v < ranges[i].lo || v > ranges[i].hi) {
-            OPEN_FAIL("head: %s: expected %lu to %lu, got %lu", range_names + ranges[i].what,
+            OPEN_FAIL("head: %s: expected %lu to %lu, got %lu", nth_word(range_names, i),
                 (unsigned long)ranges[i].lo, (unsigned long)ranges[i].hi, (unsigned long)v);
         }
     }
