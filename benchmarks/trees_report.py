@@ -372,12 +372,17 @@ def headline(view, models, ov):
         v = view.v(section="flash", model=m, impl=impl, variant=var, metric="bytes")
         if v:
             fl.append(f"{impl} {_kb(v)} of .mpy")
-    mf = view.v(section="flash", model=m, impl="model_file", metric="bytes")
+    # (microlearn's deployed model is the binary file: the text form is the larger one)
+    mf = view.v(section="flash", model=m, impl="model_file", variant="bin", metric="bytes")
     tm = view.v(section="flash", target="armv7m", impl="microlearn", metric="bytes")
+    ec = view.v(section="flash", model=m, impl="emlearn_standin", variant="csv", metric="bytes")
+    es = view.v(section="flash", target="armv7m", impl="emlearn_standin", metric="bytes")
+    if ec and es:
+        fl.insert(0, f"emlearn stand-in {_kb(ec)} of CSV + {_kb(es)} of .mpy")
     if mf:
-        out.append(f"- Flash for `{m}`: microlearn {_kb(mf)} of model file + "
+        out.append(f"- Flash for `{m}`: microlearn {_kb(mf)} of binary model file + "
                    f"{_kb(tm)} of trees.mpy (armv7m, once for all models); "
-                   + ", ".join(fl) + " (one module per model).")
+                   + ", ".join(fl) + " (m2cgen and everywhereml: one module per model).")
     for t in ("x64-callgrind", "cortex-m3", "cortex-m0"):
         a = anatomy(view, t, "microlearn") if t in view.targets() else None
         b = view.ws.built[m]
@@ -833,14 +838,16 @@ def flash_section(view, ws, models):
     mm = view.v(section="flash", impl="mltrees_py", variant="mpy", metric="bytes")
     L += ["", f"The plain-Python interpreter: mltrees_py.py {_kb(mp)}, compiled {_kb(mm)}.", "",
           "Per model (a `.mpy` of bytecode is the same for every architecture):", "",
-          "| model | model file | m2cgen .py | m2cgen .mpy | everywhereml .py | "
-          "everywhereml .mpy |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+          "| model | microlearn text file | microlearn binary file | emlearn CSV | m2cgen .py | "
+          "m2cgen .mpy | everywhereml .py | everywhereml .mpy |",
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     notes = []
     for m in models:
         def f(impl, var):
             return view.v(section="flash", model=m, impl=impl, variant=var, metric="bytes")
 
-        L.append(f"| `{m}` | {_kb(f('model_file', 'csv'))} | {_kb(f('m2cgen', 'py'))} | "
+        L.append(f"| `{m}` | {_kb(f('model_file', 'csv'))} | {_kb(f('model_file', 'bin'))} | "
+                 f"{_kb(f('emlearn_standin', 'csv'))} | {_kb(f('m2cgen', 'py'))} | "
                  f"{_kb(f('m2cgen', 'mpy'))} | {_kb(f('everywhereml', 'py'))} | "
                  f"{_kb(f('everywhereml', 'mpy'))} |")
         for r in view.res.find(section="flash", model=m, variant="mpy", metric="bytes"):
