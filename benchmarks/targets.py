@@ -1,8 +1,8 @@
 """One figure per target: the same two workloads on every architecture microlearn runs on here.
 
 - digits forest: RandomForestClassifier(10 trees, max_leaf_nodes=100) on scikit-learn's digits,
-  one `predict` (mean over the 450 test samples, by microlearn.verify, which also checks every
-  label against scikit-learn's);
+  its binary model file, one `predict` of a float32 sample (mean over the 450 test samples, by
+  microlearn.verify, which also checks every label against scikit-learn's);
 - gesture window: the gesture application (device/mlhar.py) on the gesture recordings, one
   window of 128 frames: read, decode, features (36), 100 trees (median over all windows).
 
@@ -102,7 +102,7 @@ def write(rows, out, command, elapsed):
         "`qemu -icount shift=0` (repeatable; a lower bound on cycles). The code is "
         "`benchmarks/targets.py`.",
         "",
-        "| target | arch | digits forest `predict` | gesture window | heap of "
+        "| target | arch | digits forest `predict` (binary model) | gesture window | heap of "
         "`import microlearn.trees` | `trees.mpy` | `dsp.mpy` |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]

@@ -2,7 +2,7 @@
 
     import microlearn
     model = microlearn.convert(estimator)     # a fitted scikit-learn estimator
-    model.save(file="model.csv")              # the model file for the device
+    model.save(file="model.bin")              # the model file for the device (or .csv: text)
     model.save(file="model.h", format="c")    # or a C header for pure-C use
 """
 

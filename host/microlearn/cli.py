@@ -4,9 +4,9 @@
     microlearn convert model.pkl -o model.bin        # the binary form (usable in place)
     microlearn convert model.tflite -o model.bin     # a TensorFlow Lite network
     microlearn romfs models/ -o models.romfs         # a ROMFS image for `mpremote romfs deploy`
-    microlearn verify model.pkl X.npy --target cortex-m3
+    microlearn verify model.pkl X.npy --target cortex-m3   # --format csv: the text form
     microlearn verify model.tflite X.npy --target cortex-m3
-    microlearn run --target cortex-m0 --file model.csv script.py
+    microlearn run --target cortex-m0 --file model.bin script.py
 """
 
 import argparse
@@ -217,8 +217,13 @@ def cmd_verify(args):
         model = convert(est)
         if _is_network(model):
             return _verify_mlp(est, model, X, args.target)
-        print(f"verify: {type(est).__name__} on {len(X)} samples, target {args.target}")
-        rep = verify.verify(est, model, X, args.target)
+        form = ""
+        kw = {}
+        if not hasattr(model, "to_bytes"):  # a tree model: its binary or text form
+            form = f", {'binary' if args.format == 'bin' else 'text'} model file"
+            kw["format"] = args.format
+        print(f"verify: {type(est).__name__} on {len(X)} samples, target {args.target}{form}")
+        rep = verify.verify(est, model, X, args.target, **kw)
     except (ConversionError, targets.TargetError) as e:
         print(f"microlearn verify: {e}", file=sys.stderr)
         return 2
@@ -310,6 +315,9 @@ def main(argv=None):
                              "quantized with the input's scale, or of the input's type)")
     p.add_argument("--target", default="unix", help=TARGET_HELP)
     p.add_argument("--limit", type=int, help="use only the first N samples")
+    p.add_argument("--format", choices=["bin", "csv"], default="bin",
+                   help="tree models: the model file the board is given, binary (default) or "
+                        "text")
     p.set_defaults(func=cmd_verify)
 
     from . import har

@@ -53,11 +53,12 @@ def digits_forest(targets=TARGETS):
     model = convert(est)
     out = paths.build() / "demo"
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "digits_rf.csv"
+    path = out / "digits_rf.bin"
     model.save(file=str(path))
     print(f"      {path.relative_to(paths.root())}: {path.stat().st_size} bytes of file, "
-          f"{model.memory_size()} bytes of RAM when loaded ({model.n_trees} trees, "
-          f"{model.n_nodes} decision nodes, {model.n_leaves} distinct leaves)")
+          f"{model.memory_size('bin')} bytes of RAM when loaded from a file, "
+          f"{model.memory_size('bin', in_place=True)} in place from flash ({model.n_trees} "
+          f"trees, {model.n_nodes} decision nodes, {model.n_leaves} distinct leaves)")
 
     ok = True
     for i, target in enumerate(targets, 3):
@@ -70,6 +71,9 @@ def digits_forest(targets=TARGETS):
         print(f"      time per prediction: {rep.predict_time:.1f} {rep.unit}"
               + (" (emulated: instructions, repeatable)" if rep.unit == "instr" else "")
               + f"; predict allocates {rep.predict_alloc} bytes; took {time.monotonic() - t0:.0f} s")
+        print(f"      model RAM: {rep.model_bytes} bytes ("
+              + ("the file used in place, from the board's ROMFS image" if rep.in_place
+                 else "the file read into the heap") + ")")
     return ok
 
 

@@ -118,10 +118,17 @@ def test_cli_convert_and_verify(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "GradientBoostingClassifier" in out.stdout and "bytes of RAM" in out.stdout
     assert (tmp_path / "model.csv").read_text().startswith("microlearn-trees,1\n")
-    out = subprocess.run(cli + ["verify", str(tmp_path / "model.pkl"), str(tmp_path / "X.npy"),
-                                "--target", "unix"], capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "labels identical: 40/40" in out.stdout and "verify: OK" in out.stdout
+    # the binary model file by default, the text one with --format csv
+    for extra, form in (([], "binary"), (["--format", "csv"], "text")):
+        out = subprocess.run(cli + ["verify", str(tmp_path / "model.pkl"), str(tmp_path / "X.npy"),
+                                    "--target", "unix", *extra], capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert f"{form} model file" in out.stdout, out.stdout
+        assert "labels identical: 40/40" in out.stdout and "verify: OK" in out.stdout
+        # model RAM as the board reports it: that of the form verified
+        fmt = "bin" if form == "binary" else "csv"
+        assert f"model RAM: {microlearn.convert(est).memory_size(fmt)} bytes" in out.stdout, \
+            out.stdout
     joblib.dump(tree.ExtraTreeRegressor().fit(X, y), tmp_path / "one.pkl")
     out = subprocess.run(cli + ["convert", str(tmp_path / "one.pkl"), "-o",
                                 str(tmp_path / "one.csv")], capture_output=True, text=True)
