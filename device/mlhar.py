@@ -1,7 +1,7 @@
 # Continuous gesture / activity recognition on MicroPython, with microlearn.
 #
 #   import mlhar
-#   clf = mlhar.Classifier("model.csv", "metadata.json")    # from `microlearn har train`
+#   clf = mlhar.Classifier(meta_path="metadata.json")       # from `microlearn har train`
 #   sensor = MyAccelerometer(...)                            # any object with the Sensor methods
 #   while True:
 #       if clf.step(sensor):                                 # read one hop, classify if a window
@@ -176,12 +176,14 @@ def _csv_frames(f, n_axes):
 class Classifier:
     """Continuous classification: one hop of raw frames in, a label out once a window is full.
 
+    model_path: the trees' model file; by default the one metadata.json names (model_file),
+    beside it (a model file in a ROMFS image is used in place).
     smoothing: the label of the last `smoothing` windows most voted for (1 = none), so that a
     label does not flicker between windows. It counts in integers: the steady state allocates
     nothing, also on boards where every float is an object.
     """
 
-    def __init__(self, model_path="model.csv", meta_path="metadata.json", smoothing=1):
+    def __init__(self, model_path=None, meta_path="metadata.json", smoothing=1):
         with open(meta_path) as f:
             meta = json.load(f)
         for key in ("feature_names", "recordings", "skipped"):  # for the host: 3 kB of heap
@@ -189,7 +191,8 @@ class Classifier:
         self.meta = meta
         self.classes = meta["classes"]
         self.hop, self.n_axes = meta["hop"], meta["n_axes"]
-        self.model = trees.load(model_path)
+        base = meta_path.rsplit("/", 1)[0] + "/" if "/" in meta_path else ""
+        self.model = trees.load(model_path or base + meta["model_file"])
         self.features = dsp.Features(meta["features"])
         self.window = dsp.Window(meta["window"], self.hop, n_axes=self.n_axes)
         self.detector = None  # the anomaly detector, if the model has one
@@ -202,7 +205,6 @@ class Classifier:
             name = a["module"]
             gc.collect()
             mod = __import__("microlearn." + name, None, None, (name,))
-            base = meta_path.rsplit("/", 1)[0] + "/" if "/" in meta_path else ""
             self.detector = mod.load(base + a["model_file"])
         if self.features.n_features != self.model.n_features:
             raise ValueError("metadata has %d features, the model expects %d"

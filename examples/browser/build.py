@@ -51,14 +51,14 @@ def build(out, webassembly_dir, log=print):
 
     log("browser: digits forest")
     est, Xte, yte = digits_forest()
-    microlearn.convert(est).save(file=str(out / "digits_rf.csv"))
+    microlearn.convert(est).save(file=str(out / "digits_rf.bin"))
     (out / "digits_test.json").write_text(json.dumps(
         {"X": Xte.astype(int).tolist(), "y": yte.tolist()}))
 
     log("browser: gesture model (microlearn har train)")
     work = out / "gestures-train"
     _, gesture_est, _ = har.train(paths.gestures(), work, log=lambda s: None)
-    for name in ("model.csv", "metadata.json"):
+    for name in (har.MODEL_FILE, "metadata.json"):
         shutil.copyfile(work / name, out / "gestures" / name)
     recordings, _ = har.load_dataset(paths.gestures(), log=lambda s: None)
     listed, by_name = [], {}

@@ -16,8 +16,8 @@ async function fetchBytes(path) {
 async function start() {
     const lines = [];
     const mp = await loadMicroPython({ stdout: (l) => lines.push(l), stderr: (l) => lines.push(l) });
-    const files = ["page.py", "mlhar.py", "mlclock.py", "digits_rf.csv",
-                   "gestures/model.csv", "gestures/metadata.json"];
+    const files = ["page.py", "mlhar.py", "mlclock.py", "digits_rf.bin",
+                   "gestures/model.bin", "gestures/metadata.json"];
     digits = await (await fetch("digits_test.json")).json();
     const recordings = await (await fetch("gestures/recordings.json")).json();
     mp.FS.mkdir("gestures");

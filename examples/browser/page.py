@@ -7,7 +7,7 @@ import time
 import mlhar
 from microlearn import trees
 
-digits = trees.load("digits_rf.csv")
+digits = trees.load("digits_rf.bin")
 _x = array.array("f", bytes(4 * digits.n_features))
 _proba = array.array("f", bytes(4 * digits.n_classes))
 
@@ -70,7 +70,7 @@ def replay_gesture(recording):
     label ...", one label per window."""
     global gestures
     if gestures is None:
-        gestures = mlhar.Classifier("gestures/model.csv", "gestures/metadata.json")
+        gestures = mlhar.Classifier(meta_path="gestures/metadata.json")
     labels = []
     _replay(recording, labels)
     us = _timed(lambda: _replay(recording, None))

@@ -12,7 +12,7 @@ cut into overlapping windows exactly as the device's dsp.Window sees a stream; e
 becomes a feature vector through the host reference of the device's dsp.Features; a tree model
 learns the label. Accuracy is estimated leaving one recording out at a time (windows of one
 recording never in both train and test). The model directory holds what the device needs:
-model.csv (the trees), metadata.json (window, hop, features, classes), and the plots.
+model.bin (the trees, the binary model file), metadata.json (window, hop, features, classes), and the plots.
 
 With --anomaly, an anomaly detector learns the same features of every training window
 (anomaly.mlb for the board, anomaly.joblib for the host): the device reports `anomaly` for a
@@ -40,6 +40,7 @@ class HarError(ValueError):
 
 SCALE = 1.0 / 16384  # raw counts to g (MPU6886 at +-2 g)
 MODELS = ("randomforest", "extratrees", "gradientboosting", "histgradientboosting")
+MODEL_FILE = "model.bin"  # the trees, in the binary form (usable in place from flash)
 
 # The feature sets `tune` compares.
 TIME_5 = ("mean", "std", "min", "max", "ptp")
@@ -419,7 +420,9 @@ def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, lo
     log("[4/5] final model on all windows, converted")
     est = make_estimator(model).fit(X, y)
     m = convert(est)
-    m.save(file=str(out_dir / "model.csv"))
+    for stale in ("model.csv", "model.bin"):  # (earlier trainings wrote the text form)
+        (out_dir / stale).unlink(missing_ok=True)
+    m.save(file=str(out_dir / MODEL_FILE))
     import joblib
 
     joblib.dump(est, out_dir / "estimator.joblib")  # the host pipeline's model, for `har run`
@@ -457,7 +460,7 @@ def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, lo
         "features": cfg.to_dict(),
         "feature_names": cfg.names(),
         "model": model,
-        "model_file": "model.csv",
+        "model_file": MODEL_FILE,
         "accuracy_loro": round(float(accuracy), 4),
         "n_windows": int(len(X)),
         "recordings": [r.path.name for r in recordings],
@@ -471,9 +474,10 @@ def train(dataset_dir, out_dir, model="randomforest", window=WINDOW, hop=HOP, lo
     _plots(out_dir, y, pred, classes, est, cfg.names())
     (out_dir / "report.txt").write_text(
         f"leave-one-recording-out accuracy: {accuracy:.3f}\n\n{report}\n")
-    size = (out_dir / "model.csv").stat().st_size
+    size = (out_dir / MODEL_FILE).stat().st_size
     log(f"      {out_dir / 'confusion.png'}, {out_dir / 'importance.png'}; "
-        f"{m.n_trees} trees, {m.n_nodes} nodes, {m.memory_size()} bytes of RAM on the board; "
+        f"{m.n_trees} trees, {m.n_nodes} nodes, {m.memory_size('bin')} bytes of RAM on the board "
+        f"read from a file ({m.memory_size('bin', in_place=True)} used in place from flash); "
         f"{time.monotonic() - t0:.0f} s")
     log(f"accuracy: {accuracy:.3f}")
     log(f"model: {size} bytes")
@@ -518,7 +522,7 @@ def _plots(out_dir, y, pred, classes, est, names):
 
 _RUN = r"""
 {first}import array, gc, mlclock, mlhar
-clf = mlhar.Classifier("model.csv", "metadata.json")
+clf = mlhar.Classifier(meta_path="metadata.json")
 gc.collect()
 print("ram", gc.mem_alloc(), clf.model.memory, clf.features.memory, clf.window.memory)
 labels = array.array("b", bytes({max_windows}))
@@ -582,7 +586,8 @@ class DeviceRun:
         return self.correct / self.windows if self.windows else 0.0
 
 
-MODEL_FILES = "model.csv, metadata.json and estimator.joblib, as `har train --out` writes them"
+MODEL_FILES = ("the model file metadata.json names, metadata.json and estimator.joblib, as "
+               "`har train --out` writes them")
 _META_TYPES = {"classes": (list, "a list of class names"), "window": (int, "an int"),
                "hop": (int, "an int"), "sample_rate": ((int, float), "a number"),
                "n_axes": (int, "an int"), "features": (dict, "a feature configuration"),
@@ -746,7 +751,7 @@ def run_device(model_dir, dataset_dir, target, recordings=None, log=print, model
             X32 = X.astype(np.float32) if len(W) else None
             host_scores.append(det.score_samples(X32) if len(W) else np.array([]))
             host_decisions.append(det.decision_function(X32) if len(W) else np.array([]))
-    files = {"model.csv": (model_dir / meta["model_file"]).read_bytes(),
+    files = {meta["model_file"]: (model_dir / meta["model_file"]).read_bytes(),
              "metadata.json": (model_dir / "metadata.json").read_bytes()}
     if det is not None:
         files[meta["anomaly"]["model_file"]] = (model_dir / meta["anomaly"]["model_file"]

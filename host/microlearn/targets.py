@@ -18,7 +18,7 @@ by their name from the current directory.
   instruction counts.
 
     with targets.get("cortex-m3").session() as s:
-        s.put("model.csv", data)
+        s.put("model.bin", data)
         result = s.exec(script)
 """
 

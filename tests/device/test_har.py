@@ -6,7 +6,7 @@ commands work on another dataset without code changes."""
 import numpy as np
 import pytest
 
-from microlearn import har, paths
+from microlearn import convert, har, paths
 
 from conftest import run
 
@@ -14,12 +14,12 @@ from conftest import run
 @pytest.fixture(scope="module")
 def gesture_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("har")
-    acc, _, meta = har.train(paths.shipped_gestures(), out, log=lambda s: None)
-    return out, acc
+    acc, est, meta = har.train(paths.shipped_gestures(), out, log=lambda s: None)
+    return out, acc, est
 
 
 def test_device_agrees_with_host_on_every_window(target, gesture_model):
-    model_dir, acc = gesture_model
+    model_dir, acc, est = gesture_model
     assert acc >= 0.92
     r = har.run_device(model_dir, paths.shipped_gestures(), target, log=lambda s: None)
     assert r.windows == 19 * ((400 - har.WINDOW) // har.HOP + 1)
@@ -27,7 +27,11 @@ def test_device_agrees_with_host_on_every_window(target, gesture_model):
     assert r.steady_alloc == 0, f"{r.steady_alloc} bytes allocated in the steady state"
     assert r.overflows == 0
     assert r.accuracy > 0.95  # on the training recordings themselves
-    assert r.ram["model"] > 0 and min(r.latency) > 0
+    # the binary model file: used in place where the board's filesystem maps it (the emulated
+    # boards' ROMFS image), else read into the heap
+    m = convert(est)
+    assert r.ram["model"] in (m.memory_size("bin", in_place=True), m.memory_size("bin")), r.ram
+    assert min(r.latency) > 0
 
 
 def test_recorder_files_read_back(session):
@@ -87,9 +91,9 @@ def test_device_app_refuses_what_it_cannot_read(session, gesture_model):
     wrong answer."""
     import json
 
-    model_dir, _ = gesture_model
+    model_dir, _, _ = gesture_model
     meta = json.loads((model_dir / "metadata.json").read_text())
-    session.put("model.csv", (model_dir / "model.csv").read_bytes())
+    session.put("model.bin", (model_dir / meta["model_file"]).read_bytes())
     session.put("meta3.json", json.dumps(dict(meta, classes=meta["classes"][:3])).encode())
     session.put("meta.json", (model_dir / "metadata.json").read_bytes())
     session.put("cols.csv", b"x,y,z\n1,2,3\n4,5\n")
@@ -99,8 +103,8 @@ def test_device_app_refuses_what_it_cannot_read(session, gesture_model):
     out = run(session, """
 import mlhar
 for call in ("mlhar.SimulatedSensor('cols.csv')", "mlhar.SimulatedSensor('big.csv')",
-             "mlhar.SimulatedSensor('cut.npy')", "mlhar.Classifier('model.csv', 'meta3.json')",
-             "mlhar.Classifier('model.csv', 'meta.json', smoothing=0)"):
+             "mlhar.SimulatedSensor('cut.npy')", "mlhar.Classifier(meta_path='meta3.json')",
+             "mlhar.Classifier('model.bin', 'meta.json', smoothing=0)"):
     try:
         eval(call)
         print('NO-ERROR', call)

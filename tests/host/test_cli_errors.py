@@ -9,9 +9,11 @@ import shutil
 import subprocess
 import sys
 
+import joblib
 import numpy as np
 import pytest
 
+import microlearn
 from microlearn import cli, har
 
 
@@ -97,8 +99,8 @@ def edit_meta(edit):
 
 
 BROKEN = {
-    "no_model_csv": (lambda d: (d / "model.csv").unlink(), ["model.csv is missing",
-                                                             "expected model.csv, metadata"]),
+    "no_model_file": (lambda d: (d / "model.bin").unlink(), ["model.bin is missing",
+                                                             "expected the model file metadata"]),
     "no_metadata": (lambda d: (d / "metadata.json").unlink(), ["metadata.json is missing"]),
     "no_estimator": (lambda d: (d / "estimator.joblib").unlink(),
                      ["estimator.joblib is missing"]),
@@ -127,9 +129,15 @@ BROKEN = {
                           ["estimator.joblib cannot be read", "scikit-learn model"]),
     "truncated_estimator": (lambda d: (d / "estimator.joblib").write_bytes(
         (d / "estimator.joblib").read_bytes()[:500]), ["estimator.joblib cannot be read"]),
-    "truncated_model": (lambda d: (d / "model.csv").write_bytes(
-        (d / "model.csv").read_bytes()[:300]), ["model.csv does not match",
+    "truncated_model": (lambda d: (d / "model.bin").write_bytes(
+        (d / "model.bin").read_bytes()[:300]), ["model.bin does not match",
                                                  "estimator.joblib"]),
+    # a folder of an earlier microlearn (the text model file, which its metadata names) runs
+    # as it is; damaged, it is refused the same way
+    "truncated_text_model": (lambda d: ((d / "model.bin").unlink(), edit_meta(
+        lambda m: m.update(model_file="model.csv"))(d), (d / "model.csv").write_bytes(
+        microlearn.convert(joblib.load(d / "estimator.joblib")).to_text().encode()[:300])),
+        ["model.csv does not match", "estimator.joblib"]),
 }
 
 

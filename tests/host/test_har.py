@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+import microlearn
 from microlearn import dsp, har, paths
 
 
@@ -64,10 +65,13 @@ def test_windows_are_the_devices():
 def test_train_writes_what_the_device_needs(tmp_path):
     acc, est, meta = har.train(gestures_dir(), tmp_path, log=lambda s: None)
     assert acc >= 0.92
-    for f in ("model.csv", "metadata.json", "estimator.joblib", "confusion.png",
+    for f in ("model.bin", "metadata.json", "estimator.joblib", "confusion.png",
               "importance.png", "report.txt"):
         assert (tmp_path / f).stat().st_size > 0, f
     m = json.loads((tmp_path / "metadata.json").read_text())
+    # the binary model file (usable in place from a board's flash), the estimator's conversion
+    assert m["model_file"] == "model.bin"
+    assert (tmp_path / "model.bin").read_bytes() == microlearn.convert(est).to_bin()
     assert m["classes"] == ["idle", "snake", "updown", "wave"]
     assert (m["window"], m["hop"]) == (har.WINDOW, har.HOP)
     assert len(m["feature_names"]) == dsp.FeatureConfig.from_dict(m["features"]).n_features
