@@ -192,7 +192,11 @@ class Classifier:
         self.classes = meta["classes"]
         self.hop, self.n_axes = meta["hop"], meta["n_axes"]
         base = meta_path.rsplit("/", 1)[0] + "/" if "/" in meta_path else ""
-        self.model = trees.load(model_path or base + meta["model_file"])
+        if model_path is None:
+            if not isinstance(meta.get("model_file"), str):
+                raise ValueError("%s names no model_file: pass model_path" % meta_path)
+            model_path = base + meta["model_file"]
+        self.model = trees.load(model_path)
         self.features = dsp.Features(meta["features"])
         self.window = dsp.Window(meta["window"], self.hop, n_axes=self.n_axes)
         self.detector = None  # the anomaly detector, if the model has one

@@ -12,7 +12,8 @@ cut into overlapping windows exactly as the device's dsp.Window sees a stream; e
 becomes a feature vector through the host reference of the device's dsp.Features; a tree model
 learns the label. Accuracy is estimated leaving one recording out at a time (windows of one
 recording never in both train and test). The model directory holds what the device needs:
-model.bin (the trees, the binary model file), metadata.json (window, hop, features, classes), and the plots.
+model.bin (the trees, the binary model file), metadata.json (window, hop, features, classes),
+and the plots.
 
 With --anomaly, an anomaly detector learns the same features of every training window
 (anomaly.mlb for the board, anomaly.joblib for the host): the device reports `anomaly` for a

@@ -96,6 +96,8 @@ def test_device_app_refuses_what_it_cannot_read(session, gesture_model):
     session.put("model.bin", (model_dir / meta["model_file"]).read_bytes())
     session.put("meta3.json", json.dumps(dict(meta, classes=meta["classes"][:3])).encode())
     session.put("meta.json", (model_dir / "metadata.json").read_bytes())
+    session.put("nofile.json", json.dumps({k: v for k, v in meta.items()
+                                           if k != "model_file"}).encode())
     session.put("cols.csv", b"x,y,z\n1,2,3\n4,5\n")
     session.put("big.csv", b"x,y,z\n1,2,3\n4,40000,6\n")
     rec = sorted(paths.shipped_gestures().glob("*_wave.npy"))[0].read_bytes()
@@ -104,7 +106,8 @@ def test_device_app_refuses_what_it_cannot_read(session, gesture_model):
 import mlhar
 for call in ("mlhar.SimulatedSensor('cols.csv')", "mlhar.SimulatedSensor('big.csv')",
              "mlhar.SimulatedSensor('cut.npy')", "mlhar.Classifier(meta_path='meta3.json')",
-             "mlhar.Classifier('model.bin', 'meta.json', smoothing=0)"):
+             "mlhar.Classifier('model.bin', 'meta.json', smoothing=0)",
+             "mlhar.Classifier(meta_path='nofile.json')"):
     try:
         eval(call)
         print('NO-ERROR', call)
@@ -114,7 +117,8 @@ for call in ("mlhar.SimulatedSensor('cols.csv')", "mlhar.SimulatedSensor('big.cs
     assert "NO-ERROR" not in out, out
     for frag in ("line 3: 2 values, expected 3", "line 3: 40000 is not an int16 value",
                  "cut.npy: the header says 400 frames, the file holds", "names 3 classes, the "
-                 "model has 4", "smoothing is 0, expected at least 1"):
+                 "model has 4", "smoothing is 0, expected at least 1",
+                 "nofile.json names no model_file: pass model_path"):
         assert frag in out, f"{session.target.name}: {frag!r} not in\n{out}"
 
 
