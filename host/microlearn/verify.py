@@ -301,9 +301,8 @@ def run(model, X, expected, target, session=None, batch=32, repeat=20, tol=1e-5,
         setup="", files=None, format="bin"):
     """Runs `model` on every row of X on `target`, comparing with `expected` (expected_bytes);
     a tree model in its binary form (format 'bin', what a board is given) or its text form
-    ('csv'). Binary-file families:
-    `setup`, code run after the model is loaded as `m` (tests that learn on the device replace
-    or change it), and `files`, more files it reads."""
+    ('csv'). Binary-file families: `setup`, code run after the model is loaded as `m` (tests
+    that learn on the device replace or change it), and `files`, more files it reads."""
     X = np.asarray(X)
     dtype = np.int16 if X.dtype == np.int16 else np.float32
     X = np.ascontiguousarray(X, dtype=dtype)

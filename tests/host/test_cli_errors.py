@@ -98,6 +98,15 @@ def edit_meta(edit):
     return change
 
 
+def truncated_text_model(d):
+    """A folder of an earlier microlearn (its metadata names the text model file, which runs as
+    it is), with that file damaged: refused as the binary one is."""
+    (d / "model.bin").unlink()
+    edit_meta(lambda m: m.update(model_file="model.csv"))(d)
+    text = microlearn.convert(joblib.load(d / "estimator.joblib")).to_text()
+    (d / "model.csv").write_text(text[:300])
+
+
 BROKEN = {
     "no_model_file": (lambda d: (d / "model.bin").unlink(), ["model.bin is missing",
                                                              "expected the model file metadata"]),
@@ -132,12 +141,8 @@ BROKEN = {
     "truncated_model": (lambda d: (d / "model.bin").write_bytes(
         (d / "model.bin").read_bytes()[:300]), ["model.bin does not match",
                                                  "estimator.joblib"]),
-    # a folder of an earlier microlearn (the text model file, which its metadata names) runs
-    # as it is; damaged, it is refused the same way
-    "truncated_text_model": (lambda d: ((d / "model.bin").unlink(), edit_meta(
-        lambda m: m.update(model_file="model.csv"))(d), (d / "model.csv").write_bytes(
-        microlearn.convert(joblib.load(d / "estimator.joblib")).to_text().encode()[:300])),
-        ["model.csv does not match", "estimator.joblib"]),
+    "truncated_text_model": (truncated_text_model,
+                             ["model.csv does not match", "estimator.joblib"]),
 }
 
 
