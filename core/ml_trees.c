@@ -1478,6 +1478,57 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
     return ML_OK;
 }
 
+// Whether predicting a class of this forest (forest_r8) may stop at the first class whose sum
+// exceeds half of the most the trees can add in all, n_trees leaves of the largest total: then
+// the other classes together end with less, and that class, whose sum only grows, is the first
+// largest. That needs leaf values >= 0, and sums below 2^48 units (where the means of different
+// sums differ; ml_trees_class_index). If so, sets that half, rounded up to 16 significant bits
+// (vote_mant << vote_shift: a shift to predict, no multiplication), and the flag. (A leaf's
+// total is 1.0, or a little more: float32 fractions rounded up; a pure leaf adds exactly 1.0.)
+static void set_vote_exit(ml_trees_t *m, const counts_t *c) {
+    const ml_trees_header_t *h = &m->h;
+    if (h->aggregate != ML_TREES_MEAN || h->link != ML_TREES_LINK_NONE
+        || h->n_classes != h->n_outputs || m->value_shift > 40
+        || (uint64_t)h->n_trees << (m->value_shift + 1) >= ((uint64_t)1 << 48)) {
+        return;
+    }
+    const int64_t one = (int64_t)1 << m->value_shift, most = one + 65535;
+    const int spans = m->leaf_kind == ML_TREES_LEAF_SPANS;
+    const uint32_t vshift = 1u + m->class_bits;
+    uint32_t next = spans && c->n_lists ? list_entry(m, 1) : 0, l = 1;
+    int64_t mass = 0, top = one;  // of the current leaf, and the largest
+    // (dense leaves of a forest_r8 model are all pure)
+    for (uint32_t i = 0; m->leaf_kind != ML_TREES_LEAF_DENSE && i < c->n_entries; i++) {
+        // (spans: list entries bound the leaves, entry i has value i; runs: value i too)
+        const uint32_t e = spans ? 0 : leaf_entry(m, i);
+        const uint32_t v = spans || m->leaf_kind == ML_TREES_LEAF_RUNS ? i : e >> vshift;
+        const int64_t u = value_units(m, v);
+        if (u < 0 || u > most || (mass += u) > most) {
+            return;
+        }
+        if (spans ? i + 1 == next : (e & 1)) {
+            top = mass > top ? mass : top;
+            mass = 0;
+            if (spans && ++l <= c->n_lists) {
+                next = list_entry(m, l);
+            }
+        }
+    }
+    // (n_trees * one < 2^47 and top - one < 2^16: no overflow)
+    uint64_t half = ((uint64_t)h->n_trees * (uint64_t)top) >> 1;
+    if (half >= ((uint64_t)1 << 47)) {
+        return;
+    }
+    uint32_t shift = 0;
+    while ((half >> shift) > 0xffff) {
+        shift++;
+    }
+    const uint64_t mant = (half + ((uint64_t)1 << shift) - 1) >> shift;  // rounded up
+    m->h.vote_shift = (uint8_t)(shift + (mant >> 16));  // (0x10000: one bit more)
+    m->h.vote_mant = (uint16_t)(mant >> (mant >> 16));
+    m->h.flags |= ML_TREES_VOTE_EXIT;
+}
+
 ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *data,
     size_t len, ml_error_t *err) {
     opening_t o;
@@ -1707,6 +1758,9 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
         }
         m.forest_r8 += m.leaf_kind == ML_TREES_LEAF_SPANS ? (u32 ? FOREST_SPAN : 0)
             : m.leaf_kind == ML_TREES_LEAF_PAIRS ? (u32 ? FOREST_PAIR_U32 : FOREST_PAIR_I32) : 0;
+    }
+    if (m.forest_r8) {
+        set_vote_exit(&m, &c);
     }
     m.acc = NULL;
     *cold = cd;
@@ -2239,8 +2293,8 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define OPAQUE(p) (void)(p)
 #endif
 #define DEFINE_FOREST_R8(name, KEY, WALK, x_t, ADD_IMPURE) \
-    ML_TREES_INLINE void name##_trees(const ml_trees_t *m, const x_t *x, const int32_t *thr, \
-        uint64_t *acc, const uint32_t lb) { \
+    ML_TREES_INLINE uint32_t name##_trees(const ml_trees_t *m, const x_t *x, \
+        const int32_t *thr, uint64_t *acc, const uint32_t lb, const uint64_t half) { \
         const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
         const uint64_t one = (uint64_t)1 << m->value_shift; \
@@ -2274,22 +2328,26 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
             const uint32_t li = tl[0] + (ref - n_local); \
             if (li < tl[1]) { /* (the impure leaf first: the pure one jumps) */ \
                 ADD_IMPURE; \
-            } else { \
-                acc[li - tl[1]] += one; /* pure leaves follow the list */ \
+            } else { /* pure leaves follow the list */ \
+                uint64_t *const s = acc + (li - tl[1]); \
+                if ((*s += one) > half) { /* a majority of the whole forest's vote */ \
+                    return (uint32_t)(s - acc) + 1; \
+                } \
             } \
             tl++; \
         } while (++tn < tn_end); \
+        return 0; \
     } \
-    static void FOREST_ATTR name(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
+    static uint32_t FOREST_ATTR name(const ml_trees_t *m, const x_t *x, const int32_t *thr, \
+        uint64_t half) { \
         uint64_t *acc = (uint64_t *)(void *)m->acc; \
         zero_sums(acc, m->h.n_outputs); \
         if (FOREST_BYTE_LISTS && LISTS_##ADD_IMPURE && m->list_bits == 16) { \
-            name##_trees(m, x, thr, acc, 16); \
+            return name##_trees(m, x, thr, acc, 16, half); \
         } else if (FOREST_BYTE_LISTS && LISTS_##ADD_IMPURE && m->list_bits == 8) { \
-            name##_trees(m, x, thr, acc, 8); \
-        } else { \
-            name##_trees(m, x, thr, acc, 0); \
+            return name##_trees(m, x, thr, acc, 8, half); \
         } \
+        return name##_trees(m, x, thr, acc, 0, half); \
     }
 
 // The impure leaves of list entry li: a loop per kind (forest_r8 says which), so that the loop
@@ -2302,7 +2360,17 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #define ADD_SPAN(u32) do { \
         add_span(m, acc, list_at(LIST, li, LB), list_at(LIST, li + 1, LB), u32); \
 } while (0)
-#define ADD_PAIRS(u32) add_pairs(m, acc, list_at(LIST, li, LB), u32)
+// Pairs start with their leaf's top class: the one whose sum may now hold a majority (the vote
+// exit, as after a pure leaf). (Spans, the encoding of small forests of shallow trees, whose
+// leaves have many classes, seldom reach one before the last trees: not worth the test.)
+#define ADD_PAIRS(u32) do { \
+        const uint32_t first_ = list_at(LIST, li, LB); \
+        add_pairs(m, acc, first_, u32); \
+        const uint32_t top_ = ((const uint8_t *)m->entries)[2 * first_] >> 1; \
+        if (acc[top_] > half) { \
+            return top_ + 1; \
+        } \
+} while (0)
 // Whether ADD_<kind> reads the leaf list (then the forest has a loop per list width)
 #define LISTS_ADD_ANY 0
 #define LISTS_ADD_NONE 0
@@ -2319,12 +2387,14 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
     DEFINE_FOREST_R8(forest_span_##sfx, KEY, WALK, x_t, ADD_SPAN(1)) \
     DEFINE_FOREST_R8(forest_pair_u32_##sfx, KEY, WALK, x_t, ADD_PAIRS(1)) \
     DEFINE_FOREST_R8(forest_pair_i32_##sfx, KEY, WALK, x_t, ADD_PAIRS(0)) \
-    static void (*const forests_##sfx[])(const ml_trees_t *, const x_t *, const int32_t *) = { \
+    static uint32_t (*const forests_##sfx[])(const ml_trees_t *, const x_t *, const int32_t *, \
+        uint64_t) = { \
         forest_any_##sfx, forest_span_##sfx, forest_pair_u32_##sfx, forest_pair_i32_##sfx, \
         forest_pure_##sfx, \
     }; \
-    ML_TREES_INLINE void forest_##sfx(const ml_trees_t *m, const x_t *x, const int32_t *thr) { \
-        forests_##sfx[m->forest_r8 - 1](m, x, thr); \
+    ML_TREES_INLINE uint32_t forest_##sfx(const ml_trees_t *m, const x_t *x, \
+        const int32_t *thr, uint64_t half) { \
+        return forests_##sfx[m->forest_r8 - 1](m, x, thr, half); \
     }
 
 // int16 samples (the fast path: predict of an int16 sample), and float32 samples.
@@ -2339,9 +2409,9 @@ static void eval_records(const ml_trees_t *m, const float *xf, const int16_t *x1
     const int32_t *thr = x16 ? m->threshold16 : m->threshold;
     if (m->forest_r8) {
         if (x16) {
-            forest_i16(m, x16, thr);
+            (void)forest_i16(m, x16, thr, UINT64_MAX);  // (every tree: no sum exceeds that)
         } else {
-            forest_f32(m, xf, thr);
+            (void)forest_f32(m, xf, thr, UINT64_MAX);
         }
         return;
     }
@@ -2638,7 +2708,7 @@ static uint32_t __attribute__((noinline)) tree_class_i16(const ml_trees_t *m, co
     if (top > 0) {
         return best;
     }
-    forest_i16(m, x, m->threshold16);
+    (void)forest_i16(m, x, m->threshold16, UINT64_MAX);
     return ml_trees_class_index(m);
 }
 
@@ -2656,7 +2726,14 @@ uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
     if (m->h.n_trees == 1) {
         return tree_class_i16(m, x);
     }
-    forest_i16(m, x, m->threshold16);
+    // Stopping at a class with more than half of what the trees can add in all (set_vote_exit):
+    // its sum only grows, and the others together end with less.
+    const uint64_t half = (m->h.flags & ML_TREES_VOTE_EXIT)
+        ? (uint64_t)m->h.vote_mant << m->h.vote_shift : UINT64_MAX;
+    const uint32_t decided = forest_i16(m, x, m->threshold16, half);
+    if (decided) {
+        return decided - 1;
+    }
     // the first largest sum, as ml_trees_class_index finds it (which also looks at near ties,
     // possible only from sums of 2^48 units)
     const uint32_t n = m->h.n_outputs;

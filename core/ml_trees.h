@@ -51,6 +51,9 @@ typedef enum {
 #define ML_TREES_ACCEPT_INF (2)  // +-inf input is compared like any value
 #define ML_TREES_BINARY_GE (4)   // sigmoid link: class 1 when score >= 0 (else when score > 0)
 #define ML_TREES_HAS_LABELS (8)  // class labels are listed (else they are 0..n_classes-1)
+// Set by ml_trees_open, never read from a file: predicting a class may stop at the first class
+// holding more than half of the forest's vote (see ml_trees_predict_class_i16 and vote_mant).
+#define ML_TREES_VOTE_EXIT (16)
 
 // What predicting needs of a model's header. (The counts of its nodes and leaves size and check
 // the arrays when loading: they are in the model's cold part.)
@@ -64,6 +67,10 @@ typedef struct {
     uint8_t aggregate;    // ml_trees_aggregate_t
     uint8_t link;         // ml_trees_link_t
     uint8_t flags;        // ML_TREES_* flags above
+    // ML_TREES_VOTE_EXIT (set by ml_trees_open): a class whose sum exceeds vote_mant <<
+    // vote_shift units, at least half of what all the trees can add, is the prediction
+    uint8_t vote_shift;
+    uint16_t vote_mant;
 } ml_trees_header_t;
 
 // How the nodes are stored: as arrays of each field (text models, and the largest binary
@@ -322,7 +329,9 @@ int32_t ml_trees_class_label(const ml_trees_t *m);
 // ml_trees_class_index give it, in one call without checks (for a binding's predict): the model
 // is loaded and x has n_features values (the caller checked). The sums go to model->acc, as an
 // eval's do, but a single decision tree does without them (its leaf's run or entries name the
-// class).
+// class), and a forest stops adding them once a class holds more than half of the whole
+// forest's vote (no later tree can change the class; ML_TREES_VOTE_EXIT): the sums are then
+// those of the trees so far.
 uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x);
 // After an eval: the regression value of output 0 (regressors).
 double ml_trees_value(const ml_trees_t *m);

@@ -334,6 +334,66 @@ static void test_predict_class(const char *name, int expect_forest_r8) {
     free(good);
 }
 
+// A forest whose every leaf adds at most 1.0 stops predicting a class at a majority of its
+// vote (ML_TREES_VOTE_EXIT): the class is the full evaluation's, some samples stop early (their
+// sums are those of the trees so far), and a model with a leaf adding more than 1.0 (spans and
+// runs: value 0, its leaf's first, raised to 1.0) evaluates every tree.
+static void test_vote_exit(const char *name, int expect) {
+    size_t n;
+    uint8_t *good = read_bin(name, &n);
+    if (!good) {
+        return;
+    }
+    ml_error_t err;
+    bin_model_t a, b;
+    CHECK(open_bin(&a, good, n, &err) == ML_OK && a.m.forest_r8 && a.m.threshold16
+        && a.m.h.n_trees > 1, "%s: open (a forest of node records): %s", name, err.msg);
+    CHECK(!(a.m.h.flags & ML_TREES_VOTE_EXIT) == !expect, "%s: vote exit %d, expected %d", name,
+        a.m.h.flags & ML_TREES_VOTE_EXIT, expect);
+    uint32_t n_valu;
+    const uint32_t valu = find_section(good, "valu", &n_valu);
+    uint8_t *raised = malloc(n);
+    memcpy(raised, good, n);
+    const uint32_t one = 1u << a.m.value_shift;
+    memcpy(raised + valu, &one, 4);  // (int32 or uint32 units, both below 2^31)
+    fix_crc(raised, n);
+    // (a value of pairs is any leaf's: raised, it would come before its leaf's first)
+    const int edit = a.m.leaf_kind != ML_TREES_LEAF_PAIRS;
+    CHECK(a.m.value_fixed != 2 && a.m.value_shift < 31 && n_valu >= 8
+        && open_bin(&b, edit ? raised : good, n, &err) == ML_OK
+        && (b.m.h.flags & ML_TREES_VOTE_EXIT ? 0 : 1) == edit,
+        "%s: value 0 raised to 1.0: open, without the vote exit: %s", name, err.msg);
+    const uint32_t nf = a.m.h.n_features, no = a.m.h.n_outputs;
+    uint64_t seed = 5;
+    int mismatches = 0, early = 0, full = 0;
+    for (int s = 0; s < 2000 && a.ws && b.ws && nf <= 64 && no <= 16; s++) {
+        int16_t xh[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            xh[i] = (int16_t)((int32_t)((seed >> 33) % 501) - 250);
+        }
+        for (int edited = 0; edited < 2; edited++) {
+            ml_trees_t *m = edited ? &b.m : &a.m;
+            int64_t sums[16];
+            CHECK(ml_trees_eval_i16(m, xh, nf, &err) == ML_OK, "%s: eval: %s", name, err.msg);
+            memcpy(sums, m->acc, 8 * no);
+            const uint32_t k = ml_trees_class_index(m);
+            mismatches += ml_trees_predict_class_i16(m, xh) != k;
+            const int stopped = memcmp(sums, m->acc, 8 * no) != 0;
+            mismatches += edited && edit && stopped;
+            early += !edited && stopped;
+            full += !edited && !stopped;
+        }
+    }
+    CHECK(mismatches == 0, "%s: %d classes differ from the full evaluation's", name, mismatches);
+    CHECK(expect ? early > 0 && full > 0 : early == 0, "%s: %d samples stopped early, %d did not",
+        name, early, full);
+    free(a.ws);
+    free(b.ws);
+    free(raised);
+    free(good);
+}
+
 // What the errors say, on edits of a small model.
 static void test_messages(void) {
     size_t n;
@@ -469,7 +529,8 @@ static void test_negative_span_unit(const char *name, uint32_t j) {
     memcpy(bad + valu + 4 * j, &neg, 4);
     fix_crc(bad, n);
     CHECK(v > 0 && 4 * j < n_valu && j < n_entr && open_bin(&b, bad, n, &err) == ML_OK
-        && b.m.forest_r8 == 1, "%s: unit %lu negated: open (generic loop): %s", name,
+        && b.m.forest_r8 == 1 && !(b.m.h.flags & ML_TREES_VOTE_EXIT),
+        "%s: unit %lu negated: open (generic loop, no vote exit): %s", name,
         (unsigned long)j, err.msg);
     const uint32_t k_j = good[entr + j], nf = a.m.h.n_features;
     const double step = -2.0 * (double)v * ldexp(1.0, -(int)a.m.value_shift);
@@ -683,6 +744,9 @@ int main(void) {
     test_predict_class("rf_pairs_int", 1);
     test_predict_class("rf_pairs", 0);
     test_predict_class("rf1_int_data", 1);
+    test_vote_exit("rf_spans", 1);
+    test_vote_exit("rf_pairs_int", 1);
+    test_vote_exit("rf_int_data", 1);
     test_same_sums("rf_spans", "rf_int_data");
     test_same_sums("rf_pairs", "rf_entries16");
     test_negative_span_unit("rf_spans", 1);
