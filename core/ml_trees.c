@@ -1485,10 +1485,10 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
 // sums differ; ml_trees_class_index). If so, sets that half, rounded up to 16 significant bits
 // (vote_mant << vote_shift: a shift to predict, no multiplication), and the flag. (A leaf's
 // total is 1.0, or a little more: float32 fractions rounded up; a pure leaf adds exactly 1.0.)
-static void set_vote_exit(ml_trees_t *m, const counts_t *c) {
+static void __attribute__((noinline)) set_vote_exit(ml_trees_t *m, const counts_t *c) {
     const ml_trees_header_t *h = &m->h;
     if (h->aggregate != ML_TREES_MEAN || h->link != ML_TREES_LINK_NONE
-        || h->n_classes != h->n_outputs || m->value_shift > 40
+        || h->n_classes != h->n_outputs || m->value_fixed == 2 || m->value_shift > 40
         || (uint64_t)h->n_trees << (m->value_shift + 1) >= ((uint64_t)1 << 48)) {
         return;
     }
@@ -1502,7 +1502,8 @@ static void set_vote_exit(ml_trees_t *m, const counts_t *c) {
         // (spans: list entries bound the leaves, entry i has value i; runs: value i too)
         const uint32_t e = spans ? 0 : leaf_entry(m, i);
         const uint32_t v = spans || m->leaf_kind == ML_TREES_LEAF_RUNS ? i : e >> vshift;
-        const int64_t u = value_units(m, v);
+        const int64_t u = m->value_fixed == 1 ? ((const int32_t *)m->values)[v]
+            : (int64_t)((const uint32_t *)m->values)[v];
         if (u < 0 || u > most || (mass += u) > most) {
             return;
         }
@@ -2299,6 +2300,7 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
         const uint64_t one = (uint64_t)1 << m->value_shift; \
         const void *const list = FOREST_BYTE_LISTS ? m->leaf_list : NULL; \
+        const int votes = FOREST_VOTES_##x_t; /* (int16 samples: the vote exit) */ \
         (void)lb; /* (read by the impure leaves of lists only) */ \
         (void)list; \
         do { /* n_trees >= 1 */ \
@@ -2330,7 +2332,8 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
                 ADD_IMPURE; \
             } else { /* pure leaves follow the list */ \
                 uint64_t *const s = acc + (li - tl[1]); \
-                if ((*s += one) > half) { /* a majority of the whole forest's vote */ \
+                *s += one; \
+                if (votes && *s > half) { /* a majority of the whole forest's vote */ \
                     return (uint32_t)(s - acc) + 1; \
                 } \
             } \
@@ -2367,7 +2370,7 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         const uint32_t first_ = list_at(LIST, li, LB); \
         add_pairs(m, acc, first_, u32); \
         const uint32_t top_ = ((const uint8_t *)m->entries)[2 * first_] >> 1; \
-        if (acc[top_] > half) { \
+        if (votes && acc[top_] > half) { \
             return top_ + 1; \
         } \
 } while (0)
@@ -2397,7 +2400,10 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         return forests_##sfx[m->forest_r8 - 1](m, x, thr, half); \
     }
 
-// int16 samples (the fast path: predict of an int16 sample), and float32 samples.
+// int16 samples (the fast path: predict of an int16 sample, which may stop at a majority), and
+// float32 samples.
+#define FOREST_VOTES_int16_t 1
+#define FOREST_VOTES_float 0
 DEFINE_FORESTS(i16, KEY_I16_THR16, walk_r8_i16, int16_t)
 DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
 
