@@ -987,6 +987,12 @@ def run(args):
                 "B")
         res.add("model", "-", name, "-", "-", "visits", b.visits, "nodes",
                 "decision nodes visited per inference, test mean")
+        if b.majority is not None:
+            res.add("model", "-", name, "-", "-", "majority_timed",
+                    float(np.mean(b.majority[:BATCH])), "trees",
+                    "trees until a class holds a majority, mean over the timed samples")
+            res.add("model", "-", name, "-", "-", "majority_all", float(np.mean(b.majority)),
+                    "trees", "the same over the whole test split")
         for impl, g in b.gen.items():
             if g.code is None:
                 res.add("model", "-", name, impl, "-", "unsupported", 1, "", g.reason)

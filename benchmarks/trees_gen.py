@@ -194,6 +194,23 @@ class Built:
     model_memory_text: int = 0  # model.memory of the text form
     model_memory_in_place: int = 0  # model.memory of the binary form used in place
     model_py: str = ""  # the binary form as a Python module (MODEL = b"..."), for freezing
+    majority: np.ndarray = None  # per test sample: trees until a class holds a majority
+
+
+def majority_trees(est, X):
+    """Per sample of X, the trees of a forest classifier (in order) until one class's sum of
+    their probabilities exceeds half of the number of trees: no later tree can change the label
+    from there. microlearn's predict of an int16 sample stops at that point when it sees it (a
+    pure leaf, or the top class of a leaf of byte pairs), so this is what it can save; scikit-
+    learn's own tree probabilities."""
+    trees = est.estimators_
+    sums = np.zeros((X.shape[0], len(est.classes_)))
+    need = np.full(X.shape[0], len(trees))
+    for t, tree in enumerate(trees):
+        sums += tree.predict_proba(X)
+        hit = (need == len(trees)) & (sums.max(axis=1) > len(trees) / 2)
+        need[hit] = t + 1
+    return need
 
 
 def build(spec, generators=True):
@@ -230,6 +247,10 @@ def build(spec, generators=True):
     b.model_memory = model.memory_size("bin")
     b.model_memory_in_place = model.memory_size("bin", in_place=True)
     b.model_py = model.to_python_module()
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    if isinstance(est, (RandomForestClassifier, ExtraTreesClassifier)) and len(trees) > 1:
+        b.majority = majority_trees(est, X)
     if generators:
         b.gen["m2cgen"] = m2cgen_python(est)
         b.gen["everywhereml"] = everywhereml_micropython(est)

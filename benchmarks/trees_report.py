@@ -493,6 +493,29 @@ def standin_ram_summary(view, models):
     return out
 
 
+def vote_exit_note(view, models):
+    """How many trees the forests' timed samples need before a class holds a majority."""
+    parts = []
+    for m in models:
+        timed = view.v(section="model", model=m, metric="majority_timed")
+        whole = view.v(section="model", model=m, metric="majority_all")
+        n = view.v(section="model", model=m, metric="n_trees")
+        if timed is not None and whole is not None and n:
+            parts.append(f"`{m}` {timed:.2f} of {n:.0f} trees on the timed samples, "
+                         f"{whole:.2f} on the whole test split")
+    if not parts:
+        return []
+    return ["microlearn's `predict` of an int16 sample stops adding trees once one class's sum "
+            "is more than half of what all the trees can add (it looks after a pure leaf, and "
+            "after a leaf of byte pairs at that leaf's first, largest, class): no later tree "
+            "can change the label, so it is still scikit-learn's; `predict_proba` adds every "
+            "tree. Its cost per call depends on the sample: with scikit-learn's tree "
+            "probabilities, a class holds that majority after " + "; ".join(parts)
+            + " (`majority_trees` in benchmarks/trees_gen.py; microlearn can stop later, "
+            "where the deciding leaf is impure and not of pairs). The stand-in always "
+            "evaluates every tree."]
+
+
 def emlearn_section(view, models, made):
     rows = standin_rows(view, models)
     L = ["## Side by side with emlearn (a stand-in built from its C code)", ""]
@@ -521,6 +544,7 @@ def emlearn_section(view, models, made):
         L.append(f"| `{m}` | {t} | {_n(a)} {unit} | {_n(e)} | {a / e:.2f} | "
                  + (f"{_n(many)} | {many / e:.2f} | " if many else "– | – | ")
                  + f"{_n(fl) if fl else '–'} | {above} |")
+    L += [""] + vote_exit_note(view, sorted({r[0] for r in rows}, key=models.index))
     L += ["", "RAM of the load (heap growth, `gc.mem_alloc`) and agreement with scikit-learn "
           "(labels; the stand-in's label is the class with the most votes). The stand-in "
           "always parses its CSV file into heap arrays; microlearn's binary model is used in "
