@@ -2400,10 +2400,10 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         return forests_##sfx[m->forest_r8 - 1](m, x, thr, half); \
     }
 
-// int16 samples (the fast path: predict of an int16 sample, which may stop at a majority), and
-// float32 samples.
+// int16 samples (the fast path: predict of an int16 sample) and float32 samples; predicting a
+// class of either may stop at a majority.
 #define FOREST_VOTES_int16_t 1
-#define FOREST_VOTES_float 0
+#define FOREST_VOTES_float 1
 DEFINE_FORESTS(i16, KEY_I16_THR16, walk_r8_i16, int16_t)
 DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
 
@@ -2498,7 +2498,10 @@ static ml_status_t check_length(const ml_trees_t *m, size_t n, ml_error_t *err) 
     return ML_OK;
 }
 
-ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_error_t *err) {
+// Checks a float32 sample for ml_trees_eval_f32 and ml_trees_predict_class_f32: its length, and
+// NaN and inf against what the model accepts; *has_nan says whether it has NaN.
+static ml_status_t check_f32(const ml_trees_t *m, const float *x, size_t n, int *has_nan,
+    ml_error_t *err) {
     ml_status_t r = check_length(m, n, err);
     if (r) {
         return r;
@@ -2510,7 +2513,7 @@ ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_
     for (size_t i = 0; i < n; i++) {
         any |= (ml_float_to_bits(x[i]) & 0x7fffffffu) + 0x00800000u;
     }
-    int has_nan = 0;
+    *has_nan = 0;
     for (size_t i = 0; (any & 0x80000000u) && i < n; i++) {
         uint32_t b = ml_float_to_bits(x[i]);
         if ((b & 0x7f800000u) == 0x7f800000u) {
@@ -2526,18 +2529,32 @@ ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_
                         "missing-value sides are in its cold part, which it is without",
                         (unsigned long)i);
                 }
-                has_nan = 1;
+                *has_nan = 1;
             } else if (!(m->h.flags & ML_TREES_ACCEPT_INF)) {
                 return ml_error_set(err, ML_E_INPUT, 0, "x[%lu] is %cinf, which this model "
                     "does not accept", (unsigned long)i, (b & 0x80000000u) ? '-' : '+');
             }
         }
     }
+    return ML_OK;
+}
+
+// Evaluates every tree on a float32 sample check_f32 accepted.
+static void eval_checked_f32(const ml_trees_t *m, const float *x, int has_nan) {
     if (!has_nan && m->node_layout == ML_TREES_NODES_RECORDS) {
         eval_records(m, x, NULL);
     } else {
         eval_walk(m, has_nan ? walk_missing : choose_walk(m), x);
     }
+}
+
+ml_status_t ml_trees_eval_f32(const ml_trees_t *m, const float *x, size_t n, ml_error_t *err) {
+    int has_nan;
+    ml_status_t r = check_f32(m, x, n, &has_nan, err);
+    if (r) {
+        return r;
+    }
+    eval_checked_f32(m, x, has_nan);
     return ML_OK;
 }
 
@@ -2718,6 +2735,31 @@ static uint32_t __attribute__((noinline)) tree_class_i16(const ml_trees_t *m, co
     return ml_trees_class_index(m);
 }
 
+// Predicting a class may stop at a class with more than half of what the trees can add in all
+// (set_vote_exit): its sum only grows, and the others together end with less.
+static inline uint64_t vote_half(const ml_trees_t *m) {
+    return (m->h.flags & ML_TREES_VOTE_EXIT) ? (uint64_t)m->h.vote_mant << m->h.vote_shift
+        : UINT64_MAX;
+}
+
+ml_status_t ml_trees_predict_class_f32(const ml_trees_t *m, const float *x, size_t n,
+    uint32_t *k, ml_error_t *err) {
+    int has_nan;
+    ml_status_t r = check_f32(m, x, n, &has_nan, err);
+    if (r) {
+        return r;
+    }
+    if (m->h.n_classes && m->forest_r8 && !has_nan) {
+        // (forest_r8: node records; no missing values to route)
+        const uint32_t decided = forest_f32(m, x, m->threshold, vote_half(m));
+        *k = decided ? decided - 1 : ml_trees_class_index(m);
+        return ML_OK;
+    }
+    eval_checked_f32(m, x, has_nan);
+    *k = ml_trees_class_index(m);
+    return ML_OK;
+}
+
 // Any other model (apart: its error message buffer would burden the frame of the fast path).
 static uint32_t __attribute__((noinline)) class_other_i16(const ml_trees_t *m, const int16_t *x) {
     ml_error_t err;
@@ -2732,11 +2774,7 @@ uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
     if (m->h.n_trees == 1) {
         return tree_class_i16(m, x);
     }
-    // Stopping at a class with more than half of what the trees can add in all (set_vote_exit):
-    // its sum only grows, and the others together end with less.
-    const uint64_t half = (m->h.flags & ML_TREES_VOTE_EXIT)
-        ? (uint64_t)m->h.vote_mant << m->h.vote_shift : UINT64_MAX;
-    const uint32_t decided = forest_i16(m, x, m->threshold16, half);
+    const uint32_t decided = forest_i16(m, x, m->threshold16, vote_half(m));
     if (decided) {
         return decided - 1;
     }

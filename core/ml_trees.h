@@ -52,7 +52,7 @@ typedef enum {
 #define ML_TREES_BINARY_GE (4)   // sigmoid link: class 1 when score >= 0 (else when score > 0)
 #define ML_TREES_HAS_LABELS (8)  // class labels are listed (else they are 0..n_classes-1)
 // Set by ml_trees_open, never read from a file: predicting a class may stop at the first class
-// holding more than half of the forest's vote (see ml_trees_predict_class_i16 and vote_mant).
+// holding more than half of the forest's vote (ml_trees_predict_class_i16 and _f32, vote_mant).
 #define ML_TREES_VOTE_EXIT (16)
 
 // What predicting needs of a model's header. (The counts of its nodes and leaves size and check
@@ -333,6 +333,11 @@ int32_t ml_trees_class_label(const ml_trees_t *m);
 // forest's vote (no later tree can change the class; ML_TREES_VOTE_EXIT): the sums are then
 // those of the trees so far.
 uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x);
+// The class index of one float32 sample of a classifier into *k, as ml_trees_eval_f32 then
+// ml_trees_class_index give it, with that eval's checks and errors; a forest may stop at a
+// majority, as above (the sums are then those of the trees so far).
+ml_status_t ml_trees_predict_class_f32(const ml_trees_t *m, const float *x, size_t n,
+    uint32_t *k, ml_error_t *err);
 // After an eval: the regression value of output 0 (regressors).
 double ml_trees_value(const ml_trees_t *m);
 // After an eval: output k's sum over the trees (with the baseline), before averaging or link.

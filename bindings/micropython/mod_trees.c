@@ -396,6 +396,22 @@ static void eval_sample(trees_obj_t *self, const ml_features_t *x, size_t i) {
     }
 }
 
+// The class index of float32 sample i of the buffer x (a classifier), as eval_sample then
+// ml_trees_class_index give it; a forest may stop at a majority of its vote.
+static uint32_t class_f32(trees_obj_t *self, const ml_features_t *x, size_t i) {
+    eval_error_t e;
+    e.self = self;
+    e.x = x;
+    const size_t nf = self->model.h.n_features;
+    uint32_t k;
+    if (ml_trees_predict_class_f32(&self->model, (const float *)x->buf + i * nf, nf, &k, &e.err)
+        != ML_OK) {
+        eval_failed(&e, i);  // (raises, or evaluates every tree with the cold part)
+        k = ml_trees_class_index(&self->model);
+    }
+    return k;
+}
+
 // x as features: the common case checked in a few instructions, anything else by
 // ml_get_features, which raises the error saying what is wrong (inlined: a call of its own
 // would cost predict more than the check).
@@ -504,8 +520,7 @@ static mp_obj_t trees_predict(size_t n_args, const mp_obj_t *args) {
             if (u.info.typecode == 'f' && u.info.len == 4 * nf) {
                 // a float32 sample (its address taken before the sums are written)
                 const ml_features_t x = { u.info.buf, nf, 'f' };
-                eval_sample(self, &x, 0);
-                return label_of(self, ml_trees_class_index(&self->model));
+                return label_of(self, class_f32(self, &x, 0));
             }
         }
     } else {
@@ -582,10 +597,12 @@ static mp_obj_t trees_predict_many(mp_obj_t self_in, mp_obj_t x_in, mp_obj_t out
             ml_output_set_int(&out, i, labels ? (int32_t)ml_blob_u32(labels + 4 * k) : (int32_t)k);
             continue;
         }
-        eval_sample(self, &x, i);
         if (m->h.n_classes) {
-            ml_output_set_int(&out, i, ml_trees_class_label(m));
+            // (float32 samples here: int16 ones went above)
+            const uint32_t k = class_f32(self, &x, i);
+            ml_output_set_int(&out, i, labels ? (int32_t)ml_blob_u32(labels + 4 * k) : (int32_t)k);
         } else {
+            eval_sample(self, &x, i);
             ml_output_set_float(&out, i, ml_trees_value(m));
         }
     }

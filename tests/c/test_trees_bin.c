@@ -335,7 +335,8 @@ static void test_predict_class(const char *name, int expect_forest_r8) {
 }
 
 // A forest whose every leaf adds at most 1.0 stops predicting a class at a majority of its
-// vote (ML_TREES_VOTE_EXIT): the class is the full evaluation's, some samples stop early (their
+// vote (ML_TREES_VOTE_EXIT), of an int16 or a float32 sample: the class is the full
+// evaluation's, some samples stop early (their
 // sums are those of the trees so far), and a model with a leaf adding more than 1.0 (spans and
 // runs: value 0, its leaf's first, raised to 1.0) evaluates every tree.
 static void test_vote_exit(const char *name, int expect) {
@@ -372,13 +373,25 @@ static void test_vote_exit(const char *name, int expect) {
             seed = seed * 6364136223846793005ull + 1442695040888963407ull;
             xh[i] = (int16_t)((int32_t)((seed >> 33) % 501) - 250);
         }
-        for (int edited = 0; edited < 2; edited++) {
+        float xf[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            xf[i] = (float)xh[i];
+        }
+        // int16 and float32 samples (the same values), of the model and of the edited one
+        for (int form = 0; form < 4; form++) {
+            const int edited = form & 1, f32 = form >> 1;
             ml_trees_t *m = edited ? &b.m : &a.m;
             int64_t sums[16];
-            CHECK(ml_trees_eval_i16(m, xh, nf, &err) == ML_OK, "%s: eval: %s", name, err.msg);
+            CHECK((f32 ? ml_trees_eval_f32(m, xf, nf, &err) : ml_trees_eval_i16(m, xh, nf, &err))
+                == ML_OK, "%s: eval: %s", name, err.msg);
             memcpy(sums, m->acc, 8 * no);
             const uint32_t k = ml_trees_class_index(m);
-            mismatches += ml_trees_predict_class_i16(m, xh) != k;
+            uint32_t kf = 99;
+            if (f32) {
+                CHECK(ml_trees_predict_class_f32(m, xf, nf, &kf, &err) == ML_OK,
+                    "%s: predict_class_f32: %s", name, err.msg);
+            }
+            mismatches += (f32 ? kf : ml_trees_predict_class_i16(m, xh)) != k;
             const int stopped = memcmp(sums, m->acc, 8 * no) != 0;
             mismatches += edited && edit && stopped;
             early += !edited && stopped;

@@ -191,11 +191,20 @@ static void eval_f32(const ml_trees_t *m) {
     ml_status_t r = ml_trees_eval_f32(m, xf, nf, &err);
     REQUIRE((r == ML_OK) == !bad);
     if (r != ML_OK) {
+        uint32_t k;
+        REQUIRE(!m->h.n_classes || ml_trees_predict_class_f32(m, xf, nf, &k, &err) == r);
         return;
     }
     (void)nan;
     ref_eval(m, xk, NULL);
     check_sums(m);
+    if (m->h.n_classes) {
+        // the binding's predict of a float32 sample: the class of the sums just checked, and the
+        // same errors as the eval's (none here)
+        const uint32_t k = ml_trees_class_index(m);
+        uint32_t kf = 0;
+        REQUIRE(ml_trees_predict_class_f32(m, xf, nf, &kf, &err) == ML_OK && kf == k);
+    }
 }
 
 static void eval_i16(const ml_trees_t *m) {
