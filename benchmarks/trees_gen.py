@@ -78,30 +78,32 @@ OVERHEAD = [
 # whose only difference is the number of nodes walked or of trees. A sample walks every node of
 # `chain{D}` (one tree, D nodes, each sending it left to the next); `forest{T}` is T trees of
 # one node each. All lead to the same leaf, 10 class values, none zero ("pure": one 1, nine
-# zeros). Differences between them isolate the cost of a node and of a tree.
+# zeros, tree t's 1 for class t % 10, so that no class holds a majority of the vote before the
+# last tree and predict adds every tree). Differences between them isolate the cost of a node
+# and of a tree.
 ANATOMY = (("chain1", 1, 1, False), ("chain64", 1, 64, False), ("forest64", 64, 1, False),
            ("forest64_pure", 64, 1, True))
 
 
 def synthetic(n_trees, depth, pure):
     """A TreesModel: n_trees trees, each a chain of `depth` nodes that every sample walks to
-    the end (x <= 3e38 always), then the one leaf."""
+    the end (x <= 3e38 always), then the one leaf (pure: tree t's leaf is class t % 10)."""
     from microlearn.trees import MEAN, TreesModel
 
     feature, left = [], []
     trees = []
-    for _ in range(n_trees):
+    for t in range(n_trees):
         trees.append((len(feature), 0))
         for d in range(depth):
             feature.append(len(feature) % 64)
-            left.append(len(left) + 1 if d < depth - 1 else -1)
+            left.append(len(left) + 1 if d < depth - 1 else -1 - (t % 10 if pure else 0))
     n = len(feature)
     nodes = {"feature": np.array(feature), "threshold": np.full(n, 3e38, dtype=np.float32),
              "left": np.array(left), "right": np.full(n, -1),
              "missing_left": np.zeros(n, dtype=bool)}
-    leaf = (np.eye(10)[0] if pure else np.arange(1, 11) / 55.0).astype(np.float32)
+    leaves = np.eye(10) if pure else (np.arange(1, 11) / 55.0).reshape(1, 10)
     return TreesModel(64, 10, 10, MEAN, "none", 0, None, None, trees, nodes,
-                      leaf.reshape(1, 10), f"synthetic: {n_trees} trees of {depth} nodes")
+                      leaves.astype(np.float32), f"synthetic: {n_trees} trees of {depth} nodes")
 
 
 def anatomy_specs():

@@ -336,9 +336,9 @@ static void test_predict_class(const char *name, int expect_forest_r8) {
 
 // A forest whose every leaf adds at most 1.0 stops predicting a class at a majority of its
 // vote (ML_TREES_VOTE_EXIT), of an int16 or a float32 sample: the class is the full
-// evaluation's, some samples stop early (their
-// sums are those of the trees so far), and a model with a leaf adding more than 1.0 (spans and
-// runs: value 0, its leaf's first, raised to 1.0) evaluates every tree.
+// evaluation's, some samples stop early (their sums are those of the trees so far), and a model
+// with a leaf adding more than 1.0 (spans and runs: value 0, its leaf's first, raised to 1.0)
+// evaluates every tree.
 static void test_vote_exit(const char *name, int expect) {
     size_t n;
     uint8_t *good = read_bin(name, &n);
