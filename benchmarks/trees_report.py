@@ -1079,9 +1079,11 @@ def decomposition(view, models):
         if rows:
             L.append(f"- `{m}` ({b.n_trees} trees, {b.visits:.0f} nodes walked per inference), "
                      "microlearn: " + "; ".join(rows) + ".")
-    L += ["", "The sums differ from the measured costs mostly on the soft-float boards, where "
-          "adding a leaf value costs more or less with the value (pure leaves, as deep trees "
-          "have, are cheaper than the synthetic mixed leaf)."]
+    L += ["", "The sums are those of every tree, each with the synthetic mixed leaf. The "
+          "measured costs are lower: a forest's `predict` stops once a class holds a majority "
+          "of the vote (how many trees that takes: [the stand-in section](#side-by-side-with-"
+          "emlearn-a-stand-in-built-from-its-c-code)), and pure leaves, as deep trees have, "
+          "are cheaper to add than the synthetic mixed leaf, most on the soft-float boards."]
     L += ["", "What the binary form changed (issue 13): a node is one 32-bit record (one load); "
           "int16 samples are compared with int16 thresholds without any conversion; a forest's "
           "leaf values add as exact int64 units (the same sums as scikit-learn's double "
