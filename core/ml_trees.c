@@ -1515,11 +1515,8 @@ static void __attribute__((noinline)) set_vote_exit(ml_trees_t *m, const counts_
             }
         }
     }
-    // (n_trees * one < 2^47 and top - one < 2^16: no overflow)
-    uint64_t half = ((uint64_t)h->n_trees * (uint64_t)top) >> 1;
-    if (half >= ((uint64_t)1 << 47)) {
-        return;
-    }
+    // (n_trees * one < 2^47 and top - one < 2^16: no overflow, and the sums stay below 2^48)
+    const uint64_t half = ((uint64_t)h->n_trees * (uint64_t)top) >> 1;
     uint32_t shift = 0;
     while ((half >> shift) > 0xffff) {
         shift++;
@@ -2300,7 +2297,6 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
         const uint64_t one = (uint64_t)1 << m->value_shift; \
         const void *const list = FOREST_BYTE_LISTS ? m->leaf_list : NULL; \
-        const int votes = FOREST_VOTES_##x_t; /* (int16 samples: the vote exit) */ \
         (void)lb; /* (read by the impure leaves of lists only) */ \
         (void)list; \
         do { /* n_trees >= 1 */ \
@@ -2333,7 +2329,7 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
             } else { /* pure leaves follow the list */ \
                 uint64_t *const s = acc + (li - tl[1]); \
                 *s += one; \
-                if (votes && *s > half) { /* a majority of the whole forest's vote */ \
+                if (*s > half) { /* a majority of the whole forest's vote */ \
                     return (uint32_t)(s - acc) + 1; \
                 } \
             } \
@@ -2370,7 +2366,7 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
         const uint32_t first_ = list_at(LIST, li, LB); \
         add_pairs(m, acc, first_, u32); \
         const uint32_t top_ = ((const uint8_t *)m->entries)[2 * first_] >> 1; \
-        if (votes && acc[top_] > half) { \
+        if (acc[top_] > half) { \
             return top_ + 1; \
         } \
 } while (0)
@@ -2402,8 +2398,6 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 
 // int16 samples (the fast path: predict of an int16 sample) and float32 samples; predicting a
 // class of either may stop at a majority.
-#define FOREST_VOTES_int16_t 1
-#define FOREST_VOTES_float 1
 DEFINE_FORESTS(i16, KEY_I16_THR16, walk_r8_i16, int16_t)
 DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
 
