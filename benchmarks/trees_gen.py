@@ -202,9 +202,9 @@ class Built:
 def majority_trees(est, X):
     """Per sample of X, the trees of a forest classifier (in order) until one class's sum of
     their probabilities exceeds half of the number of trees: no later tree can change the label
-    from there. microlearn's predict of an int16 sample stops at that point when it sees it (a
-    pure leaf, or the top class of a leaf of byte pairs), so this is what it can save; scikit-
-    learn's own tree probabilities."""
+    from there. microlearn's predict (int16 or float32 samples) stops at that point when it
+    sees it (a pure leaf, or the top class of a leaf of byte pairs), so this is what it can
+    save; scikit-learn's own tree probabilities."""
     trees = est.estimators_
     sums = np.zeros((X.shape[0], len(est.classes_)))
     need = np.full(X.shape[0], len(trees))

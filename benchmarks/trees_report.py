@@ -509,8 +509,9 @@ def vote_exit_note(view, models):
             "trees once one class's sum is more than half of what all the trees can add (it "
             "looks after a pure leaf, and after a leaf of byte pairs at that leaf's first, "
             "largest, class): no later tree can change the label, so it is still "
-            "scikit-learn's; `predict_proba` adds every tree. Its cost per call depends on the sample: with scikit-learn's tree "
-            "probabilities, a class holds that majority after " + "; ".join(parts)
+            "scikit-learn's; `predict_proba` adds every tree. Its cost per call depends on "
+            "the sample: with scikit-learn's tree probabilities, a class holds that majority "
+            "after " + "; ".join(parts)
             + " (`majority_trees` in benchmarks/trees_gen.py; microlearn can stop later, "
             "where the deciding leaf is impure and not of pairs). The stand-in always "
             "evaluates every tree."]
