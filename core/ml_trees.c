@@ -14,10 +14,17 @@ enum {
 
 #define MAX_FEATURES (65536u)
 
-// The forest loops of forest_r8 models (ml_trees_t.forest_r8 is 1 + one of these).
+// The forest loops of forest_r8 models (ml_trees_t.forest_r8 is 1 + one of these). FOREST_SPAN32:
+// spans whose class may come from 32-bit sums (forest_span32_*; exact sums as FOREST_SPAN).
 enum {
-    FOREST_ANY = 0, FOREST_SPAN, FOREST_PAIR_U32, FOREST_PAIR_I32, FOREST_PURE,
+    FOREST_ANY = 0, FOREST_SPAN, FOREST_PAIR_U32, FOREST_PAIR_I32, FOREST_PURE, FOREST_SPAN32,
 };
+
+// Whether predicting a class may use 32-bit sums (forest_span32_*): where a 64-bit addition
+// takes twice the instructions of a 32-bit one (32-bit processors).
+#ifndef ML_TREES_SUMS32
+#define ML_TREES_SUMS32 (UINTPTR_MAX == 0xffffffffu)
+#endif
 
 // The 'head' section: uint32 fields in this order.
 enum {
@@ -1478,6 +1485,13 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
     return ML_OK;
 }
 
+// The shift of the 32-bit sums of forest_span32_*: vote_mant << vote_shift, 16 bits, is at least
+// half of the most any class can reach (set_vote_exit), so that no sum of units >> this shift
+// passes 32 bits.
+ML_TREES_INLINE uint32_t span32_shift(const ml_trees_t *m) {
+    return m->h.vote_shift > 15 ? m->h.vote_shift - 15u : 0;
+}
+
 // Whether predicting a class of this forest (forest_r8) may stop at the first class whose sum
 // exceeds half of the most the trees can add in all, n_trees leaves of the largest total: then
 // the other classes together end with less, and that class, whose sum only grows, is the first
@@ -1759,6 +1773,11 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
     }
     if (m.forest_r8) {
         set_vote_exit(&m, &c);
+    }
+    // (the shift of span32_shift keeps 1.0 whole; lists of 8 or 16 bits, as small forests have)
+    if (ML_TREES_SUMS32 && m.forest_r8 == 1 + FOREST_SPAN && (m.h.flags & ML_TREES_VOTE_EXIT)
+        && span32_shift(&m) <= m.value_shift && (m.list_bits == 8 || m.list_bits == 16)) {
+        m.forest_r8 = 1 + FOREST_SPAN32;
     }
     m.acc = NULL;
     *cold = cd;
@@ -2389,7 +2408,7 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
     static uint32_t (*const forests_##sfx[])(const ml_trees_t *, const x_t *, const int32_t *, \
         uint64_t) = { \
         forest_any_##sfx, forest_span_##sfx, forest_pair_u32_##sfx, forest_pair_i32_##sfx, \
-        forest_pure_##sfx, \
+        forest_pure_##sfx, forest_span_##sfx, \
     }; \
     ML_TREES_INLINE uint32_t forest_##sfx(const ml_trees_t *m, const x_t *x, \
         const int32_t *thr, uint64_t half) { \
@@ -2400,6 +2419,82 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 // class of either may stop at a majority.
 DEFINE_FORESTS(i16, KEY_I16_THR16, walk_r8_i16, int16_t)
 DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
+
+// The class of a forest of spans (small forests of shallow trees, whose leaves hold several
+// classes each) from 32-bit sums (FOREST_SPAN32). Each value (uint32 units) is added shifted
+// right by sh (span32_shift): no sum passes 32 bits, and each falls short of its exact value
+// >> sh by less than the number of trees, so a class that leads every other by at least that is
+// the exact first largest; otherwise (near ties) 0, and the caller adds the exact sums. Pure
+// leaves add 1.0 >> sh, exact; the vote exit compares with half >> sh, exact too. The sums are
+// written over the model's.
+#if ML_TREES_SUMS32
+// The first largest of n sums plus 1, if it leads every other by at least margin; else 0.
+// (Most sums are below the second largest so far: one test.)
+static uint32_t top32(const uint32_t *a, uint32_t n, uint32_t margin) {
+    const uint32_t *p = a + 1, *const end = a + n, *top = a;
+    uint32_t best = a[0], second = 0;
+    for (; p < end; p++) {
+        const uint32_t v = *p;
+        if (v > second) {
+            if (v > best) {
+                second = best;
+                best = v;
+                top = p;
+            } else {
+                second = v;
+            }
+        }
+    }
+    return best - second >= margin ? (uint32_t)(top - a) + 1 : 0;
+}
+
+#define DEFINE_FOREST_SPAN32(sfx, WALK, x_t) \
+    ML_TREES_INLINE uint32_t span32_trees_##sfx(const ml_trees_t *m, const x_t *x, \
+        const int32_t *thr, uint32_t *const acc, const uint32_t lb, const uint32_t sh, \
+        const uint32_t one, const uint32_t half) { \
+        const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
+        const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
+        const void *const list = m->leaf_list; \
+        do { /* n_trees >= 1 */ \
+            const uint32_t n_local = tn[1] - tn[0]; \
+            /* (the walk a call: the loop keeps its registers) */ \
+            const uint32_t li = tl[0] + (WALK(nodes + tn[0], n_local, x, thr) - n_local); \
+            if (li < tl[1]) { \
+                /* (as add_span: from the span's end, j < 0 counting up) */ \
+                const uint32_t end = list_at(list, li + 1, lb); \
+                ptrdiff_t j = (ptrdiff_t)list_at(list, li, lb) - (ptrdiff_t)end; \
+                const uint8_t *const k = (const uint8_t *)m->entries + end; \
+                const uint32_t *const v = (const uint32_t *)m->values + end; \
+                do { \
+                    acc[k[j]] += v[j] >> sh; \
+                } while (++j); \
+            } else { \
+                uint32_t *const s = acc + (li - tl[1]); \
+                if ((*s += one) > half) { \
+                    return (uint32_t)(s - acc) + 1; \
+                } \
+            } \
+            tl++; \
+        } while (++tn < tn_end); \
+        return 0; \
+    } \
+    static uint32_t __attribute__((noinline)) forest_span32_##sfx(const ml_trees_t *m, \
+        const x_t *x, const int32_t *thr) { \
+        const uint32_t sh = span32_shift(m); \
+        uint32_t *const acc = (uint32_t *)(void *)m->acc; \
+        const uint32_t n = m->h.n_outputs; \
+        zero_sums((uint64_t *)(void *)acc, (n + 1) / 2); \
+        const uint32_t one = 1u << (m->value_shift - sh); \
+        const uint32_t half = (uint32_t)m->h.vote_mant << (m->h.vote_shift - sh); \
+        const uint32_t r = m->list_bits == 8 ? span32_trees_##sfx(m, x, thr, acc, 8, sh, one, half) \
+            : span32_trees_##sfx(m, x, thr, acc, 16, sh, one, half); \
+        return r ? r : top32(acc, n, sh ? m->h.n_trees : 0); \
+    }
+
+DEFINE_FOREST_SPAN32(i16, walk_r8_i16, int16_t)
+DEFINE_FOREST_SPAN32(f32, walk_r8_f32, float)
+#endif
+
 
 // Every tree of a model with node records; xf (float32 features) or x16 (int16 features, with
 // threshold16) is the sample.
@@ -2745,7 +2840,15 @@ ml_status_t ml_trees_predict_class_f32(const ml_trees_t *m, const float *x, size
     }
     if (m->h.n_classes && m->forest_r8 && !has_nan) {
         // (forest_r8: node records; no missing values to route)
-        const uint32_t decided = forest_f32(m, x, m->threshold, vote_half(m));
+        uint32_t decided = 0;
+#if ML_TREES_SUMS32
+        if (m->forest_r8 == 1 + FOREST_SPAN32) {
+            decided = forest_span32_f32(m, x, m->threshold);
+        }
+#endif
+        if (!decided) {
+            decided = forest_f32(m, x, m->threshold, vote_half(m));
+        }
         *k = decided ? decided - 1 : ml_trees_class_index(m);
         return ML_OK;
     }
@@ -2768,6 +2871,14 @@ uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
     if (m->h.n_trees == 1) {
         return tree_class_i16(m, x);
     }
+#if ML_TREES_SUMS32
+    if (m->forest_r8 == 1 + FOREST_SPAN32) {
+        const uint32_t decided = forest_span32_i16(m, x, m->threshold16);
+        if (decided) {
+            return decided - 1;
+        }
+    }
+#endif
     const uint32_t decided = forest_i16(m, x, m->threshold16, vote_half(m));
     if (decided) {
         return decided - 1;

@@ -334,11 +334,22 @@ static void test_predict_class(const char *name, int expect_forest_r8) {
     free(good);
 }
 
+// forest_r8 of a forest of spans whose class predict takes from 32-bit sums (1 + FOREST_SPAN32 in
+// core/ml_trees.c): on 32-bit processors, and in the builds of these tests with
+// -DML_TREES_SUMS32=1 (the Makefile's san-small-core; never on x64 otherwise).
+#define FOREST_R8_SPAN32 6
+#if defined(ML_TREES_SUMS32) && ML_TREES_SUMS32
+#define SUMS32 1
+#else
+#define SUMS32 0
+#endif
+
 // A forest whose every leaf adds at most 1.0 stops predicting a class at a majority of its
 // vote (ML_TREES_VOTE_EXIT), of an int16 or a float32 sample: the class is the full
 // evaluation's, some samples stop early (their sums are those of the trees so far), and a model
 // with a leaf adding more than 1.0 (spans and runs: value 0, its leaf's first, raised to 1.0)
-// evaluates every tree.
+// evaluates every tree. (A model whose class comes from 32-bit sums, which are not the model's
+// sums, only compares classes here: test_sums32.)
 static void test_vote_exit(const char *name, int expect) {
     size_t n;
     uint8_t *good = read_bin(name, &n);
@@ -399,11 +410,103 @@ static void test_vote_exit(const char *name, int expect) {
         }
     }
     CHECK(mismatches == 0, "%s: %d classes differ from the full evaluation's", name, mismatches);
-    CHECK(expect ? early > 0 && full > 0 : early == 0, "%s: %d samples stopped early, %d did not",
-        name, early, full);
+    CHECK(a.m.forest_r8 == FOREST_R8_SPAN32 || (expect ? early > 0 && full > 0 : early == 0),
+        "%s: %d samples stopped early, %d did not", name, early, full);
     free(a.ws);
     free(b.ws);
     free(raised);
+    free(good);
+}
+
+// Entry e of a leaf list of 8 or 16 bits.
+static uint32_t list_entry_at(const ml_trees_t *m, uint32_t e) {
+    return m->list_bits == 8 ? ((const uint8_t *)m->leaf_list)[e]
+        : ((const uint16_t *)m->leaf_list)[e];
+}
+
+// The class predict finds from 32-bit sums (forest_span32_*) is the full evaluation's: on the
+// model (its sums shifted right by `shift` bits, as the model's size asks: then approximate),
+// and on an edit whose every span holds one value, in increasing class order, so that many sums
+// tie and the exact sums must decide. Some samples are decided by the 32-bit sums (the model's
+// sums are then not the full evaluation's), some of the edit's by the exact ones.
+static void test_sums32(const char *name, uint32_t shift) {
+    size_t n;
+    uint8_t *good = read_bin(name, &n);
+    if (!good) {
+        return;
+    }
+    ml_error_t err;
+    bin_model_t a, b;
+    CHECK(open_bin(&a, good, n, &err) == ML_OK && a.m.leaf_kind == ML_TREES_LEAF_SPANS
+        && (a.m.forest_r8 == FOREST_R8_SPAN32) == SUMS32
+        && (a.m.h.vote_shift > 15 ? a.m.h.vote_shift - 15u : 0) == shift,
+        "%s: open (spans, 32-bit sums %d, shift %lu, vote shift %d): %s", name, SUMS32,
+        (unsigned long)shift, a.m.h.vote_shift, err.msg);
+    // the edit: every span in increasing class order (its first class is then its top), each
+    // value one eighth of 1.0 plus one unit (not a multiple of 2^shift: the 32-bit sums lose it)
+    uint32_t n_valu, n_entr;
+    const uint32_t valu = find_section(good, "valu", &n_valu);
+    const uint32_t entr = find_section(good, "entr", &n_entr);
+    uint8_t *tied = malloc(n);
+    memcpy(tied, good, n);
+    const uint32_t n_lists = a.ws ? a.m.tree_list[a.m.h.n_trees] : 0;
+    const uint32_t u = (1u << (a.m.value_shift - 3)) + 1;
+    for (uint32_t l = 0; l < n_lists; l++) {
+        const uint32_t first = list_entry_at(&a.m, l), end = list_entry_at(&a.m, l + 1);
+        for (uint32_t i = first; i < end && end <= n_entr && 4 * end <= n_valu; i++) {
+            for (uint32_t j = i + 1; j < end; j++) {
+                if (tied[entr + j] < tied[entr + i]) {
+                    const uint8_t t = tied[entr + i];
+                    tied[entr + i] = tied[entr + j];
+                    tied[entr + j] = t;
+                }
+            }
+            memcpy(tied + valu + 4 * i, &u, 4);
+        }
+    }
+    fix_crc(tied, n);
+    CHECK(n_lists > 0 && open_bin(&b, tied, n, &err) == ML_OK
+        && b.m.forest_r8 == a.m.forest_r8 && b.m.h.vote_shift == a.m.h.vote_shift,
+        "%s: every span one value: open (the same loop and shift): %s", name, err.msg);
+    const uint32_t nf = a.m.h.n_features, no = a.m.h.n_outputs;
+    uint64_t seed = 13;
+    int mismatches = 0, by32[2] = { 0, 0 }, exact[2] = { 0, 0 };
+    for (int s = 0; s < 3000 && a.ws && b.ws && nf <= 64 && no <= 16; s++) {
+        int16_t xh[64];
+        float xf[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            xh[i] = (int16_t)((int32_t)((seed >> 33) % 501) - 250);
+            xf[i] = (float)xh[i] + (float)((seed >> 20) & 1023) / 1024.0f - 0.5f;
+        }
+        for (int form = 0; form < 4; form++) {
+            const int edited = form & 1, f32 = form >> 1;
+            ml_trees_t *m = edited ? &b.m : &a.m;
+            int64_t sums[16];
+            CHECK((f32 ? ml_trees_eval_f32(m, xf, nf, &err) : ml_trees_eval_i16(m, xh, nf, &err))
+                == ML_OK, "%s: eval: %s", name, err.msg);
+            memcpy(sums, m->acc, 8 * no);
+            const uint32_t k = ml_trees_class_index(m);
+            uint32_t kp = 99;
+            if (f32) {
+                CHECK(ml_trees_predict_class_f32(m, xf, nf, &kp, &err) == ML_OK,
+                    "%s: predict_class_f32: %s", name, err.msg);
+            } else {
+                kp = ml_trees_predict_class_i16(m, xh);
+            }
+            mismatches += kp != k;
+            const int same = memcmp(sums, m->acc, 8 * no) == 0;
+            by32[edited] += !same;
+            exact[edited] += same;
+        }
+    }
+    CHECK(mismatches == 0, "%s: %d classes differ from the full evaluation's", name, mismatches);
+    CHECK(!SUMS32 || (by32[0] > 0 && by32[1] > 0 && exact[1] > 0),
+        "%s: decided by 32-bit sums %d and %d times, by exact ones %d and %d times (model, edit)",
+        name, by32[0], by32[1], exact[0], exact[1]);
+    free(a.ws);
+    free(b.ws);
+    free(tied);
     free(good);
 }
 
@@ -756,8 +859,12 @@ int main(void) {
     test_predict_class("rf_spans", 1);
     test_predict_class("rf_pairs_int", 1);
     test_predict_class("rf_pairs", 0);
+    test_predict_class("rf_spans_shift", 1);
+    test_predict_class("rf_spans_u32", 1);
     test_predict_class("rf1_int_data", 1);
     test_vote_exit("rf_spans", 1);
+    test_sums32("rf_spans_shift", 1);
+    test_sums32("rf_spans_u32", 3);
     test_vote_exit("rf_pairs_int", 1);
     test_vote_exit("rf_int_data", 1);
     test_same_sums("rf_spans", "rf_int_data");

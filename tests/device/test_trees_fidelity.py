@@ -20,6 +20,9 @@ def estimators(kind):
         return {
             "DecisionTree": tree.DecisionTreeClassifier(**rs),
             "RandomForest": ensemble.RandomForestClassifier(10, max_leaf_nodes=100, **rs),
+            # a small forest of shallow trees (leaf spans; on 32-bit boards predict takes its
+            # class from 32-bit sums, and from the exact ones at near ties)
+            "SmallRandomForest": ensemble.RandomForestClassifier(5, max_depth=4, **rs),
             "ExtraTrees": ensemble.ExtraTreesClassifier(10, max_leaf_nodes=100, **rs),
             "GradientBoosting": ensemble.GradientBoostingClassifier(n_estimators=20, **rs),
             "HistGradientBoosting": ensemble.HistGradientBoostingClassifier(

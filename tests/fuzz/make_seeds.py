@@ -97,6 +97,14 @@ def binary_only():
     # leaf spans (the converter's choice): rf_int_data's model (in leaf runs there)
     yield "rf_spans", ensemble.RandomForestClassifier(4, max_depth=3, **rs), \
         (Xi, (Xi[:, 0] + Xi[:, 1] > 0).astype(int))
+    # spans whose class predict may take from 32-bit sums of units shifted right (on 32-bit
+    # processors; forest_span32_*): 8 trees of int32 units in 8-bit lists (shift 1), and 10
+    # trees of uint32 units (fractions of 1000 samples) in 16-bit lists (shift 3)
+    Xl = np.random.default_rng(5).integers(-200, 200, size=(1000, 4)).astype(np.float32)
+    yl = np.digitize(Xl[:, 0] + 0.5 * Xl[:, 1], [-150, -50, 50, 150])
+    yield "rf_spans_shift", ensemble.RandomForestClassifier(8, max_depth=2, **rs), \
+        (Xl[:150], yl[:150])
+    yield "rf_spans_u32", ensemble.RandomForestClassifier(10, max_depth=3, **rs), (Xl, yl)
     # (class, value index) pairs: rf_entries16's model, and one on integer data
     yield "rf_pairs", ensemble.RandomForestClassifier(3, max_depth=4, **rs), \
         (Xs, np.digitize(Xs[:, 0] + 0.3 * Xs[:, 2], [-1, -0.3, 0.3, 1]))
