@@ -1485,13 +1485,6 @@ static ml_status_t check_leaves(const ml_trees_t *m, const counts_t *c, ml_error
     return ML_OK;
 }
 
-// The shift of the 32-bit sums of forest_span32_*: vote_mant << vote_shift, 16 bits, is at least
-// half of the most any class can reach (set_vote_exit), so that no sum of units >> this shift
-// passes 32 bits.
-ML_TREES_INLINE uint32_t span32_shift(const ml_trees_t *m) {
-    return m->h.vote_shift > 15 ? m->h.vote_shift - 15u : 0;
-}
-
 // Whether predicting a class of this forest (forest_r8) may stop at the first class whose sum
 // exceeds half of the most the trees can add in all, n_trees leaves of the largest total: then
 // the other classes together end with less, and that class, whose sum only grows, is the first
@@ -1774,9 +1767,11 @@ ml_status_t ml_trees_open(ml_trees_t *model, ml_trees_cold_t *cold, const void *
     if (m.forest_r8) {
         set_vote_exit(&m, &c);
     }
-    // (the shift of span32_shift keeps 1.0 whole; lists of 8 or 16 bits, as small forests have)
+    // (forest_span32_*: 1.0 a whole number of 2^16 units, sums below 2^48 units, lists of 8 or
+    // 16 bits, as small forests have)
     if (ML_TREES_SUMS32 && m.forest_r8 == 1 + FOREST_SPAN && (m.h.flags & ML_TREES_VOTE_EXIT)
-        && span32_shift(&m) <= m.value_shift && (m.list_bits == 8 || m.list_bits == 16)) {
+        && m.h.n_trees > 1
+        && m.value_shift >= 16 && m.h.vote_shift <= 31 && (m.list_bits == 8 || m.list_bits == 16)) {
         m.forest_r8 = 1 + FOREST_SPAN32;
     }
     m.acc = NULL;
@@ -2421,52 +2416,63 @@ DEFINE_FORESTS(i16, KEY_I16_THR16, walk_r8_i16, int16_t)
 DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
 
 // The class of a forest of spans (small forests of shallow trees, whose leaves hold several
-// classes each) from 32-bit sums (FOREST_SPAN32). Each value (uint32 units) is added shifted
-// right by sh (span32_shift): no sum passes 32 bits, and each falls short of its exact value
-// >> sh by less than the number of trees, so a class that leads every other by at least that is
-// the exact first largest; otherwise (near ties) 0, and the caller adds the exact sums. Pure
-// leaves add 1.0 >> sh, exact; the vote exit compares with half >> sh, exact too. The sums are
-// written over the model's.
+// classes each) from 32-bit sums (FOREST_SPAN32): each value, in units of 2^-s (s >= 16), is
+// added as its upper halfword, the value >> 16 (a halfword load: no shift), and 1.0 as
+// 2^(s - 16). No sum passes 32 bits (the most any class can reach is below 2^48 units: vote_shift
+// <= 31), and each falls short of its exact value >> 16 by less than the number of trees, so a
+// class that leads every other by at least that is the exact first largest (a lead of n_trees x
+// 2^(16 - s), 7.6e-5 x n_trees for s = 32). Otherwise (near ties) 0: the caller adds the exact
+// sums. The vote exit compares with half >> 16, rounded down: a sum above it is an exact sum
+// above half. The sums are written over the model's.
 #if ML_TREES_SUMS32
 // The first largest of n sums plus 1, if it leads every other by at least margin; else 0.
 // (Most sums are below the second largest so far: one test.)
+#define TOP32_STEP(q) do { \
+        const uint32_t v_ = *(q); \
+        if (v_ > second) { \
+            if (v_ > best) { \
+                second = best; \
+                best = v_; \
+                top = (q); \
+            } else { \
+                second = v_; \
+            } \
+        } \
+} while (0)
 static uint32_t top32(const uint32_t *a, uint32_t n, uint32_t margin) {
-    const uint32_t *p = a + 1, *const end = a + n, *top = a;
+    const uint32_t *p = a + 1 + !(n & 1), *const end = a + n, *top = a;
     uint32_t best = a[0], second = 0;
-    for (; p < end; p++) {
-        const uint32_t v = *p;
-        if (v > second) {
-            if (v > best) {
-                second = best;
-                best = v;
-                top = p;
-            } else {
-                second = v;
-            }
-        }
+    if (!(n & 1)) {  // (n even: one, then two at a time)
+        TOP32_STEP(a + 1);
+    }
+    for (; p < end; p += 2) {
+        TOP32_STEP(p);
+        TOP32_STEP(p + 1);
     }
     return best - second >= margin ? (uint32_t)(top - a) + 1 : 0;
 }
 
 #define DEFINE_FOREST_SPAN32(sfx, WALK, x_t) \
     ML_TREES_INLINE uint32_t span32_trees_##sfx(const ml_trees_t *m, const x_t *x, \
-        const int32_t *thr, uint32_t *const acc, const uint32_t lb, const uint32_t sh, \
-        const uint32_t one, const uint32_t half) { \
+        const int32_t *thr, uint32_t *const acc, const uint32_t lb, const uint32_t one, \
+        const uint32_t half) { \
         const uint32_t *tn = m->tree_node, *const tn_end = tn + m->h.n_trees; \
         const uint32_t *tl = m->tree_list, *const nodes = m->nodes; \
         const void *const list = m->leaf_list; \
         do { /* n_trees >= 1 */ \
             const uint32_t n_local = tn[1] - tn[0]; \
             /* (the walk a call: the loop keeps its registers) */ \
-            const uint32_t li = tl[0] + (WALK(nodes + tn[0], n_local, x, thr) - n_local); \
+            const uint32_t slot = WALK(nodes + tn[0], n_local, x, thr) - n_local; \
+            const uint32_t li = tl[0] + slot; \
             if (li < tl[1]) { \
-                /* (as add_span: from the span's end, j < 0 counting up) */ \
+                /* (as add_span: from the span's end, j < 0 counting up; value j's upper \
+                   halfword is halfword 2 j + 1, little-endian) */ \
                 const uint32_t end = list_at(list, li + 1, lb); \
                 ptrdiff_t j = (ptrdiff_t)list_at(list, li, lb) - (ptrdiff_t)end; \
                 const uint8_t *const k = (const uint8_t *)m->entries + end; \
-                const uint32_t *const v = (const uint32_t *)m->values + end; \
+                const uint16_t *const v = (const uint16_t *)m->values + 2 * end + 1; \
                 do { \
-                    acc[k[j]] += v[j] >> sh; \
+                    acc[k[j]] += v[2 * j]; \
                 } while (++j); \
             } else { \
                 uint32_t *const s = acc + (li - tl[1]); \
@@ -2480,15 +2486,15 @@ static uint32_t top32(const uint32_t *a, uint32_t n, uint32_t margin) {
     } \
     static uint32_t __attribute__((noinline)) forest_span32_##sfx(const ml_trees_t *m, \
         const x_t *x, const int32_t *thr) { \
-        const uint32_t sh = span32_shift(m); \
         uint32_t *const acc = (uint32_t *)(void *)m->acc; \
-        const uint32_t n = m->h.n_outputs; \
+        const uint32_t n = m->h.n_outputs, vs = m->h.vote_shift; \
         zero_sums((uint64_t *)(void *)acc, (n + 1) / 2); \
-        const uint32_t one = 1u << (m->value_shift - sh); \
-        const uint32_t half = (uint32_t)m->h.vote_mant << (m->h.vote_shift - sh); \
-        const uint32_t r = m->list_bits == 8 ? span32_trees_##sfx(m, x, thr, acc, 8, sh, one, half) \
-            : span32_trees_##sfx(m, x, thr, acc, 16, sh, one, half); \
-        return r ? r : top32(acc, n, sh ? m->h.n_trees : 0); \
+        const uint32_t one = 1u << (m->value_shift - 16); \
+        const uint32_t half = vs >= 16 ? (uint32_t)m->h.vote_mant << (vs - 16) \
+            : (uint32_t)m->h.vote_mant >> (16 - vs); \
+        const uint32_t r = m->list_bits == 8 ? span32_trees_##sfx(m, x, thr, acc, 8, one, half) \
+            : span32_trees_##sfx(m, x, thr, acc, 16, one, half); \
+        return r ? r : top32(acc, n, m->h.n_trees); \
     }
 
 DEFINE_FOREST_SPAN32(i16, walk_r8_i16, int16_t)
@@ -2865,20 +2871,20 @@ static uint32_t __attribute__((noinline)) class_other_i16(const ml_trees_t *m, c
 }
 
 uint32_t ml_trees_predict_class_i16(const ml_trees_t *m, const int16_t *x) {
-    if (!m->forest_r8 || !m->threshold16) {
-        return class_other_i16(m, x);
-    }
-    if (m->h.n_trees == 1) {
-        return tree_class_i16(m, x);
-    }
 #if ML_TREES_SUMS32
-    if (m->forest_r8 == 1 + FOREST_SPAN32) {
+    if (m->forest_r8 == 1 + FOREST_SPAN32 && m->threshold16) {  // (n_trees > 1)
         const uint32_t decided = forest_span32_i16(m, x, m->threshold16);
         if (decided) {
             return decided - 1;
         }
     }
 #endif
+    if (!m->forest_r8 || !m->threshold16) {
+        return class_other_i16(m, x);
+    }
+    if (m->h.n_trees == 1) {
+        return tree_class_i16(m, x);
+    }
     const uint32_t decided = forest_i16(m, x, m->threshold16, vote_half(m));
     if (decided) {
         return decided - 1;

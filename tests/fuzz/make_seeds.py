@@ -97,9 +97,9 @@ def binary_only():
     # leaf spans (the converter's choice): rf_int_data's model (in leaf runs there)
     yield "rf_spans", ensemble.RandomForestClassifier(4, max_depth=3, **rs), \
         (Xi, (Xi[:, 0] + Xi[:, 1] > 0).astype(int))
-    # spans whose class predict may take from 32-bit sums of units shifted right (on 32-bit
-    # processors; forest_span32_*): 8 trees of int32 units in 8-bit lists (shift 1), and 10
-    # trees of uint32 units (fractions of 1000 samples) in 16-bit lists (shift 3)
+    # spans whose class predict may take from 32-bit sums of the values' upper halfwords (on
+    # 32-bit processors; forest_span32_*): 8 trees of int32 units in 8-bit lists, and 10 trees
+    # of uint32 units (fractions of 1000 samples) in 16-bit lists
     Xl = np.random.default_rng(5).integers(-200, 200, size=(1000, 4)).astype(np.float32)
     yl = np.digitize(Xl[:, 0] + 0.5 * Xl[:, 1], [-150, -50, 50, 150])
     yield "rf_spans_shift", ensemble.RandomForestClassifier(8, max_depth=2, **rs), \
