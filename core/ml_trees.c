@@ -2423,7 +2423,9 @@ DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
 // class that leads every other by at least that is the exact first largest (a lead of n_trees x
 // 2^(16 - s), 7.6e-5 x n_trees for s = 32). Otherwise (near ties) 0: the caller adds the exact
 // sums. The vote exit compares with half >> 16, rounded down: a sum above it is an exact sum
-// above half. The sums are written over the model's.
+// above half. The sums are written over the model's. (The loop is DEFINE_FOREST_R8's, apart:
+// 32-bit sums, a loop per list width, and no value kept across the walk's call, each worth
+// Cortex-M3 instructions per tree.)
 #if ML_TREES_SUMS32
 // The first largest of n sums plus 1, if it leads every other by at least margin; else 0.
 // (Most sums are below the second largest so far: one test.)

@@ -344,6 +344,48 @@ static void test_predict_class(const char *name, int expect_forest_r8) {
 #define SUMS32 0
 #endif
 
+// The classes ml_trees_predict_class_i16 and _f32 find for `samples` pseudo-random samples (int16
+// in -250..250; float32 the same values, or near them with `fractions`) of models a and b
+// (index 0 and 1), against the full evaluation's: the number that differ, and per model how
+// many calls left the model's sums other than the full evaluation's (changed) or the same.
+static int compare_classes(const char *name, ml_trees_t *ab[2], uint64_t seed, int samples,
+    int fractions, int changed[2], int same[2]) {
+    const uint32_t nf = ab[0]->h.n_features, no = ab[0]->h.n_outputs;
+    int mismatches = 0;
+    ml_error_t err;
+    for (int s = 0; s < samples && nf <= 64 && no <= 16; s++) {
+        int16_t xh[64];
+        float xf[64];
+        for (uint32_t i = 0; i < nf; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            xh[i] = (int16_t)((int32_t)((seed >> 33) % 501) - 250);
+            xf[i] = (float)xh[i]
+                + (fractions ? (float)((seed >> 20) & 1023) / 1024.0f - 0.5f : 0.0f);
+        }
+        for (int form = 0; form < 4; form++) {
+            const int which = form & 1, f32 = form >> 1;
+            ml_trees_t *m = ab[which];
+            int64_t sums[16];
+            CHECK((f32 ? ml_trees_eval_f32(m, xf, nf, &err) : ml_trees_eval_i16(m, xh, nf, &err))
+                == ML_OK, "%s: eval: %s", name, err.msg);
+            memcpy(sums, m->acc, 8 * no);
+            const uint32_t k = ml_trees_class_index(m);
+            uint32_t kp = 99;
+            if (f32) {
+                CHECK(ml_trees_predict_class_f32(m, xf, nf, &kp, &err) == ML_OK,
+                    "%s: predict_class_f32: %s", name, err.msg);
+            } else {
+                kp = ml_trees_predict_class_i16(m, xh);
+            }
+            mismatches += kp != k;
+            const int kept = memcmp(sums, m->acc, 8 * no) == 0;
+            changed[which] += !kept;
+            same[which] += kept;
+        }
+    }
+    return mismatches;
+}
+
 // A forest whose every leaf adds at most 1.0 stops predicting a class at a majority of its
 // vote (ML_TREES_VOTE_EXIT), of an int16 or a float32 sample: the class is the full
 // evaluation's, some samples stop early (their sums are those of the trees so far), and a model
@@ -375,43 +417,14 @@ static void test_vote_exit(const char *name, int expect) {
         && open_bin(&b, edit ? raised : good, n, &err) == ML_OK
         && (b.m.h.flags & ML_TREES_VOTE_EXIT ? 0 : 1) == edit,
         "%s: value 0 raised to 1.0: open, without the vote exit: %s", name, err.msg);
-    const uint32_t nf = a.m.h.n_features, no = a.m.h.n_outputs;
-    uint64_t seed = 5;
-    int mismatches = 0, early = 0, full = 0;
-    for (int s = 0; s < 2000 && a.ws && b.ws && nf <= 64 && no <= 16; s++) {
-        int16_t xh[64];
-        for (uint32_t i = 0; i < nf; i++) {
-            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            xh[i] = (int16_t)((int32_t)((seed >> 33) % 501) - 250);
-        }
-        float xf[64];
-        for (uint32_t i = 0; i < nf; i++) {
-            xf[i] = (float)xh[i];
-        }
-        // int16 and float32 samples (the same values), of the model and of the edited one
-        for (int form = 0; form < 4; form++) {
-            const int edited = form & 1, f32 = form >> 1;
-            ml_trees_t *m = edited ? &b.m : &a.m;
-            int64_t sums[16];
-            CHECK((f32 ? ml_trees_eval_f32(m, xf, nf, &err) : ml_trees_eval_i16(m, xh, nf, &err))
-                == ML_OK, "%s: eval: %s", name, err.msg);
-            memcpy(sums, m->acc, 8 * no);
-            const uint32_t k = ml_trees_class_index(m);
-            uint32_t kf = 99;
-            if (f32) {
-                CHECK(ml_trees_predict_class_f32(m, xf, nf, &kf, &err) == ML_OK,
-                    "%s: predict_class_f32: %s", name, err.msg);
-            }
-            mismatches += (f32 ? kf : ml_trees_predict_class_i16(m, xh)) != k;
-            const int stopped = memcmp(sums, m->acc, 8 * no) != 0;
-            mismatches += edited && edit && stopped;
-            early += !edited && stopped;
-            full += !edited && !stopped;
-        }
-    }
+    ml_trees_t *ab[2] = { &a.m, &b.m };
+    int stopped[2] = { 0, 0 }, full[2] = { 0, 0 };
+    int mismatches = a.ws && b.ws ? compare_classes(name, ab, 5, 2000, 0, stopped, full) : 1;
+    mismatches += edit ? stopped[1] : 0;  // (the edit has no vote exit)
+    const int early = stopped[0];
     CHECK(mismatches == 0, "%s: %d classes differ from the full evaluation's", name, mismatches);
-    CHECK(a.m.forest_r8 == FOREST_R8_SPAN32 || (expect ? early > 0 && full > 0 : early == 0),
-        "%s: %d samples stopped early, %d did not", name, early, full);
+    CHECK(a.m.forest_r8 == FOREST_R8_SPAN32 || (expect ? early > 0 && full[0] > 0 : early == 0),
+        "%s: %d samples stopped early, %d did not", name, early, full[0]);
     free(a.ws);
     free(b.ws);
     free(raised);
@@ -467,38 +480,9 @@ static void test_sums32(const char *name) {
     CHECK(n_lists > 0 && open_bin(&b, tied, n, &err) == ML_OK
         && b.m.forest_r8 == a.m.forest_r8,
         "%s: every span one value: open (the same loop): %s", name, err.msg);
-    const uint32_t nf = a.m.h.n_features, no = a.m.h.n_outputs;
-    uint64_t seed = 13;
-    int mismatches = 0, by32[2] = { 0, 0 }, exact[2] = { 0, 0 };
-    for (int s = 0; s < 3000 && a.ws && b.ws && nf <= 64 && no <= 16; s++) {
-        int16_t xh[64];
-        float xf[64];
-        for (uint32_t i = 0; i < nf; i++) {
-            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            xh[i] = (int16_t)((int32_t)((seed >> 33) % 501) - 250);
-            xf[i] = (float)xh[i] + (float)((seed >> 20) & 1023) / 1024.0f - 0.5f;
-        }
-        for (int form = 0; form < 4; form++) {
-            const int edited = form & 1, f32 = form >> 1;
-            ml_trees_t *m = edited ? &b.m : &a.m;
-            int64_t sums[16];
-            CHECK((f32 ? ml_trees_eval_f32(m, xf, nf, &err) : ml_trees_eval_i16(m, xh, nf, &err))
-                == ML_OK, "%s: eval: %s", name, err.msg);
-            memcpy(sums, m->acc, 8 * no);
-            const uint32_t k = ml_trees_class_index(m);
-            uint32_t kp = 99;
-            if (f32) {
-                CHECK(ml_trees_predict_class_f32(m, xf, nf, &kp, &err) == ML_OK,
-                    "%s: predict_class_f32: %s", name, err.msg);
-            } else {
-                kp = ml_trees_predict_class_i16(m, xh);
-            }
-            mismatches += kp != k;
-            const int same = memcmp(sums, m->acc, 8 * no) == 0;
-            by32[edited] += !same;
-            exact[edited] += same;
-        }
-    }
+    ml_trees_t *ab[2] = { &a.m, &b.m };
+    int by32[2] = { 0, 0 }, exact[2] = { 0, 0 };
+    const int mismatches = a.ws && b.ws ? compare_classes(name, ab, 13, 3000, 1, by32, exact) : 1;
     CHECK(mismatches == 0, "%s: %d classes differ from the full evaluation's", name, mismatches);
     CHECK(!SUMS32 || (by32[0] > 0 && by32[1] > 0 && exact[1] > 0),
         "%s: decided by 32-bit sums %d and %d times, by exact ones %d and %d times (model, edit)",
