@@ -2421,7 +2421,7 @@ DEFINE_FORESTS(f32, KEY_F32, walk_r8_f32, float)
 // 2^(s - 16). No sum passes 32 bits (the most any class can reach is below 2^48 units: vote_shift
 // <= 31), and each falls short of its exact value >> 16 by less than the number of trees, so a
 // class that leads every other by at least that is the exact first largest (a lead of n_trees x
-// 2^(16 - s), 7.6e-5 x n_trees for s = 32). Otherwise (near ties) 0: the caller adds the exact
+// 2^(16 - s), 1.5e-5 x n_trees for s = 32). Otherwise (near ties) 0: the caller adds the exact
 // sums. The vote exit compares with half >> 16, rounded down: a sum above it is an exact sum
 // above half. The sums are written over the model's. (The loop is DEFINE_FOREST_R8's, apart:
 // 32-bit sums, a loop per list width, and no value kept across the walk's call, each worth

@@ -842,11 +842,11 @@ int main(void) {
     test_predict_class("rf_spans", 1);
     test_predict_class("rf_pairs_int", 1);
     test_predict_class("rf_pairs", 0);
-    test_predict_class("rf_spans_shift", 1);
+    test_predict_class("rf_spans_i32", 1);
     test_predict_class("rf_spans_u32", 1);
     test_predict_class("rf1_int_data", 1);
     test_vote_exit("rf_spans", 1);
-    test_sums32("rf_spans_shift");
+    test_sums32("rf_spans_i32");
     test_sums32("rf_spans_u32");
     test_vote_exit("rf_pairs_int", 1);
     test_vote_exit("rf_int_data", 1);

@@ -102,7 +102,7 @@ def binary_only():
     # of uint32 units (fractions of 1000 samples) in 16-bit lists
     Xl = np.random.default_rng(5).integers(-200, 200, size=(1000, 4)).astype(np.float32)
     yl = np.digitize(Xl[:, 0] + 0.5 * Xl[:, 1], [-150, -50, 50, 150])
-    yield "rf_spans_shift", ensemble.RandomForestClassifier(8, max_depth=2, **rs), \
+    yield "rf_spans_i32", ensemble.RandomForestClassifier(8, max_depth=2, **rs), \
         (Xl[:150], yl[:150])
     yield "rf_spans_u32", ensemble.RandomForestClassifier(10, max_depth=3, **rs), (Xl, yl)
     # (class, value index) pairs: rf_entries16's model, and one on integer data
