@@ -10,6 +10,7 @@ import microlearn
 from microlearn import targets, verify
 
 from conftest import run
+from test_trees_load import check_int16_containers
 
 
 @pytest.fixture
@@ -28,6 +29,12 @@ def test_trees_in_firmware(firmware, est):
     rep = verify.verify(est, microlearn.convert(est), Xte.astype(np.float32), firmware)
     assert rep.ok(), rep.summary()
     assert rep.predict_alloc == 0
+
+
+def test_int16_samples_in_every_container(firmware):
+    # (the firmware tells arrays and memoryviews by its own types; a native module when imported)
+    with firmware.session() as s:
+        check_int16_containers(s)
 
 
 def test_builtin_not_mpy(firmware):

@@ -101,6 +101,53 @@ def test_binary_in_place_from_rom(target):
         assert not in_place and load <= 8000
 
 
+
+def check_int16_containers(session):
+    """predict(x) reads an array('h') or an int16 memoryview from the object itself: the start
+    of a slice at any offset (also a slice of a slice), an array with room to grow (append), a
+    sample of another length still refused, other types as before."""
+    session.put("digits.bin", DIGITS_BIN)
+    out = run(session, f"""
+import array
+from microlearn import trees
+m = trees.load('digits.bin')
+{samples_script('h')}
+X = array.array('h')
+for x in XS:
+    X.extend(x)
+V = memoryview(X)
+grown = []
+for x in XS:
+    a = array.array('h', x[:1])
+    for v in x[1:]:
+        a.append(v)  # (room for 8 more at a time: 1 left at the end)
+    grown.append(a)
+n = len(XS)
+print('SLICE', [m.predict(V[i * 64:(i + 1) * 64]) for i in range(n)])
+print('NESTED', [m.predict(V[(i - 1) * 64 + 1:][63:][:64]) for i in range(1, n)])
+print('GROWN', [m.predict(a) for a in grown])
+for bad in ('V[:63]', 'V[1:66]', 'array.array("h", XS[0]) + array.array("h", [1])'):
+    try:
+        m.predict(eval(bad))
+        print('NO ERROR', bad)
+    except ValueError as e:
+        print('VALUE', bad, e)
+try:
+    m.predict(bytearray(128))
+except TypeError as e:
+    print('TYPE', e)
+""")
+    got = {k: eval(out.split(k + " ")[1].splitlines()[0]) for k in ("SLICE", "NESTED", "GROWN")}
+    assert got["SLICE"] == EXPECT and got["GROWN"] == EXPECT, out
+    assert got["NESTED"] == EXPECT[1:], out
+    assert "NO ERROR" not in out and out.count("VALUE") == 3, out
+    assert "x has 63 values, expected 64" in out and "x has 65 values, expected 64" in out, out
+    assert "TYPE" in out and "bytearray" in out.split("TYPE")[1], out
+
+
+def test_int16_samples_in_every_container(session):
+    check_int16_containers(session)
+
 # A forest of more classes than the binding keeps sums for on the C stack (32): its sums are in
 # the model's heap block, after the object.
 WIDE_X = np.random.default_rng(0).normal(size=(400, 6)).astype(np.float32)
