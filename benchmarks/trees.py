@@ -12,7 +12,8 @@ Implementations (benchmarks.trees_gen makes the models and the generated code):
   that reads emlearn's tree CSV, `predict(x, out)` on int16 samples (a stand-in for
   emlearn-micropython's module, which is not on PyPI);
 - native_floor: the stand-in module's noop(x), a native function that takes the array and returns
-  a small int: the floor under any native predict(x) (measured on digits_rf only);
+  a small int: what calling a native function costs (measured on digits_rf only; the stand-in's
+  predict, a method, costs more to call, microlearn's, the model object called, less);
 - mltrees_py: device/mltrees_py.py, the same model file read and evaluated in plain Python;
 - m2cgen: `m2cgen.export_to_python` -> `score(x)`, label = index of the largest score;
 - everywhereml: `RandomForestClassifier.to_micropython()` -> `.predict(x)`.

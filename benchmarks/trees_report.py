@@ -531,10 +531,14 @@ def emlearn_section(view, models, made):
           "![microlearn against the emlearn stand-in](benchmarks-emlearn.png)", "",
           f"Plot: {made}; the dashed line is half the stand-in's cost.", "",
           "The floor is what a native function costs that takes the array and returns a small "
-          "int doing nothing else (`noop(x)` of the stand-in's module, measured on "
-          f"`{trees.FLOOR_MODEL}`'s samples): the call, the buffer and the result, which no "
-          "native predict(x) can go below on that port. *Above the floor* is the part of each "
-          "predict that is the model's work: microlearn's over the stand-in's.", "",
+          "int doing nothing else (`noop(x)`, a function of the stand-in's module, measured on "
+          f"`{trees.FLOOR_MODEL}`'s samples): the call, the buffer and the result. The "
+          "stand-in's `predict` is a method: its call adds a bound method's steps to the "
+          "floor's. microlearn's `model.predict` is the model object itself, called (its "
+          "type's call: no bound method, no function object's argument check), so its call "
+          "costs less than the floor's and *above the floor* holds a little more than the "
+          "model's work. *Above the floor*: microlearn's part of each predict over the "
+          "stand-in's.", "",
           "| model | target | microlearn `predict` | stand-in `predict(x, out)` | ratio | "
           "microlearn `predict_many` per sample | ratio | floor | above the floor: ratio |",
           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -647,7 +651,7 @@ def compared_section(view, ws, models):
          f"| microlearn_many_i16 | same | `model.predict_many(X, out)` on {32} of those int16 "
          "samples, cost per sample |",
          "| native floor | `noop(x)` of `emlearn_standin.mpy` | a native function taking the "
-         "array and returning a small int: the least any native `predict(x)` costs |",
+         "array and returning a small int: what calling a native function costs |",
          f"| emlearn stand-in (emlearn {trees_gen.emlearn_version() or '?'}) | "
          "`emlearn_standin.mpy`: a native module built here from emlearn's published C tree "
          "evaluator (`eml_trees.h`), loading emlearn's tree CSV (from a file, parsed into "

@@ -138,6 +138,27 @@ measure()
     assert after == 0, f"{after} bytes remain after deleting the model"
 
 
+def test_predict_keeps_its_model_alive(session):
+    # model.predict is the model itself, called (model(x) predicts, as a Keras model does): a
+    # reference to it alone keeps the model (the heap filled and collected over it, then
+    # predict still answers right).
+    session.put("good.csv", GOOD_TEXT.encode())
+    out = run(session, SETUP + f"""
+def held():
+    m = trees.load('good.csv')
+    return m.predict
+f = held()
+gc.collect()
+junk = [bytearray(40) for _ in range(200)]
+junk = None
+gc.collect()
+junk = [bytearray(40) for _ in range(200)]
+print('LABEL', f({SAMPLE}), f({SAMPLE}, array.array('f', [0] * 3)))
+print('SAME', good.predict is good, good({SAMPLE}) == {EXPECT})
+""")
+    assert f"LABEL {EXPECT} {EXPECT}" in out and "SAME True True" in out, out
+
+
 def test_missing_file_and_wrong_source(session):
     session.put("good.csv", GOOD_TEXT.encode())
     expect_error(session, SETUP, "trees.load('no-such-file.csv')", "OSError")
@@ -153,6 +174,11 @@ BAD_CALLS = [
     ("good.predict(array.array('f', [1, 2, 3]))", "ValueError", ["x has 3 values", "expected 4"]),
     ("good.predict(array.array('f'))", "ValueError", ["x is empty"]),
     ("good.predict(array.array('f', [1, 2, float('nan'), 4]))", "ValueError", ["x[2] is NaN"]),
+    ("good.predict()", "TypeError", ["predict takes x and optionally proba", "got 0 arguments"]),
+    ("good.predict(array.array('f', [1, 2, 3, 4]), array.array('f', [0] * 3), 1)", "TypeError",
+     ["got 3 arguments"]),
+    ("good.predict(x=array.array('f', [1, 2, 3, 4]))", "TypeError",
+     ["got 0 arguments and keywords"]),
     ("good.predict(array.array('f', [1, 2, float('inf'), 4]))", "ValueError", ["x[2] is +inf"]),
     ("good.predict_proba(array.array('f', [1, 2, 3, 4]), array.array('f', [0, 0]))",
      "ValueError", ["out has 2 values", "expected 3"]),
