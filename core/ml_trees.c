@@ -2604,14 +2604,20 @@ static ml_status_t check_f32(const ml_trees_t *m, const float *x, size_t n, int 
         return r;
     }
     // The walks take the features as they are; only NaN and inf need a look first. The
-    // magnitude bits of a NaN or an inf are at least 0x7f800000: adding 2^23 sets bit 31. (A
-    // loop without branches, which a compiler can vectorize.)
+    // magnitude bits of a NaN or an inf are at least 0x7f800000: adding 2^23 sets bit 31. (No
+    // branches; four features a step: the loop's own instructions were half of its cost.)
+#define NONFINITE(i) ((ml_float_to_bits(x[i]) & 0x7fffffffu) + 0x00800000u)
     uint32_t any = 0;
-    for (size_t i = 0; i < n; i++) {
-        any |= (ml_float_to_bits(x[i]) & 0x7fffffffu) + 0x00800000u;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        any |= NONFINITE(i) | NONFINITE(i + 1) | NONFINITE(i + 2) | NONFINITE(i + 3);
     }
+    for (; i < n; i++) {
+        any |= NONFINITE(i);
+    }
+#undef NONFINITE
     *has_nan = 0;
-    for (size_t i = 0; (any & 0x80000000u) && i < n; i++) {
+    for (i = 0; (any & 0x80000000u) && i < n; i++) {
         uint32_t b = ml_float_to_bits(x[i]);
         if ((b & 0x7f800000u) == 0x7f800000u) {
             if (b & 0x007fffffu) {

@@ -493,6 +493,47 @@ static void test_sums32(const char *name) {
     free(good);
 }
 
+// A NaN or an infinity at any position of a float32 sample (the check takes four features a
+// step, then the rest one by one) is found, named by its index, and refused where the model does
+// not accept it; the largest finite values and the smallest subnormals are not.
+static void test_nonfinite_at_every_position(const char *name) {
+    size_t n;
+    uint8_t *good = read_bin(name, &n);
+    if (!good) {
+        return;
+    }
+    ml_error_t err;
+    bin_model_t a;
+    CHECK(open_bin(&a, good, n, &err) == ML_OK, "%s: open: %s", name, err.msg);
+    const uint32_t nf = a.ws ? a.m.h.n_features : 0, flags = a.m.h.flags;
+    float *x = calloc(nf + 1, sizeof(float));
+    const float bad[3] = { NAN, INFINITY, -INFINITY };
+    const char *what[3] = { "NaN", "+inf", "-inf" };
+    const float fine[4] = { 3.4028235e38f, -3.4028235e38f, 1e-45f, -1e-45f };
+    for (uint32_t p = 0; p < nf; p++) {
+        for (int b = 0; b < 3; b++) {
+            x[p] = bad[b];
+            const int accepted = (flags & (b ? ML_TREES_ACCEPT_INF : ML_TREES_ACCEPT_NAN)) != 0;
+            char expect[48];
+            snprintf(expect, sizeof(expect), "x[%lu] is %s", (unsigned long)p, what[b]);
+            uint32_t k = 0;
+            const ml_status_t r = ml_trees_predict_class_f32(&a.m, x, nf, &k, &err);
+            CHECK(accepted ? r == ML_OK : r == ML_E_INPUT && strstr(err.msg, expect) != NULL,
+                "%s: %s at %lu of %lu: status %d: %s", name, what[b], (unsigned long)p,
+                (unsigned long)nf, r, r ? err.msg : "");
+            CHECK(accepted == (ml_trees_eval_f32(&a.m, x, nf, &err) == ML_OK),
+                "%s: eval of %s at %lu", name, what[b], (unsigned long)p);
+        }
+        x[p] = fine[p % 4];
+    }
+    uint32_t k = 0;
+    CHECK(nf == 0 || ml_trees_predict_class_f32(&a.m, x, nf, &k, &err) == ML_OK,
+        "%s: the largest and the smallest finite values: %s", name, err.msg);
+    free(x);
+    free(a.ws);
+    free(good);
+}
+
 // What the errors say, on edits of a small model.
 static void test_messages(void) {
     size_t n;
@@ -857,6 +898,10 @@ int main(void) {
     test_leaf_edits("rf_str_labels", SPANS);
     test_leaf_edits("rf_pairs", PAIRS);
     test_leaf_edits("rf_pairs_int", PAIRS);
+    test_nonfinite_at_every_position("rf_spans");
+    test_nonfinite_at_every_position("dt_300_features");
+    test_nonfinite_at_every_position("hgb_softmax_nan");
+    test_nonfinite_at_every_position("gb_regressor");
     test_messages();
     test_in_place();
     return check_summary("test_trees_bin");
