@@ -680,8 +680,8 @@ def compared_section(view, ws, models):
     L += ["", "Model RAM is `model.memory` (docs/model-format.md): the text form loaded into one "
           "block; the binary form read from a file into a block of its size, plus the sums of a "
           "prediction (8 bytes per output) past 32 outputs (up to 32 they are on the C stack); "
-          "in place only those sums (besides the model object, 112 bytes on 32-bit ports, in one "
-          "heap block)."]
+          "in place only those sums (besides the model object, 80 bytes on 32-bit ports and 128 "
+          "on x64, in one heap block)."]
     L.append("")
     return L
 
