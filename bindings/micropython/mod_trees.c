@@ -447,18 +447,6 @@ ML_TREES_INLINE mp_obj_t label_of(const trees_obj_t *self, uint32_t k) {
     return t->items[k];
 }
 
-// x's buffer for reading, as mp_get_buffer gives it, asked of an object's type directly (arrays
-// and memoryviews have the slot): no call through the runtime's table and no type lookup.
-ML_TREES_INLINE bool x_buffer(mp_obj_t x, mp_buffer_info_t *info) {
-    if (mp_obj_is_obj(x)) {
-        const mp_obj_type_t *t = ((const mp_obj_base_t *)MP_OBJ_TO_PTR(x))->type;
-        if (MP_OBJ_TYPE_HAS_SLOT(t, buffer)) {
-            return MP_OBJ_TYPE_GET_SLOT(t, buffer)(x, info, MP_BUFFER_READ) == 0;
-        }
-    }
-    return mp_get_buffer(x, info, MP_BUFFER_READ);
-}
-
 // What tells an array.array, a bytearray or a memoryview: the buffer function their types share
 // (py/objarray.c; such an object has mp_obj_array_t's layout), and memoryview's name. A native
 // module reads them from bytearray's type when imported; the firmware has them in ROM.
@@ -569,17 +557,7 @@ static mp_obj_t trees_predict_call(mp_obj_t self_in, size_t n_args, size_t n_kw,
                 return label_of(self, class_f32(self, &x, 0));
             }
         }
-        if (x_buffer(args[0], &u.info)) {
-            if (u.info.typecode == 'h' && u.info.len == 2 * nf) {
-                // int16 items of another type of buffer
-                return label_of(self, ml_trees_predict_class_i16(&self->model, u.info.buf));
-            }
-            if (u.info.typecode == 'f' && u.info.len == 4 * nf) {
-                // a float32 sample (its address taken before the sums are written)
-                const ml_features_t x = { u.info.buf, nf, 'f' };
-                return label_of(self, class_f32(self, &x, 0));
-            }
-        }
+        // (any other buffer, and every error: predict_any)
     } else {
         use_sums(self, u.sums);
         if (n_args == 1 && n_classes && int16_sample(self, args[0], &u.info)) {
