@@ -10,7 +10,7 @@ import microlearn
 from microlearn import targets, verify
 
 from conftest import run
-from test_trees_load import check_int16_containers
+from test_trees_load import check_sample_containers
 
 
 @pytest.fixture
@@ -31,10 +31,10 @@ def test_trees_in_firmware(firmware, est):
     assert rep.predict_alloc == 0
 
 
-def test_int16_samples_in_every_container(firmware):
+def test_samples_in_every_container(firmware):
     # (the firmware tells arrays and memoryviews by its own types; a native module when imported)
     with firmware.session() as s:
-        check_int16_containers(s)
+        check_sample_containers(s)
 
 
 def test_builtin_not_mpy(firmware):

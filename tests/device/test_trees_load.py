@@ -101,11 +101,10 @@ def test_binary_in_place_from_rom(target):
         assert not in_place and load <= 8000
 
 
-
-def check_int16_containers(session):
-    """predict(x) reads an array('h') or an int16 memoryview from the object itself: the start
-    of a slice at any offset (also a slice of a slice), an array with room to grow (append), a
-    sample of another length still refused, other types as before."""
+def check_sample_containers(session):
+    """predict(x) reads an array('h') or ('f'), or a memoryview of one, from the object itself:
+    the start of a slice at any offset (also a slice of a slice), an array with room to grow
+    (append), a sample of another length still refused, other types as before."""
     session.put("digits.bin", DIGITS_BIN)
     out = run(session, f"""
 import array
@@ -126,6 +125,8 @@ n = len(XS)
 print('SLICE', [m.predict(V[i * 64:(i + 1) * 64]) for i in range(n)])
 print('NESTED', [m.predict(V[(i - 1) * 64 + 1:][63:][:64]) for i in range(1, n)])
 print('GROWN', [m.predict(a) for a in grown])
+F = memoryview(array.array('f', X))
+print('FLOAT', [m.predict(F[(i - 1) * 64 + 3:][61:][:64]) for i in range(1, n)])
 for bad in ('V[:63]', 'V[1:66]', 'array.array("h", XS[0]) + array.array("h", [1])'):
     try:
         m.predict(eval(bad))
@@ -137,16 +138,18 @@ try:
 except TypeError as e:
     print('TYPE', e)
 """)
-    got = {k: eval(out.split(k + " ")[1].splitlines()[0]) for k in ("SLICE", "NESTED", "GROWN")}
+    got = {k: eval(out.split(k + " ")[1].splitlines()[0])
+           for k in ("SLICE", "NESTED", "GROWN", "FLOAT")}
     assert got["SLICE"] == EXPECT and got["GROWN"] == EXPECT, out
-    assert got["NESTED"] == EXPECT[1:], out
+    assert got["NESTED"] == EXPECT[1:] and got["FLOAT"] == EXPECT[1:], out
     assert "NO ERROR" not in out and out.count("VALUE") == 3, out
     assert "x has 63 values, expected 64" in out and "x has 65 values, expected 64" in out, out
     assert "TYPE" in out and "bytearray" in out.split("TYPE")[1], out
 
 
-def test_int16_samples_in_every_container(session):
-    check_int16_containers(session)
+def test_samples_in_every_container(session):
+    check_sample_containers(session)
+
 
 # A forest of more classes than the binding keeps sums for on the C stack (32): its sums are in
 # the model's heap block, after the object.
