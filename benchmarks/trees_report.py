@@ -32,7 +32,7 @@ def _n(v, digits=3):
         return "–"
     if isinstance(v, str):
         return v
-    if abs(v) >= 1000:
+    if abs(v) >= 999.5:  # (999.6 is "1,000", not "1000")
         return f"{v:,.0f}"
     if abs(v) >= 100:
         return f"{v:.0f}"

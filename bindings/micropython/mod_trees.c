@@ -520,7 +520,7 @@ static mp_obj_t __attribute__((noinline)) predict_any(trees_obj_t *self, mp_obj_
 // model.predict(x[, proba]), which is model(x[, proba]) (as a Keras model is called): the
 // attribute predict is the model itself, so the call is the type's, with none of a bound
 // method's steps (with the items of x read from the object, array_of: the stump's predict(x)
-// on x64 took 471 instructions as a method asking x's type for its buffer, 293 so). The sums
+// on x64 took 471 instructions as a method asking x's type for its buffer, 292 so). The sums
 // of the call, and the int16 sample of a classifier in one call into the core.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 // (each path with its own call and return: no jumps into a shared tail)
