@@ -483,12 +483,6 @@ ML_TREES_INLINE size_t items_offset(const mp_obj_array_t *a) {
     return a->base.type->name == ARRAYS_MEMORYVIEW ? a->free : 0;
 }
 
-// Whether x is an int16 sample of the model's length (then info describes it).
-ML_TREES_INLINE bool int16_sample(const trees_obj_t *self, mp_obj_t x, mp_buffer_info_t *info) {
-    return mp_get_buffer(x, info, MP_BUFFER_READ) && info->typecode == 'h'
-           && info->len == 2 * (size_t)self->model.h.n_features;
-}
-
 // predict(x[, proba]) of any sample: the label (or value); with proba, also the class
 // probabilities, from the same evaluation. (Apart from the paths of trees_predict_call for
 // arrays, whose frame it would burden.)
@@ -520,7 +514,7 @@ static mp_obj_t __attribute__((noinline)) predict_any(trees_obj_t *self, mp_obj_
 // model.predict(x[, proba]), which is model(x[, proba]) (as a Keras model is called): the
 // attribute predict is the model itself, so the call is the type's, with none of a bound
 // method's steps (with the items of x read from the object, array_of: the stump's predict(x)
-// on x64 took 471 instructions as a method asking x's type for its buffer, 292 so). The sums
+// on x64 took 471 instructions as a method asking x's type for its buffer, 290 so). The sums
 // of the call, and the int16 sample of a classifier in one call into the core.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 // (each path with its own call and return: no jumps into a shared tail)
@@ -533,16 +527,10 @@ static mp_obj_t trees_predict_call(mp_obj_t self_in, size_t n_args, size_t n_kw,
         ml_raise_type("predict takes x and optionally proba, by position: got %u arguments%s",
             (unsigned)n_args, n_kw ? " and keywords" : "");
     }
-    // (x's buffer info is read before the sums are written: they share the space)
-    union {
-        mp_buffer_info_t info;
-        uint64_t sums[STACK_SUMS];
-    } u;
-    const uint32_t n_classes = self->model.h.n_classes;
-    if (n_args == 1 && n_classes - 1u < STACK_SUMS) {
-        // predict(x) of a classifier: its sums are here already (n_outputs <= n_classes), once
-        // for every path below.
-        self->model.acc = (double *)(void *)u.sums;
+    uint64_t sums[STACK_SUMS];
+    use_sums(self, sums);
+    if (n_args == 1 && self->model.h.n_classes) {
+        // predict(x) of a classifier, x an array or a memoryview of n_features items
         const size_t nf = self->model.h.n_features;
         const mp_obj_array_t *a = array_of(args[0], nf);
         if (a) {
@@ -557,14 +545,8 @@ static mp_obj_t trees_predict_call(mp_obj_t self_in, size_t n_args, size_t n_kw,
                 return label_of(self, class_f32(self, &x, 0));
             }
         }
-        // (any other buffer, and every error: predict_any)
-    } else {
-        use_sums(self, u.sums);
-        if (n_args == 1 && n_classes && int16_sample(self, args[0], &u.info)) {
-            // (more classes than sums on the stack: the sums in the heap)
-            return label_of(self, ml_trees_predict_class_i16(&self->model, u.info.buf));
-        }
     }
+    // (any other buffer, proba, a regressor, and every error)
     return predict_any(self, args[0], n_args > 1 ? args[1] : MP_OBJ_NULL);
 }
 
