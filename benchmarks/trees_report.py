@@ -535,10 +535,10 @@ def emlearn_section(view, models, made):
           f"`{trees.FLOOR_MODEL}`'s samples): the call, the buffer and the result. The "
           "stand-in's `predict` is a method: its call adds a bound method's steps to the "
           "floor's. microlearn's `model.predict` is the model object itself, called (its "
-          "type's call: no bound method, no function object's argument check), so its call "
-          "costs less than the floor's and *above the floor* holds a little more than the "
-          "model's work. *Above the floor*: microlearn's part of each predict over the "
-          "stand-in's.", "",
+          "type's call: no bound method, no function object's argument check), so its "
+          "*above the floor* may be less than its model's work (compare the stump's whole "
+          "predict, one comparison, with the floor in the table). *Above the floor*: microlearn's "
+          "part of each predict over the stand-in's.", "",
           "| model | target | microlearn `predict` | stand-in `predict(x, out)` | ratio | "
           "microlearn `predict_many` per sample | ratio | floor | above the floor: ratio |",
           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
