@@ -523,7 +523,7 @@ __attribute__((optimize("no-crossjumping")))
 static mp_obj_t trees_predict_call(mp_obj_t self_in, size_t n_args, size_t n_kw,
     const mp_obj_t *args) {
     trees_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    if (n_kw || n_args - 1u > 1u) {
+    if ((n_kw << 2) + n_args - 1u > 1u) {  // (keywords, or other than 1 or 2 arguments: one test)
         ml_raise_type("predict takes x and optionally proba, by position: got %u arguments%s",
             (unsigned)n_args, n_kw ? " and keywords" : "");
     }
