@@ -2334,8 +2334,8 @@ ML_TREES_INLINE uint32_t list_at(const void *list, uint32_t li, uint32_t bits) {
 #if defined(__x86_64__) && defined(__GNUC__) && !FOREST_WALK_CALL && !defined(ML_TREES_NO_ASM)
 // On x64, the int16 walk addresses each field from the nodes and the node's index: GCC, at -Os,
 // first computes the record's address, an instruction more per node (8 instead of 9: digits_rf's
-// int16 predict 997 -> 951 x64 instructions, small_rf 778 -> 766). Same steps as WALK_INLINE_C:
-// x[feature] <= thr[index] goes left.
+// int16 predict 1,000 -> 952 x64 instructions, small_rf 780 -> 766, python -m benchmarks.trees).
+// Same steps as WALK_INLINE_C: x[feature] <= thr[index] goes left.
 #define WALK_INLINE_KEY_I16_THR16(node, n_local, x, thr, ref) do { \
         uintptr_t r_ = 0, f_; \
         int32_t v_; \
