@@ -994,6 +994,9 @@ def run(args):
                     "trees until a class holds a majority, mean over the timed samples")
             res.add("model", "-", name, "-", "-", "majority_all", float(np.mean(b.majority)),
                     "trees", "the same over the whole test split")
+            res.add("model", "-", name, "-", "-", "leaf_classes_timed",
+                    float(np.mean(b.leaf_classes[:BATCH])), "classes",
+                    "classes in a sample's leaf, mean over the trees and the timed samples")
         for impl, g in b.gen.items():
             if g.code is None:
                 res.add("model", "-", name, impl, "-", "unsupported", 1, "", g.reason)

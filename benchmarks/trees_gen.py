@@ -197,6 +197,7 @@ class Built:
     model_memory_in_place: int = 0  # model.memory of the binary form used in place
     model_py: str = ""  # the binary form as a Python module (MODEL = b"..."), for freezing
     majority: np.ndarray = None  # per test sample: trees until a class holds a majority
+    leaf_classes: np.ndarray = None  # per test sample: classes in its leaves, mean over trees
 
 
 def majority_trees(est, X):
@@ -213,6 +214,12 @@ def majority_trees(est, X):
         hit = (need == len(trees)) & (sums.max(axis=1) > len(trees) / 2)
         need[hit] = t + 1
     return need
+
+
+def leaf_classes(est, X):
+    """Per sample of X, the classes present (probability above 0) in the leaf it reaches, mean
+    over the forest's trees: what an exact sum adds per tree, where a vote adds one."""
+    return np.mean([(tree.predict_proba(X) > 0).sum(axis=1) for tree in est.estimators_], axis=0)
 
 
 def build(spec, generators=True):
@@ -253,6 +260,7 @@ def build(spec, generators=True):
 
     if isinstance(est, (RandomForestClassifier, ExtraTreesClassifier)) and len(trees) > 1:
         b.majority = majority_trees(est, X)
+        b.leaf_classes = leaf_classes(est, X)
     if generators:
         b.gen["m2cgen"] = m2cgen_python(est)
         b.gen["everywhereml"] = everywhereml_micropython(est)

@@ -519,6 +519,9 @@ def vote_exit_note(view, models):
 
 def emlearn_section(view, models, made):
     rows = standin_rows(view, models)
+    lc = view.v(section="model", model="small_rf", metric="leaf_classes_timed")
+    small_leaves = (f" of {lc:.1f} classes each on average over the timed samples, "
+                    "`leaf_classes` in benchmarks/trees_gen.py" if lc else "")
     L = ["## Side by side with emlearn (a stand-in built from its C code)", ""]
     if not rows:
         return L + ["Not measured (the stand-in was not built: `make bench-natmod`).", ""]
@@ -610,7 +613,7 @@ def emlearn_section(view, models, made):
           "counts its votes in floats and divides each class's count by the number of trees: "
           "library calls on the boards, a few instructions with x64's FPU, which is why x64 is "
           "where the stand-in comes closest, most on `small_rf` (the stand-in's 5 votes "
-          "against microlearn's 5 impure leaves of about 7 classes each). Class fractions that "
+          f"against microlearn's 5 leaves{small_leaves}). Class fractions that "
           "need 32 bits (`small_rf`'s are multiples of 2^-32) are stored as uint32 units, "
           "added as they are (fixed values 3 in docs/model-format.md) into 64-bit sums: "
           "on the Cortex-M3 11 instructions per span entry, against 7 for a 32-bit sum of its "
